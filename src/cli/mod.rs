@@ -1,0 +1,99 @@
+//! The command line: clap definitions and the one place where errors become a line on stderr and
+//! an exit code.
+use clap::{Parser, Subcommand};
+
+mod find;
+mod generate;
+mod inspect;
+mod pixel;
+
+/// Exit codes, one per class of failure (documented in the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Bad command-line arguments or parameters (clap uses 2 as well).
+    Usage = 2,
+    /// The input file or dataset is missing, unreadable or not valid USID.
+    Input = 3,
+    /// The results cannot be written (permissions, disk full, ...).
+    Output = 4,
+    /// Another run holds the file.
+    Busy = 5,
+    /// The parallel job failed (a rank died, MPI error).
+    Job = 6,
+    /// Interrupted by SIGINT/SIGTERM; progress is kept for a resume.
+    Interrupted = 130,
+    /// A bug in usid-peaks.
+    Internal = 70,
+}
+
+/// An error on its way to the user: one line, one exit class.
+#[derive(Debug)]
+pub struct CliError {
+    pub exit: Exit,
+    pub message: String,
+}
+
+impl CliError {
+    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+        CliError { exit, message: message.into() }
+    }
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(Exit::Usage, message)
+    }
+}
+
+impl From<usid_peaks::usid::UsidError> for CliError {
+    fn from(e: usid_peaks::usid::UsidError) -> Self {
+        CliError::new(Exit::Input, e.to_string())
+    }
+}
+
+impl From<usid_peaks::cwt::CwtError> for CliError {
+    fn from(e: usid_peaks::cwt::CwtError) -> Self {
+        CliError::new(Exit::Usage, e.to_string())
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "usid-peaks", version, about = "Per-pixel peak finding (scipy-exact find_peaks_cwt) over USID HDF5 maps, on all cores and MPI ranks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List the USID main datasets of a file, or describe one.
+    Inspect(inspect::Args),
+    /// Write a synthetic Band Excitation PFM map (the built-in default data).
+    Generate(generate::Args),
+    /// Find the peaks of one pixel's spectrum.
+    Pixel(pixel::Args),
+    /// Find the peaks of every pixel and write a USID results group.
+    Find(find::Args),
+}
+
+/// Parse the command line, run the command, and turn any error into one line on stderr.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { Exit::Usage as i32 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Command::Inspect(args) => inspect::run(args),
+        Command::Generate(args) => generate::run(args),
+        Command::Pixel(args) => pixel::run(args),
+        Command::Find(args) => find::run(args),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("usid-peaks: error: {}", e.message);
+            e.exit as i32
+        }
+    }
+}

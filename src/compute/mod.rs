@@ -1,0 +1,1 @@
+//! The generic engine (being written).

@@ -1,0 +1,1 @@
+//! Peak finding as an Analysis (being written).
