@@ -1,12 +1,105 @@
-//! `usid-peaks find` (not yet implemented).
-use super::{CliError, Exit};
+//! `usid-peaks find`: every pixel, all cores, all MPI ranks, one USID results group.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use usid_peaks::compute::{self, Job, ProgressMode, Summary, World};
+use usid_peaks::peaks::PeakFinding;
+
+use super::params::CwtArgs;
+use super::CliError;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The HDF5 file.
-    pub file: std::path::PathBuf,
+    pub file: PathBuf,
+    /// The main dataset [default: the file's only main dataset].
+    pub dataset: Option<String>,
+    #[command(flatten)]
+    pub cwt: CwtArgs,
+    /// Write the results group into this file (created if missing) instead of into FILE.
+    #[arg(short, long, value_name = "OUT.h5")]
+    pub output: Option<PathBuf>,
+    /// Threads per rank [default: SLURM_CPUS_PER_TASK, OMP_NUM_THREADS, or cores / ranks on the node].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Memory bound per rank for the rows in flight, in MiB.
+    #[arg(long, value_name = "MB", default_value_t = 1024)]
+    pub max_mem: u64,
+    /// Compute a new results group even if a complete one with the same parameters exists.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress and no summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Print the summary as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
-pub fn run(_args: Args) -> Result<(), CliError> {
-    Err(CliError::new(Exit::Internal, "find is not implemented yet"))
+pub fn run(args: Args, started: Instant) -> Result<(), CliError> {
+    let params = args.cwt.params()?;
+    if args.threads == Some(0) {
+        return Err(CliError::usage("--threads must be at least 1"));
+    }
+    if args.max_mem == 0 {
+        return Err(CliError::usage("--max-mem must be at least 1 MB"));
+    }
+    let world = World::init()?;
+    let job = Job {
+        input: args.file.clone(),
+        dataset: args.dataset.clone(),
+        output: args.output.clone(),
+        threads: args.threads,
+        max_mem_mb: args.max_mem,
+        force: args.force,
+        progress: if args.quiet || !world.is_root() { ProgressMode::Quiet } else { ProgressMode::Auto },
+    };
+    let component = args.cwt.component;
+    let result = compute::run(&world, &job, started, |main| PeakFinding::new(main, params, component));
+    // Every rank gets the same result; only rank 0 speaks.
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) if world.is_root() => return Err(e.into()),
+        Err(e) => return Err(CliError::silent(CliError::from(e).exit)),
+    };
+    if world.is_root() {
+        report(&summary, &args);
+    }
+    Ok(())
+}
+
+fn report(s: &Summary, args: &Args) {
+    if args.json {
+        match serde_json::to_string(s) {
+            Ok(j) => println!("{j}"),
+            Err(e) => eprintln!("usid-peaks: cannot format the summary: {e}"),
+        }
+    }
+    if args.quiet {
+        return;
+    }
+    if s.reused {
+        eprintln!(
+            "usid-peaks: {}:{} already holds these results (same parameters, complete); reusing it — --force computes a new group",
+            s.file, s.group
+        );
+        return;
+    }
+    let resumed =
+        if s.resumed > 0 { format!(", {} resumed from a checkpoint", s.resumed) } else { String::new() };
+    eprintln!(
+        "usid-peaks: {} pixels, {} peaks in {:.2} s (compute {:.2} s, {:.0} spectra/s, {} rank{} x {} thread{}{resumed}) -> {}:{}",
+        s.pixels,
+        s.peaks,
+        s.seconds_total,
+        s.seconds_compute,
+        s.spectra_per_s,
+        s.ranks,
+        if s.ranks == 1 { "" } else { "s" },
+        s.threads,
+        if s.threads == 1 { "" } else { "s" },
+        s.file,
+        s.group
+    );
 }

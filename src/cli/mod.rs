@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 mod find;
 mod generate;
 mod inspect;
+mod params;
 mod pixel;
 
 /// Exit codes, one per class of failure (documented in the README).
@@ -40,6 +41,26 @@ impl CliError {
     pub fn usage(message: impl Into<String>) -> Self {
         Self::new(Exit::Usage, message)
     }
+    /// An error another process (MPI rank 0) reports: exit with its class, print nothing.
+    pub fn silent(exit: Exit) -> Self {
+        Self::new(exit, "")
+    }
+}
+
+impl From<usid_peaks::compute::ComputeError> for CliError {
+    fn from(e: usid_peaks::compute::ComputeError) -> Self {
+        use usid_peaks::compute::ComputeError as C;
+        let exit = match &e {
+            C::Input(_) => Exit::Input,
+            C::Usage(_) => Exit::Usage,
+            C::Output(_) => Exit::Output,
+            C::Busy(_) => Exit::Busy,
+            C::Launch(_) => Exit::Job,
+            C::Interrupted(_) => Exit::Interrupted,
+            C::Internal(_) => Exit::Internal,
+        };
+        CliError::new(exit, e.to_string())
+    }
 }
 
 impl From<usid_peaks::usid::UsidError> for CliError {
@@ -55,7 +76,11 @@ impl From<usid_peaks::cwt::CwtError> for CliError {
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "usid-peaks", version, about = "Per-pixel peak finding (scipy-exact find_peaks_cwt) over USID HDF5 maps, on all cores and MPI ranks")]
+#[command(
+    name = "usid-peaks",
+    version,
+    about = "Per-pixel peak finding (scipy-exact find_peaks_cwt) over USID HDF5 maps, on all cores and MPI ranks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -75,6 +100,7 @@ enum Command {
 
 /// Parse the command line, run the command, and turn any error into one line on stderr.
 pub fn main() -> i32 {
+    let started = std::time::Instant::now();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -87,12 +113,14 @@ pub fn main() -> i32 {
         Command::Inspect(args) => inspect::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Pixel(args) => pixel::run(args),
-        Command::Find(args) => find::run(args),
+        Command::Find(args) => find::run(args, started),
     };
     match result {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("usid-peaks: error: {}", e.message);
+            if !e.message.is_empty() {
+                eprintln!("usid-peaks: error: {}", e.message);
+            }
             e.exit as i32
         }
     }

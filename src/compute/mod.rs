@@ -1,1 +1,68 @@
-//! The generic engine (being written).
+//! The generic engine: map an [`Analysis`] over every row (pixel) of a USID main dataset, on every
+//! MPI rank and every core, and write the results group the pyUSID way.
+//!
+//! The corridor, in order (see [`run`]):
+//! file → validated main dataset → lock, reuse check, checkpoint → plan (rows per rank, batches
+//! from `--max-mem`) → read batch → analysis over rows (rayon) → gather to rank 0 → checkpoint →
+//! … → one short final write by rank 0 → summary.
+//!
+//! For arrays already in memory, [`parallel_compute`] is the one-call API (pyUSID's
+//! `parallel_compute`).
+
+mod analysis;
+pub mod checkpoint;
+mod engine;
+mod output;
+mod parallel;
+pub mod plan;
+mod progress;
+pub mod world;
+
+pub use analysis::{Analysis, Param, RowItems, Rows, WriteTarget};
+pub use engine::{run, Job, Summary};
+pub use parallel::parallel_compute;
+pub use progress::ProgressMode;
+pub use world::World;
+
+use crate::usid::UsidError;
+
+/// Why a run did not complete, by the class of failure the user must act on.
+#[derive(Debug)]
+pub enum ComputeError {
+    /// The input file or dataset cannot be used.
+    Input(UsidError),
+    /// A parameter or option is invalid.
+    Usage(String),
+    /// The results cannot be written (permissions, disk full, ...).
+    Output(String),
+    /// Another run holds the file.
+    Busy(String),
+    /// The job was started in a way that cannot work (launcher without MPI, ...), or MPI failed.
+    Launch(String),
+    /// SIGINT/SIGTERM: progress is in the checkpoint, the same command resumes.
+    Interrupted(String),
+    /// A bug.
+    Internal(String),
+}
+
+impl std::fmt::Display for ComputeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ComputeError::Input(e) => write!(f, "{e}"),
+            ComputeError::Usage(m)
+            | ComputeError::Output(m)
+            | ComputeError::Busy(m)
+            | ComputeError::Launch(m)
+            | ComputeError::Interrupted(m)
+            | ComputeError::Internal(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for ComputeError {}
+
+impl From<UsidError> for ComputeError {
+    fn from(e: UsidError) -> Self {
+        ComputeError::Input(e)
+    }
+}

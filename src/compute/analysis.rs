@@ -1,0 +1,145 @@
+//! What a per-pixel analysis is to the engine.
+//!
+//! The engine knows nothing of peaks: it hands an [`Analysis`] blocks of rows (spectra) and
+//! collects, for every row, a variable-length list of plain items (peak indices, fit parameters,
+//! …). Items travel between ranks and into checkpoints as bytes, so they must be [`bytemuck::Pod`].
+//! How the items become datasets is the analysis's business ([`Analysis::write`]).
+
+use num_complex::{Complex32, Complex64};
+
+use crate::usid::{MainDataset, UsidError};
+
+/// A block of rows (spectra) in the dataset's own element type: `n_rows × n_bins`, row-major.
+///
+/// Complex and float32 data come as they are stored, so an analysis can compute in the precision
+/// numpy would; all other types (float64 and the integers) come converted to f64.
+#[derive(Debug, Clone, Copy)]
+pub enum Rows<'a> {
+    Complex32(&'a [Complex32]),
+    Complex64(&'a [Complex64]),
+    Float32(&'a [f32]),
+    Float64(&'a [f64]),
+}
+
+impl Rows<'_> {
+    /// Number of values in the block (n_rows × n_bins).
+    pub fn len(&self) -> usize {
+        match self {
+            Rows::Complex32(v) => v.len(),
+            Rows::Complex64(v) => v.len(),
+            Rows::Float32(v) => v.len(),
+            Rows::Float64(v) => v.len(),
+        }
+    }
+    /// Whether the block holds no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Rows `start..end` of a block whose rows have `n_bins` values.
+    pub fn slice_rows(&self, start: usize, end: usize, n_bins: usize) -> Self {
+        let (a, b) = (start * n_bins, end * n_bins);
+        match self {
+            Rows::Complex32(v) => Rows::Complex32(&v[a..b]),
+            Rows::Complex64(v) => Rows::Complex64(&v[a..b]),
+            Rows::Float32(v) => Rows::Float32(&v[a..b]),
+            Rows::Float64(v) => Rows::Float64(&v[a..b]),
+        }
+    }
+}
+
+/// The results of consecutive rows: row `i` owns `items[offset(i) .. offset(i) + counts[i]]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowItems<T> {
+    /// Number of items of each row.
+    pub counts: Vec<u32>,
+    /// All rows' items, row after row.
+    pub items: Vec<T>,
+}
+
+impl<T> Default for RowItems<T> {
+    fn default() -> Self {
+        RowItems { counts: Vec::new(), items: Vec::new() }
+    }
+}
+
+impl<T: Copy> RowItems<T> {
+    /// Empty, with room for `rows` rows.
+    pub fn with_capacity(rows: usize) -> Self {
+        RowItems { counts: Vec::with_capacity(rows), items: Vec::with_capacity(rows) }
+    }
+    /// Append one row's items.
+    pub fn push_row(&mut self, items: &[T]) {
+        self.counts.push(items.len() as u32);
+        self.items.extend_from_slice(items);
+    }
+    /// Append all rows of `other`.
+    pub fn extend(&mut self, other: &RowItems<T>) {
+        self.counts.extend_from_slice(&other.counts);
+        self.items.extend_from_slice(&other.items);
+    }
+    /// Number of rows.
+    pub fn n_rows(&self) -> usize {
+        self.counts.len()
+    }
+    /// Iterate over the rows' item slices, in order.
+    pub fn rows(&self) -> impl Iterator<Item = &[T]> + '_ {
+        let mut at = 0usize;
+        self.counts.iter().map(move |&c| {
+            let row = &self.items[at..at + c as usize];
+            at += c as usize;
+            row
+        })
+    }
+}
+
+/// Where and how the results of a run are written: the engine opens the results group and
+/// prepares the position ancillary datasets; the analysis writes its datasets into it.
+pub struct WriteTarget<'a> {
+    /// The new results group (`<dataset>-<name>_NNN`), attributes already written.
+    pub group: &'a hdf5::Group,
+    /// The source main dataset (as opened from the target file when results go beside it).
+    pub source: &'a MainDataset,
+    /// Position_Indices/Position_Values to link every results dataset to (the source's own, or
+    /// copies in the output file).
+    pub position_indices: &'a hdf5::Dataset,
+    pub position_values: &'a hdf5::Dataset,
+}
+
+/// A parameter value recorded as an attribute of the results group.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Param {
+    Str(String),
+    Float(f64),
+    Int(i64),
+    Floats(Vec<f64>),
+}
+
+/// A per-row analysis the engine can run over a main dataset.
+///
+/// Implement this for a new analysis (a SHO fit, a filter, …) and [`crate::compute::run`] maps
+/// it over every pixel on every rank and thread, with batching, checkpoints and resume.
+pub trait Analysis: Sync {
+    /// One element of a row's result (e.g. a peak index).
+    type Item: bytemuck::Pod + Send + Sync + PartialEq + std::fmt::Debug;
+    /// Per-thread working memory, reused from one block of rows to the next.
+    type Scratch: Send;
+
+    /// The process name in the results group's name, pyUSID style: `Peak_Finding`.
+    fn name(&self) -> &str;
+    /// Every parameter that changes the results, recorded on the results group; two runs with the
+    /// same name and parameters on the same data give the same results (which is what reuse and
+    /// resume rely on).
+    fn parameters(&self) -> Vec<(String, Param)>;
+    /// Scratch for one thread.
+    fn new_scratch(&self) -> Self::Scratch;
+    /// Process a block of rows and push each row's items to `out`, one `push_row` per row, in
+    /// order. Must give each row the same items whatever block it came in.
+    fn process(&self, rows: Rows<'_>, scratch: &mut Self::Scratch, out: &mut RowItems<Self::Item>);
+    /// Write the results (all rows of the dataset, in order) into `target.group`.
+    fn write(&self, results: &RowItems<Self::Item>, target: &WriteTarget<'_>) -> Result<(), UsidError>;
+    /// A one-line description of the items, for the summary: `peaks`.
+    fn items_noun(&self) -> &str {
+        "items"
+    }
+}

@@ -1,0 +1,269 @@
+//! The checkpoint: an append-only side file of finished batches, so a killed run resumes without
+//! redoing them.
+//!
+//! Why a side file and not the results group itself: HDF5 1.10 has no journal, so a process killed
+//! while it changes a file's metadata can leave the whole file unreadable. The user's file is
+//! therefore only ever changed by one short final write (see `output.rs`); until then progress
+//! lives here, in records that are each framed and checksummed and synced before the next batch
+//! starts. A record cut short by a kill fails its checksum and is dropped, with everything after it.
+//!
+//! Layout: records of `magic "UPCK" | kind u8 | payload length u64 | crc32 u32 | payload`, all
+//! little-endian. The first record (kind 0) holds the run's fingerprint (dataset, analysis and
+//! parameters); each later record (kind 1) holds one batch: its row ranges, the item count of each
+//! row and the items' bytes.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use super::analysis::RowItems;
+use super::plan::RowSet;
+
+const MAGIC: &[u8; 4] = b"UPCK";
+const KIND_HEADER: u8 = 0;
+const KIND_BATCH: u8 = 1;
+const FRAME: usize = 4 + 1 + 8 + 4;
+
+/// One finished batch, as read back from a checkpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch<T> {
+    pub rows: RowSet,
+    pub items: RowItems<T>,
+}
+
+/// An open checkpoint, appending finished batches.
+pub struct Checkpoint {
+    path: PathBuf,
+    file: File,
+}
+
+/// What a checkpoint file held for this run.
+pub struct Loaded<T> {
+    pub batches: Vec<Batch<T>>,
+    /// Bytes of valid records; anything after (a record cut short by a kill) is dropped.
+    pub(crate) valid_len: u64,
+}
+
+impl Checkpoint {
+    /// Read the checkpoint at `path` if it belongs to the run with `fingerprint`.
+    ///
+    /// A missing file, another run's file, or a damaged header all mean "nothing to resume".
+    pub fn load<T: bytemuck::Pod>(path: &Path, fingerprint: &str) -> std::io::Result<Option<Loaded<T>>> {
+        let mut bytes = Vec::new();
+        match File::open(path) {
+            Ok(mut f) => f.read_to_end(&mut bytes)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut at = 0usize;
+        match next_record(&bytes, &mut at) {
+            Some((KIND_HEADER, payload)) if payload == fingerprint.as_bytes() => {}
+            _ => return Ok(None),
+        }
+        let mut batches = Vec::new();
+        let mut valid = at;
+        while let Some((kind, payload)) = next_record(&bytes, &mut at) {
+            match (kind, decode_batch::<T>(payload)) {
+                (KIND_BATCH, Some(b)) => batches.push(b),
+                _ => break,
+            }
+            valid = at;
+        }
+        Ok(Some(Loaded { batches, valid_len: valid as u64 }))
+    }
+
+    /// Start a new checkpoint for `fingerprint` (replacing any file at `path`), or continue a
+    /// loaded one after its last valid record.
+    pub fn open<T>(path: &Path, fingerprint: &str, loaded: Option<&Loaded<T>>) -> std::io::Result<Self> {
+        let file = match loaded {
+            Some(l) => {
+                let f = OpenOptions::new().write(true).open(path)?;
+                f.set_len(l.valid_len)?;
+                f.sync_data()?;
+                let mut f = f;
+                use std::io::Seek;
+                f.seek(std::io::SeekFrom::End(0))?;
+                f
+            }
+            None => {
+                let mut f = File::create(path)?;
+                write_record(&mut f, KIND_HEADER, fingerprint.as_bytes())?;
+                f.sync_all()?;
+                sync_parent(path);
+                f
+            }
+        };
+        Ok(Checkpoint { path: path.to_owned(), file })
+    }
+
+    /// Append one finished batch and make it durable before returning.
+    pub fn append<T: bytemuck::Pod>(&mut self, rows: &RowSet, items: &RowItems<T>) -> std::io::Result<()> {
+        let payload = encode_batch(rows, items);
+        write_record(&mut self.file, KIND_BATCH, &payload)?;
+        self.file.sync_data()
+    }
+
+    /// The checkpoint's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Delete the checkpoint: the results are safely in the HDF5 file.
+    pub fn remove(self) -> std::io::Result<()> {
+        drop(self.file);
+        std::fs::remove_file(&self.path)
+    }
+}
+
+fn write_record(f: &mut File, kind: u8, payload: &[u8]) -> std::io::Result<()> {
+    let mut rec = Vec::with_capacity(FRAME + payload.len());
+    rec.extend_from_slice(MAGIC);
+    rec.push(kind);
+    rec.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    rec.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    rec.extend_from_slice(payload);
+    f.write_all(&rec)
+}
+
+fn next_record<'a>(bytes: &'a [u8], at: &mut usize) -> Option<(u8, &'a [u8])> {
+    let head = bytes.get(*at..*at + FRAME)?;
+    if &head[..4] != MAGIC {
+        return None;
+    }
+    let kind = head[4];
+    let len = u64::from_le_bytes(head[5..13].try_into().ok()?);
+    let crc = u32::from_le_bytes(head[13..17].try_into().ok()?);
+    let start = *at + FRAME;
+    let end = start.checked_add(usize::try_from(len).ok()?)?;
+    let payload = bytes.get(start..end)?;
+    if crc32fast::hash(payload) != crc {
+        return None;
+    }
+    *at = end;
+    Some((kind, payload))
+}
+
+pub(crate) fn encode_batch<T: bytemuck::Pod>(rows: &RowSet, items: &RowItems<T>) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&(rows.ranges().len() as u32).to_le_bytes());
+    for r in rows.ranges() {
+        out.extend_from_slice(&r.start.to_le_bytes());
+        out.extend_from_slice(&r.end.to_le_bytes());
+    }
+    out.extend_from_slice(bytemuck::cast_slice(&items.counts));
+    out.extend_from_slice(bytemuck::cast_slice(&items.items));
+    out
+}
+
+pub(crate) fn decode_batch<T: bytemuck::Pod>(p: &[u8]) -> Option<Batch<T>> {
+    let mut r = Reader { p, at: 0 };
+    let n_ranges = r.u32()? as usize;
+    let mut ranges = Vec::with_capacity(n_ranges.min(p.len() / 16));
+    for _ in 0..n_ranges {
+        let (a, b) = (r.u64()?, r.u64()?);
+        if a >= b {
+            return None;
+        }
+        ranges.push(a..b);
+    }
+    let rows = RowSet::from_ranges(ranges);
+    let n_rows = usize::try_from(rows.len()).ok()?;
+    let counts: Vec<u32> = bytemuck::pod_collect_to_vec(r.take(n_rows.checked_mul(4)?)?);
+    let n_items: usize = counts.iter().map(|&c| c as usize).sum();
+    let items: Vec<T> = bytemuck::pod_collect_to_vec(r.take(n_items.checked_mul(std::mem::size_of::<T>())?)?);
+    if r.at != p.len() {
+        return None;
+    }
+    Some(Batch { rows, items: RowItems { counts, items } })
+}
+
+struct Reader<'a> {
+    p: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let s = self.p.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(s)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+}
+
+/// Make a newly created file's directory entry durable too.
+pub(crate) fn sync_parent(path: &Path) {
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(rows: &[&[u32]]) -> RowItems<u32> {
+        let mut out = RowItems::default();
+        for r in rows {
+            out.push_row(r);
+        }
+        out
+    }
+
+    #[test]
+    fn batches_round_trip_and_belong_to_their_fingerprint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ck");
+        let mut ck = Checkpoint::open::<u32>(&path, "run A", None).unwrap();
+        let rows = RowSet::from_ranges(vec![0..2, 5..6]);
+        let it = items(&[&[1, 2], &[], &[7]]);
+        ck.append(&rows, &it).unwrap();
+        drop(ck);
+        let loaded = Checkpoint::load::<u32>(&path, "run A").unwrap().unwrap();
+        assert_eq!(loaded.batches, vec![Batch { rows, items: it }]);
+        assert!(Checkpoint::load::<u32>(&path, "run B").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_record_cut_short_by_a_kill_is_dropped_and_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ck");
+        let mut ck = Checkpoint::open::<u32>(&path, "fp", None).unwrap();
+        ck.append(&RowSet::all(1), &items(&[&[3]])).unwrap();
+        ck.append(&RowSet::from_ranges(vec![1..3]), &items(&[&[4], &[5, 6]])).unwrap();
+        drop(ck);
+        let full = std::fs::read(&path).unwrap();
+        for cut in 1..20 {
+            std::fs::write(&path, &full[..full.len() - cut]).unwrap();
+            let loaded = Checkpoint::load::<u32>(&path, "fp").unwrap().unwrap();
+            assert_eq!(loaded.batches.len(), 1, "cut {cut}");
+            let mut ck = Checkpoint::open(&path, "fp", Some(&loaded)).unwrap();
+            ck.append(&RowSet::from_ranges(vec![1..3]), &items(&[&[4], &[5, 6]])).unwrap();
+            drop(ck);
+            assert_eq!(std::fs::read(&path).unwrap(), full);
+        }
+    }
+
+    #[test]
+    fn flipped_byte_invalidates_the_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ck");
+        let mut ck = Checkpoint::open::<u32>(&path, "fp", None).unwrap();
+        ck.append(&RowSet::all(2), &items(&[&[3], &[9]])).unwrap();
+        drop(ck);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let n = bytes.len();
+        bytes[n - 2] ^= 0x40;
+        std::fs::write(&path, &bytes).unwrap();
+        let loaded = Checkpoint::load::<u32>(&path, "fp").unwrap().unwrap();
+        assert!(loaded.batches.is_empty());
+    }
+}

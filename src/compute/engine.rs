@@ -1,0 +1,595 @@
+//! [`run`]: the corridor from the input file to the results group.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use num_complex::{Complex32, Complex64};
+use rayon::prelude::*;
+
+use super::analysis::{Analysis, RowItems, Rows};
+use super::checkpoint::{Batch, Checkpoint, Loaded};
+use super::output::{self, RunInfo, TargetPaths};
+use super::plan::{batch_rows_for, Plan, RowSet};
+use super::progress::{Progress, ProgressMode};
+use super::world::{default_threads, World};
+use super::ComputeError;
+use crate::usid::{self, ElementType, MainDataset};
+
+/// What to run: the input, where results go, and the resources to use.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The HDF5 file with the main dataset.
+    pub input: PathBuf,
+    /// The main dataset's path; `None`: the file's only main dataset.
+    pub dataset: Option<String>,
+    /// Write the results group into this file instead of beside the dataset in `input`.
+    pub output: Option<PathBuf>,
+    /// rayon threads per rank; `None`: [`default_threads`].
+    pub threads: Option<usize>,
+    /// Memory bound per rank for a batch of rows in flight, in MiB.
+    pub max_mem_mb: u64,
+    /// Compute a new group even if a complete one with the same parameters exists.
+    pub force: bool,
+    /// Progress reporting on rank 0.
+    pub progress: ProgressMode,
+}
+
+/// What a run did, as rank 0 reports it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Summary {
+    /// The file that holds the results group.
+    pub file: String,
+    /// The results group's path in `file`.
+    pub group: String,
+    /// The main dataset the results belong to.
+    pub dataset: String,
+    /// Pixels (rows) of the dataset.
+    pub pixels: u64,
+    /// Items (e.g. peaks) found over all pixels.
+    pub peaks: u64,
+    /// Pixels computed by this run (fewer than `pixels` when resuming; 0 when reusing).
+    pub computed: u64,
+    /// Pixels taken from an interrupted run's checkpoint.
+    pub resumed: u64,
+    /// Whether an existing complete group was reused.
+    pub reused: bool,
+    pub ranks: usize,
+    pub threads: usize,
+    /// From the start of the process to the end of the run.
+    pub seconds_total: f64,
+    /// Reading and computing the rows (excludes start-up and the final write).
+    pub seconds_compute: f64,
+    /// Writing the results group.
+    pub seconds_write: f64,
+    /// `computed / seconds_compute`.
+    pub spectra_per_s: f64,
+}
+
+/// How rank 0's decision at the start reaches the other ranks.
+enum Start {
+    Reuse(String),
+    Compute(RowSet),
+}
+
+/// Rows per rayon task: enough for the analysis to batch its work (the CWT kernel turns a block
+/// into matrix products), few enough to balance the threads.
+const ROWS_PER_TASK: usize = 128;
+
+/// Run `analysis` over every row of a main dataset on every rank of `world`, and write its results
+/// group (rank 0). `make_analysis` builds the analysis once the dataset is known (its length,
+/// its spectroscopic values). `started` is when the process started, for `seconds_total`.
+///
+/// Every rank returns the same `Ok`/`Err` class, so a job's ranks exit alike.
+pub fn run<A, F>(
+    world: &World,
+    job: &Job,
+    started: Instant,
+    make_analysis: F,
+) -> Result<Summary, ComputeError>
+where
+    A: Analysis,
+    F: FnOnce(&MainDataset) -> Result<A, ComputeError>,
+{
+    let input_file = usid::open_file(&job.input)?;
+    let dset_path = match &job.dataset {
+        Some(p) => p.clone(),
+        None => only_main_dataset(&input_file, &job.input)?,
+    };
+    let main = MainDataset::open(&input_file, &dset_path)?;
+    let dset_path = main.path.clone();
+    let analysis = make_analysis(&main)?;
+    let threads = job.threads.unwrap_or_else(|| default_threads(world.node_ranks())).max(1);
+    let n_rows = main.n_positions as u64;
+    let fingerprint = fingerprint(&main, &analysis)?;
+    let paths = TargetPaths::new(job.output.as_deref().unwrap_or(&job.input));
+    let ck_path = paths.checkpoint(crc32fast::hash(checkpoint_key(&job.input, &fingerprint).as_bytes()));
+
+    // Rank 0 decides (lock, reuse, resume) and tells the others; a failure it alone sees is sent
+    // as the decision too, so no rank is left waiting.
+    let mut lock = None;
+    let decision: Result<(Start, Option<Loaded<A::Item>>), ComputeError> = if world.is_root() {
+        decide::<A>(job, &paths, &ck_path, &dset_path, &analysis, &fingerprint, n_rows).map(|(s, l, b)| {
+            lock = l;
+            (s, b)
+        })
+    } else {
+        Ok((Start::Compute(RowSet::default()), None))
+    };
+    let (start, loaded) = share_decision(world, decision)?;
+    let todo = match start {
+        Start::Reuse(group) => {
+            return Ok(Summary {
+                file: paths.target.display().to_string(),
+                group,
+                dataset: dset_path,
+                pixels: n_rows,
+                peaks: 0,
+                computed: 0,
+                resumed: 0,
+                reused: true,
+                ranks: world.size(),
+                threads,
+                seconds_total: started.elapsed().as_secs_f64(),
+                seconds_compute: 0.0,
+                seconds_write: 0.0,
+                spectra_per_s: 0.0,
+            })
+        }
+        Start::Compute(todo) => todo,
+    };
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| ComputeError::Internal(format!("cannot start {threads} threads: {e}")))?;
+    let bytes_per_row = (main.n_bins * (element_bytes(main.dtype) + 16)) as u64;
+    let batch_rows = batch_rows_for(job.max_mem_mb.saturating_mul(1 << 20), bytes_per_row, threads);
+    let plan = Plan::new(&todo, world.size(), world.rank(), batch_rows);
+
+    // Rank 0 keeps every batch (all ranks') for the final write, and appends each to the checkpoint.
+    let mut checkpoint = None;
+    let mut pieces: Vec<Batch<A::Item>> = Vec::new();
+    let resumed_rows = n_rows - todo.len();
+    if world.is_root() {
+        let ck = Checkpoint::open::<A::Item>(&ck_path, &fingerprint, loaded.as_ref()).map_err(|e| {
+            ComputeError::Output(format!("cannot write the checkpoint {}: {e}", ck_path.display()))
+        })?;
+        checkpoint = Some(ck);
+        pieces = loaded.map(|l| l.batches).unwrap_or_default();
+    }
+
+    let interrupted = install_signal_flag();
+    let t_compute = Instant::now();
+    // The input is read through the mpio driver when several ranks share it.
+    drop(input_file);
+    let reader = open_reader(world, &job.input, &dset_path)?;
+    let progress = Progress::start(
+        if world.is_root() { job.progress } else { ProgressMode::Quiet },
+        todo.len(),
+        world.size(),
+    );
+    let mut computed_global = 0u64;
+    let mut stopped = false;
+    for batch in &plan.batches {
+        let local = compute_batch(&pool, &analysis, &reader, batch, main.n_bins, &progress)
+            .unwrap_or_else(|e| fail_job(world, e));
+        let bytes = encode(batch, &local);
+        if let Some(all) = world.gather_bytes(&bytes) {
+            for b in all {
+                let piece = decode::<A::Item>(&b).unwrap_or_else(|| {
+                    fail_job(world, ComputeError::Internal("a rank sent a malformed batch".into()))
+                });
+                computed_global += piece.rows.len();
+                if let Some(ck) = checkpoint.as_mut() {
+                    if !piece.rows.is_empty() {
+                        ck.append(&piece.rows, &piece.items).unwrap_or_else(|e| {
+                            fail_job(
+                                world,
+                                ComputeError::Output(format!(
+                                    "cannot write the checkpoint {}: {e}",
+                                    ck_path.display()
+                                )),
+                            )
+                        });
+                    }
+                }
+                pieces.push(piece);
+            }
+            progress.set_global(computed_global);
+        }
+        if world.any(interrupted.load(Ordering::Relaxed)) {
+            stopped = true;
+            break;
+        }
+    }
+    progress.finish();
+    drop(reader);
+    let seconds_compute = t_compute.elapsed().as_secs_f64();
+    let computed_local: u64 = if world.is_root() { computed_global } else { 0 };
+    if stopped {
+        return Err(ComputeError::Interrupted(format!(
+            "interrupted; progress is saved in {} — run the same command again to resume",
+            ck_path.display()
+        )));
+    }
+
+    // Rank 0 writes; the others wait for its verdict so the whole job exits alike.
+    let t_write = Instant::now();
+    let written = if world.is_root() {
+        let results = assemble(&pieces, n_rows as usize);
+        let info = RunInfo { fingerprint: &fingerprint, ranks: world.size(), threads };
+        let r = results.and_then(|res| {
+            let group = output::write_results(&analysis, &res, &job.input, &dset_path, &paths, &info)?;
+            Ok((group, res.items.len() as u64))
+        });
+        if r.is_ok() {
+            if let Some(ck) = checkpoint.take() {
+                let _ = ck.remove();
+            }
+        }
+        r
+    } else {
+        Ok((String::new(), 0))
+    };
+    drop(lock);
+    let (group, peaks) = share_verdict(world, written)?;
+    let seconds_write = t_write.elapsed().as_secs_f64();
+    Ok(Summary {
+        file: paths.target.display().to_string(),
+        group,
+        dataset: dset_path,
+        pixels: n_rows,
+        peaks,
+        computed: computed_local,
+        resumed: resumed_rows,
+        reused: false,
+        ranks: world.size(),
+        threads,
+        seconds_total: started.elapsed().as_secs_f64(),
+        seconds_compute,
+        seconds_write,
+        spectra_per_s: if seconds_compute > 0.0 { computed_local as f64 / seconds_compute } else { 0.0 },
+    })
+}
+
+/// The main dataset to use when none was named: the file's only source dataset.
+fn only_main_dataset(file: &hdf5::File, path: &Path) -> Result<String, ComputeError> {
+    usid::select::only_source_dataset(file, path).map_err(|e| match e {
+        usid::select::SelectError::Input(e) => ComputeError::Input(e),
+        usid::select::SelectError::Ambiguous(m) => ComputeError::Usage(m),
+    })
+}
+
+/// What makes two runs' results interchangeable: the dataset, its shape and type, the analysis
+/// and its parameters.
+fn fingerprint<A: Analysis>(main: &MainDataset, analysis: &A) -> Result<String, ComputeError> {
+    let value = serde_json::json!({
+        "dataset": main.path,
+        "shape": [main.n_positions, main.n_bins],
+        "dtype": main.dtype.name(),
+        "analysis": analysis.name(),
+        "parameters": analysis.parameters(),
+    });
+    serde_json::to_string(&value).map_err(|e| ComputeError::Internal(format!("fingerprint: {e}")))
+}
+
+/// The checkpoint belongs to one input file too: two inputs may send results to one output.
+fn checkpoint_key(input: &Path, fingerprint: &str) -> String {
+    let canon = std::fs::canonicalize(input).unwrap_or_else(|_| input.to_owned());
+    format!("{}\n{fingerprint}", canon.display())
+}
+
+type Decision<T> = (Start, Option<output::Lock>, Option<Loaded<T>>);
+
+/// Rank 0's start-up decisions: take the lock, reuse a complete group, or resume a checkpoint.
+fn decide<A: Analysis>(
+    job: &Job,
+    paths: &TargetPaths,
+    ck_path: &Path,
+    dset_path: &str,
+    analysis: &A,
+    fingerprint: &str,
+    n_rows: u64,
+) -> Result<Decision<A::Item>, ComputeError> {
+    let lock = output::lock(paths)?;
+    if !job.force {
+        if let Some(group) = output::find_reusable(&paths.target, dset_path, analysis.name(), fingerprint) {
+            return Ok((Start::Reuse(group), Some(lock), None));
+        }
+    }
+    let loaded = Checkpoint::load::<A::Item>(ck_path, fingerprint).unwrap_or(None);
+    let mut done = vec![false; n_rows as usize];
+    let loaded = loaded.map(|mut l| {
+        // A batch from another shape cannot be trusted; the fingerprint makes this all but impossible.
+        l.batches.retain(|b| b.rows.ranges().last().is_none_or(|r| r.end <= n_rows));
+        for b in &l.batches {
+            for r in b.rows.ranges() {
+                done[r.start as usize..r.end as usize].fill(true);
+            }
+        }
+        l
+    });
+    let todo = RowSet::missing(&done);
+    Ok((Start::Compute(todo), Some(lock), loaded))
+}
+
+/// Broadcast rank 0's start decision (or its error) to every rank.
+fn share_decision<T>(
+    world: &World,
+    decision: Result<(Start, Option<Loaded<T>>), ComputeError>,
+) -> Result<(Start, Option<Loaded<T>>), ComputeError> {
+    // The message: [tag][payload]. Tag 0: compute these ranges; 1: reuse this group; 2+: error.
+    let msg = if world.is_root() {
+        match &decision {
+            Ok((Start::Compute(todo), _)) => {
+                let mut m = vec![0u8];
+                for r in todo.ranges() {
+                    m.extend_from_slice(&r.start.to_le_bytes());
+                    m.extend_from_slice(&r.end.to_le_bytes());
+                }
+                m
+            }
+            Ok((Start::Reuse(g), _)) => [&[1u8][..], g.as_bytes()].concat(),
+            Err(e) => error_message(e),
+        }
+    } else {
+        Vec::new()
+    };
+    let msg = world.broadcast_bytes(msg);
+    if world.is_root() {
+        return decision;
+    }
+    match msg.first() {
+        Some(0) => {
+            let ranges = msg[1..]
+                .chunks_exact(16)
+                .map(|c| {
+                    let a = u64::from_le_bytes(c[..8].try_into().unwrap_or_default());
+                    let b = u64::from_le_bytes(c[8..].try_into().unwrap_or_default());
+                    a..b
+                })
+                .collect();
+            Ok((Start::Compute(RowSet::from_ranges(ranges)), None))
+        }
+        Some(1) => Ok((Start::Reuse(String::from_utf8_lossy(&msg[1..]).into_owned()), None)),
+        _ => Err(error_from_message(&msg)),
+    }
+}
+
+/// Broadcast rank 0's final result (group and item count, or its error) to every rank.
+fn share_verdict(
+    world: &World,
+    verdict: Result<(String, u64), ComputeError>,
+) -> Result<(String, u64), ComputeError> {
+    let msg = if world.is_root() {
+        match &verdict {
+            Ok((g, n)) => [&[0u8][..], &n.to_le_bytes(), g.as_bytes()].concat(),
+            Err(e) => error_message(e),
+        }
+    } else {
+        Vec::new()
+    };
+    let msg = world.broadcast_bytes(msg);
+    if world.is_root() {
+        return verdict;
+    }
+    match msg.first() {
+        Some(0) if msg.len() >= 9 => {
+            let n = u64::from_le_bytes(msg[1..9].try_into().unwrap_or_default());
+            Ok((String::from_utf8_lossy(&msg[9..]).into_owned(), n))
+        }
+        _ => Err(error_from_message(&msg)),
+    }
+}
+
+fn error_message(e: &ComputeError) -> Vec<u8> {
+    let tag = match e {
+        ComputeError::Input(_) => 2,
+        ComputeError::Usage(_) => 3,
+        ComputeError::Output(_) => 4,
+        ComputeError::Busy(_) => 5,
+        ComputeError::Launch(_) => 6,
+        ComputeError::Interrupted(_) => 7,
+        ComputeError::Internal(_) => 8,
+    };
+    [&[tag][..], e.to_string().as_bytes()].concat()
+}
+
+fn error_from_message(msg: &[u8]) -> ComputeError {
+    let text = String::from_utf8_lossy(msg.get(1..).unwrap_or_default()).into_owned();
+    match msg.first() {
+        Some(2) => ComputeError::Input(usid::UsidError(text)),
+        Some(3) => ComputeError::Usage(text),
+        Some(4) => ComputeError::Output(text),
+        Some(5) => ComputeError::Busy(text),
+        Some(6) => ComputeError::Launch(text),
+        Some(7) => ComputeError::Interrupted(text),
+        _ => ComputeError::Internal(text),
+    }
+}
+
+/// A failure on one rank mid-run: say it once and end every rank, rather than leave the others in
+/// the next collective.
+fn fail_job(world: &World, e: ComputeError) -> ! {
+    eprintln!("usid-peaks: error (rank {}): {e}", world.rank());
+    let code = match e {
+        ComputeError::Output(_) => 4,
+        ComputeError::Input(_) => 3,
+        _ => 70,
+    };
+    world.abort(code)
+}
+
+/// SIGINT and SIGTERM (Ctrl-C, SLURM's time limit or preemption) ask the run to stop after the
+/// current batch, with everything finished checkpointed; a second SIGINT ends the process at once.
+fn install_signal_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&flag));
+        let _ = signal_hook::flag::register(sig, Arc::clone(&flag));
+    }
+    flag
+}
+
+/// The input as this rank reads it: through the mpio driver when several ranks share the file.
+struct Reader {
+    _file: hdf5::File,
+    dataset: hdf5::Dataset,
+    dtype: ElementType,
+}
+
+fn open_reader(world: &World, input: &Path, dset_path: &str) -> Result<Reader, ComputeError> {
+    let file = open_shared(world, input)?;
+    let main = MainDataset::open(&file, dset_path)?;
+    Ok(Reader { dataset: main.dataset().clone(), dtype: main.dtype, _file: file })
+}
+
+#[cfg(feature = "mpi")]
+fn open_shared(world: &World, input: &Path) -> Result<hdf5::File, ComputeError> {
+    match world.raw_comm() {
+        Some(comm) => hdf5::File::with_options().with_fapl(|p| p.mpio(comm, None)).open(input).map_err(|e| {
+            ComputeError::Input(usid::UsidError(format!("{}: cannot open with MPI-IO: {e}", input.display())))
+        }),
+        None => Ok(usid::open_file(input)?),
+    }
+}
+
+#[cfg(not(feature = "mpi"))]
+fn open_shared(_world: &World, input: &Path) -> Result<hdf5::File, ComputeError> {
+    Ok(usid::open_file(input)?)
+}
+
+fn element_bytes(t: ElementType) -> usize {
+    match t {
+        ElementType::Complex128 => 16,
+        ElementType::Complex64 | ElementType::Float64 => 8,
+        ElementType::Float32 => 4,
+        // Integers are read converted to f64.
+        _ => 8,
+    }
+}
+
+/// The rows of one batch in the dataset's own element type (integers as f64).
+enum Block {
+    C32(Vec<Complex32>),
+    C64(Vec<Complex64>),
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+}
+
+impl Block {
+    fn rows(&self) -> Rows<'_> {
+        match self {
+            Block::C32(v) => Rows::Complex32(v),
+            Block::C64(v) => Rows::Complex64(v),
+            Block::F32(v) => Rows::Float32(v),
+            Block::F64(v) => Rows::Float64(v),
+        }
+    }
+}
+
+fn read_block(reader: &Reader, rows: &RowSet) -> Result<Block, ComputeError> {
+    fn read<T: hdf5::H5Type + Clone>(ds: &hdf5::Dataset, rows: &RowSet) -> Result<Vec<T>, hdf5::Error> {
+        let mut out = Vec::new();
+        for r in rows.ranges() {
+            let part = ds
+                .as_reader()
+                .conversion(hdf5::Conversion::Hard)
+                .read_slice_2d::<T, _>(ndarray::s![r.start as usize..r.end as usize, ..])?;
+            out.extend(part.into_iter());
+        }
+        Ok(out)
+    }
+    let ds = &reader.dataset;
+    let block = match reader.dtype {
+        ElementType::Complex64 => read::<Complex32>(ds, rows).map(Block::C32),
+        ElementType::Complex128 => read::<Complex64>(ds, rows).map(Block::C64),
+        ElementType::Float32 => read::<f32>(ds, rows).map(Block::F32),
+        _ => read::<f64>(ds, rows).map(Block::F64),
+    };
+    block.map_err(|e| ComputeError::Input(usid::UsidError(format!("{}: cannot read rows: {e}", ds.name()))))
+}
+
+/// Read one batch and run the analysis over its rows on the pool, in order.
+fn compute_batch<A: Analysis>(
+    pool: &rayon::ThreadPool,
+    analysis: &A,
+    reader: &Reader,
+    rows: &RowSet,
+    n_bins: usize,
+    progress: &Progress,
+) -> Result<RowItems<A::Item>, ComputeError> {
+    if rows.is_empty() {
+        return Ok(RowItems::default());
+    }
+    let block = read_block(reader, rows)?;
+    let data = block.rows();
+    let n = rows.len() as usize;
+    let parts: Vec<RowItems<A::Item>> = pool.install(|| {
+        (0..n.div_ceil(ROWS_PER_TASK))
+            .into_par_iter()
+            .map_init(
+                || analysis.new_scratch(),
+                |scratch, t| {
+                    let (a, b) = (t * ROWS_PER_TASK, ((t + 1) * ROWS_PER_TASK).min(n));
+                    let mut out = RowItems::with_capacity(b - a);
+                    analysis.process(data.slice_rows(a, b, n_bins), scratch, &mut out);
+                    progress.add_local((b - a) as u64);
+                    out
+                },
+            )
+            .collect()
+    });
+    let mut all = RowItems::with_capacity(n);
+    for p in &parts {
+        all.extend(p);
+    }
+    if all.n_rows() != n {
+        return Err(ComputeError::Internal(format!("the analysis returned {} rows for {n}", all.n_rows())));
+    }
+    Ok(all)
+}
+
+fn encode<T: bytemuck::Pod>(rows: &RowSet, items: &RowItems<T>) -> Vec<u8> {
+    super::checkpoint::encode_batch(rows, items)
+}
+
+fn decode<T: bytemuck::Pod>(bytes: &[u8]) -> Option<Batch<T>> {
+    super::checkpoint::decode_batch(bytes)
+}
+
+/// All rows' items in row order, from batches that together cover every row once.
+fn assemble<T: bytemuck::Pod>(pieces: &[Batch<T>], n_rows: usize) -> Result<RowItems<T>, ComputeError> {
+    let mut counts = vec![u32::MAX; n_rows];
+    for p in pieces {
+        let mut it = p.items.counts.iter();
+        for r in p.rows.ranges() {
+            for i in r.clone() {
+                counts[i as usize] = *it.next().unwrap_or(&0);
+            }
+        }
+    }
+    if let Some(missing) = counts.iter().position(|&c| c == u32::MAX) {
+        return Err(ComputeError::Internal(format!("row {missing} has no result")));
+    }
+    let mut offsets = Vec::with_capacity(n_rows + 1);
+    let mut acc = 0usize;
+    for &c in &counts {
+        offsets.push(acc);
+        acc += c as usize;
+    }
+    let mut items = vec![T::zeroed(); acc];
+    for p in pieces {
+        let mut rows = p.items.rows();
+        for r in p.rows.ranges() {
+            for i in r.clone() {
+                let src = rows.next().unwrap_or_default();
+                let at = offsets[i as usize];
+                items[at..at + src.len()].copy_from_slice(src);
+            }
+        }
+    }
+    Ok(RowItems { counts, items })
+}

@@ -1,0 +1,269 @@
+//! Where results go and how they get there without ever damaging the user's file.
+//!
+//! The file that receives the results group (the input itself, or `--output`) is never modified in
+//! place: rank 0 copies it (the kernel's copy_file_range, a reflink on copy-on-write file systems),
+//! adds the group to the copy, syncs it and renames it over the original. A kill at any moment
+//! leaves either the old file or the new one, both whole; a stale copy is removed by the next run.
+//! A lock file beside the target keeps two runs from writing it at once.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use hdf5::types::VarLenUnicode;
+use hdf5::LocationType;
+
+use super::analysis::{Analysis, Param, RowItems, WriteTarget};
+use super::checkpoint::sync_parent;
+use super::ComputeError;
+use crate::usid::{self, MainDataset, UsidError};
+
+/// The files of one run's target: the HDF5 file that receives the group and its side files.
+#[derive(Debug, Clone)]
+pub(crate) struct TargetPaths {
+    /// The file that receives the results group.
+    pub target: PathBuf,
+    /// Held (flock) while a run works on `target`.
+    pub lock: PathBuf,
+    /// The copy being written, renamed over `target` when complete.
+    pub staging: PathBuf,
+}
+
+impl TargetPaths {
+    pub fn new(target: &Path) -> Self {
+        TargetPaths {
+            target: target.to_owned(),
+            lock: side_file(target, "usid-peaks.lock"),
+            staging: side_file(target, "usid-peaks-staging"),
+        }
+    }
+    /// The checkpoint of the run whose fingerprint hashes to `key`.
+    pub fn checkpoint(&self, key: u32) -> PathBuf {
+        side_file(&self.target, &format!("usid-peaks-{key:08x}.ckpt"))
+    }
+}
+
+/// `dir/.name.suffix`: hidden, beside the file, on the same file system (so rename is atomic).
+fn side_file(path: &Path, suffix: &str) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.{suffix}"))
+}
+
+/// An exclusive lock on the target, released when dropped.
+pub(crate) struct Lock {
+    _file: File,
+}
+
+/// Take the target's lock, or say which run holds it.
+pub(crate) fn lock(paths: &TargetPaths) -> Result<Lock, ComputeError> {
+    let file =
+        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&paths.lock).map_err(
+            |e| {
+                ComputeError::Output(format!(
+                    "cannot create the lock file {} ({e}); is the directory writable?",
+                    paths.lock.display()
+                ))
+            },
+        )?;
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock on a file descriptor we own; non-blocking, so it cannot hang.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 {
+        return Err(ComputeError::Busy(format!(
+            "{} is being written by another usid-peaks run (lock {} is held); wait for it to finish",
+            paths.target.display(),
+            paths.lock.display()
+        )));
+    }
+    Ok(Lock { _file: file })
+}
+
+/// The name results groups of `analysis` on `dset_path` get: `<dataset name>-<Process>_`.
+pub(crate) fn group_base(dset_path: &str, process: &str) -> String {
+    let name = dset_path.rsplit('/').next().unwrap_or(dset_path);
+    format!("{name}-{process}_")
+}
+
+/// The parent group path of an HDF5 object path (`/` for top-level objects).
+pub(crate) fn parent_path(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &path[..i],
+    }
+}
+
+/// The newest complete results group in `target` made with `fingerprint`, if any.
+pub(crate) fn find_reusable(
+    target: &Path,
+    dset_path: &str,
+    process: &str,
+    fingerprint: &str,
+) -> Option<String> {
+    if !target.exists() {
+        return None;
+    }
+    let file = hdf5::File::open(target).ok()?;
+    let parent = file.group(parent_path(dset_path)).ok()?;
+    let base = group_base(dset_path, process);
+    let mut candidates: Vec<(u64, String)> = parent
+        .member_names()
+        .ok()?
+        .into_iter()
+        .filter_map(|m| m.strip_prefix(&base).and_then(|s| s.parse::<u64>().ok()).map(|i| (i, m)))
+        .collect();
+    candidates.sort();
+    candidates.into_iter().rev().find_map(|(_, name)| {
+        if !matches!(parent.loc_type_by_name(&name), Ok(LocationType::Group)) {
+            return None;
+        }
+        let g = parent.group(&name).ok()?;
+        let fp = g.attr("usid_peaks_fingerprint").ok()?.read_scalar::<VarLenUnicode>().ok()?;
+        let complete = g.dataset("completed_positions").ok()?.read_raw::<u8>().ok()?.iter().all(|&c| c == 1);
+        (fp.as_str() == fingerprint && complete).then(|| g.name())
+    })
+}
+
+/// Facts about the run recorded on the results group.
+pub(crate) struct RunInfo<'a> {
+    pub fingerprint: &'a str,
+    pub ranks: usize,
+    pub threads: usize,
+}
+
+/// Write the results group of `analysis` for the dataset at `dset_path` of `input` into
+/// `paths.target`, through a staging copy renamed into place. Returns the group's path.
+pub(crate) fn write_results<A: Analysis>(
+    analysis: &A,
+    results: &RowItems<A::Item>,
+    input: &Path,
+    dset_path: &str,
+    paths: &TargetPaths,
+    info: &RunInfo<'_>,
+) -> Result<String, ComputeError> {
+    let out_err = |what: &str, e: &dyn std::fmt::Display| {
+        ComputeError::Output(format!("{}: {what}: {e}", paths.target.display()))
+    };
+    let _ = std::fs::remove_file(&paths.staging);
+    let in_place = same_file(input, &paths.target);
+    if paths.target.exists() {
+        std::fs::copy(&paths.target, &paths.staging)
+            .map_err(|e| out_err("cannot copy it to stage the results", &e))?;
+    }
+    let group_path = {
+        let file = if paths.target.exists() {
+            hdf5::File::open_rw(&paths.staging)
+        } else {
+            hdf5::File::create_excl(&paths.staging)
+        }
+        .map_err(|e| out_err("cannot open the staging copy", &e))?;
+        let group = fill_group(analysis, results, input, dset_path, &file, in_place, info)
+            .map_err(|e| ComputeError::Output(format!("{}: {e}", paths.target.display())))?;
+        file.flush().map_err(|e| out_err("cannot flush", &e))?;
+        group
+    };
+    File::open(&paths.staging)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| out_err("cannot sync the staging copy", &e))?;
+    std::fs::rename(&paths.staging, &paths.target)
+        .map_err(|e| out_err("cannot move the results into place", &e))?;
+    sync_parent(&paths.target);
+    Ok(group_path)
+}
+
+fn fill_group<A: Analysis>(
+    analysis: &A,
+    results: &RowItems<A::Item>,
+    input: &Path,
+    dset_path: &str,
+    file: &hdf5::File,
+    in_place: bool,
+    info: &RunInfo<'_>,
+) -> Result<String, UsidError> {
+    let h5 = |what: &str, e: hdf5::Error| UsidError(format!("{what}: {e}"));
+    // The source as seen from the file that gets the group: itself in place, else the input.
+    let source_file = if in_place { file.clone() } else { usid::open_file(input)? };
+    let source = MainDataset::open(&source_file, dset_path)?;
+    let parent_name = parent_path(dset_path);
+    let parent = match file.group(parent_name) {
+        Ok(g) => g,
+        Err(_) => {
+            file.create_group(parent_name).map_err(|e| h5(&format!("cannot create {parent_name}"), e))?
+        }
+    };
+    let [src_pos_ind, src_pos_val, _, _] = source.ancillary_datasets();
+    let (pos_ind, pos_val) = if in_place {
+        (src_pos_ind.clone(), src_pos_val.clone())
+    } else {
+        let (ni, nv) = (leaf(&src_pos_ind.name()), leaf(&src_pos_val.name()));
+        match (parent.dataset(&ni), parent.dataset(&nv)) {
+            (Ok(i), Ok(v)) if i.shape() == src_pos_ind.shape() => (i, v),
+            _ => usid::write::copy_ancillary(src_pos_ind, src_pos_val, &parent)?,
+        }
+    };
+    let group = usid::write::create_indexed_group(&parent, &group_base(dset_path, analysis.name()))?;
+    write_attrs(&group, analysis, dset_path, source.n_positions, info)?;
+    let completed = vec![1u8; source.n_positions];
+    group
+        .new_dataset_builder()
+        .with_data(&completed)
+        .create("completed_positions")
+        .map_err(|e| h5("cannot write completed_positions", e))?;
+    let target =
+        WriteTarget { group: &group, source: &source, position_indices: &pos_ind, position_values: &pos_val };
+    analysis.write(results, &target)?;
+    Ok(group.name())
+}
+
+fn write_attrs<A: Analysis>(
+    group: &hdf5::Group,
+    analysis: &A,
+    dset_path: &str,
+    n_positions: usize,
+    info: &RunInfo<'_>,
+) -> Result<(), UsidError> {
+    for (name, value) in analysis.parameters() {
+        match value {
+            Param::Str(s) => usid::write::write_str_attr(group, &name, &s)?,
+            Param::Float(v) => usid::write::write_f64_attr(group, &name, v)?,
+            Param::Int(v) => usid::write::write_i64_attr(group, &name, v)?,
+            Param::Floats(v) => usid::write::write_f64_array_attr(group, &name, &v)?,
+        }
+    }
+    usid::write::write_str_attr(group, "tool", env!("CARGO_PKG_NAME"))?;
+    usid::write::write_str_attr(group, "tool_version", env!("CARGO_PKG_VERSION"))?;
+    usid::write::write_str_attr(
+        group,
+        "timestamp",
+        &humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+    )?;
+    usid::write::write_str_attr(group, "machine_id", &hostname())?;
+    usid::write::write_str_attr(group, "source_dataset", dset_path)?;
+    usid::write::write_i64_attr(group, "ranks", info.ranks as i64)?;
+    usid::write::write_i64_attr(group, "threads", info.threads as i64)?;
+    // pyUSID's Process marks a finished group by its last computed pixel.
+    usid::write::write_i64_attr(group, "last_pixel", n_positions as i64)?;
+    usid::write::write_str_attr(group, "usid_peaks_fingerprint", info.fingerprint)?;
+    Ok(())
+}
+
+fn leaf(path: &str) -> String {
+    path.rsplit('/').next().unwrap_or(path).to_string()
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// This machine's name, for the results group's `machine_id`.
+pub(crate) fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates on success.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "unknown".into();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}

@@ -1,0 +1,114 @@
+//! Progress on rank 0's stderr: a bar with rate and ETA on a terminal, a plain line every few
+//! seconds otherwise (logs, batch jobs), nothing when quiet.
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How much to say while running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// Nothing.
+    Quiet,
+    /// A bar on a terminal, periodic lines otherwise.
+    Auto,
+}
+
+/// Rows finished so far, shared with the workers; a background thread reports them.
+pub(crate) struct Progress {
+    state: Arc<State>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+struct State {
+    /// Rows this rank finished in this run.
+    local: AtomicU64,
+    /// Rows all ranks finished in this run, known exactly after each gather.
+    global: AtomicU64,
+    stop: AtomicBool,
+}
+
+impl Progress {
+    /// Start reporting a run of `total` rows (this run's share of work, all ranks) on `ranks` ranks.
+    pub fn start(mode: ProgressMode, total: u64, ranks: usize) -> Progress {
+        let state = Arc::new(State {
+            local: AtomicU64::new(0),
+            global: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+        });
+        let thread = (mode == ProgressMode::Auto && total > 0).then(|| {
+            let s = Arc::clone(&state);
+            std::thread::spawn(move || report(&s, total, ranks as u64))
+        });
+        Progress { state, thread }
+    }
+
+    /// Count `rows` more rows finished by this rank.
+    pub fn add_local(&self, rows: u64) {
+        self.state.local.fetch_add(rows, Ordering::Relaxed);
+    }
+
+    /// All ranks together have finished `rows` rows in this run.
+    pub fn set_global(&self, rows: u64) {
+        self.state.global.store(rows, Ordering::Relaxed);
+    }
+
+    /// Stop reporting (and clear the bar).
+    pub fn finish(mut self) {
+        self.stop_thread();
+    }
+
+    fn stop_thread(&mut self) {
+        self.state.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.stop_thread();
+    }
+}
+
+fn report(s: &State, total: u64, ranks: u64) {
+    let start = Instant::now();
+    // Between gathers only this rank's own count is known; shares are balanced, so rank 0's count
+    // times the number of ranks is a fair estimate of everyone's.
+    let done = || {
+        let est = s.local.load(Ordering::Relaxed).saturating_mul(ranks);
+        est.max(s.global.load(Ordering::Relaxed)).min(total)
+    };
+    if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40.cyan/blue} {pos}/{len} pixels  {per_sec}  ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        while !s.stop.load(Ordering::Relaxed) {
+            bar.set_position(done());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bar.finish_and_clear();
+    } else {
+        let mut last = Instant::now();
+        while !s.stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(100));
+            if last.elapsed() >= Duration::from_secs(5) {
+                last = Instant::now();
+                let d = done();
+                let secs = start.elapsed().as_secs_f64();
+                let rate = d as f64 / secs.max(1e-9);
+                let eta = if rate > 0.0 { (total - d) as f64 / rate } else { f64::NAN };
+                eprintln!(
+                    "usid-peaks: {:.0}% ({d}/{total} pixels), {rate:.0} spectra/s, ETA {eta:.0} s",
+                    100.0 * d as f64 / total as f64
+                );
+            }
+        }
+    }
+}
