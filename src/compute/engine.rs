@@ -525,31 +525,46 @@ fn compute_batch<A: Analysis>(
         return Ok(RowItems::default());
     }
     let block = read_block(reader, rows)?;
-    let data = block.rows();
+    let all = pool.install(|| map_rows_with(analysis, block.rows(), n_bins, &|n| progress.add_local(n)));
     let n = rows.len() as usize;
-    let parts: Vec<RowItems<A::Item>> = pool.install(|| {
-        (0..n.div_ceil(ROWS_PER_TASK))
-            .into_par_iter()
-            .map_init(
-                || analysis.new_scratch(),
-                |scratch, t| {
-                    let (a, b) = (t * ROWS_PER_TASK, ((t + 1) * ROWS_PER_TASK).min(n));
-                    let mut out = RowItems::with_capacity(b - a);
-                    analysis.process(data.slice_rows(a, b, n_bins), scratch, &mut out);
-                    progress.add_local((b - a) as u64);
-                    out
-                },
-            )
-            .collect()
-    });
-    let mut all = RowItems::with_capacity(n);
-    for p in &parts {
-        all.extend(p);
-    }
     if all.n_rows() != n {
         return Err(ComputeError::Internal(format!("the analysis returned {} rows for {n}", all.n_rows())));
     }
     Ok(all)
+}
+
+/// Run `analysis` over every row of an in-memory block (`n_bins` values per row) on the current
+/// rayon pool, and return the rows' items in order — the engine's inner loop, also what
+/// `usid-peaks bench` times. Run it inside `pool.install` to choose the threads.
+pub fn map_rows<A: Analysis>(analysis: &A, rows: Rows<'_>, n_bins: usize) -> RowItems<A::Item> {
+    map_rows_with(analysis, rows, n_bins, &|_| {})
+}
+
+fn map_rows_with<A: Analysis>(
+    analysis: &A,
+    data: Rows<'_>,
+    n_bins: usize,
+    done: &(dyn Fn(u64) + Sync),
+) -> RowItems<A::Item> {
+    let n = if n_bins == 0 { 0 } else { data.len() / n_bins };
+    let parts: Vec<RowItems<A::Item>> = (0..n.div_ceil(ROWS_PER_TASK))
+        .into_par_iter()
+        .map_init(
+            || analysis.new_scratch(),
+            |scratch, t| {
+                let (a, b) = (t * ROWS_PER_TASK, ((t + 1) * ROWS_PER_TASK).min(n));
+                let mut out = RowItems::with_capacity(b - a);
+                analysis.process(data.slice_rows(a, b, n_bins), scratch, &mut out);
+                done((b - a) as u64);
+                out
+            },
+        )
+        .collect();
+    let mut all = RowItems::with_capacity(n);
+    for p in &parts {
+        all.extend(p);
+    }
+    all
 }
 
 fn encode<T: bytemuck::Pod>(rows: &RowSet, items: &RowItems<T>) -> Vec<u8> {
