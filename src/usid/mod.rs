@@ -10,6 +10,10 @@
 //! * `write`    — write main datasets and their ancillary datasets the pyUSID way.
 //! * `generate` — the synthetic Band Excitation PFM map that is the built-in default data.
 
+pub mod read;
+
+pub use read::{check_hdf5_file, find_main_datasets, open_file, MainDataset};
+
 /// One dimension of a USID main dataset (a position or a spectroscopic dimension).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Dim {
