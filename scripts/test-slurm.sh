@@ -1,0 +1,343 @@
+#!/usr/bin/env bash
+# End-to-end test of the sbatch templates on a throw-away single-host SLURM cluster.
+#
+# Starts munged, slurmctld and slurmd on this machine (Debian's munge and slurm-wlm, installed when
+# missing) with all their state -- slurm.conf, spool, logs, munge key and socket -- in one temp
+# dir, then:
+#   1. srun --mpi=pmix -n 2: the cluster launches PMIx ranks at all;
+#   2. slurm/single-node.sbatch with 2 ranks on a small generated map: its Peak_Indices,
+#      Peak_Count and Peak_Frequencies must equal a single-process run, and it must report 2 ranks;
+#   3. slurm/requeue.sbatch, signalled mid-run the way --signal=B:TERM@... does: it must requeue
+#      itself, resume, and end with the same results (skip with --no-requeue).
+# Prints one summary line, stops everything it started (also on failure, printing the daemons'
+# logs), and exits 0 only on success. Needs root: slurmd runs as root and munged as user munge.
+#
+# Usage: scripts/test-slurm.sh [--no-requeue] [--keep]
+#   --keep         keep the state dir (job output, logs) after a successful run too
+# Environment:
+#   USID_PEAKS           the binary to test (default: target/release/usid-peaks, built if needed)
+#   TEST_SLURM_TIMEOUT   seconds to wait for each job (default 120)
+#   TMPDIR               where the state dir is made (default /tmp)
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+timeout_s=${TEST_SLURM_TIMEOUT:-120}
+requeue_test=1
+keep=0
+for arg in "$@"; do
+    case $arg in
+        --no-requeue) requeue_test=0 ;;
+        --keep) keep=1 ;;
+        -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) echo "test-slurm: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+say() { printf 'test-slurm: %s\n' "$*" >&2; }
+fail() { say "FAIL: $*"; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || fail "run as root (slurmd must run as root; munged is started as user munge)"
+
+# A SLURM job around this script would leak its SLURM_* variables into our sbatch/srun calls.
+while IFS= read -r v; do unset "$v"; done < <(compgen -v SLURM_ || true)
+
+# --- packages -------------------------------------------------------------------------------------
+install_packages() {
+    local missing=()
+    command -v munged >/dev/null 2>&1 || missing+=(munge)
+    command -v slurmctld >/dev/null 2>&1 && command -v slurmd >/dev/null 2>&1 \
+        && command -v sbatch >/dev/null 2>&1 || missing+=(slurm-wlm)
+    command -v h5diff >/dev/null 2>&1 || [ -x "$repo/.venv/bin/python" ] || missing+=(hdf5-tools)
+    [ ${#missing[@]} -eq 0 ] && return 0
+    command -v apt-get >/dev/null 2>&1 || fail "missing ${missing[*]} and no apt-get to install them"
+    say "installing ${missing[*]}"
+    apt-get update -qq
+    # No recommends: the daemons are all we need, not docs or the MySQL accounting plugin.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+        >/dev/null
+}
+install_packages
+id munge >/dev/null 2>&1 || fail "no user 'munge' (the munge package creates it)"
+
+# --- the binary under test ------------------------------------------------------------------------
+if [ -n "${USID_PEAKS:-}" ]; then
+    bin=$USID_PEAKS
+else
+    (cd "$repo" && cargo build --release --quiet) || fail "cargo build --release failed"
+    bin=$repo/target/release/usid-peaks
+fi
+bin=$(command -v "$bin") || fail "usid-peaks binary '$bin' not found"
+"$bin" find --help >/dev/null 2>&1 || fail "'$bin find --help' fails: is the find command built?"
+
+# --- state dir: one per machine, locked, wiped on start -------------------------------------------
+# A fixed place (not mktemp) so that a run killed before its cleanup leaves daemons we can still
+# recognise and stop next time; the lock makes a concurrent second run wait instead of colliding.
+base=${TMPDIR:-/tmp}/usid-peaks-test-slurm
+exec 9>"$base.lock"
+flock -w 120 9 || fail "another test-slurm run holds $base.lock"
+
+# Every process of our test cluster, and only those: the daemons run in $base (they are started
+# there, and slurmstepd inherits it) and the job scripts, srun and the ranks name files under it.
+# A recycled pid of some other process matches neither.
+cluster_pids() {
+    local d argv
+    for d in /proc/[0-9]*; do
+        [ "${d#/proc/}" = "$$" ] && continue
+        if [ "$(readlink "$d/cwd" 2>/dev/null)" = "$base" ]; then
+            echo "${d#/proc/}"
+            continue
+        fi
+        mapfile -d '' -t argv 2>/dev/null <"$d/cmdline" || continue
+        [[ " ${argv[*]} " == *"$base/"* ]] && echo "${d#/proc/}"
+    done
+    return 0
+}
+
+# TERM, 10 s to go, then KILL.
+stop_cluster() {
+    local pids alive p
+    mapfile -t pids < <(cluster_pids)
+    [ ${#pids[@]} -gt 0 ] || return 0
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    for _ in $(seq 50); do
+        alive=()
+        for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive+=("$p"); done
+        [ ${#alive[@]} -gt 0 ] || break
+        sleep 0.2
+    done
+    [ ${#alive[@]} -eq 0 ] || kill -KILL "${alive[@]}" 2>/dev/null || true
+    wait 2>/dev/null || true
+}
+
+# A run killed before its cleanup (kill -9, a lost CI runner) leaves its cluster running.
+if [ -d "$base" ]; then
+    say "cleaning up after a previous run"
+    stop_cluster
+    rm -rf "$base"
+fi
+mkdir -p "$base"/{log,ctld,spool,tmp,work}
+# munged insists that its socket directory is reachable by everyone and its key private.
+chmod 755 "$base"
+mkdir -m 755 "$base/munge"
+chown munge:munge "$base/munge"
+work=$base/work
+started=0
+
+# --- cleanup, on every exit -----------------------------------------------------------------------
+print_logs() {
+    local f n
+    # The *.out files hold what a daemon said before it opened its log (then the same again).
+    for f in "$base"/log/*.out "$base"/log/*.log "$base"/munge/munged.log "$work"/*.out; do
+        [ -s "$f" ] || continue
+        case $f in *.log) n=40 ;; "$base"/log/*) n=10 ;; *) n=40 ;; esac
+        printf '\n----- %s (last %s lines) -----\n' "${f#"$base"/}" "$n" >&2
+        tail -n "$n" "$f" >&2
+    done
+}
+
+cleanup() {
+    local rc=$?
+    set +e
+    if [ "$started" -eq 1 ]; then
+        # Jobs first: their slurmstepd processes outlive slurmd otherwise.
+        squeue -h -o %A 2>/dev/null | xargs -r scancel >/dev/null 2>&1
+        for _ in $(seq 30); do
+            [ -z "$(squeue -h -o %A 2>/dev/null)" ] && break
+            sleep 0.5
+        done
+    fi
+    if [ "$rc" -ne 0 ]; then print_logs; fi
+    stop_cluster
+    if [ "$rc" -ne 0 ]; then
+        say "state kept in $base"
+    elif [ "$keep" -eq 0 ]; then
+        rm -rf "$base"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# In $base, so that the daemon and the slurmstepd it forks are found by cluster_pids.
+start_daemon() {
+    local name=$1
+    shift
+    # 9>&-: a daemon left running must not hold our lock.
+    (cd "$base" && exec "$@" 9>&-) >"$base/log/$name.out" 2>&1 &
+}
+
+# A free TCP port on localhost, so a system SLURM or anything else listening does not collide.
+free_port() {
+    local p
+    while :; do
+        p=$((20000 + RANDOM % 20000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+    done
+}
+
+# Poll a command until it succeeds or $2 seconds pass.
+wait_for() {
+    local what=$1 seconds=$2 end
+    shift 2
+    end=$((SECONDS + seconds))
+    until "$@" >/dev/null 2>&1; do
+        [ "$SECONDS" -lt "$end" ] || fail "$what did not happen within $seconds s"
+        sleep 0.2
+    done
+}
+
+# --- munge ----------------------------------------------------------------------------------------
+socket=$base/munge/munge.socket
+mungekey --create --keyfile="$base/munge/munge.key" 2>/dev/null \
+    || dd if=/dev/urandom of="$base/munge/munge.key" bs=1 count=1024 status=none
+chown munge:munge "$base/munge/munge.key"
+chmod 400 "$base/munge/munge.key"
+start_daemon munged setpriv --reuid=munge --regid=munge --init-groups \
+    munged --foreground --key-file="$base/munge/munge.key" --socket="$socket" \
+    --pid-file="$base/munge/munged.pid" --log-file="$base/munge/munged.log" \
+    --seed-file="$base/munge/munged.seed"
+wait_for "munged answering on $socket" 10 munge --socket="$socket" --no-input
+
+# --- slurm ----------------------------------------------------------------------------------------
+host=$(hostname -s)
+export SLURM_CONF=$base/slurm.conf
+# Single host, no cgroups, no accounting. config_overrides: the node is whatever we declare (2 CPUs
+# for 2 ranks even on a 1-core runner). cred_expire: a requeued job waits this long before it may
+# start again (120 s by default); sched_interval: it is then started within a second, not a minute.
+# TmpFS: the PMIx plugin's per-step dirs (/tmp/spmix_appdir_UID_JOB.STEP otherwise) would collide
+# with those a killed earlier run left, as job ids start at 1 again.
+cat >"$SLURM_CONF" <<EOF
+ClusterName=usidtest
+SlurmctldHost=$host(127.0.0.1)
+SlurmctldPort=$(free_port)
+SlurmdPort=$(free_port)
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$socket,cred_expire=5
+StateSaveLocation=$base/ctld
+SlurmdSpoolDir=$base/spool
+TmpFS=$base/tmp
+SlurmctldPidFile=$base/slurmctld.pid
+SlurmdPidFile=$base/slurmd.pid
+SlurmctldLogFile=$base/log/slurmctld.log
+SlurmdLogFile=$base/log/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SlurmdParameters=config_overrides
+MpiDefault=none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+SchedulerType=sched/builtin
+SchedulerParameters=sched_interval=1
+ReturnToService=2
+MailProg=/bin/true
+NodeName=$host NodeAddr=127.0.0.1 CPUs=2 RealMemory=1000 State=UNKNOWN
+PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP
+EOF
+started=1
+start_daemon slurmctld slurmctld -D -c -f "$SLURM_CONF"
+start_daemon slurmd slurmd -D -c -f "$SLURM_CONF" -N "$host"
+node_idle() { [ "$(sinfo -h -N -o %T 2>/dev/null)" = idle ]; }
+wait_for "node $host idle" 30 node_idle
+
+# --- 1. PMIx launch -------------------------------------------------------------------------------
+# shellcheck disable=SC2016 # expanded by each rank, not here
+ranks=$(timeout 30 srun --mpi=pmix -n 2 -t 1 bash -c 'echo "${PMIX_RANK:-none}"' | sort | tr '\n' ' ')
+[ "$ranks" = "0 1 " ] || fail "srun --mpi=pmix -n 2 gave PMIx ranks '$ranks', expected '0 1'"
+
+# --- the reference: a single-process run, outside any launcher ------------------------------------
+"$bin" generate "$work/map.h5" --rows 32 --cols 32 --seed 7 >/dev/null 2>&1 \
+    || fail "usid-peaks generate failed"
+cp "$work/map.h5" "$work/reference.h5"
+env -i PATH="$PATH" HOME="${HOME:-/root}" "$bin" find "$work/reference.h5" --json --quiet \
+    >"$work/reference.json" 2>"$work/reference.err" || {
+    cat "$work/reference.err" >&2
+    fail "the single-process reference run failed"
+}
+
+json_field() { # FILE KEY: the value of KEY in the last JSON line of FILE (strings unquoted)
+    grep '^{' "$1" | tail -n 1 | sed -n "s/.*\"$2\": *\"\{0,1\}\([^\",}]*\).*/\1/p"
+}
+group=$(json_field "$work/reference.json" group)
+[ -n "$group" ] || fail "no results group in the reference run's --json: $(cat "$work/reference.json")"
+
+# Exact equality of the results datasets (h5diff, or h5py from the project's venv).
+same_results() {
+    local a=$1 b=$2 ds
+    for ds in Peak_Indices Peak_Count Peak_Frequencies; do
+        if command -v h5diff >/dev/null 2>&1; then
+            h5diff -q "$a" "$b" "$group/$ds" "$group/$ds" || return 1
+        else
+            "$repo/.venv/bin/python" - "$a" "$b" "$group/$ds" <<'PY' || return 1
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as a, h5py.File(sys.argv[2], "r") as b:
+    sys.exit(0 if np.array_equal(a[sys.argv[3]][()], b[sys.argv[3]][()]) else 1)
+PY
+        fi
+    done
+}
+
+job_field() { scontrol show job -o "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+
+# Wait until job $1 ends (a requeued job passes through PENDING again); its final state goes to
+# $job_state. Not echoed: a $(...) subshell would outlive a killed run and hold the lock meanwhile.
+wait_job() {
+    local jid=$1 end
+    end=$((SECONDS + timeout_s))
+    while :; do
+        job_state=$(job_field "$jid" JobState)
+        case $job_state in
+            PENDING | CONFIGURING | RUNNING | COMPLETING | REQUEUED | REQUEUE_HOLD | REQUEUE_FED \
+                | RESIZING | SUSPENDED | SIGNALING | STAGE_OUT) ;;
+            *) return 0 ;;
+        esac
+        [ "$SECONDS" -lt "$end" ] || { job_state="still $job_state after $timeout_s s"; return 0; }
+        sleep 0.3
+    done
+}
+
+# Submit TEMPLATE on a fresh copy of the map named NAME; echo the job id.
+submit() {
+    local template=$1 name=$2
+    shift 2
+    cp "$work/map.h5" "$work/$name.h5"
+    INPUT=$work/$name.h5 USID_PEAKS=$bin sbatch --parsable --nodes=1 --ntasks=2 --cpus-per-task=1 \
+        --time=10 --chdir="$work" --output="$work/$name-%j.out" "$@" "$repo/slurm/$template"
+}
+
+# The job ended well, reported 2 ranks, and wrote the reference's results.
+check_job() {
+    local jid=$1 name=$2 state=$3 out
+    out=$work/$name-$jid.out
+    [ "$state" = COMPLETED ] || fail "$name job $jid ended $state (exit $(job_field "$jid" ExitCode))"
+    [ "$(json_field "$out" ranks)" = 2 ] || fail "$name job $jid did not report 2 ranks: $(grep '^{' "$out")"
+    same_results "$work/reference.h5" "$work/$name.h5" \
+        || fail "$name job $jid: results differ from the single-process run"
+}
+
+# --- 2. the single-node template, 2 ranks ---------------------------------------------------------
+jid=$(submit single-node.sbatch single)
+wait_job "$jid"
+check_job "$jid" single "$job_state"
+summary="single-node.sbatch 2 ranks = single process"
+
+# --- 3. requeue: TERM mid-run, the job requeues itself and resumes -------------------------------
+if [ "$requeue_test" -eq 1 ]; then
+    jid=$(submit requeue.sbatch requeue)
+    # What --signal=B:TERM@N does at N s before the time limit, now: signal the batch shell once
+    # the step (the find run) is under way.
+    step_running() { squeue -h -s -j "$jid" -o %i | grep -q "^$jid\.0$"; }
+    wait_for "requeue job $jid's step to start" 30 step_running
+    scancel --signal=TERM --batch "$jid"
+    wait_job "$jid"
+    restarts=$(job_field "$jid" Restarts)
+    check_job "$jid" requeue "$job_state"
+    [ "${restarts:-0}" -ge 1 ] || fail "requeue job $jid was not requeued (Restarts=$restarts)"
+    summary+=", requeue.sbatch TERM -> requeue -> resume = single process"
+fi
+
+say "ok: $summary (32x32 map, srun --mpi=pmix; ${SECONDS} s)"
