@@ -11,8 +11,14 @@
 //! * `generate` — the synthetic Band Excitation PFM map that is the built-in default data.
 
 pub mod read;
+pub mod write;
 
 pub use read::{check_hdf5_file, find_main_datasets, open_file, MainDataset};
+pub use write::{
+    copy_ancillary, create_indexed_group, create_main_dataset, link_as_main, next_indexed_group_name,
+    write_f64_array_attr, write_f64_attr, write_i64_array_attr, write_i64_attr, write_str_array_attr,
+    write_str_attr, Ancillary, DimSpec,
+};
 
 /// One dimension of a USID main dataset (a position or a spectroscopic dimension).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
