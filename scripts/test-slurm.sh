@@ -300,7 +300,8 @@ wait_job() {
     done
 }
 
-# Submit TEMPLATE on a fresh copy of the map named NAME; echo the job id.
+# Submit TEMPLATE with 2 ranks on a fresh copy of the map, NAME.h5 (more sbatch options may
+# follow); echo the job id. The output goes to NAME-<job id>.out.
 submit() {
     local template=$1 name=$2
     shift 2
@@ -309,21 +310,36 @@ submit() {
         --time=10 --chdir="$work" --output="$work/$name-%j.out" "$@" "$repo/slurm/$template"
 }
 
-# The job ended well, reported 2 ranks, and wrote the reference's results.
+# Job JOB (its output OUT) ended well, reported RANKS ranks, and wrote the reference's results
+# into H5.
 check_job() {
-    local jid=$1 name=$2 state=$3 out
-    out=$work/$name-$jid.out
-    [ "$state" = COMPLETED ] || fail "$name job $jid ended $state (exit $(job_field "$jid" ExitCode))"
-    [ "$(json_field "$out" ranks)" = 2 ] || fail "$name job $jid did not report 2 ranks: $(grep '^{' "$out")"
-    same_results "$work/reference.h5" "$work/$name.h5" \
-        || fail "$name job $jid: results differ from the single-process run"
+    local job=$1 out=$2 h5=$3 ranks=$4
+    wait_job "$job"
+    [ "$job_state" = COMPLETED ] || fail "job $job ended $job_state (exit $(job_field "$job" ExitCode))"
+    [ "$(json_field "$out" ranks)" = "$ranks" ] \
+        || fail "job $job did not report $ranks ranks: $(grep '^{' "$out" || echo 'no --json line')"
+    same_results "$work/reference.h5" "$h5" || fail "job $job: results differ from the single-process run"
 }
 
-# --- 2. the single-node template, 2 ranks ---------------------------------------------------------
-jid=$(submit single-node.sbatch single)
-wait_job "$jid"
-check_job "$jid" single "$job_state"
-summary="single-node.sbatch 2 ranks = single process"
+# --- 2. the templates, submitted together; SLURM runs them one after another --------------------
+single=$(submit single-node.sbatch single)
+mpirun_job=$(LAUNCHER=mpirun submit single-node.sbatch mpirun)
+# The multi-node template on our one node: its ranks-per-node x threads path, 2 x 1.
+multi=$(submit multi-node.sbatch multi --ntasks-per-node=2)
+# Two files, one rank each: both array tasks fit the node at once.
+cp "$work/map.h5" "$work/array-1.h5"
+cp "$work/map.h5" "$work/array-2.h5"
+printf '%s\n' array-1.h5 array-2.h5 >"$work/files.txt"
+array=$(FILES=files.txt USID_PEAKS=$bin sbatch --parsable --array=1-2 --ntasks=1 --cpus-per-task=1 \
+    --time=10 --chdir="$work" --output="$work/array-%A_%a.out" "$repo/slurm/array.sbatch")
+
+check_job "$single" "$work/single-$single.out" "$work/single.h5" 2
+check_job "$mpirun_job" "$work/mpirun-$mpirun_job.out" "$work/mpirun.h5" 2
+check_job "$multi" "$work/multi-$multi.out" "$work/multi.h5" 2
+for t in 1 2; do
+    check_job "${array}_$t" "$work/array-${array}_$t.out" "$work/array-$t.h5" 1
+done
+summary="single-node (srun, mpirun), multi-node, array (2 files) = single process"
 
 # --- 3. requeue: TERM mid-run, the job requeues itself and resumes -------------------------------
 if [ "$requeue_test" -eq 1 ]; then
@@ -333,11 +349,10 @@ if [ "$requeue_test" -eq 1 ]; then
     step_running() { squeue -h -s -j "$jid" -o %i | grep -q "^$jid\.0$"; }
     wait_for "requeue job $jid's step to start" 30 step_running
     scancel --signal=TERM --batch "$jid"
-    wait_job "$jid"
+    check_job "$jid" "$work/requeue-$jid.out" "$work/requeue.h5" 2
     restarts=$(job_field "$jid" Restarts)
-    check_job "$jid" requeue "$job_state"
     [ "${restarts:-0}" -ge 1 ] || fail "requeue job $jid was not requeued (Restarts=$restarts)"
-    summary+=", requeue.sbatch TERM -> requeue -> resume = single process"
+    summary+="; requeue: TERM -> requeued -> resumed = single process"
 fi
 
-say "ok: $summary (32x32 map, srun --mpi=pmix; ${SECONDS} s)"
+say "ok: $summary (32x32 map, 2 ranks; ${SECONDS} s)"
