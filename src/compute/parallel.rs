@@ -32,3 +32,20 @@ where
         Err(_) => run(),
     }
 }
+
+/// [`parallel_compute`] with per-thread state: `init` makes one state (e.g. a
+/// [`crate::cwt::Scratch`]) per worker split, and `f` gets it with every row, so the hot loop
+/// allocates nothing per row.
+pub fn parallel_compute_init<T, S, R, I, F>(data: ArrayView2<'_, T>, threads: usize, init: I, f: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    I: Fn() -> S + Sync,
+    F: Fn(&mut S, ArrayView1<'_, T>) -> R + Sync,
+{
+    let run = || data.axis_iter(Axis(0)).into_par_iter().map_init(&init, &f).collect::<Vec<R>>();
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(run),
+        Err(_) => run(),
+    }
+}

@@ -1,0 +1,264 @@
+//! `usid-peaks find`: the specification of the product, run for real — the binary, mpirun with
+//! several ranks, scipy and pyUSID as the references.
+
+#[path = "support/pyusid.rs"]
+mod pyusid;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_usid-peaks");
+const RAW: &str = "/Measurement_000/Channel_000/Raw_Data";
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().expect("start usid-peaks")
+}
+
+fn ok(args: &[&str]) -> Output {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "usid-peaks {args:?} failed ({:?}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn mpirun(np: usize, args: &[&str]) -> Output {
+    let out = Command::new("mpirun")
+        .args(["--allow-run-as-root", "--oversubscribe", "-np", &np.to_string(), BIN])
+        .args(args)
+        .output()
+        .expect("mpirun not found: run scripts/bootstrap.sh");
+    assert!(
+        out.status.success(),
+        "mpirun -np {np} usid-peaks {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn generate(dir: &Path, name: &str, rows: usize, cols: usize, seed: u64) -> PathBuf {
+    let path = dir.join(name);
+    ok(&[
+        "generate",
+        s(&path),
+        "--rows",
+        &rows.to_string(),
+        "--cols",
+        &cols.to_string(),
+        "--seed",
+        &seed.to_string(),
+    ]);
+    path
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+fn summary(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).expect("--json prints one JSON object")
+}
+
+/// Peak_Indices and Peak_Count of a results group.
+fn results(file: &Path, group: &str) -> (ndarray::Array2<i32>, ndarray::Array2<u32>) {
+    let f = hdf5::File::open(file).expect("open results file");
+    let g = f.group(group).expect("results group");
+    let idx = g.dataset("Peak_Indices").unwrap().read_2d::<i32>().unwrap();
+    let cnt = g.dataset("Peak_Count").unwrap().read_2d::<u32>().unwrap();
+    (idx, cnt)
+}
+
+#[test]
+fn every_pixel_equals_scipy_and_pyusid_reads_the_results_as_main_datasets() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = generate(dir.path(), "map.h5", 24, 20, 7);
+    let s1 = summary(&ok(&["find", s(&file), "--json", "--quiet"]));
+    let group = s1["group"].as_str().unwrap().to_string();
+    assert_eq!(group, format!("{RAW}-Peak_Finding_000"));
+
+    let out = Command::new(pyusid::python())
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/scipy_map_peaks.py"))
+        .args([s(&file), &group])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cmp: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(cmp["pixels"], 480);
+    assert_eq!(cmp["mismatches"], 0, "pixels differing from scipy: {}", cmp["first_mismatches"]);
+
+    for name in ["Peak_Indices", "Peak_Frequencies", "Peak_Count"] {
+        let v = pyusid::check(&file, &format!("{group}/{name}"), &["--ndim"]);
+        assert_eq!(v["is_main"], true, "{name} is not a USID main dataset for pyUSID: {v}");
+        let nd = v["n_dim_shape"].as_array().expect("n-dim shape");
+        assert_eq!(nd[0], 24, "{name}: {v}");
+        assert_eq!(nd[1], 20, "{name}: {v}");
+    }
+    // The frequencies are the source's spectroscopic values at the peak indices, in its units.
+    let v = pyusid::check(&file, &format!("{group}/Peak_Frequencies"), &[]);
+    assert_eq!(v["units"], "Hz");
+    let f = hdf5::File::open(&file).unwrap();
+    let axis =
+        f.dataset("/Measurement_000/Channel_000/Spectroscopic_Values").unwrap().read_2d::<f64>().unwrap();
+    let freqs = f.group(&group).unwrap().dataset("Peak_Frequencies").unwrap().read_2d::<f64>().unwrap();
+    let (idx, cnt) = results(&file, &group);
+    for ((i, j), &p) in idx.indexed_iter() {
+        if p >= 0 {
+            assert_eq!(freqs[[i, j]], axis[[0, p as usize]]);
+        } else {
+            assert!(freqs[[i, j]].is_nan());
+            assert!(j as u32 >= cnt[[i, 0]]);
+        }
+    }
+    let completed =
+        f.group(&group).unwrap().dataset("completed_positions").unwrap().read_raw::<u8>().unwrap();
+    assert_eq!(completed, vec![1u8; 480]);
+}
+
+#[test]
+fn results_do_not_depend_on_ranks_threads_or_batch_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = generate(dir.path(), "map.h5", 20, 31, 3);
+    let out = |name: &str| dir.path().join(name);
+    let group = format!("{RAW}-Peak_Finding_000");
+    ok(&["find", s(&file), "-q", "-o", s(&out("default.h5"))]);
+    ok(&["find", s(&file), "-q", "--threads", "1", "-o", s(&out("t1.h5"))]);
+    // 1 MiB of rows in flight: batches of a few hundred rows.
+    ok(&["find", s(&file), "-q", "--threads", "2", "--max-mem", "1", "-o", s(&out("small.h5"))]);
+    mpirun(2, &["find", s(&file), "-q", "-o", s(&out("np2.h5"))]);
+    mpirun(3, &["find", s(&file), "-q", "--threads", "1", "--max-mem", "1", "-o", s(&out("np3.h5"))]);
+    let reference = results(&out("default.h5"), &group);
+    for name in ["t1.h5", "small.h5", "np2.h5", "np3.h5"] {
+        assert_eq!(results(&out(name), &group), reference, "{name} differs from the single-rank run");
+    }
+}
+
+#[test]
+fn mpi_ranks_are_reported_and_only_rank_zero_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = generate(dir.path(), "map.h5", 6, 5, 1);
+    let out = mpirun(3, &["find", s(&file), "--json", "--quiet"]);
+    let lines: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    assert_eq!(lines.len(), 1, "one summary, from rank 0: {lines:?}");
+    let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(v["ranks"], 3);
+    let f = hdf5::File::open(&file).unwrap();
+    let groups: Vec<String> = f
+        .group("/Measurement_000/Channel_000")
+        .unwrap()
+        .member_names()
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.contains("Peak_Finding"))
+        .collect();
+    assert_eq!(groups, vec!["Raw_Data-Peak_Finding_000".to_string()]);
+}
+
+#[test]
+fn json_summary_has_the_documented_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = generate(dir.path(), "map.h5", 8, 8, 2);
+    let v = summary(&ok(&["find", s(&file), "--json", "--threads", "2"]));
+    for key in [
+        "file",
+        "group",
+        "pixels",
+        "peaks",
+        "ranks",
+        "threads",
+        "seconds_total",
+        "seconds_compute",
+        "spectra_per_s",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key} in {v}");
+    }
+    assert_eq!(v["pixels"], 64);
+    assert_eq!(v["threads"], 2);
+    assert_eq!(v["ranks"], 1);
+    assert!(v["seconds_compute"].as_f64().unwrap() <= v["seconds_total"].as_f64().unwrap());
+    let (_, cnt) = results(&file, v["group"].as_str().unwrap());
+    assert_eq!(v["peaks"].as_u64().unwrap(), cnt.iter().map(|&c| c as u64).sum::<u64>());
+}
+
+#[test]
+fn a_complete_group_with_the_same_parameters_is_reused_and_force_makes_a_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = generate(dir.path(), "map.h5", 8, 6, 4);
+    let first = summary(&ok(&["find", s(&file), "--json", "-q"]));
+    let again = ok(&["find", s(&file), "--json"]);
+    let v = summary(&again);
+    assert_eq!(v["reused"], true);
+    assert_eq!(v["group"], first["group"]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("reusing"));
+    // Other parameters are other results.
+    let other = summary(&ok(&["find", s(&file), "--json", "-q", "--min-snr", "2"]));
+    assert_eq!(other["group"], format!("{RAW}-Peak_Finding_001"));
+    let forced = summary(&ok(&["find", s(&file), "--json", "-q", "--force"]));
+    assert_eq!(forced["reused"], false);
+    assert_eq!(forced["group"], format!("{RAW}-Peak_Finding_002"));
+    assert_eq!(
+        results(&file, first["group"].as_str().unwrap()),
+        results(&file, forced["group"].as_str().unwrap())
+    );
+}
+
+#[test]
+fn output_file_gets_the_group_at_the_source_path_with_copied_position_datasets() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = generate(dir.path(), "map.h5", 7, 9, 5);
+    let before = std::fs::read(&file).unwrap();
+    let out = dir.path().join("results.h5");
+    let v = summary(&ok(&["find", s(&file), "--json", "-q", "-o", s(&out)]));
+    assert_eq!(std::fs::read(&file).unwrap(), before, "the input must not change with --output");
+    let group = v["group"].as_str().unwrap();
+    let p = pyusid::check(&out, &format!("{group}/Peak_Indices"), &["--ndim"]);
+    assert_eq!(p["is_main"], true, "{p}");
+    assert_eq!(p["pos_dims"][0][0], "X");
+    // A second dataset's results can go to the same output file.
+    let v2 = summary(&ok(&["find", s(&file), "--json", "-q", "-o", s(&out), "--min-snr", "3"]));
+    assert_eq!(v2["group"], format!("{RAW}-Peak_Finding_001"));
+}
+
+#[test]
+fn a_killed_run_resumes_without_redoing_finished_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = generate(dir.path(), "map.h5", 160, 160, 9);
+    let clean = dir.path().join("clean.h5");
+    ok(&["find", s(&file), "-q", "-o", s(&clean)]);
+
+    let target = dir.path().join("resumed.h5");
+    // Tiny batches on one thread: the run checkpoints often and lasts long enough to be killed.
+    let args = ["find", s(&file), "--json", "-q", "--threads", "1", "--max-mem", "1", "-o", s(&target)];
+    let mut child = Command::new(BIN).args(args).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let checkpoint = loop {
+        let ck = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .find(|e| e.file_name().to_string_lossy().ends_with(".ckpt"));
+        if let Some(ck) = ck {
+            if ck.metadata().map(|m| m.len()).unwrap_or(0) > 64 * 1024 {
+                break ck.path();
+            }
+        }
+        assert!(Instant::now() < deadline, "no checkpoint appeared");
+        assert!(child.try_wait().unwrap().is_none(), "the run finished before it could be killed");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(!target.exists(), "a killed run must not leave a results file");
+    assert!(checkpoint.exists());
+
+    let v = summary(&ok(&args));
+    let resumed = v["resumed"].as_u64().unwrap();
+    let computed = v["computed"].as_u64().unwrap();
+    assert!(resumed > 0, "nothing was resumed: {v}");
+    assert_eq!(resumed + computed, 160 * 160, "{v}");
+    assert!(!checkpoint.exists(), "the checkpoint is removed once the results are written");
+    let group = v["group"].as_str().unwrap();
+    assert_eq!(results(&target, group), results(&clean, group));
+}
