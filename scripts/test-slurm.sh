@@ -122,12 +122,15 @@ mkdir -m 755 "$base/munge"
 chown munge:munge "$base/munge"
 work=$base/work
 started=0
+# A copy, so a rebuild in the checkout while the jobs run cannot change what they run.
+cp "$bin" "$base/usid-peaks"
+bin=$base/usid-peaks
 
 # --- cleanup, on every exit -----------------------------------------------------------------------
 print_logs() {
     local f n
     # The *.out files hold what a daemon said before it opened its log (then the same again).
-    for f in "$base"/log/*.out "$base"/log/*.log "$base"/munge/munged.log "$work"/*.out; do
+    for f in "$base"/log/*.out "$base"/log/*.log "$base"/munge/munged.log "$work"/*.out "$work"/*.err; do
         [ -s "$f" ] || continue
         case $f in *.log) n=40 ;; "$base"/log/*) n=10 ;; *) n=40 ;; esac
         printf '\n----- %s (last %s lines) -----\n' "${f#"$base"/}" "$n" >&2
@@ -249,21 +252,25 @@ wait_for "node $host idle" 30 node_idle
 ranks=$(timeout 30 srun --mpi=pmix -n 2 -t 1 bash -c 'echo "${PMIX_RANK:-none}"' | sort | tr '\n' ' ')
 [ "$ranks" = "0 1 " ] || fail "srun --mpi=pmix -n 2 gave PMIx ranks '$ranks', expected '0 1'"
 
-# --- the reference: a single-process run, outside any launcher ------------------------------------
-"$bin" generate "$work/map.h5" --rows 32 --cols 32 --seed 7 >/dev/null 2>&1 \
-    || fail "usid-peaks generate failed"
-cp "$work/map.h5" "$work/reference.h5"
-env -i PATH="$PATH" HOME="${HOME:-/root}" "$bin" find "$work/reference.h5" --json --quiet \
-    >"$work/reference.json" 2>"$work/reference.err" || {
-    cat "$work/reference.err" >&2
-    fail "the single-process reference run failed"
-}
-
 json_field() { # FILE KEY: the value of KEY in the last JSON line of FILE (strings unquoted)
     grep '^{' "$1" | tail -n 1 | sed -n "s/.*\"$2\": *\"\{0,1\}\([^\",}]*\).*/\1/p"
 }
-group=$(json_field "$work/reference.json" group)
-[ -n "$group" ] || fail "no results group in the reference run's --json: $(cat "$work/reference.json")"
+
+# A map NAME.h5 of ROWS x COLS pixels, and NAME-reference.h5: its results from a single-process run
+# outside any launcher (env -i: no SLURM or MPI variables that could make it join a job).
+make_map() {
+    local name=$1 rows=$2 cols=$3 seed=$4
+    "$bin" generate "$work/$name.h5" --rows "$rows" --cols "$cols" --seed "$seed" >/dev/null 2>&1 \
+        || fail "usid-peaks generate failed"
+    cp "$work/$name.h5" "$work/$name-reference.h5"
+    env -i PATH="$PATH" HOME="${HOME:-/root}" "$bin" find "$work/$name-reference.h5" --json --quiet \
+        >"$work/$name-reference.json" 2>"$work/$name-reference.err" || {
+        cat "$work/$name-reference.err" >&2
+        fail "the single-process reference run on $name.h5 failed"
+    }
+    group=$(json_field "$work/$name-reference.json" group)
+    [ -n "$group" ] || fail "no results group in the reference's --json: $(cat "$work/$name-reference.json")"
+}
 
 # Exact equality of the results datasets (h5diff, or h5py from the project's venv).
 same_results() {
@@ -300,59 +307,73 @@ wait_job() {
     done
 }
 
-# Submit TEMPLATE with 2 ranks on a fresh copy of the map, NAME.h5 (more sbatch options may
-# follow); echo the job id. The output goes to NAME-<job id>.out.
+# Submit TEMPLATE with 2 ranks on NAME.h5, a fresh copy of MAP.h5 (more sbatch options may follow);
+# echo the job id. The output goes to NAME-<job id>.out.
 submit() {
-    local template=$1 name=$2
-    shift 2
-    cp "$work/map.h5" "$work/$name.h5"
+    local template=$1 name=$2 map=$3
+    shift 3
+    cp "$work/$map.h5" "$work/$name.h5"
     INPUT=$work/$name.h5 USID_PEAKS=$bin sbatch --parsable --nodes=1 --ntasks=2 --cpus-per-task=1 \
-        --time=10 --chdir="$work" --output="$work/$name-%j.out" "$@" "$repo/slurm/$template"
+        --time=10 --chdir="$work" --output="$work/$name-%j.out" --error="$work/$name-%j.err" "$@" \
+        "$repo/slurm/$template"
 }
 
-# Job JOB (its output OUT) ended well, reported RANKS ranks, and wrote the reference's results
-# into H5.
+# Job JOB (its output OUT) ended well, reported RANKS ranks, and wrote into H5 the results of the
+# reference REF.
 check_job() {
-    local job=$1 out=$2 h5=$3 ranks=$4
+    local job=$1 out=$2 h5=$3 ranks=$4 ref=$5
     wait_job "$job"
     [ "$job_state" = COMPLETED ] || fail "job $job ended $job_state (exit $(job_field "$job" ExitCode))"
     [ "$(json_field "$out" ranks)" = "$ranks" ] \
         || fail "job $job did not report $ranks ranks: $(grep '^{' "$out" || echo 'no --json line')"
-    same_results "$work/reference.h5" "$h5" || fail "job $job: results differ from the single-process run"
+    same_results "$ref" "$h5" || fail "job $job: results differ from the single-process run"
 }
 
-# --- 2. the templates, submitted together; SLURM runs them one after another --------------------
-single=$(submit single-node.sbatch single)
-mpirun_job=$(LAUNCHER=mpirun submit single-node.sbatch mpirun)
+# --- 2. every template, submitted together; SLURM runs them as the node's 2 CPUs allow ----------
+make_map map 32 32 7
+ref=$work/map-reference.h5
+single=$(submit single-node.sbatch single map)
+mpirun_job=$(LAUNCHER=mpirun submit single-node.sbatch mpirun map)
 # The multi-node template on our one node: its ranks-per-node x threads path, 2 x 1.
-multi=$(submit multi-node.sbatch multi --ntasks-per-node=2)
+multi=$(submit multi-node.sbatch multi map --ntasks-per-node=2)
 # Two files, one rank each: both array tasks fit the node at once.
 cp "$work/map.h5" "$work/array-1.h5"
 cp "$work/map.h5" "$work/array-2.h5"
 printf '%s\n' array-1.h5 array-2.h5 >"$work/files.txt"
 array=$(FILES=files.txt USID_PEAKS=$bin sbatch --parsable --array=1-2 --ntasks=1 --cpus-per-task=1 \
-    --time=10 --chdir="$work" --output="$work/array-%A_%a.out" "$repo/slurm/array.sbatch")
+    --time=10 --chdir="$work" --output="$work/array-%A_%a.out" --error="$work/array-%A_%a.err" \
+    "$repo/slurm/array.sbatch")
 
-check_job "$single" "$work/single-$single.out" "$work/single.h5" 2
-check_job "$mpirun_job" "$work/mpirun-$mpirun_job.out" "$work/mpirun.h5" 2
-check_job "$multi" "$work/multi-$multi.out" "$work/multi.h5" 2
+check_job "$single" "$work/single-$single.out" "$work/single.h5" 2 "$ref"
+check_job "$mpirun_job" "$work/mpirun-$mpirun_job.out" "$work/mpirun.h5" 2 "$ref"
+check_job "$multi" "$work/multi-$multi.out" "$work/multi.h5" 2 "$ref"
 for t in 1 2; do
-    check_job "${array}_$t" "$work/array-${array}_$t.out" "$work/array-$t.h5" 1
+    check_job "${array}_$t" "$work/array-${array}_$t.out" "$work/array-$t.h5" 1 "$ref"
 done
-summary="single-node (srun, mpirun), multi-node, array (2 files) = single process"
+summary="single-node (srun, mpirun), multi-node, array (2 files): equal to a single process"
 
 # --- 3. requeue: TERM mid-run, the job requeues itself and resumes -------------------------------
 if [ "$requeue_test" -eq 1 ]; then
-    jid=$(submit requeue.sbatch requeue)
-    # What --signal=B:TERM@N does at N s before the time limit, now: signal the batch shell once
-    # the step (the find run) is under way.
-    step_running() { squeue -h -s -j "$jid" -o %i | grep -q "^$jid\.0$"; }
-    wait_for "requeue job $jid's step to start" 30 step_running
+    # Big enough to last a few seconds on 2 ranks; --max-mem 1 cuts it into many small batches,
+    # so the checkpoint grows while it runs.
+    make_map big 192 192 8
+    jid=$(PARAMS="--max-mem 1" submit requeue.sbatch requeue big)
+    # What --signal=B:TERM@N does N s before the time limit, but now: TERM to the batch shell once
+    # the run has checkpointed a batch (the checkpoint grew past its first size).
+    ckpt_size() { stat -c %s "$work"/.requeue.h5.usid-peaks-*.ckpt 2>/dev/null | head -n 1; }
+    ckpt_exists() { [ -n "$(ckpt_size)" ]; }
+    wait_for "requeue job $jid's checkpoint" 60 ckpt_exists
+    first=$(ckpt_size)
+    ckpt_grew() { [ "$(ckpt_size)" -gt "$first" ] 2>/dev/null; }
+    wait_for "requeue job $jid's first batch" 60 ckpt_grew
     scancel --signal=TERM --batch "$jid"
-    check_job "$jid" "$work/requeue-$jid.out" "$work/requeue.h5" 2
+    check_job "$jid" "$work/requeue-$jid.out" "$work/requeue.h5" 2 "$work/big-reference.h5"
     restarts=$(job_field "$jid" Restarts)
     [ "${restarts:-0}" -ge 1 ] || fail "requeue job $jid was not requeued (Restarts=$restarts)"
-    summary+="; requeue: TERM -> requeued -> resumed = single process"
+    resumed=$(json_field "$work/requeue-$jid.out" resumed)
+    [ "${resumed:-0}" -gt 0 ] \
+        || fail "requeue job $jid's second run did not resume from the checkpoint (resumed=$resumed)"
+    summary+="; requeue: TERM -> requeued -> resumed $resumed of $((192 * 192)) pixels -> equal"
 fi
 
-say "ok: $summary (32x32 map, 2 ranks; ${SECONDS} s)"
+say "ok: $summary (2 ranks; ${SECONDS} s)"
