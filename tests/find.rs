@@ -216,7 +216,8 @@ fn output_file_gets_the_group_at_the_source_path_with_copied_position_datasets()
     let group = v["group"].as_str().unwrap();
     let p = pyusid::check(&out, &format!("{group}/Peak_Indices"), &["--ndim"]);
     assert_eq!(p["is_main"], true, "{p}");
-    assert_eq!(p["pos_dims"][0][0], "X");
+    let names: Vec<&str> = p["pos_dims"].as_array().unwrap().iter().map(|d| d[0].as_str().unwrap()).collect();
+    assert_eq!(names, ["Y", "X"], "the source's position dims, as pyUSID lists them: {p}");
     // A second dataset's results can go to the same output file.
     let v2 = summary(&ok(&["find", s(&file), "--json", "-q", "-o", s(&out), "--min-snr", "3"]));
     assert_eq!(v2["group"], format!("{RAW}-Peak_Finding_001"));
