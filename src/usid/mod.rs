@@ -10,6 +10,7 @@
 //! * `write`    — write main datasets and their ancillary datasets the pyUSID way.
 //! * `generate` — the synthetic Band Excitation PFM map that is the built-in default data.
 
+pub mod generate;
 pub mod read;
 pub mod write;
 
