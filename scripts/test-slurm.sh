@@ -5,10 +5,12 @@
 # missing) with all their state -- slurm.conf, spool, logs, munge key and socket -- in one temp
 # dir, then:
 #   1. srun --mpi=pmix -n 2: the cluster launches PMIx ranks at all;
-#   2. slurm/single-node.sbatch with 2 ranks on a small generated map: its Peak_Indices,
-#      Peak_Count and Peak_Frequencies must equal a single-process run, and it must report 2 ranks;
-#   3. slurm/requeue.sbatch, signalled mid-run the way --signal=B:TERM@... does: it must requeue
-#      itself, resume, and end with the same results (skip with --no-requeue).
+#   2. every template with 2 ranks on a small generated map -- single-node.sbatch (srun, and
+#      LAUNCHER=mpirun), multi-node.sbatch (2 ranks on our one node), array.sbatch (2 files, 1
+#      rank each): each must report its ranks and its Peak_Indices, Peak_Count and
+#      Peak_Frequencies must equal a single-process run;
+#   3. requeue.sbatch, sent TERM mid-run as --signal=B:TERM@... would: it must requeue itself,
+#      resume from its checkpoint, and end with the same results (skip with --no-requeue).
 # Prints one summary line, stops everything it started (also on failure, printing the daemons'
 # logs), and exits 0 only on success. Needs root: slurmd runs as root and munged as user munge.
 #
@@ -48,6 +50,12 @@ install_packages() {
     command -v slurmctld >/dev/null 2>&1 && command -v slurmd >/dev/null 2>&1 \
         && command -v sbatch >/dev/null 2>&1 || missing+=(slurm-wlm)
     command -v h5diff >/dev/null 2>&1 || [ -x "$repo/.venv/bin/python" ] || missing+=(hdf5-tools)
+    command -v mpirun >/dev/null 2>&1 || missing+=(openmpi-bin)
+    # SLURM's PMIx plugin dlopens the unversioned libpmix.so, which only the -dev package has.
+    if command -v dpkg-query >/dev/null 2>&1 \
+        && ! dpkg-query -W -f='${Status}' libpmix-dev 2>/dev/null | grep -q "install ok installed"; then
+        missing+=(libpmix-dev)
+    fi
     [ ${#missing[@]} -eq 0 ] && return 0
     command -v apt-get >/dev/null 2>&1 || fail "missing ${missing[*]} and no apt-get to install them"
     say "installing ${missing[*]}"
@@ -67,12 +75,14 @@ else
     bin=$repo/target/release/usid-peaks
 fi
 bin=$(command -v "$bin") || fail "usid-peaks binary '$bin' not found"
-"$bin" find --help >/dev/null 2>&1 || fail "'$bin find --help' fails: is the find command built?"
 
 # --- state dir: one per machine, locked, wiped on start -------------------------------------------
 # A fixed place (not mktemp) so that a run killed before its cleanup leaves daemons we can still
 # recognise and stop next time; the lock makes a concurrent second run wait instead of colliding.
-base=${TMPDIR:-/tmp}/usid-peaks-test-slurm
+tmp=${TMPDIR:-/tmp}
+# munged (user munge) must reach its socket: a private TMPDIR (e.g. under /root) will not do.
+setpriv --reuid=munge --regid=munge --clear-groups test -x "$tmp" 2>/dev/null || tmp=/tmp
+base=$tmp/usid-peaks-test-slurm
 exec 9>"$base.lock"
 flock -w 120 9 || fail "another test-slurm run holds $base.lock"
 
@@ -124,6 +134,7 @@ work=$base/work
 started=0
 # A copy, so a rebuild in the checkout while the jobs run cannot change what they run.
 cp "$bin" "$base/usid-peaks"
+"$base/usid-peaks" find --help >/dev/null 2>&1 || fail "'$bin find --help' fails: is find built?"
 bin=$base/usid-peaks
 
 # --- cleanup, on every exit -----------------------------------------------------------------------
