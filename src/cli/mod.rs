@@ -2,11 +2,13 @@
 //! an exit code.
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod find;
 mod generate;
 mod inspect;
 mod params;
 mod pixel;
+mod plot;
 
 /// Exit codes, one per class of failure (documented in the README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,11 +98,16 @@ enum Command {
     Pixel(pixel::Args),
     /// Find the peaks of every pixel and write a USID results group.
     Find(find::Args),
+    /// Time the analysis over thread counts on data in memory; write bench.csv/json and scaling.png.
+    Bench(bench::Args),
+    /// Draw one pixel's spectrum and peaks (--pixel), or the results over the grid (--map).
+    Plot(plot::Args),
 }
 
 /// Parse the command line, run the command, and turn any error into one line on stderr.
 pub fn main() -> i32 {
     let started = std::time::Instant::now();
+    ignore_file_size_signal();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -114,14 +121,29 @@ pub fn main() -> i32 {
         Command::Generate(args) => generate::run(args),
         Command::Pixel(args) => pixel::run(args),
         Command::Find(args) => find::run(args, started),
+        Command::Bench(args) => bench::run(args),
+        Command::Plot(args) => plot::run(args),
     };
     match result {
         Ok(()) => 0,
         Err(e) => {
             if !e.message.is_empty() {
-                eprintln!("usid-peaks: error: {}", e.message);
+                // One line whatever the source: HDF5's messages carry line breaks of their own.
+                let line = e.message.split_whitespace().collect::<Vec<_>>().join(" ");
+                eprintln!("usid-peaks: error: {line}");
             }
             e.exit as i32
         }
+    }
+}
+
+/// A write past the file-size limit (`ulimit -f`, a batch system's limit) raises SIGXFSZ, whose
+/// default action kills the process without a word. Ignored, the write fails with EFBIG instead,
+/// which the writers report as an output error (exit 4) and clean up after.
+fn ignore_file_size_signal() {
+    // SAFETY: setting a signal's disposition to SIG_IGN installs no handler and has no
+    // preconditions; it runs before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }

@@ -413,7 +413,9 @@ fn error_from_message(msg: &[u8]) -> ComputeError {
 /// A failure on one rank mid-run: say it once and end every rank, rather than leave the others in
 /// the next collective.
 fn fail_job(world: &World, e: ComputeError) -> ! {
-    eprintln!("usid-peaks: error (rank {}): {e}", world.rank());
+    // One line, like every other error: HDF5's messages carry line breaks of their own.
+    let line = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+    eprintln!("usid-peaks: error (rank {}): {line}", world.rank());
     let code = match e {
         ComputeError::Output(_) => 4,
         ComputeError::Input(_) => 3,
