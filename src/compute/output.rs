@@ -144,27 +144,41 @@ pub(crate) fn write_results<A: Analysis>(
     };
     let _ = std::fs::remove_file(&paths.staging);
     let in_place = same_file(input, &paths.target);
-    if paths.target.exists() {
-        std::fs::copy(&paths.target, &paths.staging)
-            .map_err(|e| out_err("cannot copy it to stage the results", &e))?;
-    }
-    let group_path = {
-        let file = if paths.target.exists() {
-            hdf5::File::open_rw(&paths.staging)
-        } else {
-            hdf5::File::create_excl(&paths.staging)
+    let staged = (|| {
+        if paths.target.exists() {
+            std::fs::copy(&paths.target, &paths.staging)
+                .map_err(|e| out_err("cannot copy it to stage the results", &e))?;
         }
-        .map_err(|e| out_err("cannot open the staging copy", &e))?;
-        let group = fill_group(analysis, results, input, dset_path, &file, in_place, info)
-            .map_err(|e| ComputeError::Output(format!("{}: {e}", paths.target.display())))?;
-        file.flush().map_err(|e| out_err("cannot flush", &e))?;
-        group
+        let group_path = {
+            let file = if paths.target.exists() {
+                hdf5::File::open_rw(&paths.staging)
+            } else {
+                hdf5::File::create_excl(&paths.staging)
+            }
+            .map_err(|e| out_err("cannot open the staging copy", &e))?;
+            let group = fill_group(analysis, results, input, dset_path, &file, in_place, info)
+                .map_err(|e| ComputeError::Output(format!("{}: {e}", paths.target.display())))?;
+            file.flush().map_err(|e| out_err("cannot flush", &e))?;
+            group
+        };
+        File::open(&paths.staging)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| out_err("cannot sync the staging copy", &e))?;
+        Ok(group_path)
+    })();
+    let group_path = match staged {
+        Ok(g) => g,
+        Err(e) => {
+            // A half-written copy is useless, and on a full disk it holds the space the user needs
+            // to free before the rerun; the target itself was not touched.
+            let _ = std::fs::remove_file(&paths.staging);
+            return Err(e);
+        }
     };
-    File::open(&paths.staging)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| out_err("cannot sync the staging copy", &e))?;
-    std::fs::rename(&paths.staging, &paths.target)
-        .map_err(|e| out_err("cannot move the results into place", &e))?;
+    std::fs::rename(&paths.staging, &paths.target).map_err(|e| {
+        let _ = std::fs::remove_file(&paths.staging);
+        out_err("cannot move the results into place", &e)
+    })?;
     sync_parent(&paths.target);
     Ok(group_path)
 }
