@@ -99,6 +99,17 @@ where
     };
     let main = MainDataset::open(&input_file, &dset_path)?;
     let dset_path = main.path.clone();
+    if main.n_positions == 0 || main.n_bins == 0 {
+        // Valid USID, but no spectrum to analyse: say so now rather than fail in the writer, which
+        // cannot make an empty results dataset.
+        return Err(ComputeError::Input(usid::UsidError(format!(
+            "{}: {dset_path} has shape ({}, {}): no {} to analyse",
+            job.input.display(),
+            main.n_positions,
+            main.n_bins,
+            if main.n_positions == 0 { "pixels" } else { "spectral bins" }
+        ))));
+    }
     let analysis = make_analysis(&main)?;
     let threads = job.threads.unwrap_or_else(|| default_threads(world.node_ranks())).max(1);
     let n_rows = main.n_positions as u64;
