@@ -92,6 +92,7 @@ where
     A: Analysis,
     F: FnOnce(&MainDataset) -> Result<A, ComputeError>,
 {
+    output::check_not_open_for_writing(&job.input)?;
     let input_file = usid::open_file(&job.input)?;
     let dset_path = match &job.dataset {
         Some(p) => p.clone(),
@@ -305,8 +306,12 @@ fn decide<A: Analysis>(
     n_rows: u64,
 ) -> Result<Decision<A::Item>, ComputeError> {
     let lock = output::lock(paths)?;
+    output::check_target(paths)?;
     if !job.force {
         if let Some(group) = output::find_reusable(&paths.target, dset_path, analysis.name(), fingerprint) {
+            // A run killed between moving its results into place and deleting its checkpoint
+            // leaves the checkpoint behind; the complete group makes it useless.
+            let _ = std::fs::remove_file(ck_path);
             return Ok((Start::Reuse(group), Some(lock), None));
         }
     }

@@ -77,6 +77,48 @@ pub(crate) fn lock(paths: &TargetPaths) -> Result<Lock, ComputeError> {
     Ok(Lock { _file: file })
 }
 
+/// Refuse, before any computing, a target that cannot receive a results group: it must be missing
+/// (it is created) or an HDF5 file that no other program has open for writing.
+pub(crate) fn check_target(paths: &TargetPaths) -> Result<(), ComputeError> {
+    let shown = paths.target.display();
+    match std::fs::metadata(&paths.target) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(ComputeError::Output(format!("{shown}: cannot be read ({e})"))),
+        Ok(m) if m.is_dir() => {
+            Err(ComputeError::Output(format!("{shown}: is a directory; the results go into an HDF5 file")))
+        }
+        Ok(m) if !m.is_file() => Err(ComputeError::Output(format!(
+            "{shown}: is not a regular file; the results go into an HDF5 file"
+        ))),
+        Ok(_) => {
+            usid::check_hdf5_file(&paths.target).map_err(|e| {
+                ComputeError::Output(format!("{e}; usid-peaks adds results only to HDF5 files"))
+            })?;
+            check_not_open_for_writing(&paths.target)
+        }
+    }
+}
+
+/// Refuse a file another program (h5py, HDFView, another tool) has open for writing: results
+/// renamed over it would be lost when that program writes to the file it holds, and reading it
+/// while it changes gives garbage. HDF5 takes an exclusive flock on a file it opens read-write and
+/// a shared one on a file it opens read-only, so a shared probe fails only against a writer.
+/// A file that cannot be opened passes: the caller's own open reports why.
+pub(crate) fn check_not_open_for_writing(path: &Path) -> Result<(), ComputeError> {
+    let Ok(file) = File::open(path) else { return Ok(()) };
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock on a file descriptor we own; non-blocking, so it cannot hang. Closing the
+    // descriptor (when `file` drops) releases the probe.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) };
+    if rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK) {
+        return Err(ComputeError::Busy(format!(
+            "{} is open for writing in another program (it holds the file's HDF5 lock); close it there and run again",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 /// The name results groups of `analysis` on `dset_path` get: `<dataset name>-<Process>_`.
 pub(crate) fn group_base(dset_path: &str, process: &str) -> String {
     let name = dset_path.rsplit('/').next().unwrap_or(dset_path);
