@@ -12,6 +12,7 @@
 
 pub mod generate;
 pub mod read;
+pub mod select;
 pub mod write;
 
 pub use read::{check_hdf5_file, find_main_datasets, open_file, MainDataset};
