@@ -1,12 +1,175 @@
-//! `usid-peaks inspect` (not yet implemented).
+//! `usid-peaks inspect FILE [DSET] [--json]`: list the USID main datasets of a file, or describe
+//! one the way pyUSID's `USIDataset` prints it.
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use serde::Serialize;
+use usid_peaks::usid::{self, Dim, MainDataset, UsidError};
+
 use super::{CliError, Exit};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The HDF5 file.
-    pub file: std::path::PathBuf,
+    pub file: PathBuf,
+    /// A main dataset to describe, e.g. /Measurement_000/Channel_000/Raw_Data. Without it, every
+    /// main dataset of the file is listed.
+    pub dset: Option<String>,
+    /// Print JSON on stdout. With DSET: one object {path, quantity, units, dtype, shape
+    /// [n_positions, n_bins], position_dims [{name, units, size}], spectroscopic_dims [...],
+    /// ancillary {position_indices, ...}}. Without: {file, main_datasets: [such objects]}; a main
+    /// dataset usid-peaks cannot read appears as {path, error}.
+    #[arg(long)]
+    pub json: bool,
 }
 
-pub fn run(_args: Args) -> Result<(), CliError> {
-    Err(CliError::new(Exit::Internal, "inspect is not implemented yet"))
+/// The HDF5 paths of the ancillary datasets, for linking results to them.
+#[derive(Serialize)]
+struct AncillaryPaths {
+    position_indices: String,
+    position_values: String,
+    spectroscopic_indices: String,
+    spectroscopic_values: String,
+}
+
+/// What `--json` prints for one main dataset.
+#[derive(Serialize)]
+struct Summary<'a> {
+    path: &'a str,
+    quantity: &'a str,
+    units: &'a str,
+    dtype: &'static str,
+    shape: [usize; 2],
+    position_dims: &'a [Dim],
+    spectroscopic_dims: &'a [Dim],
+    ancillary: AncillaryPaths,
+}
+
+impl<'a> Summary<'a> {
+    fn of(m: &'a MainDataset) -> Self {
+        Summary {
+            path: &m.path,
+            quantity: &m.quantity,
+            units: &m.units,
+            dtype: m.dtype.name(),
+            shape: m.shape(),
+            position_dims: &m.position_dims,
+            spectroscopic_dims: &m.spectroscopic_dims,
+            ancillary: AncillaryPaths {
+                position_indices: m.position_indices_path(),
+                position_values: m.position_values_path(),
+                spectroscopic_indices: m.spectroscopic_indices_path(),
+                spectroscopic_values: m.spectroscopic_values_path(),
+            },
+        }
+    }
+}
+
+/// One entry of the listing: a main dataset, or one pyUSID would list that we cannot read.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Entry<'a> {
+    Main(Summary<'a>),
+    Unreadable { path: &'a str, error: String },
+}
+
+#[derive(Serialize)]
+struct Listing<'a> {
+    file: String,
+    main_datasets: Vec<Entry<'a>>,
+}
+
+pub fn run(args: Args) -> Result<(), CliError> {
+    let file = usid::open_file(&args.file)?;
+    let out = match &args.dset {
+        Some(dset) => {
+            let m = MainDataset::open(&file, dset)?;
+            if args.json {
+                to_json(&Summary::of(&m))?
+            } else {
+                describe(&m)
+            }
+        }
+        None => {
+            let paths = usid::find_main_datasets(&file)?;
+            let opened: Vec<(&str, Result<MainDataset, UsidError>)> =
+                paths.iter().map(|p| (p.as_str(), MainDataset::open(&file, p))).collect();
+            if paths.is_empty() {
+                // Not an error (the file is fine), but an empty stdout deserves a word.
+                eprintln!("usid-peaks: {} holds no USID main dataset", args.file.display());
+            }
+            if args.json {
+                let main_datasets = opened
+                    .iter()
+                    .map(|(path, m)| match m {
+                        Ok(m) => Entry::Main(Summary::of(m)),
+                        Err(e) => Entry::Unreadable { path, error: e.to_string() },
+                    })
+                    .collect();
+                to_json(&Listing { file: args.file.display().to_string(), main_datasets })?
+            } else {
+                list(&opened)
+            }
+        }
+    };
+    print(&out)
+}
+
+fn to_json(value: &impl Serialize) -> Result<String, CliError> {
+    serde_json::to_string_pretty(value)
+        .map(|s| s + "\n")
+        .map_err(|e| CliError::new(Exit::Internal, format!("cannot write JSON: {e}")))
+}
+
+/// Write to stdout; a closed pipe (`inspect | head`) is not an error.
+fn print(text: &str) -> Result<(), CliError> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(CliError::new(Exit::Output, format!("cannot write to stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `(30, 21)`, as numpy prints a shape.
+fn shape(m: &MainDataset) -> String {
+    format!("({}, {})", m.n_positions, m.n_bins)
+}
+
+/// `Frequency (Hz) - size: 87`, as pyUSID prints a dimension (no parentheses without units).
+fn dim_line(d: &Dim) -> String {
+    if d.units.is_empty() {
+        format!("    {} - size: {}\n", d.name, d.size)
+    } else {
+        format!("    {} ({}) - size: {}\n", d.name, d.units, d.size)
+    }
+}
+
+/// One line per main dataset: path, shape, dtype, quantity (units).
+fn list(opened: &[(&str, Result<MainDataset, UsidError>)]) -> String {
+    let width = opened.iter().map(|(p, _)| p.len()).max().unwrap_or(0);
+    opened
+        .iter()
+        .map(|(path, m)| match m {
+            Ok(m) => format!("{path:width$}  {:>14}  {:10}  {}\n", shape(m), m.dtype.name(), m.descriptor()),
+            Err(e) => format!("{path:width$}  not readable by usid-peaks: {e}\n"),
+        })
+        .collect()
+}
+
+/// What pyUSID's `USIDataset` prints: where, what, the dimensions and the element type.
+fn describe(m: &MainDataset) -> String {
+    let mut s = format!(
+        "{}\n  data:  {}\n  dtype: {}\n  shape: {} (positions × spectroscopic bins)\n",
+        m.path,
+        m.descriptor(),
+        m.dtype.name(),
+        shape(m)
+    );
+    s.push_str("  position dimensions:\n");
+    s.extend(m.position_dims.iter().map(dim_line));
+    s.push_str("  spectroscopic dimensions:\n");
+    s.extend(m.spectroscopic_dims.iter().map(dim_line));
+    s
 }
