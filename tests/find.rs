@@ -26,6 +26,7 @@ fn ok(args: &[&str]) -> Output {
     out
 }
 
+#[cfg(feature = "mpi")]
 fn mpirun(np: usize, args: &[&str]) -> Output {
     let out = Command::new("mpirun")
         .args(["--allow-run-as-root", "--oversubscribe", "-np", &np.to_string(), BIN])
@@ -119,6 +120,7 @@ fn every_pixel_equals_scipy_and_pyusid_reads_the_results_as_main_datasets() {
 }
 
 #[test]
+#[cfg(feature = "mpi")]
 fn results_do_not_depend_on_ranks_threads_or_batch_size() {
     let dir = tempfile::tempdir().unwrap();
     let file = generate(dir.path(), "map.h5", 20, 31, 3);
@@ -137,6 +139,7 @@ fn results_do_not_depend_on_ranks_threads_or_batch_size() {
 }
 
 #[test]
+#[cfg(feature = "mpi")]
 fn mpi_ranks_are_reported_and_only_rank_zero_writes() {
     let dir = tempfile::tempdir().unwrap();
     let file = generate(dir.path(), "map.h5", 6, 5, 1);
@@ -262,4 +265,32 @@ fn a_killed_run_resumes_without_redoing_finished_batches() {
     assert!(!checkpoint.exists(), "the checkpoint is removed once the results are written");
     let group = v["group"].as_str().unwrap();
     assert_eq!(results(&target, group), results(&clean, group));
+}
+
+#[test]
+#[cfg(not(feature = "mpi"))]
+fn a_build_without_mpi_refuses_an_mpi_launch_with_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = generate(dir.path(), "map.h5", 4, 4, 1);
+    let Ok(out) = Command::new("mpirun")
+        .args(["--allow-run-as-root", "--oversubscribe", "-np", "2", BIN, "find", s(&file)])
+        .output()
+    else {
+        panic!("mpirun not found: run scripts/bootstrap.sh");
+    };
+    assert_eq!(out.status.code(), Some(6));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("built without MPI"), "{err}");
+}
+
+#[test]
+fn threads_results_do_not_depend_on_thread_count_or_batch_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = generate(dir.path(), "map.h5", 12, 17, 8);
+    let group = format!("{RAW}-Peak_Finding_000");
+    let a = dir.path().join("a.h5");
+    let b = dir.path().join("b.h5");
+    ok(&["find", s(&file), "-q", "--threads", "1", "-o", s(&a)]);
+    ok(&["find", s(&file), "-q", "--threads", "3", "--max-mem", "1", "-o", s(&b)]);
+    assert_eq!(results(&a, &group), results(&b, &group));
 }
