@@ -35,6 +35,17 @@ serial_hdf5() {
 }
 no_mpi_tests() {
     HDF5_DIR=$(serial_hdf5) cargo test --release --no-default-features --target-dir target/nompi
+    # Same CLI, identical results: both builds on one map, compared dataset by dataset.
+    local tmp group=/Measurement_000/Channel_000/Raw_Data-Peak_Finding_000
+    tmp=$(mktemp -d)
+    target/release/usid-peaks generate "$tmp/map.h5" --rows 40 --cols 40 --seed 11
+    target/release/usid-peaks find "$tmp/map.h5" -q -o "$tmp/mpi.h5"
+    target/nompi/release/usid-peaks find "$tmp/map.h5" -q -o "$tmp/serial.h5"
+    local d
+    for d in Peak_Indices Peak_Count Peak_Frequencies; do
+        h5diff "$tmp/mpi.h5" "$tmp/serial.h5" "$group/$d" "$group/$d"
+    done
+    rm -rf "$tmp"
 }
 
 stage "format" cargo fmt --check
