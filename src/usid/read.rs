@@ -909,6 +909,23 @@ mod tests {
     }
 
     #[test]
+    fn main_dataset_of_unsupported_type_is_listed_but_not_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = valid_file(dir.path(), Strings::Fixed);
+        {
+            let f = open_rw(&path);
+            let main = f.new_dataset::<bool>().shape((6, 4)).create("Flags").unwrap();
+            link_main(&main, "/Measurement_000/Channel_000");
+        }
+        let file = open_file(&path).unwrap();
+        // pyUSID's test is the layout only, so it lists the dataset...
+        assert_eq!(find_main_datasets(&file).unwrap(), vec!["/Flags".to_string(), RAW.to_string()]);
+        // ...and opening it says why usid-peaks cannot use it.
+        let e = open_err(&path, "/Flags");
+        assert!(e.starts_with("/Flags has elements of type ") && e.ends_with("integer data"), "{e}");
+    }
+
+    #[test]
     fn complex_compound_maps_to_complex_types() {
         let dir = tempfile::tempdir().unwrap();
         let f = hdf5::File::create(dir.path().join("c.h5")).unwrap();
