@@ -218,6 +218,7 @@ pub(crate) fn sync_parent(path: &Path) {
 }
 
 #[cfg(test)]
+#[allow(clippy::single_range_in_vec_init)] // vectors of row ranges
 mod tests {
     use super::*;
 

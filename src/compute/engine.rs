@@ -73,6 +73,9 @@ enum Start {
     Compute(RowSet),
 }
 
+/// The start decision, with the checkpoint rank 0 resumes from.
+type StartDecision<T> = (Start, Option<Loaded<T>>);
+
 /// Rows per rayon task: enough for the analysis to batch its work (the CWT kernel turns a block
 /// into matrix products), few enough to balance the threads.
 const ROWS_PER_TASK: usize = 128;
@@ -121,7 +124,7 @@ where
     // Rank 0 decides (lock, reuse, resume) and tells the others; a failure it alone sees is sent
     // as the decision too, so no rank is left waiting.
     let mut lock = None;
-    let decision: Result<(Start, Option<Loaded<A::Item>>), ComputeError> = if world.is_root() {
+    let decision: Result<StartDecision<A::Item>, ComputeError> = if world.is_root() {
         decide::<A>(job, &paths, &ck_path, &dset_path, &analysis, &fingerprint, n_rows).map(|(s, l, b)| {
             lock = l;
             (s, b)
@@ -334,8 +337,8 @@ fn decide<A: Analysis>(
 /// Broadcast rank 0's start decision (or its error) to every rank.
 fn share_decision<T>(
     world: &World,
-    decision: Result<(Start, Option<Loaded<T>>), ComputeError>,
-) -> Result<(Start, Option<Loaded<T>>), ComputeError> {
+    decision: Result<StartDecision<T>, ComputeError>,
+) -> Result<StartDecision<T>, ComputeError> {
     // The message: [tag][payload]. Tag 0: compute these ranges; 1: reuse this group; 2+: error.
     let msg = if world.is_root() {
         match &decision {
@@ -516,7 +519,7 @@ fn read_block(reader: &Reader, rows: &RowSet) -> Result<Block, ComputeError> {
                 .as_reader()
                 .conversion(hdf5::Conversion::Hard)
                 .read_slice_2d::<T, _>(ndarray::s![r.start as usize..r.end as usize, ..])?;
-            out.extend(part.into_iter());
+            out.extend(part);
         }
         Ok(out)
     }
@@ -564,7 +567,7 @@ fn map_rows_with<A: Analysis>(
     n_bins: usize,
     done: &(dyn Fn(u64) + Sync),
 ) -> RowItems<A::Item> {
-    let n = if n_bins == 0 { 0 } else { data.len() / n_bins };
+    let n = data.len().checked_div(n_bins).unwrap_or(0);
     let parts: Vec<RowItems<A::Item>> = (0..n.div_ceil(ROWS_PER_TASK))
         .into_par_iter()
         .map_init(
