@@ -17,8 +17,9 @@ cd "$repo"
 #   libclang-dev, pkg-config      bindgen (rsmpi) and library discovery
 #   fonts-dejavu-core    a TrueType font for the text in `usid-peaks plot` pictures
 #   python3-venv         the reference environment
+#   time                 GNU time: whole-process seconds and peak memory in the benchmark scripts
 APT_PACKAGES=(libhdf5-openmpi-dev libhdf5-dev openmpi-bin libopenmpi-dev hdf5-tools libclang-dev pkg-config
-              fonts-dejavu-core python3-venv)
+              fonts-dejavu-core python3-venv time)
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
