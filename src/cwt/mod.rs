@@ -36,7 +36,8 @@ mod transform;
 mod wavelet;
 
 pub use params::{linspace, parse_widths, CwtParams, ResolvedParams, SnrFrom};
-pub use reference::find_peaks_cwt;
+pub use reference::{cwt_matrix, find_peaks_cwt, peaks_from_cwt};
+pub use wavelet::ricker;
 
 use ridges::RidgeScratch;
 use transform::{Bank, TransformScratch};
@@ -63,7 +64,6 @@ const BLOCK: usize = 64;
 pub struct PeakFinder {
     len: usize,
     params: ResolvedParams,
-    kernels: Vec<Kernel>,
     bank: Bank,
 }
 
@@ -81,8 +81,8 @@ impl PeakFinder {
     pub fn new(len: usize, params: &CwtParams) -> Result<Self, CwtError> {
         let params = params.validate(len)?;
         let kernels: Vec<Kernel> = params.widths.iter().map(|&w| Kernel::new(w, len)).collect();
-        let bank = Bank::new(len, &kernels);
-        Ok(PeakFinder { len, params, kernels, bank })
+        let bank = Bank::new(len, kernels);
+        Ok(PeakFinder { len, params, bank })
     }
 
     /// Samples per spectrum.
@@ -97,7 +97,7 @@ impl PeakFinder {
 
     /// Working memory for one thread.
     pub fn new_scratch(&self) -> Scratch {
-        let rows = self.kernels.len();
+        let rows = self.params.widths.len();
         Scratch {
             transform: self.bank.scratch(BLOCK),
             cwt: vec![0.0; rows * self.len],
@@ -116,7 +116,7 @@ impl PeakFinder {
     pub fn find_batch(&self, spectra: &[f64], scratch: &mut Scratch, mut emit: impl FnMut(usize, &[u32])) {
         let len = self.len;
         assert_eq!(spectra.len() % len, 0, "spectra must be n × {len} samples");
-        assert_eq!(scratch.cwt.len(), self.kernels.len() * len, "scratch of another plan");
+        assert_eq!(scratch.cwt.len(), self.params.widths.len() * len, "scratch of another plan");
         // Fewer than 3 samples have no relative maximum.
         if len < 3 {
             (0..spectra.len() / len).for_each(|i| emit(i, &[]));
@@ -126,14 +126,7 @@ impl PeakFinder {
         for (b, block) in spectra.chunks(BLOCK * len).enumerate() {
             self.bank.multiply(block, transform);
             for (i, x) in block.chunks_exact(len).enumerate() {
-                if x.iter().all(|v| v.is_finite()) {
-                    self.bank.assemble(i, transform, cwt);
-                } else {
-                    // Non-finite samples poison whole products; scipy's sums skip the zeros.
-                    for (k, row) in self.kernels.iter().zip(cwt.chunks_exact_mut(len)) {
-                        transform::convolve_same(x, k, row);
-                    }
-                }
+                self.bank.assemble(i, x, transform, cwt);
                 ridges::find_peaks(cwt, len, &self.params, ridges, peaks);
                 emit(b * BLOCK + i, peaks);
             }

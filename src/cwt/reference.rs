@@ -1,6 +1,6 @@
 //! `find_peaks_cwt` transcribed step by step from scipy's algorithm, one spectrum at a time,
 //! with plain vectors: the yardstick of the fast path.
-use super::params::{CwtParams, SnrFrom};
+use super::params::{CwtParams, ResolvedParams, SnrFrom};
 use super::ridges::{interpolate, noise_window, numpy_argsort, numpy_order, passes_snr};
 use super::ridges::{percentile_at, PercentileAt};
 use super::transform::convolve_same;
@@ -12,19 +12,34 @@ use super::CwtError;
 /// window); [`super::PeakFinder`] gives the same peaks much faster.
 pub fn find_peaks_cwt(data: &[f64], params: &CwtParams) -> Result<Vec<usize>, CwtError> {
     let p = params.validate(data.len())?;
+    Ok(peaks_from_cwt(&cwt_rows(data, &p.widths), &p))
+}
+
+/// scipy's `_cwt(data, _ricker, widths)`: one row per width, `data.len()` values each.
+pub fn cwt_matrix(data: &[f64], params: &CwtParams) -> Result<Vec<Vec<f64>>, CwtError> {
+    Ok(cwt_rows(data, &params.validate(data.len())?.widths))
+}
+
+fn cwt_rows(data: &[f64], widths: &[f64]) -> Vec<Vec<f64>> {
     let len = data.len();
-    let cwt: Vec<Vec<f64>> = p
-        .widths
+    widths
         .iter()
         .map(|&w| {
             let mut row = vec![0.0; len];
             convolve_same(data, &Kernel::new(w, len), &mut row);
             row
         })
-        .collect();
-    let lines = identify_ridge_lines(&cwt, &p.max_distances, p.gap_thresh);
+        .collect()
+}
 
-    let row_one = &cwt[0];
+/// The ridge-line and filter stages of `find_peaks_cwt` on a given CWT matrix (`rows × len`,
+/// one row per width of `p`, `p` as [`CwtParams::validate`] returns it): the sorted peak indices.
+pub fn peaks_from_cwt(cwt: &[Vec<f64>], p: &ResolvedParams) -> Vec<usize> {
+    let Some(row_one) = cwt.first() else {
+        return Vec::new();
+    };
+    let len = row_one.len();
+    let lines = identify_ridge_lines(cwt, &p.max_distances, p.gap_thresh);
     let noises: Vec<f64> = (0..len)
         .map(|col| {
             let mut window = row_one[noise_window(col, len, p.window_size)].to_vec();
@@ -55,7 +70,7 @@ pub fn find_peaks_cwt(data: &[f64], params: &CwtParams) -> Result<Vec<usize>, Cw
         .map(|(_, cols)| cols[0])
         .collect();
     peaks.sort_unstable();
-    Ok(peaks)
+    peaks
 }
 
 /// scipy's `_identify_ridge_lines`: each line as (rows, cols) in scipy's order, closed lines

@@ -387,6 +387,25 @@ mod tests {
         assert_eq!(idx[14..], [11, 10, 9, 8, 7, 6, 5, 4, 3, 12, 2, 1, 0]);
     }
 
+    /// The argsort cases numpy sorted for scripts/cwt_fixtures.py (in the fixture header).
+    #[test]
+    fn argsort_matches_numpy_on_fixture_cases() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cwt/scipy_cwt.bin");
+        let bytes = std::fs::read(path).unwrap();
+        let n = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+        let header: serde_json::Value = serde_json::from_slice(&bytes[12..12 + n]).unwrap();
+        let ints = |v: &serde_json::Value| -> Vec<i64> {
+            v.as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect()
+        };
+        let mut idx = Vec::new();
+        for case in header["argsort"].as_array().unwrap() {
+            let (keys, numpy) = (ints(&case[0]), ints(&case[1]));
+            numpy_argsort(&keys, &mut idx);
+            let ours: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
+            assert_eq!(ours, numpy, "np.argsort({keys:?})");
+        }
+    }
+
     #[test]
     fn percentile_interpolates_like_scoreatpercentile() {
         let mut w = [5.0, 1.0, 4.0, 2.0, 3.0];

@@ -31,9 +31,11 @@ impl Kernel {
     }
 }
 
-/// scipy's private `_ricker(points, a)`: numpy's `arange(0, points)` has `ceil(points)` values,
-/// so a fractional `points` gives a wavelet centred off its middle sample, at `(points - 1) / 2`.
-pub(crate) fn ricker(points: f64, a: f64) -> Vec<f64> {
+/// scipy's private `_ricker(points, a)`, the wavelet of width `a` samples: numpy's
+/// `arange(0, points)` has `ceil(points)` values, so a fractional `points` gives a wavelet
+/// centred off its middle sample, at `(points - 1) / 2`. `find_peaks_cwt` uses
+/// `points = min(10·a, len)`.
+pub fn ricker(points: f64, a: f64) -> Vec<f64> {
     let amplitude = 2.0 / ((3.0 * a).sqrt() * std::f64::consts::PI.powf(0.25));
     let wsq = a * a;
     let centre = (points - 1.0) / 2.0;
