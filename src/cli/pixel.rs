@@ -88,7 +88,7 @@ pub fn open_main(
     Ok((f, main))
 }
 
-/// One row of `main` in its own element type.
+/// Rows of `main` in their own element type (one row for `pixel`, all of them for `bench`).
 pub enum OwnedRow {
     C32(Vec<num_complex::Complex32>),
     C64(Vec<num_complex::Complex64>),
@@ -97,21 +97,32 @@ pub enum OwnedRow {
 }
 
 impl OwnedRow {
+    /// Row `index` of `main`.
     pub fn read(main: &MainDataset, index: usize) -> Result<Self, CliError> {
-        fn one<T: hdf5::H5Type + Clone>(main: &MainDataset, i: usize) -> Result<Vec<T>, CliError> {
+        Self::read_rows(main, index..index + 1)
+    }
+
+    /// Rows `rows` of `main`, one after the other (`usid-peaks bench` reads them all at once).
+    pub fn read_rows(main: &MainDataset, rows: std::ops::Range<usize>) -> Result<Self, CliError> {
+        fn some<T: hdf5::H5Type + Clone>(
+            main: &MainDataset,
+            rows: &std::ops::Range<usize>,
+        ) -> Result<Vec<T>, CliError> {
             main.dataset()
                 .as_reader()
                 .conversion(hdf5::Conversion::Hard)
-                .read_slice_1d::<T, _>(ndarray::s![i, ..])
-                .map(|a| a.to_vec())
-                .map_err(|e| CliError::new(Exit::Input, format!("{}: cannot read row {i}: {e}", main.path)))
+                .read_slice_2d::<T, _>(ndarray::s![rows.clone(), ..])
+                .map(|a| a.into_iter().collect())
+                .map_err(|e| {
+                    CliError::new(Exit::Input, format!("{}: cannot read rows {rows:?}: {e}", main.path))
+                })
         }
         use usid_peaks::usid::ElementType as E;
         Ok(match main.dtype {
-            E::Complex64 => OwnedRow::C32(one(main, index)?),
-            E::Complex128 => OwnedRow::C64(one(main, index)?),
-            E::Float32 => OwnedRow::F32(one(main, index)?),
-            _ => OwnedRow::F64(one(main, index)?),
+            E::Complex64 => OwnedRow::C32(some(main, &rows)?),
+            E::Complex128 => OwnedRow::C64(some(main, &rows)?),
+            E::Float32 => OwnedRow::F32(some(main, &rows)?),
+            _ => OwnedRow::F64(some(main, &rows)?),
         })
     }
     pub fn rows(&self) -> Rows<'_> {

@@ -1,0 +1,314 @@
+//! `usid-peaks plot`: look at the data and the results without Python — one pixel's spectrum
+//! with its peaks (`--pixel`), or the newest results over the position grid (`--map`).
+
+use std::path::{Path, PathBuf};
+
+use hdf5::LocationType;
+use usid_peaks::peaks::{Component, PeakFinding};
+use usid_peaks::plot::{self, MapFigure, PlotError, SpectrumFigure};
+use usid_peaks::usid::MainDataset;
+
+use super::params::CwtArgs;
+use super::pixel::{open_main, resolve, OwnedRow};
+use super::{CliError, Exit};
+
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["pixel", "index", "map"])))]
+pub struct Args {
+    /// The HDF5 file.
+    pub file: PathBuf,
+    /// The main dataset [default: the file's only main dataset].
+    pub dataset: Option<String>,
+    /// Draw this pixel's spectrum and peaks: ROW,COL on the position grid (ROW along Y, COL
+    /// along X).
+    #[arg(long, value_name = "ROW,COL")]
+    pub pixel: Option<String>,
+    /// Draw this pixel's spectrum and peaks, the pixel given as its row index in the dataset.
+    #[arg(long, value_name = "N")]
+    pub index: Option<usize>,
+    /// Draw the newest complete results of `usid-peaks find` over the position grid.
+    #[arg(long)]
+    pub map: bool,
+    /// With --map: what each pixel shows — its first peak's frequency (spectroscopic value) or
+    /// bin index, or its number of peaks.
+    #[arg(long, value_enum, default_value = "frequency", requires = "map")]
+    pub of: MapOf,
+    /// The picture to write: SVG when the name ends in .svg, PNG otherwise.
+    #[arg(short, long, value_name = "OUT.png")]
+    pub output: PathBuf,
+    /// Picture size in pixels.
+    #[arg(long, value_name = "WxH", default_value = "1000x750")]
+    pub size: String,
+    #[command(flatten)]
+    pub cwt: CwtArgs,
+}
+
+/// What `--map` shows per pixel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MapOf {
+    /// The first peak's spectroscopic value (e.g. frequency).
+    Frequency,
+    /// The first peak's bin index.
+    Index,
+    /// The number of peaks.
+    Count,
+}
+
+pub fn run(args: Args) -> Result<(), CliError> {
+    let size = parse_size(&args.size)?;
+    let (file, main) = open_main(&args.file, args.dataset.as_deref())?;
+    if args.map {
+        let figure = map_figure(&args, &file, &main)?;
+        save(&figure, &args.output, size)
+    } else {
+        let figure = spectrum_figure(&args, &main)?;
+        save(&figure, &args.output, size)
+    }
+}
+
+fn save<F: plot::Figure>(figure: &F, out: &Path, size: plot::Size) -> Result<(), CliError> {
+    plot::save(figure, out, size).map_err(plot_error)?;
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}
+
+/// A drawing error: a missing font or a too-small size is the user's to fix; failing to write the
+/// file is an output error.
+pub(crate) fn plot_error(e: PlotError) -> CliError {
+    let exit = if e.0.contains("cannot write") { Exit::Output } else { Exit::Usage };
+    CliError::new(exit, e.0)
+}
+
+/// `WxH` → (W, H).
+pub(crate) fn parse_size(s: &str) -> Result<plot::Size, CliError> {
+    s.split_once(['x', 'X'])
+        .and_then(|(w, h)| Some((w.trim().parse::<u32>().ok()?, h.trim().parse::<u32>().ok()?)))
+        .filter(|&(w, h)| w >= plot::MIN_SIZE.0 && h >= plot::MIN_SIZE.1 && w <= 16384 && h <= 16384)
+        .ok_or_else(|| {
+            CliError::usage(format!(
+                "--size {s:?}: expected WIDTHxHEIGHT in pixels, from {}x{} to 16384x16384, like 1000x750",
+                plot::MIN_SIZE.0,
+                plot::MIN_SIZE.1
+            ))
+        })
+}
+
+/// `|quantity|`, `Re quantity`, … and its units: the y axis of a spectrum.
+fn component_label(main: &MainDataset, c: Component) -> (String, String) {
+    let q = if main.quantity.is_empty() { "value" } else { main.quantity.as_str() };
+    match c {
+        Component::Abs => (format!("|{q}|"), main.units.clone()),
+        Component::Real => (format!("Re {q}"), main.units.clone()),
+        Component::Imag => (format!("Im {q}"), main.units.clone()),
+        Component::Phase => (format!("phase of {q}"), "rad".into()),
+    }
+}
+
+/// A list for a title: at most `max` items, then how many more.
+fn short_list(items: &[String], max: usize) -> String {
+    if items.len() <= max {
+        items.join(", ")
+    } else {
+        format!("{}, … ({} more)", items[..max].join(", "), items.len() - max)
+    }
+}
+
+fn spectrum_figure(args: &Args, main: &MainDataset) -> Result<SpectrumFigure, CliError> {
+    let params = args.cwt.params()?;
+    let pixel = resolve(main, args.pixel.as_deref(), args.index)?;
+    let finder = PeakFinding::new(main, params, args.cwt.component)?;
+    let row = OwnedRow::read(main, pixel.index)?;
+    let peaks = finder.find_one(row.rows());
+    let mut y = Vec::new();
+    finder.component_values(row.rows(), &mut y);
+    let x = finder.axis().to_vec();
+    let (name, units) = finder.axis_label();
+
+    // The title gives the frequencies in the same prefixed units as the axis.
+    let scale =
+        plot::si_scale(units, x.iter().fold(0f64, |m, v| if v.is_finite() { m.max(v.abs()) } else { m }));
+    let bins: Vec<String> = peaks.iter().map(|p| p.to_string()).collect();
+    let values: Vec<String> = peaks
+        .iter()
+        .map(|&p| x.get(p as usize).map_or("?".into(), |v| format!("{:.2}", v * scale.factor)))
+        .map(|s| trim_zeros(&s))
+        .collect();
+    let subtitle = match peaks.len() {
+        0 => "no peaks found".to_string(),
+        n => format!(
+            "{n} peak{}: bin{} {} = {} {}",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "" } else { "s" },
+            short_list(&bins, 8),
+            short_list(&values, 8),
+            scale.units
+        ),
+    };
+    let (y_name, y_units) = component_label(main, args.cwt.component);
+    Ok(SpectrumFigure {
+        title: format!(
+            "{}  pixel (row {}, col {}) = index {}",
+            dataset_name(&main.path),
+            pixel.row,
+            pixel.col,
+            pixel.index
+        ),
+        subtitle,
+        x,
+        x_name: name.to_string(),
+        x_units: units.to_string(),
+        y,
+        y_name,
+        y_units,
+        peaks: peaks.iter().map(|&p| p as usize).collect(),
+    })
+}
+
+/// `330.100000` → `330.1`.
+fn trim_zeros(s: &str) -> String {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+fn dataset_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// The path of the newest complete `<dataset>-Peak_Finding_NNN` group beside `main` (highest
+/// NNN whose `completed_positions` are all 1).
+fn newest_results(file: &hdf5::File, main: &MainDataset) -> Option<String> {
+    let (parent_path, name) = match main.path.rsplit_once('/') {
+        Some(("", name)) => ("/", name),
+        Some((parent, name)) => (parent, name),
+        None => ("/", main.path.as_str()),
+    };
+    let parent = file.group(parent_path).ok()?;
+    let stem = format!("{name}-Peak_Finding_");
+    let mut groups: Vec<(u64, String)> = parent
+        .member_names()
+        .ok()?
+        .into_iter()
+        .filter_map(|m| Some((m.strip_prefix(&stem)?.parse::<u64>().ok()?, m)))
+        .filter(|(_, m)| matches!(parent.loc_type_by_name(m), Ok(LocationType::Group)))
+        .collect();
+    groups.sort();
+    groups.into_iter().rev().find_map(|(_, m)| {
+        let g = parent.group(&m).ok()?;
+        let done = g.dataset("completed_positions").ok()?.read_raw::<u8>().ok()?;
+        (!done.is_empty() && done.iter().all(|&c| c == 1)).then(|| g.name())
+    })
+}
+
+fn map_figure(args: &Args, file: &hdf5::File, main: &MainDataset) -> Result<MapFigure, CliError> {
+    let group_path = newest_results(file, main).ok_or_else(|| {
+        CliError::new(
+            Exit::Input,
+            format!(
+                "{}: no complete results for {} — run usid-peaks find {} first",
+                args.file.display(),
+                main.path,
+                args.file.display()
+            ),
+        )
+    })?;
+    let input = |what: &str, e: hdf5::Error| {
+        CliError::new(Exit::Input, format!("{}: {group_path}/{what}: {e}", args.file.display()))
+    };
+    let group = file.group(&group_path).map_err(|e| input("", e))?;
+    let counts: Vec<u32> =
+        group.dataset("Peak_Count").and_then(|d| d.read_raw::<u32>()).map_err(|e| input("Peak_Count", e))?;
+    if counts.len() != main.n_positions {
+        return Err(CliError::new(
+            Exit::Input,
+            format!(
+                "{}: {group_path} has {} pixels but {} has {}",
+                args.file.display(),
+                counts.len(),
+                main.path,
+                main.n_positions
+            ),
+        ));
+    }
+    let first_column = |name: &str| -> Result<Vec<f64>, CliError> {
+        let d = group.dataset(name).map_err(|e| input(name, e))?;
+        let a = d.read_2d::<f64>().map_err(|e| input(name, e))?;
+        Ok(a.column(0).to_vec())
+    };
+    let spec = main.spectroscopic_dims.first();
+    let (values, value_name, value_units): (Vec<f64>, String, String) = match args.of {
+        MapOf::Frequency => (
+            first_column("Peak_Frequencies")?,
+            format!("first peak's {}", spec.map_or("value", |d| d.name.as_str())),
+            spec.map(|d| d.units.clone()).unwrap_or_default(),
+        ),
+        MapOf::Index => (
+            first_column("Peak_Indices")?.into_iter().map(|i| if i < 0.0 { f64::NAN } else { i }).collect(),
+            "first peak's bin index".into(),
+            String::new(),
+        ),
+        MapOf::Count => (
+            counts.iter().map(|&c| if c == 0 { f64::NAN } else { c as f64 }).collect(),
+            "number of peaks".into(),
+            String::new(),
+        ),
+    };
+
+    let dims = &main.position_dims;
+    if dims.is_empty() || dims.len() > 2 {
+        return Err(CliError::usage(format!(
+            "plot --map draws 1-D or 2-D position grids; {} has {} position dimensions",
+            main.path,
+            dims.len()
+        )));
+    }
+    let pos = main.position_values()?;
+    if pos.nrows() != main.n_positions || pos.ncols() != dims.len() {
+        return Err(CliError::new(
+            Exit::Input,
+            format!("{}: Position_Values does not match {} pixels", main.path, main.n_positions),
+        ));
+    }
+    // Which dimension varies fastest is in the data, not in the order of the labels (pyUSID files
+    // list it first or last): it is the one that changes from the first pixel to the second.
+    let fast = if dims.len() == 2 && pos.nrows() > 1 && pos[[1, 0]] == pos[[0, 0]] { 1 } else { 0 };
+    let slow = 1 - fast;
+    let nx = dims[fast].size.max(1);
+    let ny = if dims.len() == 2 { dims[slow].size.max(1) } else { 1 };
+    if nx * ny != main.n_positions {
+        return Err(CliError::new(
+            Exit::Input,
+            format!(
+                "{}: the position grid {ny} x {nx} does not match {} pixels",
+                main.path, main.n_positions
+            ),
+        ));
+    }
+    let x: Vec<f64> = (0..nx).map(|c| pos[[c, fast]]).collect();
+    let (y, y_name, y_units) = if dims.len() == 2 {
+        ((0..ny).map(|r| pos[[r * nx, slow]]).collect(), dims[slow].name.clone(), dims[slow].units.clone())
+    } else {
+        (vec![0.0], String::new(), String::new())
+    };
+    let what = match args.of {
+        MapOf::Frequency => format!("first peak's {}", spec.map_or("value", |d| d.name.as_str())),
+        MapOf::Index => "first peak's bin".into(),
+        MapOf::Count => "peak count".into(),
+    };
+    Ok(MapFigure {
+        title: format!("{}: {what} ({})", dataset_name(&main.path), dataset_name(&group_path)),
+        x,
+        y,
+        x_name: dims[fast].name.clone(),
+        x_units: dims[fast].units.clone(),
+        y_name,
+        y_units,
+        values,
+        value_name,
+        value_units,
+        missing_meaning: "no peak, e.g. a dead pixel".into(),
+        integers: args.of != MapOf::Frequency,
+    })
+}

@@ -1,0 +1,167 @@
+//! Pictures of spectra, maps and scaling studies, drawn in Rust with `plotters` (PNG, or SVG when
+//! the file name ends in `.svg`) — so a user needs no Python to look at results.
+//!
+//! * [`SpectrumFigure`] — one pixel's spectrum as points with a vertical line at each peak.
+//! * [`MapFigure`] — one value per pixel over the position grid, with a colour bar; pixels without
+//!   a value (no peak, dead) are drawn grey.
+//! * [`ScalingFigure`] — compute time and speed-up against cores (threads, MPI ranks).
+//!
+//! Text is rendered with a TrueType font read at run time (see [`font`]), so no fontconfig or
+//! freetype is needed to build or run.
+
+pub mod font;
+mod map;
+mod scaling;
+mod spectrum;
+mod units;
+
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+pub use map::MapFigure;
+pub use scaling::{ScalingFigure, ScalingSeries};
+pub use spectrum::SpectrumFigure;
+pub use units::{si_scale, Scaled};
+
+/// Why a picture could not be made: one line naming the file or what is missing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlotError(pub String);
+
+impl std::fmt::Display for PlotError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for PlotError {}
+
+/// The picture's pixel size (width, height); SVG uses it as its view box.
+pub type Size = (u32, u32);
+
+/// The smallest picture that keeps every label readable.
+pub const MIN_SIZE: Size = (400, 300);
+
+/// A figure that can draw itself on any `plotters` backend.
+pub trait Figure {
+    /// Draw on `root` (already filled white).
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError>;
+}
+
+/// Whether `path` names an SVG file (by its extension, any case); everything else is PNG.
+pub fn is_svg(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("svg"))
+}
+
+/// Draw `figure` into `path`: SVG when the name ends in `.svg`, PNG otherwise, `size` pixels.
+pub fn save<F: Figure>(figure: &F, path: &Path, size: Size) -> Result<(), PlotError> {
+    if size.0 < MIN_SIZE.0 || size.1 < MIN_SIZE.1 {
+        return Err(PlotError(format!(
+            "a picture must be at least {}x{} pixels, not {}x{}",
+            MIN_SIZE.0, MIN_SIZE.1, size.0, size.1
+        )));
+    }
+    font::ensure()?;
+    let here = path.display();
+    if is_svg(path) {
+        let root = SVGBackend::new(path, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| PlotError(format!("{here}: {e}")))?;
+        figure.draw(&root)?;
+        root.present().map_err(|e| PlotError(format!("{here}: cannot write the picture: {e}")))
+    } else {
+        let root = BitMapBackend::new(path, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| PlotError(format!("{here}: {e}")))?;
+        figure.draw(&root)?;
+        root.present().map_err(|e| PlotError(format!("{here}: cannot write the picture: {e}")))
+    }
+}
+
+/// A plotters drawing error as a [`PlotError`] that says what was being drawn.
+pub(crate) fn drawing<E: std::error::Error + Send + Sync>(
+    what: &'static str,
+) -> impl Fn(DrawingAreaErrorKind<E>) -> PlotError {
+    move |e| PlotError(format!("cannot draw the {what}: {e}"))
+}
+
+/// `name (units)`, or `name` alone when there are no units.
+pub fn axis_label(name: &str, units: &str) -> String {
+    if units.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name} ({units})")
+    }
+}
+
+/// Text sizes, in pixels, scaled with the picture so large pictures stay readable.
+pub(crate) struct Fonts {
+    pub title: u32,
+    pub label: u32,
+    pub tick: u32,
+}
+
+impl Fonts {
+    pub(crate) fn for_size(w: u32, h: u32) -> Fonts {
+        let s = (w.min(h * 4 / 3) as f64 / 1000.0).max(0.6);
+        let px = |base: f64| (base * s).round() as u32;
+        Fonts { title: px(24.0), label: px(20.0), tick: px(16.0) }
+    }
+}
+
+/// Our sans-serif at `size` pixels, anchored at the text's (`h`, `v`) point.
+pub(crate) fn text(size: u32, bold: bool, h: HPos, v: VPos) -> TextStyle<'static> {
+    let font = ("sans-serif", size).into_font();
+    let font = if bold { font.style(FontStyle::Bold) } else { font };
+    TextStyle::from(font).pos(Pos::new(h, v))
+}
+
+/// Draw one line of text centred at `(x, y)` of `area`, shrinking the font (down to 60 %) and
+/// then shortening the text with `…` until it fits the area's width — a long list of peaks must
+/// not run off the picture.
+pub(crate) fn centred_line<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    line: &str,
+    at: (i32, i32),
+    size: u32,
+    bold: bool,
+) -> Result<(), PlotError> {
+    let room = area.dim_in_pixel().0.saturating_sub(size * 2);
+    let width = |t: &str, s: u32| {
+        area.estimate_text_size(t, &text(s, bold, HPos::Center, VPos::Center)).map_or(u32::MAX, |d| d.0)
+    };
+    let mut s = size;
+    while s > size * 6 / 10 && width(line, s) > room {
+        s -= 1;
+    }
+    let mut chars: Vec<char> = line.chars().collect();
+    let mut shown = line.to_string();
+    while width(&shown, s) > room && chars.len() > 1 {
+        chars.pop();
+        shown = chars.iter().collect::<String>() + "…";
+    }
+    area.draw(&Text::new(shown, at, text(s, bold, HPos::Center, VPos::Center)))
+        .map_err(|e| PlotError(format!("cannot draw a title: {e}")))
+}
+
+/// A chart with f64 axes, as every figure here draws.
+pub(crate) type Chart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// The series legend in one style for every figure: a light box at `pos`.
+pub(crate) fn draw_legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    pos: SeriesLabelPosition,
+    size: u32,
+) -> Result<(), PlotError> {
+    chart
+        .configure_series_labels()
+        .position(pos)
+        .label_font(("sans-serif", size))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()
+        .map_err(|e| PlotError(format!("cannot draw the legend: {e}")))
+}

@@ -1,0 +1,111 @@
+//! One pixel's spectrum with its peaks — the seed's first figure.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{axis_label, centred_line, draw_legend, drawing, si_scale, Figure, Fonts, PlotError};
+
+/// One spectrum as points against the spectroscopic values, with a vertical line at each peak.
+#[derive(Debug, Clone)]
+pub struct SpectrumFigure {
+    /// First title line, e.g. the dataset and pixel.
+    pub title: String,
+    /// Second title line, e.g. the peaks' bins and frequencies.
+    pub subtitle: String,
+    /// Spectroscopic value of each bin (e.g. frequency), in `x_units`.
+    pub x: Vec<f64>,
+    pub x_name: String,
+    /// Units of `x` without prefix; the axis picks one (`Hz` → `kHz`).
+    pub x_units: String,
+    /// The plotted value of each bin (e.g. |z|), same length as `x`.
+    pub y: Vec<f64>,
+    /// What `y` is, e.g. `|Deflection|`, and its units without prefix (`V` → `mV`).
+    pub y_name: String,
+    pub y_units: String,
+    /// Bins (indices into `x`) where a peak was found.
+    pub peaks: Vec<usize>,
+}
+
+/// The smallest range `lo..hi` holding every finite value, widened by `pad` of its span (and
+/// never empty, so a flat or single-point series still gets an axis).
+pub(crate) fn range_of(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let span = hi - lo;
+    if span <= 0.0 {
+        let d = if lo == 0.0 { 1.0 } else { lo.abs() * 0.05 };
+        return (lo - d, hi + d);
+    }
+    (lo - span * pad, hi + span * pad)
+}
+
+impl Figure for SpectrumFigure {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        let (w, h) = root.dim_in_pixel();
+        let f = Fonts::for_size(w, h);
+        let err = drawing::<DB::ErrorType>("spectrum");
+
+        let (head, body) = root.split_vertically(f.title * 7 / 2);
+        centred_line(&head, &self.title, ((w / 2) as i32, f.title as i32), f.title, true)?;
+        centred_line(&head, &self.subtitle, ((w / 2) as i32, (f.title * 5 / 2) as i32), f.label, false)?;
+
+        let max_x = self.x.iter().fold(0f64, |m, v| if v.is_finite() { m.max(v.abs()) } else { m });
+        let sx = si_scale(&self.x_units, max_x);
+        let xs: Vec<f64> = self.x.iter().map(|v| v * sx.factor).collect();
+        let (x0, x1) = range_of(xs.iter().copied(), 0.02);
+        let max_y = self.y.iter().fold(0f64, |m, v| if v.is_finite() { m.max(v.abs()) } else { m });
+        let sy = si_scale(&self.y_units, max_y);
+        let ys: Vec<f64> = self.y.iter().map(|v| v * sy.factor).collect();
+        let (y0, y1) = range_of(ys.iter().copied(), 0.05);
+
+        let mut chart = ChartBuilder::on(&body)
+            .margin(f.tick)
+            .margin_right(f.tick * 2)
+            .x_label_area_size(f.label * 3)
+            .y_label_area_size(f.label * 4)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(&err)?;
+        chart
+            .configure_mesh()
+            .x_desc(axis_label(&self.x_name, &sx.units))
+            .y_desc(axis_label(&self.y_name, &sy.units))
+            .axis_desc_style(("sans-serif", f.label))
+            .label_style(("sans-serif", f.tick))
+            .light_line_style(WHITE.mix(0.0))
+            .bold_line_style(BLACK.mix(0.08))
+            .draw()
+            .map_err(&err)?;
+
+        let peak_colour = RGBColor(214, 39, 40);
+        let mut first = true;
+        for &p in &self.peaks {
+            let Some(&x) = xs.get(p) else { continue };
+            let series = chart
+                .draw_series(LineSeries::new([(x, y0), (x, y1)], peak_colour.stroke_width(2)))
+                .map_err(&err)?;
+            if first {
+                series.label("peak (find_peaks_cwt)").legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], peak_colour.stroke_width(2))
+                });
+                first = false;
+            }
+        }
+        let point_colour = RGBColor(31, 119, 180);
+        chart
+            .draw_series(
+                xs.iter()
+                    .zip(&ys)
+                    .filter(|(x, y)| x.is_finite() && y.is_finite())
+                    .map(|(&x, &y)| Circle::new((x, y), 3, point_colour.filled())),
+            )
+            .map_err(&err)?
+            .label("spectrum")
+            .legend(move |(x, y)| Circle::new((x + 10, y), 3, point_colour.filled()));
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight, f.tick)?;
+        Ok(())
+    }
+}
