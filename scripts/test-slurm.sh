@@ -14,8 +14,10 @@
 # Prints one summary line, stops everything it started (also on failure, printing the daemons'
 # logs), and exits 0 only on success. Needs root: slurmd runs as root and munged as user munge.
 #
-# Usage: scripts/test-slurm.sh [--no-requeue] [--keep]
-#   --keep         keep the state dir (job output, logs) after a successful run too
+# Usage: scripts/test-slurm.sh [--no-requeue] [--requeue-mpirun] [--keep]
+#   --requeue-mpirun  also run the requeue check with LAUNCHER=mpirun (about 40 s more: mpirun
+#                     waits out its odls_base_sigkill_timeout twice when a rank stops)
+#   --keep            keep the state dir (job output, logs) after a successful run too
 # Environment:
 #   USID_PEAKS           the binary to test (default: target/release/usid-peaks, built if needed)
 #   TEST_SLURM_TIMEOUT   seconds to wait for each job (default 120)
@@ -25,10 +27,12 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 timeout_s=${TEST_SLURM_TIMEOUT:-120}
 requeue_test=1
+requeue_launchers=(srun)
 keep=0
 for arg in "$@"; do
     case $arg in
         --no-requeue) requeue_test=0 ;;
+        --requeue-mpirun) requeue_launchers=(srun mpirun) ;;
         --keep) keep=1 ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "test-slurm: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
@@ -369,23 +373,26 @@ if [ "$requeue_test" -eq 1 ]; then
     # Big enough to last a few seconds on 2 ranks; --max-mem 1 cuts it into many small batches,
     # so the checkpoint grows while it runs.
     make_map big 192 192 8
-    jid=$(PARAMS="--max-mem 1" submit requeue.sbatch requeue big)
-    # What --signal=B:TERM@N does N s before the time limit, but now: TERM to the batch shell once
-    # the run has checkpointed a batch (the checkpoint grew past its first size).
-    ckpt_size() { stat -c %s "$work"/.requeue.h5.usid-peaks-*.ckpt 2>/dev/null | head -n 1; }
-    ckpt_exists() { [ -n "$(ckpt_size)" ]; }
-    wait_for "requeue job $jid's checkpoint" 60 ckpt_exists
-    first=$(ckpt_size)
-    ckpt_grew() { [ "$(ckpt_size)" -gt "$first" ] 2>/dev/null; }
-    wait_for "requeue job $jid's first batch" 60 ckpt_grew
-    scancel --signal=TERM --batch "$jid"
-    check_job "$jid" "$work/requeue-$jid.out" "$work/requeue.h5" 2 "$work/big-reference.h5"
-    restarts=$(job_field "$jid" Restarts)
-    [ "${restarts:-0}" -ge 1 ] || fail "requeue job $jid was not requeued (Restarts=$restarts)"
-    resumed=$(json_field "$work/requeue-$jid.out" resumed)
-    [ "${resumed:-0}" -gt 0 ] \
-        || fail "requeue job $jid's second run did not resume from the checkpoint (resumed=$resumed)"
-    summary+="; requeue: TERM -> requeued -> resumed $resumed of $((192 * 192)) pixels -> equal"
+    for launcher in "${requeue_launchers[@]}"; do
+        name=requeue-$launcher
+        jid=$(LAUNCHER=$launcher PARAMS="--max-mem 1" submit requeue.sbatch "$name" big)
+        # What --signal=B:TERM@N does N s before the time limit, but now: TERM to the batch shell
+        # once the run has checkpointed a batch (the checkpoint grew past its first size).
+        ckpt_size() { stat -c %s "$work/.$name.h5".usid-peaks-*.ckpt 2>/dev/null | head -n 1; }
+        ckpt_exists() { [ -n "$(ckpt_size)" ]; }
+        wait_for "requeue job $jid's checkpoint" 60 ckpt_exists
+        first=$(ckpt_size)
+        ckpt_grew() { [ "$(ckpt_size)" -gt "$first" ] 2>/dev/null; }
+        wait_for "requeue job $jid's first batch" 60 ckpt_grew
+        scancel --signal=TERM --batch "$jid"
+        check_job "$jid" "$work/$name-$jid.out" "$work/$name.h5" 2 "$work/big-reference.h5"
+        restarts=$(job_field "$jid" Restarts)
+        [ "${restarts:-0}" -ge 1 ] || fail "requeue job $jid was not requeued (Restarts=$restarts)"
+        resumed=$(json_field "$work/$name-$jid.out" resumed)
+        [ "${resumed:-0}" -gt 0 ] \
+            || fail "requeue job $jid's second run did not resume from the checkpoint (resumed=$resumed)"
+        summary+="; requeue ($launcher): TERM -> requeued -> resumed $resumed of $((192 * 192)) pixels -> equal"
+    done
 fi
 
 say "ok: $summary (2 ranks; ${SECONDS} s without installs and build)"
