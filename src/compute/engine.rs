@@ -95,6 +95,9 @@ where
     A: Analysis,
     F: FnOnce(&MainDataset) -> Result<A, ComputeError>,
 {
+    // First of all: a SIGTERM during start-up (a batch system's time limit, a scancel) must stop
+    // the run as cleanly as one during the computation, not kill it with the default action.
+    let interrupted = install_signal_flag();
     output::check_not_open_for_writing(&job.input)?;
     let input_file = usid::open_file(&job.input)?;
     let dset_path = match &job.dataset {
@@ -175,7 +178,6 @@ where
         pieces = loaded.map(|l| l.batches).unwrap_or_default();
     }
 
-    let interrupted = install_signal_flag();
     let t_compute = Instant::now();
     // The input is read through the mpio driver when several ranks share it.
     drop(input_file);
@@ -434,7 +436,7 @@ fn error_from_message(msg: &[u8]) -> ComputeError {
 fn fail_job(world: &World, e: ComputeError) -> ! {
     // One line, like every other error: HDF5's messages carry line breaks of their own.
     let line = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
-    eprintln!("usid-peaks: error (rank {}): {line}", world.rank());
+    crate::say!("usid-peaks: error (rank {}): {line}", world.rank());
     let code = match e {
         ComputeError::Output(_) => 4,
         ComputeError::Input(_) => 3,
@@ -444,10 +446,13 @@ fn fail_job(world: &World, e: ComputeError) -> ! {
 }
 
 /// SIGINT and SIGTERM (Ctrl-C, SLURM's time limit or preemption) ask the run to stop after the
-/// current batch, with everything finished checkpointed; a second SIGINT ends the process at once.
+/// current batch, with everything finished checkpointed; a second one ends the process at once.
+/// SIGUSR1 does the same: mpirun forwards it to every rank, whereas its own SIGTERM handling tears
+/// the job down before the ranks can save anything (`sbatch --signal=B:USR1@120`).
 fn install_signal_flag() -> Arc<AtomicBool> {
+    use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
     let flag = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    for sig in [SIGINT, SIGTERM, SIGUSR1] {
         let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&flag));
         let _ = signal_hook::flag::register(sig, Arc::clone(&flag));
     }
