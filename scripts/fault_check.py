@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""What scripts/fault-inject.sh checks in a map after a kill: one line of key=value pairs.
+
+    scripts/fault_check.py FILE
+
+raw=SHA256 of the Raw_Data dataset's bytes (as h5py reads them), or ERROR:<why> when the file
+does not open; groups=number of Peak_Finding results groups; incomplete=groups whose
+completed_positions is not all 1 or whose Peak_Indices has not one row per pixel; peaks=SHA256 of
+the newest group's Peak_Indices (- when there is none). Exit 0 even when the file is damaged: the
+caller judges.
+"""
+import hashlib
+import sys
+
+import h5py
+import numpy as np
+
+RAW = "Measurement_000/Channel_000/Raw_Data"
+
+
+def main():
+    path = sys.argv[1]
+    try:
+        f = h5py.File(path, "r")
+    except Exception as e:  # any failure to open is the finding
+        print(f"raw=ERROR:{type(e).__name__} groups=0 incomplete=0 peaks=-")
+        return
+    with f:
+        raw = f[RAW]
+        digest = hashlib.sha256(np.ascontiguousarray(raw[()]).tobytes()).hexdigest()
+        parent = raw.parent
+        names = sorted(n for n in parent if n.startswith("Raw_Data-Peak_Finding_"))
+        incomplete = 0
+        for n in names:
+            g = parent[n]
+            ok = ("completed_positions" in g and "Peak_Indices" in g
+                  and bool(np.all(g["completed_positions"][()] == 1))
+                  and g["Peak_Indices"].shape[0] == raw.shape[0])
+            incomplete += not ok
+        peaks = "-"
+        if names and "Peak_Indices" in parent[names[-1]]:
+            peaks = hashlib.sha256(parent[names[-1]]["Peak_Indices"][()].tobytes()).hexdigest()
+    print(f"raw={digest} groups={len(names)} incomplete={incomplete} peaks={peaks}")
+
+
+if __name__ == "__main__":
+    main()
