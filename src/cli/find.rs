@@ -73,14 +73,14 @@ fn report(s: &Summary, args: &Args) {
     if args.json {
         match serde_json::to_string(s) {
             Ok(j) => println!("{j}"),
-            Err(e) => eprintln!("usid-peaks: cannot format the summary: {e}"),
+            Err(e) => usid_peaks::say!("usid-peaks: cannot format the summary: {e}"),
         }
     }
     if args.quiet {
         return;
     }
     if s.reused {
-        eprintln!(
+        usid_peaks::say!(
             "usid-peaks: {}:{} already holds these results (same parameters, complete); reusing it — --force computes a new group",
             s.file, s.group
         );
@@ -88,7 +88,7 @@ fn report(s: &Summary, args: &Args) {
     }
     let resumed =
         if s.resumed > 0 { format!(", {} resumed from a checkpoint", s.resumed) } else { String::new() };
-    eprintln!(
+    usid_peaks::say!(
         "usid-peaks: {} pixels, {} peaks in {:.2} s (compute {:.2} s, {:.0} spectra/s, {} rank{} x {} thread{}{resumed}) -> {}:{}",
         s.pixels,
         s.peaks,

@@ -25,7 +25,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let params = GenerateParams { rows: args.rows, cols: args.cols, bins: args.bins, seed: args.seed };
     generate::validate(&params).map_err(|e| CliError::usage(e.0))?;
     let s = generate::generate(&args.file, &params).map_err(|e| CliError::new(Exit::Output, e.0))?;
-    eprintln!(
+    usid_peaks::say!(
         "wrote {}:{RAW_DATA_PATH}: {} x {} pixels x {} bins, complex64, {:.1} MiB, {} dead pixels, in {:.2} s",
         s.path.display(),
         params.rows,

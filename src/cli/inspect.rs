@@ -96,7 +96,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
                 paths.iter().map(|p| (p.as_str(), MainDataset::open(&file, p))).collect();
             if paths.is_empty() {
                 // Not an error (the file is fine), but an empty stdout deserves a word.
-                eprintln!("usid-peaks: {} holds no USID main dataset", args.file.display());
+                usid_peaks::say!("usid-peaks: {} holds no USID main dataset", args.file.display());
             }
             if args.json {
                 let main_datasets = opened

@@ -130,7 +130,7 @@ pub fn main() -> i32 {
             if !e.message.is_empty() {
                 // One line whatever the source: HDF5's messages carry line breaks of their own.
                 let line = e.message.split_whitespace().collect::<Vec<_>>().join(" ");
-                eprintln!("usid-peaks: error: {line}");
+                usid_peaks::say!("usid-peaks: error: {line}");
             }
             e.exit as i32
         }

@@ -61,6 +61,22 @@ impl std::fmt::Display for ComputeError {
 
 impl std::error::Error for ComputeError {}
 
+/// `eprintln!` in one write: see [`say`].
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => { $crate::compute::say(&format!($($arg)*)) };
+}
+
+/// Write one line to stderr in a single write: under mpirun, ranks' and launchers' output
+/// interleave, and a line written in pieces can be cut by another process's output.
+pub fn say(line: &str) {
+    use std::io::Write;
+    let mut buf = String::with_capacity(line.len() + 1);
+    buf.push_str(line);
+    buf.push('\n');
+    let _ = std::io::stderr().lock().write_all(buf.as_bytes());
+}
+
 impl From<UsidError> for ComputeError {
     fn from(e: UsidError) -> Self {
         ComputeError::Input(e)

@@ -68,6 +68,17 @@ pub(crate) fn lock(paths: &TargetPaths) -> Result<Lock, ComputeError> {
     // SAFETY: flock on a file descriptor we own; non-blocking, so it cannot hang.
     let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
     if rc != 0 {
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
+            // Some parallel file systems (Lustre mounted without `flock`) have no locks at all:
+            // say so, and go on unguarded rather than refuse every run.
+            crate::say!(
+                "usid-peaks: warning: cannot lock {} ({err}); make sure no other run writes {}",
+                paths.lock.display(),
+                paths.target.display()
+            );
+            return Ok(Lock { _file: file });
+        }
         return Err(ComputeError::Busy(format!(
             "{} is being written by another usid-peaks run (lock {} is held); wait for it to finish",
             paths.target.display(),

@@ -104,7 +104,7 @@ fn report(s: &State, total: u64, ranks: u64) {
                 let secs = start.elapsed().as_secs_f64();
                 let rate = d as f64 / secs.max(1e-9);
                 let eta = if rate > 0.0 { (total - d) as f64 / rate } else { f64::NAN };
-                eprintln!(
+                crate::say!(
                     "usid-peaks: {:.0}% ({d}/{total} pixels), {rate:.0} spectra/s, ETA {eta:.0} s",
                     100.0 * d as f64 / total as f64
                 );
