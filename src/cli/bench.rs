@@ -214,6 +214,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
             if args.repeat == 1 { "" } else { "s" }
         ),
         series,
+        cores: Some(cores),
     };
     let png = args.out.join("scaling.png");
     plot::save(&figure, &png, (1400, 650)).map_err(plot_error)?;

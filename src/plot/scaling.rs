@@ -33,6 +33,8 @@ pub struct ScalingFigure {
     /// One line under the title: the data, the machine.
     pub subtitle: String,
     pub series: Vec<ScalingSeries>,
+    /// The machine's cores: a dashed line marks where more workers can only share them.
+    pub cores: Option<usize>,
 }
 
 const COLOURS: [RGBColor; 4] =
@@ -110,6 +112,16 @@ impl Figure for ScalingFigure {
                     .label(s.label.clone())
                     .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], c.stroke_width(2)));
                 chart.draw_series(data.iter().map(|&p| Circle::new(p, 4, c.filled()))).map_err(&err)?;
+            }
+        }
+        if let Some(n) = self.cores.filter(|&n| n < max_cores) {
+            let x = n as f64 + 0.5;
+            for (chart, top) in [(&mut time, max_t * 1.1), (&mut speed, max_cores as f64 + 0.5)] {
+                chart
+                    .draw_series(DashedLineSeries::new([(x, 0.0), (x, top)], 6, 4, grey.stroke_width(1)))
+                    .map_err(&err)?
+                    .label(format!("{n} cores: more workers share them"))
+                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], grey.stroke_width(1)));
             }
         }
         draw_legend(&mut time, SeriesLabelPosition::UpperRight, f.tick)?;

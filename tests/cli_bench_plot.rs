@@ -1,0 +1,163 @@
+//! `usid-peaks bench` and `usid-peaks plot`: the files they promise (CSV/JSON columns, pictures of
+//! the requested size and format), the identical-results check, and one-line failures.
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn usid_peaks(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_usid-peaks")).args(args).output().expect("run usid-peaks")
+}
+
+fn ok(out: Output) -> Output {
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// A 16 x 16 map in a fresh folder.
+fn small_map() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("map.h5");
+    ok(usid_peaks(&["generate", s(&file), "--rows", "16", "--cols", "16"]));
+    (dir, file)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Width and height from a PNG's IHDR chunk, after checking the signature.
+fn png_size(path: &Path) -> (u32, u32) {
+    let b = std::fs::read(path).unwrap();
+    assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n", "{} is not a PNG", path.display());
+    assert_eq!(&b[12..16], b"IHDR");
+    let be = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    (be(16), be(20))
+}
+
+fn assert_one_line_error(out: &Output, code: i32, mentions: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line expected, got: {stderr}");
+    assert!(stderr.starts_with("usid-peaks: error: "), "{stderr}");
+    assert!(stderr.contains(mentions), "{stderr:?} should mention {mentions:?}");
+}
+
+#[test]
+fn bench_writes_csv_json_and_png_with_one_row_per_thread_count_all_identical() {
+    let (dir, file) = small_map();
+    let out = dir.path().join("b");
+    let run = ok(usid_peaks(&["bench", s(&file), "--threads", "1,2", "--repeat", "1", "--out", s(&out)]));
+    let table = String::from_utf8_lossy(&run.stdout);
+    assert!(table.contains("speed-up") && table.contains("efficiency"), "{table}");
+
+    let csv = std::fs::read_to_string(out.join("bench.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("kind,workers,seconds,seconds_min,seconds_max,spectra_per_s,speedup,efficiency,identical")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 2);
+    for (row, n) in rows.iter().zip(["1", "2"]) {
+        assert_eq!((row[0], row[1], row[8]), ("threads", n, "true"), "{row:?}");
+        assert!(row[2].parse::<f64>().unwrap() > 0.0);
+    }
+    assert_eq!(rows[0][6], "1.0000", "1 thread is its own baseline");
+
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("bench.json")).unwrap()).unwrap();
+    assert_eq!(json["identical"], true);
+    assert_eq!(json["pixels"], 256);
+    assert_eq!(json["rows"].as_array().unwrap().len(), 2);
+    let (w, h) = png_size(&out.join("scaling.png"));
+    assert!(w >= 800 && h >= 600, "{w}x{h}");
+}
+
+#[test]
+fn bench_adds_the_ranks_of_a_ranks_csv_to_its_tables() {
+    let (dir, file) = small_map();
+    let ranks = dir.path().join("ranks.csv");
+    std::fs::write(&ranks, "ranks,seconds,spectra_per_s,identical\n1,2.0,128,true\n2,1.0,256,true\n")
+        .unwrap();
+    let out = dir.path().join("b");
+    ok(usid_peaks(&[
+        "bench",
+        s(&file),
+        "--threads",
+        "1",
+        "--repeat",
+        "1",
+        "--ranks-csv",
+        s(&ranks),
+        "--out",
+        s(&out),
+    ]));
+    let csv = std::fs::read_to_string(out.join("bench.csv")).unwrap();
+    assert!(
+        csv.lines().any(|l| l.starts_with("ranks,2,1.000000,") && l.contains(",2.0000,1.0000,true")),
+        "{csv}"
+    );
+}
+
+#[test]
+fn bench_refuses_a_bad_thread_list_or_ranks_csv_in_one_line() {
+    let (dir, file) = small_map();
+    assert_one_line_error(&usid_peaks(&["bench", s(&file), "--threads", "1,zero"]), 2, "--threads");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "n,time\n1,2\n").unwrap();
+    assert_one_line_error(&usid_peaks(&["bench", s(&file), "--ranks-csv", s(&bad)]), 2, "ranks and seconds");
+}
+
+#[test]
+fn plot_pixel_writes_a_png_of_the_requested_size_and_an_svg_when_asked() {
+    let (dir, file) = small_map();
+    let png = dir.path().join("p.png");
+    ok(usid_peaks(&["plot", s(&file), "--pixel", "3,5", "-o", s(&png)]));
+    assert_eq!(png_size(&png), (1000, 750));
+    ok(usid_peaks(&["plot", s(&file), "--pixel", "3,5", "-o", s(&png), "--size", "800x600"]));
+    assert_eq!(png_size(&png), (800, 600));
+
+    let svg = dir.path().join("p.svg");
+    ok(usid_peaks(&["plot", s(&file), "--index", "7", "-o", s(&svg)]));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.contains("<svg") && text.contains("width=\"1000\"") && text.contains("Frequency (kHz)"),
+        "{text:.300}"
+    );
+}
+
+#[test]
+fn plot_map_draws_the_newest_results_as_png_and_svg() {
+    let (dir, file) = small_map();
+    ok(usid_peaks(&["find", s(&file), "--quiet"]));
+    for of in ["frequency", "index", "count"] {
+        let png = dir.path().join(format!("{of}.png"));
+        ok(usid_peaks(&["plot", s(&file), "--map", "--of", of, "-o", s(&png)]));
+        assert_eq!(png_size(&png), (1000, 750));
+    }
+    let svg = dir.path().join("map.SVG");
+    ok(usid_peaks(&["plot", s(&file), "--map", "-o", s(&svg)]));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.contains("<svg") && text.contains("X (µm)") && text.contains("Y (µm)"), "{text:.300}");
+}
+
+#[test]
+fn plot_map_without_results_says_to_run_find_first() {
+    let (dir, file) = small_map();
+    let out = usid_peaks(&["plot", s(&file), "--map", "-o", s(&dir.path().join("m.png"))]);
+    assert_one_line_error(&out, 3, "run usid-peaks find");
+    assert!(!dir.path().join("m.png").exists());
+}
+
+#[test]
+fn plot_refuses_a_bad_pixel_or_size_in_one_line() {
+    let (dir, file) = small_map();
+    let png = dir.path().join("p.png");
+    assert_one_line_error(&usid_peaks(&["plot", s(&file), "--pixel", "3;5", "-o", s(&png)]), 2, "ROW,COL");
+    assert_one_line_error(&usid_peaks(&["plot", s(&file), "--pixel", "16,0", "-o", s(&png)]), 2, "outside");
+    assert_one_line_error(
+        &usid_peaks(&["plot", s(&file), "--pixel", "0,0", "-o", s(&png), "--size", "10x10"]),
+        2,
+        "--size",
+    );
+    assert!(!png.exists());
+}
