@@ -233,6 +233,11 @@ impl Analysis for PeakFinding {
         Ok(())
     }
 
+    fn count_items(&self, group: &hdf5::Group) -> Option<u64> {
+        let counts = group.dataset("Peak_Count").ok()?.read_raw::<u32>().ok()?;
+        Some(counts.iter().map(|&c| u64::from(c)).sum())
+    }
+
     fn items_noun(&self) -> &str {
         "peaks"
     }

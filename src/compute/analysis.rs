@@ -138,6 +138,11 @@ pub trait Analysis: Sync {
     fn process(&self, rows: Rows<'_>, scratch: &mut Self::Scratch, out: &mut RowItems<Self::Item>);
     /// Write the results (all rows of the dataset, in order) into `target.group`.
     fn write(&self, results: &RowItems<Self::Item>, target: &WriteTarget<'_>) -> Result<(), UsidError>;
+    /// The number of items in a results group this analysis wrote earlier (for the summary of a
+    /// reused group); `None` if it cannot tell.
+    fn count_items(&self, _group: &hdf5::Group) -> Option<u64> {
+        None
+    }
     /// A one-line description of the items, for the summary: `peaks`.
     fn items_noun(&self) -> &str {
         "items"

@@ -138,12 +138,13 @@ where
     let (start, loaded) = share_decision(world, decision)?;
     let todo = match start {
         Start::Reuse(group) => {
+            let peaks = if world.is_root() { output::items_in(&analysis, &paths.target, &group) } else { 0 };
             return Ok(Summary {
                 file: paths.target.display().to_string(),
                 group,
                 dataset: dset_path,
                 pixels: n_rows,
-                peaks: 0,
+                peaks,
                 computed: 0,
                 resumed: 0,
                 reused: true,
@@ -153,7 +154,7 @@ where
                 seconds_compute: 0.0,
                 seconds_write: 0.0,
                 spectra_per_s: 0.0,
-            })
+            });
         }
         Start::Compute(todo) => todo,
     };
@@ -341,30 +342,21 @@ fn share_decision<T>(
     world: &World,
     decision: Result<StartDecision<T>, ComputeError>,
 ) -> Result<StartDecision<T>, ComputeError> {
-    // The message: [tag][payload]. Tag 0: compute these ranges; 1: reuse this group; 2+: error.
-    let msg = if world.is_root() {
-        match &decision {
-            Ok((Start::Compute(todo), _)) => {
-                let mut m = vec![0u8];
-                for r in todo.ranges() {
-                    m.extend_from_slice(&r.start.to_le_bytes());
-                    m.extend_from_slice(&r.end.to_le_bytes());
-                }
-                m
+    // Payload: tag 0 and the row ranges to compute, or tag 1 and the group to reuse.
+    let encode = |d: &StartDecision<T>| match &d.0 {
+        Start::Compute(todo) => {
+            let mut m = vec![0u8];
+            for r in todo.ranges() {
+                m.extend_from_slice(&r.start.to_le_bytes());
+                m.extend_from_slice(&r.end.to_le_bytes());
             }
-            Ok((Start::Reuse(g), _)) => [&[1u8][..], g.as_bytes()].concat(),
-            Err(e) => error_message(e),
+            m
         }
-    } else {
-        Vec::new()
+        Start::Reuse(g) => [&[1u8][..], g.as_bytes()].concat(),
     };
-    let msg = world.broadcast_bytes(msg);
-    if world.is_root() {
-        return decision;
-    }
-    match msg.first() {
+    let decode = |m: &[u8]| match m.first() {
         Some(0) => {
-            let ranges = msg[1..]
+            let ranges = m[1..]
                 .chunks_exact(16)
                 .map(|c| {
                     let a = u64::from_le_bytes(c[..8].try_into().unwrap_or_default());
@@ -372,11 +364,12 @@ fn share_decision<T>(
                     a..b
                 })
                 .collect();
-            Ok((Start::Compute(RowSet::from_ranges(ranges)), None))
+            Some((Start::Compute(RowSet::from_ranges(ranges)), None))
         }
-        Some(1) => Ok((Start::Reuse(String::from_utf8_lossy(&msg[1..]).into_owned()), None)),
-        _ => Err(error_from_message(&msg)),
-    }
+        Some(1) => Some((Start::Reuse(String::from_utf8_lossy(&m[1..]).into_owned()), None)),
+        _ => None,
+    };
+    share_outcome(world, decision, encode, decode)
 }
 
 /// Broadcast rank 0's final result (group and item count, or its error) to every rank.
@@ -384,22 +377,35 @@ fn share_verdict(
     world: &World,
     verdict: Result<(String, u64), ComputeError>,
 ) -> Result<(String, u64), ComputeError> {
-    let msg = if world.is_root() {
-        match &verdict {
-            Ok((g, n)) => [&[0u8][..], &n.to_le_bytes(), g.as_bytes()].concat(),
-            Err(e) => error_message(e),
-        }
-    } else {
-        Vec::new()
+    let encode = |(g, n): &(String, u64)| [&n.to_le_bytes()[..], g.as_bytes()].concat();
+    let decode = |m: &[u8]| {
+        let n = u64::from_le_bytes(m.get(..8)?.try_into().ok()?);
+        Some((String::from_utf8_lossy(&m[8..]).into_owned(), n))
+    };
+    share_outcome(world, verdict, encode, decode)
+}
+
+/// Rank 0's outcome on every rank: rank 0 keeps its own; the others get it as bytes — tag 0 and
+/// the encoded value, or an error's tag and message — so a failure only rank 0 saw ends every
+/// rank alike instead of leaving them in the next collective.
+fn share_outcome<T>(
+    world: &World,
+    outcome: Result<T, ComputeError>,
+    encode: impl Fn(&T) -> Vec<u8>,
+    decode: impl Fn(&[u8]) -> Option<T>,
+) -> Result<T, ComputeError> {
+    let msg = match (world.is_root(), &outcome) {
+        (true, Ok(v)) => [&[0u8][..], &encode(v)].concat(),
+        (true, Err(e)) => error_message(e),
+        (false, _) => Vec::new(),
     };
     let msg = world.broadcast_bytes(msg);
     if world.is_root() {
-        return verdict;
+        return outcome;
     }
     match msg.first() {
-        Some(0) if msg.len() >= 9 => {
-            let n = u64::from_le_bytes(msg[1..9].try_into().unwrap_or_default());
-            Ok((String::from_utf8_lossy(&msg[9..]).into_owned(), n))
+        Some(0) => {
+            decode(&msg[1..]).ok_or_else(|| ComputeError::Internal("rank 0 sent a malformed message".into()))
         }
         _ => Err(error_from_message(&msg)),
     }

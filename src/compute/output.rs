@@ -175,6 +175,15 @@ pub(crate) fn find_reusable(
     })
 }
 
+/// How many items a complete results group holds, as its analysis counts them (0 if it cannot).
+pub(crate) fn items_in<A: Analysis>(analysis: &A, target: &Path, group: &str) -> u64 {
+    hdf5::File::open(target)
+        .and_then(|f| f.group(group))
+        .ok()
+        .and_then(|g| analysis.count_items(&g))
+        .unwrap_or(0)
+}
+
 /// Facts about the run recorded on the results group.
 pub(crate) struct RunInfo<'a> {
     pub fingerprint: &'a str,
