@@ -64,6 +64,13 @@ pub fn save<F: Figure>(figure: &F, path: &Path, size: Size) -> Result<(), PlotEr
     }
     font::ensure()?;
     let here = path.display();
+    // plotters would report a missing folder only as a nested backend error, after drawing.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
+        return Err(PlotError(format!(
+            "{here}: cannot write the picture: {} is not a folder",
+            dir.display()
+        )));
+    }
     if is_svg(path) {
         let root = SVGBackend::new(path, size).into_drawing_area();
         root.fill(&WHITE).map_err(|e| PlotError(format!("{here}: {e}")))?;
