@@ -8,7 +8,11 @@
 //! * [`PeakFinder`] is the plan: the wavelet bank for one (spectrum length, parameters) pair,
 //!   built once, shared by all threads (`Send + Sync`). [`PeakFinder::find_batch`] transforms a
 //!   batch of spectra with a few matrix products and runs the ridge stage on per-thread
-//!   [`Scratch`] buffers, allocating nothing per spectrum.
+//!   [`Scratch`] buffers, allocating nothing per spectrum. Each spectrum takes one of three
+//!   routes: half-size products of `x ± reversed x` when every wavelet is a palindrome (half the
+//!   multiply-adds); the full Toeplitz product when the spectrum has an exact zero or two equal
+//!   neighbours, where scipy's sums give exactly equal outputs that the folded sums would not;
+//!   the direct convolution for NaN/±inf and for spectra over 256 samples.
 //! * [`find_peaks_cwt`] is the reference: the algorithm transcribed one spectrum at a time,
 //!   direct convolutions and all. The tests hold the plan to it and both to scipy.
 //!
