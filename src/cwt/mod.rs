@@ -106,7 +106,8 @@ impl PeakFinder {
             transform: self.bank.scratch(BLOCK),
             cwt: vec![0.0; rows * self.len],
             ridges: RidgeScratch::new(rows, self.len),
-            peaks: Vec::with_capacity(self.len),
+            // At most one peak per ridge line, at most one line per relative maximum.
+            peaks: Vec::with_capacity(rows * self.len.div_ceil(2)),
         }
     }
 

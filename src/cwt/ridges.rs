@@ -70,7 +70,9 @@ pub(crate) fn numpy_argsort(keys: &[i64], idx: &mut Vec<usize>) {
     }
     let v = |i: usize| keys[i];
     const SMALL: isize = 15;
-    let mut stack: Vec<(isize, isize, i64)> = Vec::new();
+    // numpy's bound: the larger side is pushed, so the depth stays under 2·log2(n) ≤ 128.
+    let mut stack = [(0isize, 0isize, 0i64); 128];
+    let mut depth = 0;
     let (mut pl, mut pr) = (0isize, keys.len() as isize - 1);
     let mut depth_left = (usize::BITS - 1 - keys.len().leading_zeros()) as i64 * 2;
     loop {
@@ -111,10 +113,12 @@ pub(crate) fn numpy_argsort(keys: &[i64], idx: &mut Vec<usize>) {
                 // The larger side waits on the stack; the smaller is sorted next.
                 depth_left -= 1;
                 if i - pl < pr - i {
-                    stack.push((i + 1, pr, depth_left));
+                    stack[depth] = (i + 1, pr, depth_left);
+                    depth += 1;
                     pr = i - 1;
                 } else {
-                    stack.push((pl, i - 1, depth_left));
+                    stack[depth] = (pl, i - 1, depth_left);
+                    depth += 1;
                     pl = i + 1;
                 }
             }
@@ -129,14 +133,11 @@ pub(crate) fn numpy_argsort(keys: &[i64], idx: &mut Vec<usize>) {
                 idx[b] = moving;
             }
         }
-        match stack.pop() {
-            Some((l, r, d)) => {
-                pl = l;
-                pr = r;
-                depth_left = d;
-            }
-            None => break,
+        if depth == 0 {
+            break;
         }
+        depth -= 1;
+        (pl, pr, depth_left) = stack[depth];
     }
 }
 
