@@ -41,7 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let init = || finder.new_scratch();
 
     // 1. One spectrum first: pixel (row 103, col 19), as the seed does.
-    let n_cols = main.position_dims.first().map(|d| d.size).unwrap_or(1);
+    let n_cols = main.position_dims[main.fastest_position_dim()?].size;
     let index = (19 + 103 * n_cols).min(main.n_positions - 1);
     let peaks = find_peaks(&mut init(), raw.row(index));
     let freq = main.spectroscopic_axis(0)?;

@@ -294,3 +294,19 @@ fn threads_results_do_not_depend_on_thread_count_or_batch_size() {
     ok(&["find", s(&file), "-q", "--threads", "3", "--max-mem", "1", "-o", s(&b)]);
     assert_eq!(results(&a, &group), results(&b, &group));
 }
+
+#[test]
+fn pixel_row_and_column_follow_the_fastest_position_dimension_on_a_non_square_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = generate(dir.path(), "map.h5", 4, 8, 6);
+    // index = col + row * n_cols, with X (8 columns) varying fastest.
+    let last_in_row0: serde_json::Value =
+        serde_json::from_slice(&ok(&["pixel", s(&file), "--pixel", "0,7", "--json"]).stdout).unwrap();
+    assert_eq!(last_in_row0["index"], 7);
+    let by_index: serde_json::Value =
+        serde_json::from_slice(&ok(&["pixel", s(&file), "--index", "25", "--json"]).stdout).unwrap();
+    assert_eq!((by_index["row"].clone(), by_index["col"].clone()), (3.into(), 1.into()));
+    let outside = run(&["pixel", s(&file), "--pixel", "0,8"]);
+    assert_eq!(outside.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&outside.stderr).contains("8 columns along X"));
+}

@@ -17,8 +17,8 @@ pub struct Args {
     pub file: PathBuf,
     /// The main dataset [default: the file's only main dataset].
     pub dataset: Option<String>,
-    /// The pixel as ROW,COL on the position grid (index = COL + ROW * number of columns; the first
-    /// position dimension, e.g. X, varies fastest).
+    /// The pixel as ROW,COL on the position grid (index = COL + ROW * number of columns, the
+    /// columns being the position dimension that varies fastest, e.g. X).
     #[arg(long, value_name = "ROW,COL")]
     pub pixel: Option<String>,
     /// The pixel as its row index in the main dataset.
@@ -41,7 +41,8 @@ pub struct PixelRef {
 
 /// Turn `--pixel ROW,COL` or `--index N` into a row of `main`, checking it exists.
 pub fn resolve(main: &MainDataset, pixel: Option<&str>, index: Option<usize>) -> Result<PixelRef, CliError> {
-    let n_cols = main.position_dims.first().map(|d| d.size).unwrap_or(1).max(1);
+    let fast = main.fastest_position_dim()?;
+    let n_cols = main.position_dims.get(fast).map(|d| d.size).unwrap_or(1).max(1);
     let r = match (pixel, index) {
         (Some(p), _) => {
             let (row, col) = p

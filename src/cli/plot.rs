@@ -271,9 +271,7 @@ fn map_figure(args: &Args, file: &hdf5::File, main: &MainDataset) -> Result<MapF
             format!("{}: Position_Values does not match {} pixels", main.path, main.n_positions),
         ));
     }
-    // Which dimension varies fastest is in the data, not in the order of the labels (pyUSID files
-    // list it first or last): it is the one that changes from the first pixel to the second.
-    let fast = if dims.len() == 2 && pos.nrows() > 1 && pos[[1, 0]] == pos[[0, 0]] { 1 } else { 0 };
+    let fast = main.fastest_position_dim()?;
     let slow = 1 - fast;
     let nx = dims[fast].size.max(1);
     let ny = if dims.len() == 2 { dims[slow].size.max(1) } else { 1 };

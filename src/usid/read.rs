@@ -585,6 +585,21 @@ impl MainDataset {
     pub fn ancillary_datasets(&self) -> [&Dataset; 4] {
         [&self.pos.indices, &self.pos.values, &self.spec.indices, &self.spec.values]
     }
+
+    /// Which of [`Self::position_dims`] varies fastest from one pixel (row) to the next — the
+    /// columns of the map (X). It is read from `Position_Indices`, not assumed from the order of
+    /// the labels: pyUSID 0.0.12 lists dimensions slowest first, older files fastest first.
+    /// With a single pixel, the last dimension.
+    pub fn fastest_position_dim(&self) -> Result<usize, UsidError> {
+        let n_dims = self.position_dims.len();
+        if self.n_positions < 2 || n_dims < 2 {
+            return Ok(n_dims.saturating_sub(1));
+        }
+        let first = self.pos.indices.read_slice_2d::<i64, _>(s![0..2, ..]).map_err(|e| {
+            UsidError(format!("{}: cannot read {} ({})", self.path, self.pos.indices.name(), one_line(e)))
+        })?;
+        Ok((0..n_dims).find(|&d| first[[0, d]] != first[[1, d]]).unwrap_or(n_dims - 1))
+    }
 }
 
 #[cfg(test)]
