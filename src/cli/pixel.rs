@@ -53,9 +53,9 @@ pub fn resolve(main: &MainDataset, pixel: Option<&str>, index: Option<usize>) ->
                 return Err(CliError::usage(format!(
                     "--pixel {p}: column {col} is outside the grid ({n_cols} columns along {})",
                     main.position_dims
-                        .first()
+                        .get(fast)
                         .map(|d| d.name.as_str())
-                        .unwrap_or("the first position dimension")
+                        .unwrap_or("the fastest position dimension")
                 )));
             }
             PixelRef { index: col + row * n_cols, row, col }
