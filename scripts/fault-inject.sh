@@ -61,6 +61,7 @@ now() { date +%s.%N; }
 # Uniform random integer in [0, $1).
 rand() { echo $(( (RANDOM * 32768 + RANDOM) % $1 )); }
 check() { "$py" "$repo/scripts/fault_check.py" "$1"; }
+has_checkpoint() { compgen -G "$1/.*.ckpt" >/dev/null; }
 field() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }
 json_field() { sed -n "s/.*\"$1\":\\([^,}]*\\).*/\\1/p" <<<"$2"; }
 
@@ -157,7 +158,7 @@ verify_and_rerun() {
     if [ "$(field peaks "$state")" != "$ref_peaks" ]; then verdict="results differ from a clean run"; return; fi
     if [ "$(field incomplete "$state")" != 0 ]; then verdict="incomplete results group after rerun"; return; fi
     local left
-    left=$(cd "$(dirname "$file")" && ls -A | grep -E 'usid-peaks-staging|\.ckpt$' || true)
+    left=$(compgen -G "$(dirname "$file")/.*usid-peaks-staging" || compgen -G "$(dirname "$file")/.*.ckpt" || true)
     if [ -n "$left" ]; then verdict="left behind: $left"; fi
 }
 
@@ -174,7 +175,13 @@ kill_trial() { # mode index
     write_ms=$(printf '%.0f' "$(echo "${write_s[$m]} * 1000 + 1" | bc -l)")
     # The staging copy appears as the write starts; the rename ends it, about write_ms later, less
     # the time this script takes to notice and to sleep.
-    if [ $((i % 3)) = 2 ]; then aim=write; delay_ms=$(rand $((write_ms * 6 / 10 + 1))); else aim=any; delay_ms=$(rand "$clean_ms"); fi
+    if [ $((i % 3)) = 2 ]; then
+        aim="write"
+        delay_ms=$(rand $((write_ms * 6 / 10 + 1)))
+    else
+        aim="any"
+        delay_ms=$(rand "$clean_ms")
+    fi
     start "${cmd[@]}"
     if [ "$aim" = write ]; then
         while [ ! -e "$staging" ] && kill -0 "$run_pid" 2>/dev/null; do sleep 0.002; done
@@ -183,7 +190,7 @@ kill_trial() { # mode index
     if kill -0 "$run_pid" 2>/dev/null; then
         # What the run was doing, judged from its files at the moment of the kill.
         if [ -e "$staging" ]; then phase=writing
-        elif ls -A "$dir" | grep -q '\.ckpt$'; then phase=computing
+        elif has_checkpoint "$dir"; then phase=computing
         else phase=starting; fi
         kill_session
         rc=0; wait "$run_pid" || rc=$?
@@ -219,7 +226,7 @@ for ((i = 0; i < rank_kills; i++)); do
     cmd_for mpi "$file"
     start "${cmd[@]}"
     # Wait until the job computes (its checkpoint exists), then a random part of a clean run.
-    while ! ls -A "$dir" | grep -q '\.ckpt$' && kill -0 "$run_pid" 2>/dev/null; do sleep 0.002; done
+    while ! has_checkpoint "$dir" && kill -0 "$run_pid" 2>/dev/null; do sleep 0.002; done
     sleep "$(echo "$(rand "$(printf '%.0f' "$(echo "${clean_s[mpi]} * 500" | bc -l)")") / 1000" | bc -l)"
     pid=$(rank_pid "$victim")
     if [ -z "$pid" ]; then
