@@ -55,7 +55,7 @@ def ancillary(grp, prefix, n_steps, spectral, rows_delta=0, values_delta=0):
     return inds, vals
 
 
-def usid_file(path, data, pos_rows_delta=0, pos_values_delta=0, main_shape=None):
+def usid_file(path, data, pos_rows_delta=0, pos_values_delta=0, main_shape=None, shared_pos=False):
     """A USID main dataset holding `data` (positions x bins). `main_shape` stores the data reshaped
     (for the 1-D and 3-D cases) while the ancillary datasets keep describing the 2-D layout."""
     n_pos, n_bins = data.shape
@@ -67,6 +67,8 @@ def usid_file(path, data, pos_rows_delta=0, pos_values_delta=0, main_shape=None)
         main = grp.create_dataset(os.path.basename(MAIN), data=stored)
         main.attrs["quantity"] = "Amplitude"
         main.attrs["units"] = "a.u."
+        if shared_pos:  # one dataset as both Position_Indices and Position_Values (pyUSID accepts it)
+            pi = pv
         for name, d in [("Position_Indices", pi), ("Position_Values", pv),
                         ("Spectroscopic_Indices", si), ("Spectroscopic_Values", sv)]:
             main.attrs[name] = d.ref
@@ -119,6 +121,10 @@ def main():
     # Only the superblock: HDF5's signature, nothing else readable.
     with open(p("truncated_head.h5"), "wb") as f:
         f.write(whole[:100])
+
+    # Position_Indices and Position_Values are the same dataset: valid for pyUSID, computed.
+    usid_file(p("shared_position.h5"), good, shared_pos=True)
+    computed("shared_position.h5", good, write=False)
 
     # HDF5, but nothing USID in it.
     with h5py.File(p("no_main.h5"), "w") as f:

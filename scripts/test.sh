@@ -56,6 +56,6 @@ if [ -x scripts/test-slurm.sh ]; then
     stage "SLURM" bash scripts/test-slurm.sh
 fi
 if [ -x scripts/fault-inject.sh ]; then
-    stage "fault injection (sample)" bash scripts/fault-inject.sh --trials 5 --mode both
+    stage "fault injection (sample)" bash scripts/fault-inject.sh --trials 3 --mode both --rank-kills 1 --rows 80 --cols 80
 fi
 echo "test: $passed passed, 0 failed"

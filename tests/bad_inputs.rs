@@ -542,3 +542,9 @@ fn two_runs_at_once_never_make_two_writers() {
     assert_ok(&first_out);
     assert_eq!(results_groups(&file), 1, "one writer, one group");
 }
+
+#[test]
+fn one_dataset_as_both_position_indices_and_values_is_copied_once_to_an_output_file() {
+    // compare_with_scipy writes to --output, where the shared dataset must be copied once.
+    compare_with_scipy(&["shared_position.h5"]);
+}

@@ -28,7 +28,10 @@ pub fn only_source_dataset(file: &hdf5::File, name: &Path) -> Result<String, Sel
     let sources: Vec<&String> = mains.iter().filter(|p| !is_in_results_group(p)).collect();
     match sources.as_slice() {
         [one] => Ok((*one).clone()),
-        [] => Err(SelectError::Input(UsidError(format!("{} has no USID main dataset", name.display())))),
+        [] => Err(SelectError::Input(UsidError(format!(
+            "{} has no USID main dataset (name a dataset after the file to see why it is not one)",
+            name.display()
+        )))),
         many => Err(SelectError::Ambiguous(format!(
             "{} has {} main datasets ({}); name one after the file",
             name.display(),

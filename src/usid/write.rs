@@ -434,8 +434,11 @@ pub fn copy_ancillary(
             src_values.shape()
         )));
     }
+    // pyUSID accepts one dataset serving as both indices and values: copy it once.
+    let same = src_indices.name() == src_values.name();
+    let sources: &[&Dataset] = if same { &[src_indices] } else { &[src_indices, src_values] };
     let mut out = Vec::with_capacity(2);
-    for src in [src_indices, src_values] {
+    for &src in sources {
         let name = base_name(&src.name());
         let here = describe(dst_group, &name);
         if dst_group.link_exists(&name) {
@@ -446,6 +449,9 @@ pub fn copy_ancillary(
         let dst = dst_group.dataset(&name).map_err(|e| h5_error(&here, "cannot open the copy", e))?;
         drop_reference_attrs(&dst, &here)?;
         out.push(dst);
+    }
+    if same {
+        out.extend(out.first().cloned());
     }
     let values = out.pop();
     let indices = out.pop();
