@@ -61,6 +61,11 @@ pub struct Summary {
     pub seconds_total: f64,
     /// Reading and computing the rows (excludes start-up and the final write).
     pub seconds_compute: f64,
+    /// Of `seconds_compute`, rank 0's time reading its rows from the file.
+    pub seconds_read: f64,
+    /// Of `seconds_compute`, rank 0's time gathering results and appending them to the checkpoint
+    /// (including waiting for slower ranks).
+    pub seconds_gather: f64,
     /// Writing the results group.
     pub seconds_write: f64,
     /// `computed / seconds_compute`.
@@ -152,6 +157,8 @@ where
                 threads,
                 seconds_total: started.elapsed().as_secs_f64(),
                 seconds_compute: 0.0,
+                seconds_read: 0.0,
+                seconds_gather: 0.0,
                 seconds_write: 0.0,
                 spectra_per_s: 0.0,
             });
@@ -190,9 +197,12 @@ where
     );
     let mut computed_global = 0u64;
     let mut stopped = false;
+    let (mut seconds_read, mut seconds_gather) = (0.0, 0.0);
     for batch in &plan.batches {
-        let local = compute_batch(&pool, &analysis, &reader, batch, main.n_bins, &progress)
+        let (local, read) = compute_batch(&pool, &analysis, &reader, batch, main.n_bins, &progress)
             .unwrap_or_else(|e| fail_job(world, e));
+        seconds_read += read;
+        let t_gather = Instant::now();
         let bytes = encode(batch, &local);
         if let Some(all) = world.gather_bytes(&bytes) {
             for b in all {
@@ -217,6 +227,7 @@ where
             }
             progress.set_global(computed_global);
         }
+        seconds_gather += t_gather.elapsed().as_secs_f64();
         if world.any(interrupted.load(Ordering::Relaxed)) {
             stopped = true;
             break;
@@ -267,6 +278,8 @@ where
         threads,
         seconds_total: started.elapsed().as_secs_f64(),
         seconds_compute,
+        seconds_read,
+        seconds_gather,
         seconds_write,
         spectra_per_s: if seconds_compute > 0.0 { computed_local as f64 / seconds_compute } else { 0.0 },
     })
@@ -552,17 +565,19 @@ fn compute_batch<A: Analysis>(
     rows: &RowSet,
     n_bins: usize,
     progress: &Progress,
-) -> Result<RowItems<A::Item>, ComputeError> {
+) -> Result<(RowItems<A::Item>, f64), ComputeError> {
     if rows.is_empty() {
-        return Ok(RowItems::default());
+        return Ok((RowItems::default(), 0.0));
     }
+    let t_read = Instant::now();
     let block = read_block(reader, rows)?;
+    let read = t_read.elapsed().as_secs_f64();
     let all = pool.install(|| map_rows_with(analysis, block.rows(), n_bins, &|n| progress.add_local(n)));
     let n = rows.len() as usize;
     if all.n_rows() != n {
         return Err(ComputeError::Internal(format!("the analysis returned {} rows for {n}", all.n_rows())));
     }
-    Ok(all)
+    Ok((all, read))
 }
 
 /// Run `analysis` over every row of an in-memory block (`n_bins` values per row) on the current
