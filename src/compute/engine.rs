@@ -170,7 +170,8 @@ where
         .num_threads(threads)
         .build()
         .map_err(|e| ComputeError::Internal(format!("cannot start {threads} threads: {e}")))?;
-    let bytes_per_row = (main.n_bins * (element_bytes(main.dtype) + 16)) as u64;
+    // In flight per row: the batch being computed and the next one being read, plus its items.
+    let bytes_per_row = (main.n_bins * element_bytes(main.dtype) * 2 + 64) as u64;
     let batch_rows = batch_rows_for(job.max_mem_mb.saturating_mul(1 << 20), bytes_per_row, threads);
     let plan = Plan::new(&todo, world.size(), world.rank(), batch_rows);
 
@@ -198,9 +199,25 @@ where
     let mut computed_global = 0u64;
     let mut stopped = false;
     let (mut seconds_read, mut seconds_gather) = (0.0, 0.0);
-    for batch in &plan.batches {
-        let (local, read) = compute_batch(&pool, &analysis, &reader, batch, main.n_bins, &progress)
+    // Batch i+1 is read while the pool computes batch i; the first one has nobody to hide behind.
+    let t_first = Instant::now();
+    let mut block = match plan.batches.first() {
+        Some(rows) => read_block(&reader, rows).unwrap_or_else(|e| fail_job(world, e)),
+        None => None,
+    };
+    seconds_read += t_first.elapsed().as_secs_f64();
+    for (i, batch) in plan.batches.iter().enumerate() {
+        let step = Step {
+            pool: &pool,
+            analysis: &analysis,
+            reader: &reader,
+            n_bins: main.n_bins,
+            progress: &progress,
+        };
+        let (local, next, read) = step
+            .compute_and_read_next(block.take(), batch, plan.batches.get(i + 1))
             .unwrap_or_else(|e| fail_job(world, e));
+        block = next;
         seconds_read += read;
         let t_gather = Instant::now();
         let bytes = encode(batch, &local);
@@ -535,7 +552,11 @@ impl Block {
     }
 }
 
-fn read_block(reader: &Reader, rows: &RowSet) -> Result<Block, ComputeError> {
+/// The rows of one batch, or `None` for an empty batch (a rank with nothing left to do).
+fn read_block(reader: &Reader, rows: &RowSet) -> Result<Option<Block>, ComputeError> {
+    if rows.is_empty() {
+        return Ok(None);
+    }
     fn read<T: hdf5::H5Type + Clone>(ds: &hdf5::Dataset, rows: &RowSet) -> Result<Vec<T>, hdf5::Error> {
         let mut out = Vec::new();
         for r in rows.ranges() {
@@ -554,30 +575,56 @@ fn read_block(reader: &Reader, rows: &RowSet) -> Result<Block, ComputeError> {
         ElementType::Float32 => read::<f32>(ds, rows).map(Block::F32),
         _ => read::<f64>(ds, rows).map(Block::F64),
     };
-    block.map_err(|e| ComputeError::Input(usid::UsidError(format!("{}: cannot read rows: {e}", ds.name()))))
+    block
+        .map(Some)
+        .map_err(|e| ComputeError::Input(usid::UsidError(format!("{}: cannot read rows: {e}", ds.name()))))
 }
 
-/// Read one batch and run the analysis over its rows on the pool, in order.
-fn compute_batch<A: Analysis>(
-    pool: &rayon::ThreadPool,
-    analysis: &A,
-    reader: &Reader,
-    rows: &RowSet,
+/// What one step of the batch loop works with.
+struct Step<'a, A: Analysis> {
+    pool: &'a rayon::ThreadPool,
+    analysis: &'a A,
+    reader: &'a Reader,
     n_bins: usize,
-    progress: &Progress,
-) -> Result<(RowItems<A::Item>, f64), ComputeError> {
-    if rows.is_empty() {
-        return Ok((RowItems::default(), 0.0));
+    progress: &'a Progress,
+}
+
+impl<A: Analysis> Step<'_, A> {
+    /// Run the analysis over `block` (the rows `rows`) on the pool while this thread reads the
+    /// next batch — this thread stays the only one that calls HDF5 and MPI (MPI is initialised
+    /// FUNNELED). Returns the block's items, the next block and the seconds spent reading it.
+    fn compute_and_read_next(
+        &self,
+        block: Option<Block>,
+        rows: &RowSet,
+        next_rows: Option<&RowSet>,
+    ) -> Result<(RowItems<A::Item>, Option<Block>, f64), ComputeError> {
+        let mut items = RowItems::default();
+        let mut next = Ok(None);
+        let mut read = 0.0;
+        self.pool.in_place_scope(|scope| {
+            if let Some(b) = &block {
+                let items = &mut items;
+                scope.spawn(move |_| {
+                    *items =
+                        map_rows_with(self.analysis, b.rows(), self.n_bins, &|n| self.progress.add_local(n))
+                });
+            }
+            if let Some(next_rows) = next_rows {
+                let t = Instant::now();
+                next = read_block(self.reader, next_rows);
+                read = t.elapsed().as_secs_f64();
+            }
+        });
+        let n = rows.len() as usize;
+        if items.n_rows() != n {
+            return Err(ComputeError::Internal(format!(
+                "the analysis returned {} rows for {n}",
+                items.n_rows()
+            )));
+        }
+        Ok((items, next?, read))
     }
-    let t_read = Instant::now();
-    let block = read_block(reader, rows)?;
-    let read = t_read.elapsed().as_secs_f64();
-    let all = pool.install(|| map_rows_with(analysis, block.rows(), n_bins, &|n| progress.add_local(n)));
-    let n = rows.len() as usize;
-    if all.n_rows() != n {
-        return Err(ComputeError::Internal(format!("the analysis returned {} rows for {n}", all.n_rows())));
-    }
-    Ok((all, read))
 }
 
 /// Run `analysis` over every row of an in-memory block (`n_bins` values per row) on the current

@@ -125,14 +125,15 @@ impl Plan {
     }
 }
 
-/// Rows per batch so that one batch's input and working copies fit in `max_mem_bytes`.
+/// Rows per batch so that the rows in flight fit in `max_mem_bytes`.
 ///
-/// `bytes_per_row` is what one row costs while in flight (the stored elements plus the analysis's
-/// f64 working copy); half the budget is left for the HDF5 chunk cache, per-thread scratch and the
-/// results. Batches are also capped so a checkpoint is written every few seconds.
+/// `bytes_per_row` is what one row costs while in flight (the batch being computed and the next
+/// one being read, and the row's results); half the budget is left for the HDF5 chunk cache, per-thread scratch and the
+/// results. Batches are also capped at a fraction of a second of work per thread, so a checkpoint
+/// is written often and reading the next batch has a computation to hide behind.
 pub fn batch_rows_for(max_mem_bytes: u64, bytes_per_row: u64, threads: usize) -> u64 {
     let by_memory = (max_mem_bytes / 2) / bytes_per_row.max(1);
-    let by_time = 8192 * threads.max(1) as u64;
+    let by_time = 4096 * threads.max(1) as u64;
     by_memory.min(by_time).max(1)
 }
 
@@ -200,7 +201,7 @@ mod tests {
     #[test]
     fn batch_rows_respect_memory_bound() {
         assert_eq!(batch_rows_for(1 << 20, 1 << 10, 1), 512);
-        assert_eq!(batch_rows_for(1 << 40, 100, 2), 16384);
+        assert_eq!(batch_rows_for(1 << 40, 100, 2), 8192);
         assert_eq!(batch_rows_for(10, 1000, 1), 1);
     }
 }
