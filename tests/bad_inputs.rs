@@ -302,6 +302,7 @@ fn malformed_command_lines_exit_2_without_a_backtrace() {
 // ---- ranks ----
 
 #[test]
+#[cfg(feature = "mpi")]
 fn more_ranks_than_pixels_computes_every_pixel_once() {
     let (dir, file) = copy_of("two_pixels.h5");
     let out = Command::new("mpirun")

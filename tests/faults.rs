@@ -101,6 +101,7 @@ fn sigterm_stops_after_the_batch_with_exit_130_and_the_rerun_resumes_to_the_same
 }
 
 /// The pid of rank `rank` among the children of `mpirun_pid`.
+#[cfg(feature = "mpi")]
 fn rank_pid(mpirun_pid: u32, rank: u32) -> Option<i32> {
     let children = std::fs::read_to_string(format!("/proc/{mpirun_pid}/task/{mpirun_pid}/children")).ok()?;
     children.split_whitespace().find_map(|p| {
@@ -111,6 +112,7 @@ fn rank_pid(mpirun_pid: u32, rank: u32) -> Option<i32> {
 }
 
 #[test]
+#[cfg(feature = "mpi")]
 fn a_rank_killed_mid_run_ends_the_whole_job_with_a_failure_within_seconds() {
     let dir = tempfile::tempdir().unwrap();
     let file = generate(dir.path(), "map.h5", 96);
