@@ -199,6 +199,7 @@ where
     let mut computed_global = 0u64;
     let mut stopped = false;
     let (mut seconds_read, mut seconds_gather) = (0.0, 0.0);
+    let scratches = Scratches::new(&analysis, threads);
     // Batch i+1 is read while the pool computes batch i; the first one has nobody to hide behind.
     let t_first = Instant::now();
     let mut block = match plan.batches.first() {
@@ -210,6 +211,7 @@ where
         let step = Step {
             pool: &pool,
             analysis: &analysis,
+            scratches: &scratches,
             reader: &reader,
             n_bins: main.n_bins,
             progress: &progress,
@@ -584,6 +586,7 @@ fn read_block(reader: &Reader, rows: &RowSet) -> Result<Option<Block>, ComputeEr
 struct Step<'a, A: Analysis> {
     pool: &'a rayon::ThreadPool,
     analysis: &'a A,
+    scratches: &'a Scratches<A::Scratch>,
     reader: &'a Reader,
     n_bins: usize,
     progress: &'a Progress,
@@ -606,8 +609,9 @@ impl<A: Analysis> Step<'_, A> {
             if let Some(b) = &block {
                 let items = &mut items;
                 scope.spawn(move |_| {
-                    *items =
-                        map_rows_with(self.analysis, b.rows(), self.n_bins, &|n| self.progress.add_local(n))
+                    *items = map_rows_with(self.analysis, self.scratches, b.rows(), self.n_bins, &|n| {
+                        self.progress.add_local(n)
+                    })
                 });
             }
             if let Some(next_rows) = next_rows {
@@ -631,11 +635,28 @@ impl<A: Analysis> Step<'_, A> {
 /// rayon pool, and return the rows' items in order — the engine's inner loop, also what
 /// `usid-peaks bench` times. Run it inside `pool.install` to choose the threads.
 pub fn map_rows<A: Analysis>(analysis: &A, rows: Rows<'_>, n_bins: usize) -> RowItems<A::Item> {
-    map_rows_with(analysis, rows, n_bins, &|_| {})
+    let scratches = Scratches::new(analysis, rayon::current_num_threads());
+    map_rows_with(analysis, &scratches, rows, n_bins, &|_| {})
+}
+
+/// One scratch per pool thread, made once per run: rayon's `map_init` would make one per work
+/// split, i.e. many per batch, each a fresh allocation of the analysis's working memory.
+struct Scratches<S>(Vec<std::sync::Mutex<S>>);
+
+impl<S> Scratches<S> {
+    fn new<A: Analysis<Scratch = S>>(analysis: &A, threads: usize) -> Self {
+        Scratches((0..threads.max(1)).map(|_| std::sync::Mutex::new(analysis.new_scratch())).collect())
+    }
+    /// The calling pool thread's scratch (uncontended: no two threads share an index).
+    fn mine(&self) -> std::sync::MutexGuard<'_, S> {
+        let i = rayon::current_thread_index().unwrap_or(0) % self.0.len();
+        self.0[i].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 fn map_rows_with<A: Analysis>(
     analysis: &A,
+    scratches: &Scratches<A::Scratch>,
     data: Rows<'_>,
     n_bins: usize,
     done: &(dyn Fn(u64) + Sync),
@@ -643,16 +664,13 @@ fn map_rows_with<A: Analysis>(
     let n = data.len().checked_div(n_bins).unwrap_or(0);
     let parts: Vec<RowItems<A::Item>> = (0..n.div_ceil(ROWS_PER_TASK))
         .into_par_iter()
-        .map_init(
-            || analysis.new_scratch(),
-            |scratch, t| {
-                let (a, b) = (t * ROWS_PER_TASK, ((t + 1) * ROWS_PER_TASK).min(n));
-                let mut out = RowItems::with_capacity(b - a);
-                analysis.process(data.slice_rows(a, b, n_bins), scratch, &mut out);
-                done((b - a) as u64);
-                out
-            },
-        )
+        .map(|t| {
+            let (a, b) = (t * ROWS_PER_TASK, ((t + 1) * ROWS_PER_TASK).min(n));
+            let mut out = RowItems::with_capacity(b - a);
+            analysis.process(data.slice_rows(a, b, n_bins), &mut scratches.mine(), &mut out);
+            done((b - a) as u64);
+            out
+        })
         .collect();
     let mut all = RowItems::with_capacity(n);
     for p in &parts {
