@@ -582,6 +582,9 @@ fn read_block(reader: &Reader, rows: &RowSet) -> Result<Option<Block>, ComputeEr
         .map_err(|e| ComputeError::Input(usid::UsidError(format!("{}: cannot read rows: {e}", ds.name()))))
 }
 
+/// A step's results: the batch's items, the next batch's rows, and the seconds spent reading them.
+type StepOutcome<T> = (RowItems<T>, Option<Block>, f64);
+
 /// What one step of the batch loop works with.
 struct Step<'a, A: Analysis> {
     pool: &'a rayon::ThreadPool,
@@ -601,7 +604,7 @@ impl<A: Analysis> Step<'_, A> {
         block: Option<Block>,
         rows: &RowSet,
         next_rows: Option<&RowSet>,
-    ) -> Result<(RowItems<A::Item>, Option<Block>, f64), ComputeError> {
+    ) -> Result<StepOutcome<A::Item>, ComputeError> {
         let mut items = RowItems::default();
         let mut next = Ok(None);
         let mut read = 0.0;
