@@ -10,9 +10,9 @@ use usid_peaks::usid::{self, MainDataset};
 use super::params::CwtArgs;
 use super::{CliError, Exit};
 
+/// The file, its main dataset and one pixel, as `pixel` and `plot` take them.
 #[derive(clap::Args, Debug)]
-#[command(group(clap::ArgGroup::new("which").required(true).args(["pixel", "index"])))]
-pub struct Args {
+pub struct PixelTarget {
     /// The HDF5 file.
     pub file: PathBuf,
     /// The main dataset [default: the file's only main dataset].
@@ -24,6 +24,13 @@ pub struct Args {
     /// The pixel as its row index in the main dataset.
     #[arg(long, value_name = "N")]
     pub index: Option<usize>,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["pixel", "index"])))]
+pub struct Args {
+    #[command(flatten)]
+    pub target: PixelTarget,
     #[command(flatten)]
     pub cwt: CwtArgs,
     /// Print one JSON object on stdout.
@@ -138,8 +145,9 @@ impl OwnedRow {
 
 pub fn run(args: Args) -> Result<(), CliError> {
     let params = args.cwt.params()?;
-    let (_file, main) = open_main(&args.file, args.dataset.as_deref())?;
-    let pixel = resolve(&main, args.pixel.as_deref(), args.index)?;
+    let t = &args.target;
+    let (_file, main) = open_main(&t.file, t.dataset.as_deref())?;
+    let pixel = resolve(&main, t.pixel.as_deref(), t.index)?;
     let finder = PeakFinding::new(&main, params, args.cwt.component)?;
     let row = OwnedRow::read(&main, pixel.index)?;
     let peaks = finder.find_one(row.rows());
@@ -148,7 +156,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let (axis, units) = finder.axis_label();
     if args.json {
         let j = serde_json::json!({
-            "file": args.file.display().to_string(), "dataset": main.path,
+            "file": t.file.display().to_string(), "dataset": main.path,
             "index": pixel.index, "row": pixel.row, "col": pixel.col,
             "peaks": peaks, "axis": axis, "units": units, "values": values,
         });

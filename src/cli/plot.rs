@@ -9,23 +9,15 @@ use usid_peaks::plot::{self, MapFigure, PlotError, SpectrumFigure};
 use usid_peaks::usid::MainDataset;
 
 use super::params::CwtArgs;
-use super::pixel::{open_main, resolve, OwnedRow};
+use super::pixel::{open_main, resolve, OwnedRow, PixelTarget};
 use super::{CliError, Exit};
 
 #[derive(clap::Args, Debug)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["pixel", "index", "map"])))]
 pub struct Args {
-    /// The HDF5 file.
-    pub file: PathBuf,
-    /// The main dataset [default: the file's only main dataset].
-    pub dataset: Option<String>,
-    /// Draw this pixel's spectrum and peaks: ROW,COL on the position grid (ROW along Y, COL
-    /// along X).
-    #[arg(long, value_name = "ROW,COL")]
-    pub pixel: Option<String>,
-    /// Draw this pixel's spectrum and peaks, the pixel given as its row index in the dataset.
-    #[arg(long, value_name = "N")]
-    pub index: Option<usize>,
+    /// The file, the dataset, and with --pixel/--index the pixel whose spectrum and peaks to draw.
+    #[command(flatten)]
+    pub target: PixelTarget,
     /// Draw the newest complete results of `usid-peaks find` over the position grid.
     #[arg(long)]
     pub map: bool,
@@ -56,7 +48,7 @@ pub enum MapOf {
 
 pub fn run(args: Args) -> Result<(), CliError> {
     let size = parse_size(&args.size)?;
-    let (file, main) = open_main(&args.file, args.dataset.as_deref())?;
+    let (file, main) = open_main(&args.target.file, args.target.dataset.as_deref())?;
     if args.map {
         let figure = map_figure(&args, &file, &main)?;
         save(&figure, &args.output, size)
@@ -115,7 +107,7 @@ fn short_list(items: &[String], max: usize) -> String {
 
 fn spectrum_figure(args: &Args, main: &MainDataset) -> Result<SpectrumFigure, CliError> {
     let params = args.cwt.params()?;
-    let pixel = resolve(main, args.pixel.as_deref(), args.index)?;
+    let pixel = resolve(main, args.target.pixel.as_deref(), args.target.index)?;
     let finder = PeakFinding::new(main, params, args.cwt.component)?;
     let row = OwnedRow::read(main, pixel.index)?;
     let peaks = finder.find_one(row.rows());
@@ -208,14 +200,14 @@ fn map_figure(args: &Args, file: &hdf5::File, main: &MainDataset) -> Result<MapF
             Exit::Input,
             format!(
                 "{}: no complete results for {} — run usid-peaks find {} first",
-                args.file.display(),
+                args.target.file.display(),
                 main.path,
-                args.file.display()
+                args.target.file.display()
             ),
         )
     })?;
     let input = |what: &str, e: hdf5::Error| {
-        CliError::new(Exit::Input, format!("{}: {group_path}/{what}: {e}", args.file.display()))
+        CliError::new(Exit::Input, format!("{}: {group_path}/{what}: {e}", args.target.file.display()))
     };
     let group = file.group(&group_path).map_err(|e| input("", e))?;
     let counts: Vec<u32> =
@@ -225,7 +217,7 @@ fn map_figure(args: &Args, file: &hdf5::File, main: &MainDataset) -> Result<MapF
             Exit::Input,
             format!(
                 "{}: {group_path} has {} pixels but {} has {}",
-                args.file.display(),
+                args.target.file.display(),
                 counts.len(),
                 main.path,
                 main.n_positions
