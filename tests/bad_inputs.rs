@@ -8,6 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
+#[path = "support/contract.rs"]
+mod contract;
+use contract::assert_one_line_error as assert_fails;
 
 const BIN: &str = env!("CARGO_BIN_EXE_usid-peaks");
 const RAW: &str = "/Measurement_000/Channel_000/Raw_Data";
@@ -60,18 +63,6 @@ fn find(args: &[&str]) -> Output {
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("temporary paths are UTF-8")
-}
-
-/// The failure contract: the exit code, one line on stderr that says what is wrong and mentions
-/// `mentions` (where), no panic and no backtrace.
-fn assert_fails(out: &Output, code: i32, mentions: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "one line expected, got: {stderr}");
-    assert!(stderr.starts_with("usid-peaks: error: "), "{stderr}");
-    assert!(stderr.contains(mentions), "{stderr:?} should mention {mentions:?}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
-    assert!(out.stdout.is_empty(), "nothing on stdout: {}", String::from_utf8_lossy(&out.stdout));
 }
 
 fn assert_ok(out: &Output) {

@@ -2,6 +2,9 @@
 //! the requested size and format), the identical-results check, and one-line failures.
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+#[path = "support/contract.rs"]
+mod contract;
+use contract::assert_one_line_error;
 
 fn usid_peaks(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_usid-peaks")).args(args).output().expect("run usid-peaks")
@@ -31,14 +34,6 @@ fn png_size(path: &Path) -> (u32, u32) {
     assert_eq!(&b[12..16], b"IHDR");
     let be = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
     (be(16), be(20))
-}
-
-fn assert_one_line_error(out: &Output, code: i32, mentions: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "one line expected, got: {stderr}");
-    assert!(stderr.starts_with("usid-peaks: error: "), "{stderr}");
-    assert!(stderr.contains(mentions), "{stderr:?} should mention {mentions:?}");
 }
 
 #[test]

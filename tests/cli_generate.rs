@@ -6,8 +6,11 @@ use std::process::{Command, Output};
 use num_complex::Complex32;
 use serde_json::json;
 
+#[path = "support/contract.rs"]
+mod contract;
 #[path = "support/pyusid.rs"]
 mod pyusid;
+use contract::assert_one_line_error;
 
 const RAW: &str = "/Measurement_000/Channel_000/Raw_Data";
 
@@ -23,16 +26,6 @@ fn generate(out: &Path, args: &[&str]) -> Output {
 fn data(file: &Path) -> Vec<Complex32> {
     let f = hdf5::File::open(file).expect("open the generated file");
     f.dataset(RAW).and_then(|d| d.read_raw::<Complex32>()).expect("read Raw_Data")
-}
-
-/// The failure contract: the exit code, one line on stderr that says what is wrong, no panic.
-fn assert_one_line_error(out: &Output, code: i32, mentions: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "one line expected, got: {stderr}");
-    assert!(stderr.starts_with("usid-peaks: error: "), "{stderr}");
-    assert!(stderr.contains(mentions), "{stderr:?} should mention {mentions:?}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]
