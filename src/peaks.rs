@@ -237,8 +237,4 @@ impl Analysis for PeakFinding {
         let counts = group.dataset("Peak_Count").ok()?.read_raw::<u32>().ok()?;
         Some(counts.iter().map(|&c| u64::from(c)).sum())
     }
-
-    fn items_noun(&self) -> &str {
-        "peaks"
-    }
 }

@@ -143,8 +143,4 @@ pub trait Analysis: Sync {
     fn count_items(&self, _group: &hdf5::Group) -> Option<u64> {
         None
     }
-    /// A one-line description of the items, for the summary: `peaks`.
-    fn items_noun(&self) -> &str {
-        "items"
-    }
 }

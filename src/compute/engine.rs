@@ -188,9 +188,7 @@ where
     }
 
     let t_compute = Instant::now();
-    // The input is read through the mpio driver when several ranks share it.
-    drop(input_file);
-    let reader = open_reader(world, &job.input, &dset_path)?;
+    let reader = open_reader(world, input_file, &main, &job.input)?;
     let progress = Progress::start(
         if world.is_root() { job.progress } else { ProgressMode::Quiet },
         todo.len(),
@@ -222,10 +220,10 @@ where
         block = next;
         seconds_read += read;
         let t_gather = Instant::now();
-        let bytes = encode(batch, &local);
+        let bytes = super::checkpoint::encode_batch(batch, &local);
         if let Some(all) = world.gather_bytes(&bytes) {
             for b in all {
-                let piece = decode::<A::Item>(&b).unwrap_or_else(|| {
+                let piece = super::checkpoint::decode_batch::<A::Item>(&b).unwrap_or_else(|| {
                     fail_job(world, ComputeError::Internal("a rank sent a malformed batch".into()))
                 });
                 computed_global += piece.rows.len();
@@ -504,25 +502,29 @@ struct Reader {
     dtype: ElementType,
 }
 
-fn open_reader(world: &World, input: &Path, dset_path: &str) -> Result<Reader, ComputeError> {
-    let file = open_shared(world, input)?;
-    let main = MainDataset::open(&file, dset_path)?;
-    Ok(Reader { dataset: main.dataset().clone(), dtype: main.dtype, _file: file })
-}
-
-#[cfg(feature = "mpi")]
-fn open_shared(world: &World, input: &Path) -> Result<hdf5::File, ComputeError> {
-    match world.raw_comm() {
-        Some(comm) => hdf5::File::with_options().with_fapl(|p| p.mpio(comm, None)).open(input).map_err(|e| {
-            ComputeError::Input(usid::UsidError(format!("{}: cannot open with MPI-IO: {e}", input.display())))
-        }),
-        None => Ok(usid::open_file(input)?),
+/// The reader of the rows: a plain run keeps the handle it validated the dataset with; an MPI job
+/// reopens the file through the mpio driver (a collective open on every rank).
+fn open_reader(
+    world: &World,
+    file: hdf5::File,
+    main: &MainDataset,
+    input: &Path,
+) -> Result<Reader, ComputeError> {
+    #[cfg(feature = "mpi")]
+    if let Some(comm) = world.raw_comm() {
+        drop(file);
+        let shared =
+            hdf5::File::with_options().with_fapl(|p| p.mpio(comm, None)).open(input).map_err(|e| {
+                ComputeError::Input(usid::UsidError(format!(
+                    "{}: cannot open with MPI-IO: {e}",
+                    input.display()
+                )))
+            })?;
+        let main = MainDataset::open(&shared, &main.path)?;
+        return Ok(Reader { dataset: main.dataset().clone(), dtype: main.dtype, _file: shared });
     }
-}
-
-#[cfg(not(feature = "mpi"))]
-fn open_shared(_world: &World, input: &Path) -> Result<hdf5::File, ComputeError> {
-    Ok(usid::open_file(input)?)
+    let _ = (world, input);
+    Ok(Reader { dataset: main.dataset().clone(), dtype: main.dtype, _file: file })
 }
 
 fn element_bytes(t: ElementType) -> usize {
@@ -680,14 +682,6 @@ fn map_rows_with<A: Analysis>(
         all.extend(p);
     }
     all
-}
-
-fn encode<T: bytemuck::Pod>(rows: &RowSet, items: &RowItems<T>) -> Vec<u8> {
-    super::checkpoint::encode_batch(rows, items)
-}
-
-fn decode<T: bytemuck::Pod>(bytes: &[u8]) -> Option<Batch<T>> {
-    super::checkpoint::decode_batch(bytes)
 }
 
 /// All rows' items in row order, from batches that together cover every row once.

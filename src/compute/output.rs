@@ -205,7 +205,7 @@ pub(crate) fn write_results<A: Analysis>(
         ComputeError::Output(format!("{}: {what}: {e}", paths.target.display()))
     };
     let _ = std::fs::remove_file(&paths.staging);
-    let in_place = same_file(input, &paths.target);
+    let in_place = usid::write::same_path(input, &paths.target);
     let staged = (|| {
         if paths.target.exists() {
             std::fs::copy(&paths.target, &paths.staging)
@@ -269,7 +269,8 @@ fn fill_group<A: Analysis>(
     let (pos_ind, pos_val) = if in_place {
         (src_pos_ind.clone(), src_pos_val.clone())
     } else {
-        let (ni, nv) = (leaf(&src_pos_ind.name()), leaf(&src_pos_val.name()));
+        let (ni, nv) =
+            (usid::write::base_name(&src_pos_ind.name()), usid::write::base_name(&src_pos_val.name()));
         match (parent.dataset(&ni), parent.dataset(&nv)) {
             (Ok(i), Ok(v)) if i.shape() == src_pos_ind.shape() => (i, v),
             _ => usid::write::copy_ancillary(src_pos_ind, src_pos_val, &parent)?,
@@ -319,17 +320,6 @@ fn write_attrs<A: Analysis>(
     usid::write::write_i64_attr(group, "last_pixel", n_positions as i64)?;
     usid::write::write_str_attr(group, "usid_peaks_fingerprint", info.fingerprint)?;
     Ok(())
-}
-
-fn leaf(path: &str) -> String {
-    path.rsplit('/').next().unwrap_or(path).to_string()
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    }
 }
 
 /// This machine's name, for the results group's `machine_id`.

@@ -403,11 +403,15 @@ pub fn link_as_main(
 /// Whether two objects live in the same HDF5 file (HDF5 1.10 has no file serial number to compare,
 /// so compare the paths the files were opened with).
 fn same_file(a: &Location, b: &Location) -> bool {
-    let (fa, fb) = (a.filename(), b.filename());
-    if fa == fb {
+    same_path(std::path::Path::new(&a.filename()), std::path::Path::new(&b.filename()))
+}
+
+/// Whether two paths name the same file (after resolving links and relative parts).
+pub fn same_path(a: &std::path::Path, b: &std::path::Path) -> bool {
+    if a == b {
         return true;
     }
-    match (std::fs::canonicalize(&fa), std::fs::canonicalize(&fb)) {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(ca), Ok(cb)) => ca == cb,
         _ => false,
     }
@@ -479,7 +483,7 @@ fn drop_reference_attrs(dset: &Dataset, here: &str) -> Result<(), UsidError> {
 }
 
 /// The last component of an HDF5 path.
-fn base_name(path: &str) -> String {
+pub fn base_name(path: &str) -> String {
     path.rsplit('/').next().unwrap_or(path).to_string()
 }
 
