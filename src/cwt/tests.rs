@@ -202,6 +202,8 @@ fn non_finite_samples_spread_only_as_far_as_scipys_sums() {
     }
 }
 
+/// Checked by the compiler: this test fails to build if a plan stops being shareable between
+/// threads or a scratch stops being movable to one.
 #[test]
 fn plans_are_shared_between_threads() {
     fn is_send_sync<T: Send + Sync>() {}
