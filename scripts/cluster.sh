@@ -174,7 +174,7 @@ cmd_up() {
         die "$net.0/24 is already in use here: $(ip -o addr show | grep " $net\." | head -1)"
     fi
     mkdir -p "$state/uts"
-    trap 'rc=$?; if [ $rc -ne 0 ]; then say "up failed; removing what it made"; teardown; fi' EXIT
+    trap 'rc=$?; if [ $rc -ne 0 ]; then say "up failed; removing what it made"; teardown; rm -f "$state.lock"; fi' EXIT
     ip link add "$bridge" type bridge 2>/dev/null || cannot "the kernel refuses a bridge"
     # Bridged frames between hosts must not meet the machine's firewall (br_netfilter).
     ip link set "$bridge" type bridge nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0 \

@@ -28,6 +28,9 @@ done
 say() { printf 'test-cluster: %s\n' "$*" >&2; }
 fail() { say "FAIL: $*"; exit 1; }
 cluster() { bash "$repo/scripts/cluster.sh" "$@"; }
+# Namespaces need root; a machine that cannot host the cluster skips the test (cluster.sh up says
+# so too, for the other reasons: no iproute2, a kernel or container that refuses namespaces).
+[ "$(id -u)" -eq 0 ] || { say "cannot make a test cluster here: not root"; exit 77; }
 
 if [ -n "${USID_PEAKS:-}" ]; then
     src_bin=$USID_PEAKS
@@ -52,11 +55,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 bin=$work/usid-peaks
 cp "$src_bin" "$bin"
+# One user of the namespace cluster at a time (scripts/test-slurm.sh --nodes takes the same lock).
+exec 7>"${TMPDIR:-/tmp}/usid-peaks-test-cluster.lock"
+flock -w 600 7 || fail "another test holds ${TMPDIR:-/tmp}/usid-peaks-test-cluster.lock"
 
 up() {
     local rc=0
     made=1
-    cluster up "$1" || rc=$?
+    cluster up "$1" 7>&- || rc=$?
     [ "$rc" -eq 0 ] || exit "$rc" # 77: no namespaces here, reported by cluster.sh in one line
 }
 

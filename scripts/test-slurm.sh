@@ -61,18 +61,15 @@ done
 say() { printf 'test-slurm: %s\n' "$*" >&2; }
 fail() { say "FAIL: $*"; exit 1; }
 
-[ "$(id -u)" -eq 0 ] || fail "run as root (slurmd must run as root; munged is started as user munge)"
+cluster() { bash "$repo/scripts/cluster.sh" "$@"; }
+if [ "$(id -u)" -ne 0 ]; then
+    # Across hosts, like every test of the namespace cluster: a machine that cannot host it skips.
+    [ "$nodes" -eq 1 ] || { say "cannot make a test cluster here: not root"; exit 77; }
+    fail "run as root (slurmd must run as root; munged is started as user munge)"
+fi
 
 # A SLURM job around this script would leak its SLURM_* variables into our sbatch/srun calls.
 while IFS= read -r v; do unset "$v"; done < <(compgen -v SLURM_ || true)
-
-cluster() { bash "$repo/scripts/cluster.sh" "$@"; }
-# The namespaces first: where they cannot be made the test is skipped (77) before any install.
-if [ "$nodes" -gt 1 ]; then
-    cluster_rc=0
-    cluster up "$nodes" || cluster_rc=$?
-    [ "$cluster_rc" -eq 0 ] || exit "$cluster_rc"
-fi
 
 # --- packages -------------------------------------------------------------------------------------
 install_packages() {
@@ -164,6 +161,7 @@ mkdir -m 755 "$base/munge"
 chown munge:munge "$base/munge"
 work=$base/work
 started=0
+cluster_made=0
 # A copy, so a rebuild in the checkout while the jobs run cannot change what they run.
 cp "$bin" "$base/usid-peaks"
 "$base/usid-peaks" find --help >/dev/null 2>&1 || fail "'$bin find --help' fails: is find built?"
@@ -194,7 +192,7 @@ cleanup() {
     fi
     if [ "$rc" -ne 0 ]; then print_logs; fi
     stop_cluster
-    [ "$nodes" -eq 1 ] || cluster down
+    [ "$cluster_made" -eq 0 ] || cluster down
     if [ "$rc" -ne 0 ]; then
         say "state kept in $base"
     elif [ "$keep" -eq 0 ]; then
@@ -205,12 +203,24 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# --- the hosts (--nodes N) ------------------------------------------------------------------------
+if [ "$nodes" -gt 1 ]; then
+    # One user of the namespace cluster at a time (scripts/test-cluster.sh takes the same lock).
+    exec 7>"$tmp/usid-peaks-test-cluster.lock"
+    flock -w 600 7 || fail "another test holds $tmp/usid-peaks-test-cluster.lock"
+    cluster_rc=0
+    cluster_made=1
+    cluster up "$nodes" 7>&- || cluster_rc=$?
+    # 77: no namespaces here (cluster.sh said why in one line); the cleanup removes what was made.
+    [ "$cluster_rc" -eq 0 ] || exit "$cluster_rc"
+fi
+
 # In $base, so that the daemon and the slurmstepd it forks are found by cluster_pids.
 start_daemon() {
     local name=$1
     shift
-    # 9>&-: a daemon left running must not hold our lock.
-    (cd "$base" && exec "$@" 9>&-) >"$base/log/$name.out" 2>&1 &
+    # 9>&- 7>&-: a daemon left running must not hold our locks.
+    (cd "$base" && exec "$@" 9>&- 7>&-) >"$base/log/$name.out" 2>&1 &
 }
 
 # A free TCP port on localhost, so a system SLURM or anything else listening does not collide.
