@@ -20,8 +20,10 @@
 # mpirun: a hostfile with every host (slots = the machine's cores), an rsh agent that enters the
 # host's namespaces with nsenter (no sshd), the out-of-band and the MPI TCP traffic restricted to
 # the test link, ranks spread round-robin by node and not bound to cores (the hosts share the
-# machine's cores: per-host binding would stack every host's first rank on core 0). Ranks on one
-# host talk through shared memory, across hosts over TCP.
+# machine's cores: per-host binding would stack every host's first rank on core 0), and a rank
+# waiting in MPI yields its core (on real hosts it spins on a core of its own; here it would take
+# one from another host's compute). Ranks on one host talk through shared memory, across hosts
+# over TCP.
 #
 # Exit status: 0 done, 1 failed, 2 bad usage, 77 this machine cannot make the namespaces (not
 # root, no `ip`/`unshare`/`nsenter`, or the kernel refuses) -- what a test stage reports as skipped.
@@ -258,13 +260,17 @@ cmd_mpirun() {
     [ -s "$state/hostfile" ] || die "no cluster (scripts/cluster.sh up N)"
     local root=()
     [ "$(id -u)" -eq 0 ] && root=(--allow-run-as-root)
-    # Later options win in OpenMPI, so the caller's --map-by / --bind-to override ours.
-    exec mpirun "${root[@]}" --hostfile "$state/hostfile" \
-        --mca plm_rsh_agent "$state/rsh" \
-        --mca oob_tcp_if_include "$net.0/24" \
-        --mca btl self,vader,tcp --mca btl_tcp_if_include "$net.0/24" \
-        --map-by node --bind-to none \
-        "${opts[@]}" "$@"
+    # As MCA variables in the environment, not options: the caller's own --mca, --map-by or
+    # --bind-to then override them (mpirun refuses an MCA option given twice).
+    OMPI_MCA_orte_default_hostfile=$state/hostfile \
+        OMPI_MCA_plm_rsh_agent=$state/rsh \
+        OMPI_MCA_oob_tcp_if_include=$net.0/24 \
+        OMPI_MCA_btl=self,vader,tcp \
+        OMPI_MCA_btl_tcp_if_include=$net.0/24 \
+        OMPI_MCA_rmaps_base_mapping_policy=node \
+        OMPI_MCA_hwloc_base_binding_policy=none \
+        OMPI_MCA_mpi_yield_when_idle=1 \
+        exec mpirun "${root[@]}" "${opts[@]}" "$@"
 }
 
 # Shape the traffic every host sends: netem (delay and rate) where the kernel has it; otherwise
