@@ -242,7 +242,7 @@ cmd_status() {
         fi
     done < <(hosts)
     local q
-    q=$(tc qdisc show dev "$prefix-v1" 2>/dev/null | grep -E 'netem|tbf' || true)
+    q=$(on node1 tc qdisc show dev eth0 2>/dev/null | grep -E 'netem|tbf' || true)
     [ -z "$q" ] || echo "shaping: $q"
     return "$bad"
 }
