@@ -40,6 +40,12 @@ else
     src_bin=$repo/target/release/usid-peaks
 fi
 command -v mpirun >/dev/null 2>&1 || fail "no mpirun (scripts/bootstrap.sh installs OpenMPI)"
+# The hosts need iproute2 (ip, tc), which a minimal Debian/Ubuntu image lacks.
+if ! command -v ip >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    say "installing iproute2"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        iproute2 >/dev/null || say "could not install iproute2"
+fi
 
 # On the shared file system every host sees; a copy, so a rebuild meanwhile changes nothing.
 work=$(mktemp -d "${TMPDIR:-/tmp}/test-cluster.XXXXXX")
@@ -150,7 +156,7 @@ done
 [ -n "$gone" ] || fail "dead-rank run: still running on some host 10 s after the kill"
 rc=0
 wait "$job" || rc=$?
-secs=$(echo "$gone - $t0" | bc -l)
+secs=$(awk -v a="$gone" -v b="$t0" 'BEGIN { printf "%.2f", a - b }')
 [ "$rc" -ne 0 ] || fail "dead-rank run exited 0 after losing a rank"
 awk -v s="$secs" 'BEGIN { exit !(s <= 5) }' || fail "dead-rank run took $secs s to end on every host (> 5 s)"
 [ "$(sha256sum <"$work/dead.h5")" = "$before" ] || fail "dead-rank run changed the file"

@@ -79,6 +79,8 @@ install_packages() {
         && command -v sbatch >/dev/null 2>&1 || missing+=(slurm-wlm)
     command -v h5diff >/dev/null 2>&1 || [ -x "$repo/.venv/bin/python" ] || missing+=(hdf5-tools)
     command -v mpirun >/dev/null 2>&1 || missing+=(openmpi-bin)
+    # --nodes: the namespace hosts need iproute2 (ip, tc); nsenter and unshare are util-linux.
+    [ "$nodes" -eq 1 ] || command -v ip >/dev/null 2>&1 || missing+=(iproute2)
     # SLURM's PMIx plugin dlopens the unversioned libpmix.so, which only the -dev package has.
     if command -v dpkg-query >/dev/null 2>&1 \
         && ! dpkg-query -W -f='${Status}' libpmix-dev 2>/dev/null | grep -q "install ok installed"; then
