@@ -14,7 +14,17 @@
 # Prints one summary line, stops everything it started (also on failure, printing the daemons'
 # logs), and exits 0 only on success. Needs root: slurmd runs as root and munged as user munge.
 #
-# Usage: scripts/test-slurm.sh [--no-requeue] [--requeue-mpirun] [--keep]
+# With --nodes N (2..8) the cluster spans N hosts instead: the network-namespace hosts of
+# scripts/cluster.sh (own hostname, own address on a bridge), one slurmd on each, the controller
+# and the clients on the head (the machine's own namespace), each slurmd with a TmpFS of its own
+# as on real nodes. Then:
+#   1. srun --mpi=pmix on every node: a PMIx rank on each, each with its own hostname;
+#   2. multi-node.sbatch with --nodes=N, with srun --mpi=pmix (1 rank x 2 threads per node) and
+#      with mpirun inside the allocation (2 ranks x 1 thread per node): each must report its ranks
+#      and N nodes, and its results must equal a single-process run.
+# Exit 77 when this machine cannot make the namespaces (a skip). The cluster is removed on exit.
+#
+# Usage: scripts/test-slurm.sh [--nodes N] [--no-requeue] [--requeue-mpirun] [--keep]
 #   --requeue-mpirun  also run the requeue check with LAUNCHER=mpirun (about 40 s more: mpirun
 #                     waits out its odls_base_sigkill_timeout twice when a rank stops)
 #   --keep            keep the state dir (job output, logs) after a successful run too
@@ -29,8 +39,17 @@ timeout_s=${TEST_SLURM_TIMEOUT:-120}
 requeue_test=1
 requeue_launchers=(srun)
 keep=0
-for arg in "$@"; do
+nodes=1
+while [ $# -gt 0 ]; do
+    arg=$1
+    shift
     case $arg in
+        --nodes)
+            nodes=${1:-}
+            shift || true
+            [[ $nodes =~ ^[0-9]+$ ]] && [ "$nodes" -ge 1 ] && [ "$nodes" -le 8 ] \
+                || { echo "test-slurm: --nodes N, N = 1..8" >&2; exit 2; }
+            ;;
         --no-requeue) requeue_test=0 ;;
         --requeue-mpirun) requeue_launchers=(srun mpirun) ;;
         --keep) keep=1 ;;
@@ -42,7 +61,12 @@ done
 say() { printf 'test-slurm: %s\n' "$*" >&2; }
 fail() { say "FAIL: $*"; exit 1; }
 
-[ "$(id -u)" -eq 0 ] || fail "run as root (slurmd must run as root; munged is started as user munge)"
+cluster() { bash "$repo/scripts/cluster.sh" "$@"; }
+if [ "$(id -u)" -ne 0 ]; then
+    # Across hosts, like every test of the namespace cluster: a machine that cannot host it skips.
+    [ "$nodes" -eq 1 ] || { say "cannot make a test cluster here: not root"; exit 77; }
+    fail "run as root (slurmd must run as root; munged is started as user munge)"
+fi
 
 # A SLURM job around this script would leak its SLURM_* variables into our sbatch/srun calls.
 while IFS= read -r v; do unset "$v"; done < <(compgen -v SLURM_ || true)
@@ -55,6 +79,8 @@ install_packages() {
         && command -v sbatch >/dev/null 2>&1 || missing+=(slurm-wlm)
     command -v h5diff >/dev/null 2>&1 || [ -x "$repo/.venv/bin/python" ] || missing+=(hdf5-tools)
     command -v mpirun >/dev/null 2>&1 || missing+=(openmpi-bin)
+    # --nodes: the namespace hosts need iproute2 (ip, tc); nsenter and unshare are util-linux.
+    [ "$nodes" -eq 1 ] || command -v ip >/dev/null 2>&1 || missing+=(iproute2)
     # SLURM's PMIx plugin dlopens the unversioned libpmix.so, which only the -dev package has.
     if command -v dpkg-query >/dev/null 2>&1 \
         && ! dpkg-query -W -f='${Status}' libpmix-dev 2>/dev/null | grep -q "install ok installed"; then
@@ -137,6 +163,7 @@ mkdir -m 755 "$base/munge"
 chown munge:munge "$base/munge"
 work=$base/work
 started=0
+cluster_made=0
 # A copy, so a rebuild in the checkout while the jobs run cannot change what they run.
 cp "$bin" "$base/usid-peaks"
 "$base/usid-peaks" find --help >/dev/null 2>&1 || fail "'$bin find --help' fails: is find built?"
@@ -167,6 +194,7 @@ cleanup() {
     fi
     if [ "$rc" -ne 0 ]; then print_logs; fi
     stop_cluster
+    [ "$cluster_made" -eq 0 ] || cluster down
     if [ "$rc" -ne 0 ]; then
         say "state kept in $base"
     elif [ "$keep" -eq 0 ]; then
@@ -177,12 +205,24 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# --- the hosts (--nodes N) ------------------------------------------------------------------------
+if [ "$nodes" -gt 1 ]; then
+    # One user of the namespace cluster at a time (scripts/test-cluster.sh takes the same lock).
+    exec 7>"$tmp/usid-peaks-test-cluster.lock"
+    flock -w 600 7 || fail "another test holds $tmp/usid-peaks-test-cluster.lock"
+    cluster_rc=0
+    cluster_made=1
+    cluster up "$nodes" 7>&- || cluster_rc=$?
+    # 77: no namespaces here (cluster.sh said why in one line); the cleanup removes what was made.
+    [ "$cluster_rc" -eq 0 ] || exit "$cluster_rc"
+fi
+
 # In $base, so that the daemon and the slurmstepd it forks are found by cluster_pids.
 start_daemon() {
     local name=$1
     shift
-    # 9>&-: a daemon left running must not hold our lock.
-    (cd "$base" && exec "$@" 9>&-) >"$base/log/$name.out" 2>&1 &
+    # 9>&- 7>&-: a daemon left running must not hold our locks.
+    (cd "$base" && exec "$@" 9>&- 7>&-) >"$base/log/$name.out" 2>&1 &
 }
 
 # A free TCP port on localhost, so a system SLURM or anything else listening does not collide.
@@ -220,6 +260,22 @@ wait_for "munged answering on $socket" 10 munge --socket="$socket" --no-input
 # --- slurm ----------------------------------------------------------------------------------------
 host=$(hostname -s)
 export SLURM_CONF=$base/slurm.conf
+if [ "$nodes" -eq 1 ]; then
+    ctld_addr=127.0.0.1
+    slurmd_files="SlurmdSpoolDir=$base/spool
+SlurmdPidFile=$base/slurmd.pid
+SlurmdLogFile=$base/log/slurmd.log"
+    node_lines="NodeName=$host NodeAddr=127.0.0.1 CPUs=2 RealMemory=1000 State=UNKNOWN"
+    node_names=$host
+else
+    # The controller on the head, every slurmd on a host of its own; %n: the node's name.
+    ctld_addr=$(cluster status | awk '$1 == "head" { print $2 }')
+    slurmd_files="SlurmdSpoolDir=$base/spool/%n
+SlurmdPidFile=$base/slurmd-%n.pid
+SlurmdLogFile=$base/log/slurmd-%n.log"
+    node_lines=$(cluster status | awk '$1 ~ /^node/ { printf "NodeName=%s NodeAddr=%s CPUs=2 RealMemory=1000 State=UNKNOWN\n", $1, $2 }')
+    node_names=$(cluster status | awk '$1 ~ /^node/ { print $1 }' | paste -sd, -)
+fi
 # Single host, no cgroups, no accounting. config_overrides: the node is whatever we declare (2 CPUs
 # for 2 ranks even on a 1-core runner). cred_expire: a requeued job waits this long before it may
 # start again (120 s by default); sched_interval: it is then started within a second, not a minute.
@@ -227,7 +283,7 @@ export SLURM_CONF=$base/slurm.conf
 # with those a killed earlier run left, as job ids start at 1 again.
 cat >"$SLURM_CONF" <<EOF
 ClusterName=usidtest
-SlurmctldHost=$host(127.0.0.1)
+SlurmctldHost=$host($ctld_addr)
 SlurmctldPort=$(free_port)
 SlurmdPort=$(free_port)
 SlurmUser=root
@@ -236,12 +292,10 @@ AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket=$socket,cred_expire=5
 StateSaveLocation=$base/ctld
-SlurmdSpoolDir=$base/spool
 TmpFS=$base/tmp
 SlurmctldPidFile=$base/slurmctld.pid
-SlurmdPidFile=$base/slurmd.pid
 SlurmctldLogFile=$base/log/slurmctld.log
-SlurmdLogFile=$base/log/slurmd.log
+$slurmd_files
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
@@ -254,19 +308,40 @@ SchedulerType=sched/builtin
 SchedulerParameters=sched_interval=1
 ReturnToService=2
 MailProg=/bin/true
-NodeName=$host NodeAddr=127.0.0.1 CPUs=2 RealMemory=1000 State=UNKNOWN
-PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP
+$node_lines
+PartitionName=test Nodes=$node_names Default=YES MaxTime=INFINITE State=UP
 EOF
 started=1
 start_daemon slurmctld slurmctld -D -c -f "$SLURM_CONF"
-start_daemon slurmd slurmd -D -c -f "$SLURM_CONF" -N "$host"
-node_idle() { [ "$(sinfo -h -N -o %T 2>/dev/null)" = idle ]; }
-wait_for "node $host idle" 30 node_idle
+if [ "$nodes" -eq 1 ]; then
+    start_daemon slurmd slurmd -D -c -f "$SLURM_CONF" -N "$host"
+else
+    for n in ${node_names//,/ }; do
+        mkdir -p "$base/spool/$n" "$base/nodetmp/$n"
+        # On the host's network and hostname, and in a mount namespace of its own where TmpFS is
+        # the node's own directory: the PMIx plugin's per-step dirs under it carry no node name
+        # and would collide on the shared file system.
+        start_daemon "slurmd-$n" bash "$repo/scripts/cluster.sh" exec "$n" \
+            unshare --mount --propagation private sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' \
+            sh "$base/nodetmp/$n" "$base/tmp" slurmd -D -c -f "$SLURM_CONF" -N "$n"
+    done
+fi
+node_idle() { [ "$(sinfo -h -N -o %T 2>/dev/null | sort -u)" = idle ]; }
+wait_for "nodes $node_names idle" 30 node_idle
 
 # --- 1. PMIx launch -------------------------------------------------------------------------------
-# shellcheck disable=SC2016 # expanded by each rank, not here
-ranks=$(timeout 30 srun --mpi=pmix -n 2 -t 1 bash -c 'echo "${PMIX_RANK:-none}"' | sort | tr '\n' ' ')
-[ "$ranks" = "0 1 " ] || fail "srun --mpi=pmix -n 2 gave PMIx ranks '$ranks', expected '0 1'"
+if [ "$nodes" -eq 1 ]; then
+    # shellcheck disable=SC2016 # expanded by each rank, not here
+    ranks=$(timeout 30 srun --mpi=pmix -n 2 -t 1 bash -c 'echo "${PMIX_RANK:-none}"' | sort | tr '\n' ' ')
+    [ "$ranks" = "0 1 " ] || fail "srun --mpi=pmix -n 2 gave PMIx ranks '$ranks', expected '0 1'"
+else
+    # One rank per node: ranks 0..N-1, on N distinct hostnames (each slurmd's own).
+    # shellcheck disable=SC2016 # expanded by each rank, not here
+    got=$(timeout 30 srun --mpi=pmix -N "$nodes" --ntasks-per-node=1 -t 1 \
+        bash -c 'echo "${PMIX_RANK:-none} $(hostname)"' | sort -n)
+    want=$(for k in $(seq "$nodes"); do echo "$((k - 1)) node$k"; done)
+    [ "$got" = "$want" ] || fail "srun --mpi=pmix -N $nodes gave '$(echo $got)', expected '$(echo $want)'"
+fi
 
 json_field() { # FILE KEY: the value of KEY in the last JSON line of FILE (strings unquoted)
     grep '^{' "$1" | tail -n 1 | sed -n "s/.*\"$2\": *\"\{0,1\}\([^\",}]*\).*/\1/p"
@@ -334,16 +409,35 @@ submit() {
         "$repo/slurm/$template"
 }
 
-# Job JOB (its output OUT) ended well, reported RANKS ranks, and wrote into H5 the results of the
-# reference REF.
+# Job JOB (its output OUT) ended well, reported RANKS ranks on NODES nodes (default 1), and wrote
+# into H5 the results of the reference REF.
 check_job() {
-    local job=$1 out=$2 h5=$3 ranks=$4 ref=$5
+    local job=$1 out=$2 h5=$3 ranks=$4 ref=$5 on=${6:-1}
     wait_job "$job"
     [ "$job_state" = COMPLETED ] || fail "job $job ended $job_state (exit $(job_field "$job" ExitCode))"
     [ "$(json_field "$out" ranks)" = "$ranks" ] \
         || fail "job $job did not report $ranks ranks: $(grep '^{' "$out" || echo 'no --json line')"
+    [ "$(json_field "$out" nodes)" = "$on" ] \
+        || fail "job $job did not report $on nodes: $(grep '^{' "$out" || echo 'no --json line')"
     same_results "$ref" "$h5" || fail "job $job: results differ from the single-process run"
 }
+
+# --- 2 (--nodes N). multi-node.sbatch across the hosts, with srun and with mpirun ----------------
+if [ "$nodes" -gt 1 ]; then
+    make_map map 64 64 7
+    ref=$work/map-reference.h5
+    # The template's --exclusive makes SLURM run the two jobs one after the other.
+    across_srun=$(submit multi-node.sbatch across-srun map --nodes="$nodes" --ntasks="$nodes" \
+        --ntasks-per-node=1 --cpus-per-task=2)
+    across_mpirun=$(LAUNCHER=mpirun submit multi-node.sbatch across-mpirun map --nodes="$nodes" \
+        --ntasks=$((2 * nodes)) --ntasks-per-node=2 --cpus-per-task=1)
+    check_job "$across_srun" "$work/across-srun-$across_srun.out" "$work/across-srun.h5" "$nodes" \
+        "$ref" "$nodes"
+    check_job "$across_mpirun" "$work/across-mpirun-$across_mpirun.out" "$work/across-mpirun.h5" \
+        $((2 * nodes)) "$ref" "$nodes"
+    say "ok: $nodes hosts: srun --mpi=pmix ranks on every host; multi-node.sbatch --nodes=$nodes with srun ($nodes x 1 rank x 2 threads) and mpirun ($nodes x 2 ranks x 1 thread): equal to a single process, nodes=$nodes (${SECONDS} s without installs and build)"
+    exit 0
+fi
 
 # --- 2. every template, submitted together; SLURM runs them as the node's 2 CPUs allow ----------
 make_map map 32 32 7

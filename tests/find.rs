@@ -148,6 +148,7 @@ fn mpi_ranks_are_reported_and_only_rank_zero_writes() {
     assert_eq!(lines.len(), 1, "one summary, from rank 0: {lines:?}");
     let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
     assert_eq!(v["ranks"], 3);
+    assert_eq!(v["nodes"], 1, "3 ranks on this one host");
     let f = hdf5::File::open(&file).unwrap();
     let groups: Vec<String> = f
         .group("/Measurement_000/Channel_000")
@@ -171,6 +172,7 @@ fn json_summary_has_the_documented_fields() {
         "pixels",
         "peaks",
         "ranks",
+        "nodes",
         "threads",
         "seconds_total",
         "seconds_compute",
@@ -181,6 +183,7 @@ fn json_summary_has_the_documented_fields() {
     assert_eq!(v["pixels"], 64);
     assert_eq!(v["threads"], 2);
     assert_eq!(v["ranks"], 1);
+    assert_eq!(v["nodes"], 1);
     assert!(v["seconds_compute"].as_f64().unwrap() <= v["seconds_total"].as_f64().unwrap());
     let (_, cnt) = results(&file, v["group"].as_str().unwrap());
     assert_eq!(v["peaks"].as_u64().unwrap(), cnt.iter().map(|&c| c as u64).sum::<u64>());

@@ -89,7 +89,7 @@ fn report(s: &Summary, args: &Args) {
     let resumed =
         if s.resumed > 0 { format!(", {} resumed from a checkpoint", s.resumed) } else { String::new() };
     usid_peaks::say!(
-        "usid-peaks: {} pixels, {} peaks in {:.2} s (compute {:.2} s, {:.0} spectra/s, {} rank{} x {} thread{}{resumed}) -> {}:{}",
+        "usid-peaks: {} pixels, {} peaks in {:.2} s (compute {:.2} s, {:.0} spectra/s, {} rank{} on {} node{} x {} thread{}{resumed}) -> {}:{}",
         s.pixels,
         s.peaks,
         s.seconds_total,
@@ -97,6 +97,8 @@ fn report(s: &Summary, args: &Args) {
         s.spectra_per_s,
         s.ranks,
         if s.ranks == 1 { "" } else { "s" },
+        s.nodes,
+        if s.nodes == 1 { "" } else { "s" },
         s.threads,
         if s.threads == 1 { "" } else { "s" },
         s.file,

@@ -56,6 +56,8 @@ pub struct Summary {
     /// Whether an existing complete group was reused.
     pub reused: bool,
     pub ranks: usize,
+    /// Distinct hosts among the ranks (by hostname).
+    pub nodes: usize,
     pub threads: usize,
     /// From the start of the process to the end of the run.
     pub seconds_total: f64,
@@ -154,6 +156,7 @@ where
                 resumed: 0,
                 reused: true,
                 ranks: world.size(),
+                nodes: world.nodes(),
                 threads,
                 seconds_total: started.elapsed().as_secs_f64(),
                 seconds_compute: 0.0,
@@ -292,6 +295,7 @@ where
         resumed: resumed_rows,
         reused: false,
         ranks: world.size(),
+        nodes: world.nodes(),
         threads,
         seconds_total: started.elapsed().as_secs_f64(),
         seconds_compute,

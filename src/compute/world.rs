@@ -26,6 +26,7 @@ pub struct World {
     rank: usize,
     size: usize,
     node_ranks: usize,
+    nodes: usize,
     #[cfg(feature = "mpi")]
     mpi: Option<MpiWorld>,
 }
@@ -44,6 +45,7 @@ impl World {
             rank: 0,
             size: 1,
             node_ranks: 1,
+            nodes: 1,
             #[cfg(feature = "mpi")]
             mpi: None,
         }
@@ -102,8 +104,9 @@ impl World {
         let rank = world.rank() as usize;
         let size = world.size() as usize;
         let node_ranks = world.split_shared(world.rank()).size() as usize;
+        let nodes = count_hosts(&world);
         install_abort_on_panic();
-        Ok(World { rank, size, node_ranks, mpi: Some(MpiWorld { _universe: universe, world }) })
+        Ok(World { rank, size, node_ranks, nodes, mpi: Some(MpiWorld { _universe: universe, world }) })
     }
 
     /// This process's rank, 0-based.
@@ -121,6 +124,11 @@ impl World {
     /// Number of ranks on this node (shared-memory domain), for the default thread count.
     pub fn node_ranks(&self) -> usize {
         self.node_ranks
+    }
+
+    /// Number of distinct hosts (by hostname) among the job's ranks: the nodes a user asked for.
+    pub fn nodes(&self) -> usize {
+        self.nodes
     }
 
     /// The raw communicator for HDF5's mpio driver; `None` for a single process.
@@ -232,6 +240,30 @@ fn broadcast_bytes_mpi(world: &mpi::topology::SimpleCommunicator, root_bytes: Ve
     let mut buf = if world.rank() == 0 { root_bytes } else { vec![0u8; len as usize] };
     root.broadcast_into(&mut buf[..]);
     buf
+}
+
+/// The distinct hostnames among all ranks, counted on rank 0 and sent to every rank. By name, not
+/// by shared-memory domain: that is what "nodes" means in a job's request and its accounting.
+#[cfg(feature = "mpi")]
+fn count_hosts(world: &mpi::topology::SimpleCommunicator) -> usize {
+    let counted = gather_bytes_mpi(world, &hostname()).map(|names| {
+        let distinct: std::collections::HashSet<Vec<u8>> = names.into_iter().collect();
+        distinct.len() as u64
+    });
+    let bytes = broadcast_bytes_mpi(world, counted.unwrap_or(0).to_le_bytes().to_vec());
+    bytes.try_into().map(|b| u64::from_le_bytes(b) as usize).unwrap_or(1)
+}
+
+/// This host's name; empty if the system will not say (every rank then counts as one host).
+#[cfg(feature = "mpi")]
+fn hostname() -> Vec<u8> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its whole length, which is what we pass.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return Vec::new();
+    }
+    buf.iter().take_while(|&&b| b != 0).copied().collect()
 }
 
 /// A panic on one rank must end the whole job, not leave the others in a collective forever.

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# usid-peaks across hosts with OpenMPI, on the namespace test cluster of scripts/cluster.sh:
+#   1. 2 hosts x 2 ranks and 3 hosts x 1 rank on a ROWS x COLS map: Peak_Indices, Peak_Count and
+#      Peak_Frequencies identical (h5diff) to a single-process run; the --json line reports the
+#      ranks, the hosts (`nodes`) and each host's default threads (its cores / its own ranks);
+#   2. a dead rank: SIGKILL to a rank on node2 of a 2 x 2 run, in place on a copy of the map. The
+#      job must end on every host within 5 s with a non-zero exit, the file must be byte for byte
+#      what it was, and the same command again must resume from the checkpoint and end equal.
+# Prints one line per check; stops the cluster it made on every exit. Exit 0 ok, 1 failed, 77
+# namespaces cannot be made here (not root, or the kernel refuses) -- a skip, not a pass.
+#
+# Usage: scripts/test-cluster.sh [--rows R] [--cols C] [--keep]
+# Environment: USID_PEAKS the binary (default target/release/usid-peaks, built if missing).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+rows=256 cols=256 keep=0
+while [ $# -gt 0 ]; do
+    case $1 in
+        --rows) rows=$2; shift 2 ;;
+        --cols) cols=$2; shift 2 ;;
+        --keep) keep=1; shift ;;
+        -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) echo "test-cluster: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+say() { printf 'test-cluster: %s\n' "$*" >&2; }
+fail() { say "FAIL: $*"; exit 1; }
+cluster() { bash "$repo/scripts/cluster.sh" "$@"; }
+# Namespaces need root; a machine that cannot host the cluster skips the test (cluster.sh up says
+# so too, for the other reasons: no iproute2, a kernel or container that refuses namespaces).
+[ "$(id -u)" -eq 0 ] || { say "cannot make a test cluster here: not root"; exit 77; }
+
+if [ -n "${USID_PEAKS:-}" ]; then
+    src_bin=$USID_PEAKS
+else
+    [ -x "$repo/target/release/usid-peaks" ] || (cd "$repo" && cargo build --release --quiet) \
+        || fail "cargo build --release failed"
+    src_bin=$repo/target/release/usid-peaks
+fi
+command -v mpirun >/dev/null 2>&1 || fail "no mpirun (scripts/bootstrap.sh installs OpenMPI)"
+# The hosts need iproute2 (ip, tc), which a minimal Debian/Ubuntu image lacks.
+if ! command -v ip >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    say "installing iproute2"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        iproute2 >/dev/null || say "could not install iproute2"
+fi
+
+# On the shared file system every host sees; a copy, so a rebuild meanwhile changes nothing.
+work=$(mktemp -d "${TMPDIR:-/tmp}/test-cluster.XXXXXX")
+made=0
+cleanup() {
+    local rc=$?
+    set +e
+    [ "$made" -eq 0 ] || cluster down 2>/dev/null
+    if [ "$keep" -eq 1 ] || [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then say "kept $work"; else rm -rf "$work"; fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+bin=$work/usid-peaks
+cp "$src_bin" "$bin"
+# One user of the namespace cluster at a time (scripts/test-slurm.sh --nodes takes the same lock).
+exec 7>"${TMPDIR:-/tmp}/usid-peaks-test-cluster.lock"
+flock -w 600 7 || fail "another test holds ${TMPDIR:-/tmp}/usid-peaks-test-cluster.lock"
+
+up() {
+    local rc=0
+    made=1
+    cluster up "$1" 7>&- || rc=$?
+    [ "$rc" -eq 0 ] || exit "$rc" # 77: no namespaces here, reported by cluster.sh in one line
+}
+
+json_field() { # JSON-LINE KEY: the value of KEY (strings unquoted)
+    sed -n "s/.*\"$2\": *\"\{0,1\}\([^\",}]*\).*/\1/p" <<<"$1"
+}
+group=/Measurement_000/Channel_000/Raw_Data-Peak_Finding_000
+same_results() {
+    local ds
+    for ds in Peak_Indices Peak_Count Peak_Frequencies; do
+        h5diff -q "$1" "$2" "$group/$ds" "$group/$ds" || return 1
+    done
+}
+
+"$bin" generate "$work/map.h5" --rows "$rows" --cols "$cols" --seed 11 >/dev/null 2>&1 \
+    || fail "usid-peaks generate failed"
+cp "$work/map.h5" "$work/reference.h5"
+# Outside any launcher: no MPI or SLURM variables that would make it join a job.
+env -i PATH="$PATH" HOME="${HOME:-/root}" "$bin" find "$work/reference.h5" -q >/dev/null \
+    || fail "the single-process reference run failed"
+
+# RANKS on HOSTS hosts; each host's default threads must be its cores / its ranks.
+run_equal() {
+    local hosts=$1 ranks=$2 name=${1}x$2 line threads
+    up "$hosts"
+    cp "$work/map.h5" "$work/$name.h5"
+    line=$(cluster mpirun -np $((hosts * ranks)) -- "$bin" find "$work/$name.h5" -q --json) \
+        || fail "$hosts hosts x $ranks ranks: the run failed"
+    [ "$(json_field "$line" ranks)" = $((hosts * ranks)) ] || fail "$name: wrong ranks in $line"
+    [ "$(json_field "$line" nodes)" = "$hosts" ] || fail "$name: not $hosts nodes in $line"
+    threads=$(($(nproc) / ranks))
+    [ "$threads" -ge 1 ] || threads=1
+    [ "$(json_field "$line" threads)" = "$threads" ] \
+        || fail "$name: default threads not $(nproc) cores / $ranks ranks = $threads: $line"
+    same_results "$work/reference.h5" "$work/$name.h5" \
+        || fail "$name: results differ from the single-process run"
+    say "ok: $hosts hosts x $ranks ranks: nodes=$hosts, $threads thread(s) per rank, results identical to one process ($rows x $cols)"
+}
+run_equal 2 2
+run_equal 3 1
+
+# --- a dead rank ---------------------------------------------------------------------------------
+up 2
+cp "$work/map.h5" "$work/dead.h5"
+before=$(sha256sum <"$work/dead.h5")
+# --threads 1 --max-mem 1: many small batches, so the run lasts and checkpoints as it goes.
+dead_cmd=(mpirun -np 4 -- "$bin" find "$work/dead.h5" -q --json --threads 1 --max-mem 1)
+cluster "${dead_cmd[@]}" >"$work/dead.out" 2>"$work/dead.err" &
+job=$!
+# usid-peaks ranks on a host: processes in its network namespace running the binary.
+ranks_on() {
+    local p
+    for p in $(ip netns pids "usidc-$1" 2>/dev/null); do
+        [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$bin" ] && echo "$p"
+    done
+    return 0
+}
+ckpt_size() { stat -c %s "$work"/.dead.h5.usid-peaks-*.ckpt 2>/dev/null | head -n 1 || true; }
+# Killed once the checkpoint holds a batch (it grew past its header), so the rerun has work to
+# resume.
+ckpt_over() { local s; s=$(ckpt_size); [ -n "$s" ] && [ "$s" -gt "$1" ]; }
+wait_ckpt_over() {
+    for _ in $(seq 400); do
+        ckpt_over "$1" && return 0
+        kill -0 "$job" 2>/dev/null || return 1
+        sleep 0.025
+    done
+    return 1
+}
+wait_ckpt_over 0 || fail "dead-rank run: no checkpoint appeared: $(grep -v setpgid "$work/dead.err")"
+wait_ckpt_over "$(ckpt_size)" || fail "dead-rank run: ended before its first batch was checkpointed"
+victim=$(ranks_on node2 | sed -n 1p)
+[ -n "$victim" ] || fail "dead-rank run: no rank found on node2"
+t0=$(date +%s.%N)
+kill -KILL "$victim"
+# Every host: the job is over when mpirun has exited and no rank is left on any host.
+gone=
+for _ in $(seq 200); do
+    if ! kill -0 "$job" 2>/dev/null && [ -z "$(ranks_on node1)$(ranks_on node2)" ]; then
+        gone=$(date +%s.%N)
+        break
+    fi
+    sleep 0.05
+done
+[ -n "$gone" ] || fail "dead-rank run: still running on some host 10 s after the kill"
+rc=0
+wait "$job" || rc=$?
+secs=$(awk -v a="$gone" -v b="$t0" 'BEGIN { printf "%.2f", a - b }')
+[ "$rc" -ne 0 ] || fail "dead-rank run exited 0 after losing a rank"
+awk -v s="$secs" 'BEGIN { exit !(s <= 5) }' || fail "dead-rank run took $secs s to end on every host (> 5 s)"
+[ "$(sha256sum <"$work/dead.h5")" = "$before" ] || fail "dead-rank run changed the file"
+line=$(cluster "${dead_cmd[@]}" 2>"$work/resume.err") \
+    || fail "the rerun after the dead rank failed: $(tail -n 3 "$work/resume.err")"
+resumed=$(json_field "$line" resumed)
+[ "${resumed:-0}" -gt 0 ] || fail "the rerun did not resume from the checkpoint: $line"
+same_results "$work/reference.h5" "$work/dead.h5" || fail "the resumed run differs from one process"
+say "$(printf 'ok: rank killed on node2 -> job ended on every host in %.2f s, exit %s, file untouched; rerun resumed %s of %s pixels, identical' \
+    "$secs" "$rc" "$resumed" $((rows * cols)))"
