@@ -36,6 +36,7 @@
 mod params;
 mod reference;
 mod ridges;
+mod spectral;
 mod transform;
 mod wavelet;
 
@@ -45,6 +46,7 @@ pub use wavelet::ricker;
 
 use ridges::RidgeScratch;
 use transform::{Bank, TransformScratch};
+pub use transform::{Transform, FFT_MIN_LEN};
 use wavelet::Kernel;
 
 /// An invalid parameter of the peak finder; `Display` is the one-line message.
@@ -83,9 +85,16 @@ pub struct Scratch {
 impl PeakFinder {
     /// The plan for spectra of `len` samples, or the error scipy would raise for `params`.
     pub fn new(len: usize, params: &CwtParams) -> Result<Self, CwtError> {
+        Self::with_transform(len, params, Transform::Auto)
+    }
+
+    /// The plan with a chosen [`Transform`] for spectra that cannot hold scipy's exact ties:
+    /// for benchmarks and for tests that hold every route to the reference. The peaks are the
+    /// same up to ties within rounding.
+    pub fn with_transform(len: usize, params: &CwtParams, transform: Transform) -> Result<Self, CwtError> {
         let params = params.validate(len)?;
         let kernels: Vec<Kernel> = params.widths.iter().map(|&w| Kernel::new(w, len)).collect();
-        let bank = Bank::new(len, kernels);
+        let bank = Bank::new(len, kernels, transform);
         Ok(PeakFinder { len, params, bank })
     }
 
