@@ -6,6 +6,9 @@ This script is the provenance of tests/fixtures/cwt/scipy_cwt.bin; tests/cwt_sci
     .venv/bin/python scripts/cwt_fixtures.py                       # the committed CI set
     .venv/bin/python scripts/cwt_fixtures.py --count 100000 --out /tmp/cwt_100k.bin --jobs 2
     CWT_FIXTURES=/tmp/cwt_100k.bin cargo test --release --test cwt_scipy
+    # long spectra only (the FFT route), as committed in tests/fixtures/cwt/scipy_cwt_long.bin:
+    .venv/bin/python scripts/cwt_fixtures.py --count 90 --seed 14 \
+        --lengths 256,512,1024,2048,4096,8192 --out tests/fixtures/cwt/scipy_cwt_long.bin
 
 File layout (little-endian):
     b"CWTFIX01", u32 header length, header JSON (parameter sets, class names, numpy linspace and
@@ -57,7 +60,9 @@ def scipy_kwargs(ps):
     return {k: v for k, v in ps.items() if k not in ("name", "widths")}
 
 
-def pick_length(rng):
+def pick_length(rng, lengths=None):
+    if lengths:
+        return int(rng.choice(lengths))
     u = rng.random()
     if u < 0.55:
         return 119
@@ -125,12 +130,12 @@ def vector(rng, cls, n):
 
 
 def make_record(args):
-    seed, index = args
+    seed, index, lengths = args
     rng = np.random.default_rng([seed, index])
     ci = int(rng.integers(len(CLASSES)))
     cls = CLASSES[ci][0]
     pi = 0 if rng.random() < 0.5 else int(rng.integers(len(PARAM_SETS)))
-    n = pick_length(rng)
+    n = pick_length(rng, lengths)
     y, wide = vector(rng, cls, n)
     if not wide:
         y = y.astype(np.float32)  # scipy promotes float32 to float64; so does the reader
@@ -168,7 +173,10 @@ def main():
     ap.add_argument("--seed", type=int, default=20240617)
     ap.add_argument("--out", default="tests/fixtures/cwt/scipy_cwt.bin")
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--lengths", default="",
+                    help="comma-separated spectrum lengths to draw from (default: mostly 119)")
     a = ap.parse_args()
+    lengths = [int(v) for v in a.lengths.split(",") if v.strip()]
     lin, srt = numpy_cases(np.random.default_rng(a.seed))
     # Floats travel as Python's shortest round-trip text, which any correctly rounding parser
     # reads back to the same bits (JSON number parsers need not round correctly).
@@ -181,7 +189,7 @@ def main():
         "param_sets": exact, "linspace": lin, "argsort": srt,
     }
     blob = json.dumps(header, separators=(",", ":")).encode()
-    jobs = [(a.seed, i) for i in range(a.count)]
+    jobs = [(a.seed, i, lengths) for i in range(a.count)]
     with open(a.out, "wb") as f:
         f.write(b"CWTFIX01" + struct.pack("<I", len(blob)) + blob)
         if a.jobs > 1:

@@ -51,9 +51,13 @@ struct Fixtures {
     records: Vec<Record>,
 }
 
-fn load() -> Fixtures {
-    let path = std::env::var("CWT_FIXTURES")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cwt/scipy_cwt.bin").into());
+/// The committed fixture `name`, or the file `CWT_FIXTURES` names when it is set.
+fn fixture_path(name: &str) -> String {
+    std::env::var("CWT_FIXTURES")
+        .unwrap_or_else(|_| format!("{}/tests/fixtures/cwt/{name}", env!("CARGO_MANIFEST_DIR")))
+}
+
+fn load(path: &str) -> Fixtures {
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     assert_eq!(&bytes[..8], b"CWTFIX01", "{path}: not a CWT fixture file");
     let mut r = Reader { bytes: &bytes, at: 8 };
@@ -249,7 +253,19 @@ struct Tally {
 
 #[test]
 fn fast_and_reference_paths_give_scipys_peaks() {
-    let fx = load();
+    check_against_scipy(&fixture_path("scipy_cwt.bin"), 5000);
+}
+
+/// 256 to 8 192 samples: where the FFT route serves realistic spectra.
+#[test]
+fn long_spectra_give_scipys_peaks_on_every_route() {
+    check_against_scipy(&fixture_path("scipy_cwt_long.bin"), 90);
+}
+
+/// Every vector of the fixture file at `path` through every transform and the reference path;
+/// each disagreement with scipy printed and explained, or the test fails.
+fn check_against_scipy(path: &str, at_least: usize) {
+    let fx = load(path);
     println!(
         "fixtures: {} vectors from scipy {} / numpy {}",
         fx.records.len(),
@@ -350,13 +366,13 @@ fn fast_and_reference_paths_give_scipys_peaks() {
     }
     let compared: usize = tallies.iter().map(|t| t.compared).sum();
     let failed: usize = tallies.iter().map(|t| t.failed).sum();
-    assert!(compared >= 5000 || std::env::var("CWT_FIXTURES").is_ok());
+    assert!(compared >= at_least || std::env::var("CWT_FIXTURES").is_ok(), "{compared} vectors in {path}");
     assert_eq!(failed, 0, "{failed} of {compared} vectors disagree with scipy beyond a tie");
 }
 
 #[test]
 fn linspace_matches_numpy_bits_on_fixture_cases() {
-    let fx = load();
+    let fx = load(&fixture_path("scipy_cwt.bin"));
     for case in fx.header["linspace"].as_array().unwrap() {
         let (a, b, n) = (exact(&case[0]), exact(&case[1]), case[2].as_u64().unwrap());
         let ours: Vec<u64> = linspace(a, b, n as usize).iter().map(|v| v.to_bits()).collect();
