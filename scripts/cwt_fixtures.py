@@ -130,10 +130,12 @@ def vector(rng, cls, n):
 
 
 def make_record(args):
-    seed, index, lengths = args
+    seed, index, lengths, classes = args
     rng = np.random.default_rng([seed, index])
     ci = int(rng.integers(len(CLASSES)))
     cls = CLASSES[ci][0]
+    if classes and cls not in classes:
+        return b""  # the same vectors as a full run, for the classes asked for
     pi = 0 if rng.random() < 0.5 else int(rng.integers(len(PARAM_SETS)))
     n = pick_length(rng, lengths)
     y, wide = vector(rng, cls, n)
@@ -175,8 +177,12 @@ def main():
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--lengths", default="",
                     help="comma-separated spectrum lengths to draw from (default: mostly 119)")
+    ap.add_argument("--classes", default="",
+                    help="comma-separated class names to keep (default: all); the kept vectors are "
+                         "those a full run with the same seed and count has")
     a = ap.parse_args()
     lengths = [int(v) for v in a.lengths.split(",") if v.strip()]
+    classes = [v for v in a.classes.split(",") if v.strip()]
     lin, srt = numpy_cases(np.random.default_rng(a.seed))
     # Floats travel as Python's shortest round-trip text, which any correctly rounding parser
     # reads back to the same bits (JSON number parsers need not round correctly).
@@ -185,11 +191,12 @@ def main():
              for ps in PARAM_SETS]
     header = {
         "scipy": scipy.__version__, "numpy": np.__version__, "seed": a.seed, "count": a.count,
+        "lengths": lengths, "kept_classes": classes,
         "classes": [{"name": c, "tie_prone": t} for c, t in CLASSES],
         "param_sets": exact, "linspace": lin, "argsort": srt,
     }
     blob = json.dumps(header, separators=(",", ":")).encode()
-    jobs = [(a.seed, i, lengths) for i in range(a.count)]
+    jobs = [(a.seed, i, lengths, classes) for i in range(a.count)]
     with open(a.out, "wb") as f:
         f.write(b"CWTFIX01" + struct.pack("<I", len(blob)) + blob)
         if a.jobs > 1:

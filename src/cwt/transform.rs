@@ -35,25 +35,25 @@ pub(crate) enum Route {
     /// position, so they can only serve spectra where no two outputs are exactly equal by
     /// construction.
     Folded,
-    /// The full Toeplitz product: every output is one fused multiply-add chain over its wavelet
-    /// taps in order (the zeros outside the taps leave the chain unchanged), like scipy's sums.
-    /// Exact zeros, runs of equal samples and lone spikes thus give exactly equal or exactly
-    /// zero outputs — scipy's ties, kept as ties.
+    /// The full Toeplitz product, for realistic spectra when the wavelets are not all
+    /// palindromes (no fold) and the FFT is not chosen or not safe (extreme magnitudes).
     Dense,
     /// FFT convolution ([`Spectral`]): like the folded products, its rounding differs from
     /// position to position, so it serves only spectra without exact zeros or equal neighbours,
     /// and only finite ones of moderate magnitude (no overflow of the transform's sums, no
     /// subnormal precision loss).
     Fft,
-    /// The direct convolution, bit for bit [`convolve_same`]: for NaN/±inf (which poison whole
-    /// products) and for the tie-prone spectra of plans without matrices.
+    /// The direct convolution, bit for bit [`convolve_same`] and so the reference path's CWT:
+    /// for NaN/±inf (which poison whole products), and for every tie-prone spectrum — exact
+    /// zeros, equal neighbours, palindromes — where scipy's sums make outputs exactly equal, or
+    /// equal but for the order of the terms, and which way such a tie goes is decided by the
+    /// rounding alone. On those the fast path answers exactly what the reference answers.
     Direct,
 }
 
 /// Which transform a plan gives spectra that cannot hold scipy's exact ties (every spectrum of
-/// realistic, noisy data). Spectra that can — exact zeros, equal neighbours, NaN/±inf — always
-/// take a route whose rounding does not depend on the position (the dense product or the direct
-/// sums), whatever is chosen here.
+/// realistic, noisy data). Spectra that can — exact zeros, equal neighbours, palindromes,
+/// NaN/±inf — always take the direct sums, bit for bit the reference's, whatever is chosen here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Transform {
     /// The fastest measured for the spectrum length: matrix products for short spectra, the
@@ -88,7 +88,15 @@ pub const FFT_MIN_LEN: usize = 128;
 /// from the subnormals, whose coarse rounding its twiddle products would amplify.
 const FFT_MAX_MAGNITUDE: f64 = 1e200;
 
-/// The route for `x`: exact zeros or two equal neighbours make scipy's exact ties possible.
+/// Whether `x` can make scipy's sums tie: an exact zero or two equal neighbours (exactly equal
+/// outputs in flat runs), or a palindrome (outputs at mirrored positions are the same terms
+/// summed in opposite orders, so the two middle ones of an even-length wavelet tie up to
+/// rounding; the folded products would make them exactly equal).
+pub(crate) fn tie_prone(x: &[f64]) -> bool {
+    x.contains(&0.0) || x.windows(2).any(|w| w[0] == w[1]) || x.iter().eq(x.iter().rev())
+}
+
+/// The route for `x`.
 pub(crate) fn route(x: &[f64], bank: &Bank) -> Route {
     let mut max_abs = 0.0f64;
     for v in x {
@@ -97,18 +105,16 @@ pub(crate) fn route(x: &[f64], bank: &Bank) -> Route {
         }
         max_abs = max_abs.max(v.abs());
     }
-    let tie_prone = x.contains(&0.0) || x.windows(2).any(|w| w[0] == w[1]);
-    if !tie_prone
-        && bank.spectral.is_some()
-        && (1.0 / FFT_MAX_MAGNITUDE..=FFT_MAX_MAGNITUDE).contains(&max_abs)
-    {
+    if tie_prone(x) {
+        Route::Direct
+    } else if bank.spectral.is_some() && (1.0 / FFT_MAX_MAGNITUDE..=FFT_MAX_MAGNITUDE).contains(&max_abs) {
         Route::Fft
     } else if !bank.has_matrices() {
         Route::Direct
-    } else if bank.fold.is_none() || tie_prone || !bank.fold_realistic {
-        Route::Dense
-    } else {
+    } else if bank.fold.is_some() && bank.fold_realistic {
         Route::Folded
+    } else {
+        Route::Dense
     }
 }
 
@@ -482,11 +488,13 @@ mod tests {
                 let bank = Bank::new(len, kernels.clone(), transform);
                 let n = 6;
                 let mut spectra: Vec<f64> = (0..n * len).map(|_| next() - 0.3).collect();
-                spectra[len] = 0.0; // spectrum 1 takes a tie-keeping route
+                spectra[len] = 0.0; // spectrum 1 takes the direct sums
                 spectra[2 * len] = f64::NAN; // spectrum 2 the direct one
                 let mut s = bank.scratch(n);
                 bank.multiply(&spectra, &mut s);
                 let expected = match transform.choose(len) {
+                    _ if tie_prone(&spectra[..len]) => Route::Direct,
+
                     Transform::Fft if len >= 2 => Route::Fft,
                     Transform::Direct => Route::Direct,
                     _ if len > BANK_MAX_LEN => Route::Direct,
@@ -542,15 +550,22 @@ mod tests {
     }
 
     #[test]
-    fn the_dense_route_keeps_scipys_exact_ties_in_flat_runs() {
+    fn tie_prone_spectra_take_the_direct_sums_and_keep_scipys_ties() {
         // A run of equal samples longer than the wavelet: the outputs inside are one and the same
         // chain of multiply-adds, hence equal, so no spurious maximum appears there.
         let len = 119;
         let kernels = vec![Kernel::new(1.0, len), Kernel::new(2.5, len)];
-        let bank = Bank::new(len, kernels, Transform::Matrices);
         let x: Vec<f64> =
             (0..len).map(|i| if (30..90).contains(&i) { 0.7 } else { 0.1 * i as f64 }).collect();
-        assert_eq!(route(&x, &bank), Route::Dense);
+        let palindrome: Vec<f64> = (0..len).map(|i| 1.0 + (i.min(len - 1 - i) as f64).sqrt()).collect();
+        let realistic: Vec<f64> = (0..len).map(|i| 1.0 + (i as f64 * 0.37).sin()).collect();
+        for transform in [Transform::Matrices, Transform::Fft, Transform::Auto] {
+            let bank = Bank::new(len, kernels.clone(), transform);
+            assert_eq!(route(&x, &bank), Route::Direct);
+            assert_eq!(route(&palindrome, &bank), Route::Direct);
+            assert_ne!(route(&realistic, &bank), Route::Direct, "{transform:?}");
+        }
+        let bank = Bank::new(len, kernels, Transform::Matrices);
         let mut s = bank.scratch(1);
         bank.multiply(&x, &mut s);
         let mut cwt = vec![0.0; 2 * len];
