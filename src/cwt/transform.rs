@@ -324,21 +324,11 @@ const DIRECT_BLOCK: usize = 32;
 pub(crate) fn convolve_rows(x: &[f64], kernels: &[Kernel], padded: &mut [f64], cwt: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F, checked just above.
-            return unsafe { convolve_rows_avx512(x, kernels, padded, cwt) };
-        }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
             return unsafe { convolve_rows_avx2(x, kernels, padded, cwt) };
         }
     }
-    convolve_rows_portable(x, kernels, padded, cwt)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn convolve_rows_avx512(x: &[f64], kernels: &[Kernel], padded: &mut [f64], cwt: &mut [f64]) {
     convolve_rows_portable(x, kernels, padded, cwt)
 }
 
