@@ -9,10 +9,10 @@
 //!   built once, shared by all threads (`Send + Sync`). [`PeakFinder::find_batch`] transforms a
 //!   batch of spectra and runs the ridge stage on per-thread [`Scratch`] buffers, allocating
 //!   nothing per spectrum. Each spectrum takes one of four routes. Realistic spectra (finite, no
-//!   exact zero, no two equal neighbours) take the plan's [`Transform`]: up to
+//!   exact zero, no two equal neighbours, not a palindrome) take the plan's [`Transform`]: up to
 //!   [`FFT_MIN_LEN`] samples, half-size matrix products of `x ± reversed x` when every wavelet
-//!   is a palindrome (half the multiply-adds); beyond, FFT convolution (one forward transform,
-//!   one inverse per pair of widths). Both round differently at each position, so spectra that
+//!   is a palindrome (half the multiply-adds; the full products up to [`FFT_MIN_LEN_UNFOLDED`]
+//!   otherwise); beyond, FFT convolution (one forward transform, one inverse per pair of widths). Both round differently at each position, so spectra that
 //!   can hold scipy's exact ties — an exact zero or two equal neighbours, where scipy's sums
 //!   give exactly equal outputs — take the full Toeplitz product (up to 256 samples) or the
 //!   direct sums, whose rounding is the same at every position; NaN/±inf take the direct sums.
@@ -52,7 +52,7 @@ pub use wavelet::ricker;
 
 use ridges::RidgeScratch;
 use transform::{Bank, TransformScratch};
-pub use transform::{Transform, FFT_MIN_LEN};
+pub use transform::{Transform, FFT_MIN_LEN, FFT_MIN_LEN_UNFOLDED};
 use wavelet::Kernel;
 
 /// An invalid parameter of the peak finder; `Display` is the one-line message.

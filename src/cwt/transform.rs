@@ -57,7 +57,8 @@ pub(crate) enum Route {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Transform {
     /// The fastest measured for the spectrum length: matrix products for short spectra, the
-    /// FFT above [`FFT_MIN_LEN`] samples.
+    /// FFT above [`FFT_MIN_LEN`] samples — above [`FFT_MIN_LEN_UNFOLDED`] when some wavelet is
+    /// not a palindrome (fractional `10 · width`), where the products cannot be folded.
     #[default]
     Auto,
     /// Matrix products (folded when every wavelet is a palindrome); spectra longer than
@@ -70,10 +71,12 @@ pub enum Transform {
 }
 
 impl Transform {
-    /// What [`Transform::Auto`] means for spectra of `len` samples.
-    pub fn choose(self, len: usize) -> Transform {
+    /// What [`Transform::Auto`] means for spectra of `len` samples, `foldable` when every wavelet
+    /// is a palindrome.
+    pub(crate) fn choose(self, len: usize, foldable: bool) -> Transform {
+        let min_len = if foldable { FFT_MIN_LEN } else { FFT_MIN_LEN_UNFOLDED };
         match self {
-            Transform::Auto if len > FFT_MIN_LEN => Transform::Fft,
+            Transform::Auto if len > min_len => Transform::Fft,
             Transform::Auto => Transform::Matrices,
             t => t,
         }
@@ -81,8 +84,13 @@ impl Transform {
 }
 
 /// Above this length [`Transform::Auto`] takes the FFT: measured on one thread, the FFT overtakes
-/// the folded products between 119 and 256 samples for the seed's widths (docs/BENCHMARKS.md).
+/// the folded products between 119 and 160 samples (seed widths 20..60 and narrow widths 1..10;
+/// docs/BENCHMARKS.md).
 pub const FFT_MIN_LEN: usize = 128;
+
+/// The same when the products cannot be folded (some wavelet of a fractional length): the FFT
+/// overtakes the full products between 64 and 119 samples.
+pub const FFT_MIN_LEN_UNFOLDED: usize = 96;
 
 /// Largest magnitude the FFT route takes: far from overflow of its sums of `size` terms, and far
 /// from the subnormals, whose coarse rounding its twiddle products would amplify.
@@ -182,7 +190,7 @@ fn toeplitz(k: &Kernel, i: usize, j: usize) -> f64 {
 impl Bank {
     pub fn new(len: usize, kernels: Vec<Kernel>, transform: Transform) -> Bank {
         let (half, lo) = (len.div_ceil(2), len / 2);
-        let transform = transform.choose(len);
+        let transform = transform.choose(len, kernels.iter().all(|k| k.symmetric));
         let spectral = (transform == Transform::Fft && len >= 2).then(|| Spectral::new(len, &kernels));
         let longest = kernels.iter().map(|k| k.taps.len()).max().unwrap_or(0);
         let mut bank = Bank {
@@ -482,7 +490,7 @@ mod tests {
                 spectra[2 * len] = f64::NAN; // spectrum 2 the direct one
                 let mut s = bank.scratch(n);
                 bank.multiply(&spectra, &mut s);
-                let expected = match transform.choose(len) {
+                let expected = match transform.choose(len, kernels.iter().all(|k| k.symmetric)) {
                     _ if tie_prone(&spectra[..len]) => Route::Direct,
 
                     Transform::Fft if len >= 2 => Route::Fft,
