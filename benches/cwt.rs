@@ -1,10 +1,19 @@
-//! Spectra per second of the CWT kernel on one thread, for the seed analysis: 119 samples,
-//! widths `linspace(20, 60, 30)`. `fast` is the batched `PeakFinder`, `reference` the
-//! per-spectrum transcription of scipy's algorithm.
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use usid_peaks::cwt::{find_peaks_cwt, CwtParams, PeakFinder};
+//! Spectra per second of the CWT kernel on one thread, widths `linspace(20, 60, 30)`, at several
+//! spectrum lengths, every transform side by side in one run (same spectra, same process):
+//!
+//! * `matrices`: the batched matrix products (the fast path before FFT convolution existed; at
+//!   119 samples still the automatic choice);
+//! * `fft`: FFT convolution (the automatic choice above 128 samples);
+//! * `direct`: the direct sums vectorised across outputs (bit for bit the reference's sums);
+//! * `reference`: the per-spectrum transcription of scipy's algorithm, scalar direct sums — at
+//!   long lengths what the fast path did before (it summed each output in one scalar chain).
+//!
+//! `cargo bench --bench cwt` runs all; `cargo bench --bench cwt -- cwt_1024` one length.
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use std::time::Duration;
+use usid_peaks::cwt::{find_peaks_cwt, CwtParams, PeakFinder, Transform};
 
-/// Band-excitation-like spectra: a few resonances over noise, always positive (`np.abs`).
+/// Band-excitation-like spectra: a resonance over noise, always positive (`np.abs`).
 fn spectra(n: usize, len: usize) -> Vec<f64> {
     let mut state = 0x853c49e6748fea9bu64;
     let mut uniform = move || {
@@ -13,7 +22,7 @@ fn spectra(n: usize, len: usize) -> Vec<f64> {
     };
     (0..n)
         .flat_map(|_| {
-            let centre = 20.0 + 80.0 * uniform();
+            let centre = (0.2 + 0.6 * uniform()) * len as f64;
             let q = 5.0 + 50.0 * uniform();
             let noise: Vec<f64> = (0..len).map(|_| 0.2 * uniform()).collect();
             (0..len).map(move |i| {
@@ -25,35 +34,43 @@ fn spectra(n: usize, len: usize) -> Vec<f64> {
 }
 
 fn bench(c: &mut Criterion) {
-    let len = 119;
     let params = CwtParams::default();
-    let finder = PeakFinder::new(len, &params).expect("valid parameters");
-    let mut scratch = finder.new_scratch();
-
-    let n = 2048;
-    let data = spectra(n, len);
-    let mut group = c.benchmark_group("cwt_119x30");
-    group.throughput(Throughput::Elements(n as u64));
-    group.bench_function("fast", |b| {
-        b.iter(|| {
-            let mut found = 0;
-            finder.find_batch(black_box(&data), &mut scratch, |_, p| found += p.len());
-            found
-        })
-    });
-
-    let n = 16;
-    let few = spectra(n, len);
-    group.throughput(Throughput::Elements(n as u64));
-    group.sample_size(10);
-    group.bench_function("reference", |b| {
-        b.iter(|| {
-            few.chunks_exact(len)
-                .map(|x| find_peaks_cwt(black_box(x), &params).map_or(0, |p| p.len()))
-                .sum::<usize>()
-        })
-    });
-    group.finish();
+    for len in [119, 256, 1024, 8192] {
+        // About a quarter of a million samples per timed batch.
+        let n = (1 << 18) / len;
+        let data = spectra(n, len);
+        let mut group = c.benchmark_group(format!("cwt_{len}x30"));
+        group.throughput(Throughput::Elements(n as u64));
+        group.sample_size(10).warm_up_time(Duration::from_millis(500));
+        group.measurement_time(Duration::from_secs(if len > 1000 { 4 } else { 2 }));
+        let transforms =
+            [("matrices", Transform::Matrices), ("fft", Transform::Fft), ("direct", Transform::Direct)];
+        for (name, transform) in transforms {
+            // Beyond 256 samples there are no matrices: that plan would be the direct sums again.
+            if transform == Transform::Matrices && len > 256 {
+                continue;
+            }
+            let finder = PeakFinder::with_transform(len, &params, transform).expect("valid parameters");
+            let mut scratch = finder.new_scratch();
+            group.bench_function(BenchmarkId::from_parameter(name), |b| {
+                b.iter(|| {
+                    let mut found = 0;
+                    finder.find_batch(black_box(&data), &mut scratch, |_, p| found += p.len());
+                    found
+                })
+            });
+        }
+        let few = &data[..len * (n / 16).max(2)];
+        group.throughput(Throughput::Elements((few.len() / len) as u64));
+        group.bench_function(BenchmarkId::from_parameter("reference"), |b| {
+            b.iter(|| {
+                few.chunks_exact(len)
+                    .map(|x| find_peaks_cwt(black_box(x), &params).map_or(0, |p| p.len()))
+                    .sum::<usize>()
+            })
+        });
+        group.finish();
+    }
 }
 
 criterion_group!(benches, bench);

@@ -6,6 +6,9 @@ This script is the provenance of tests/fixtures/cwt/scipy_cwt.bin; tests/cwt_sci
     .venv/bin/python scripts/cwt_fixtures.py                       # the committed CI set
     .venv/bin/python scripts/cwt_fixtures.py --count 100000 --out /tmp/cwt_100k.bin --jobs 2
     CWT_FIXTURES=/tmp/cwt_100k.bin cargo test --release --test cwt_scipy
+    # long spectra only (the FFT route), as committed in tests/fixtures/cwt/scipy_cwt_long.bin:
+    .venv/bin/python scripts/cwt_fixtures.py --count 90 --seed 14 \
+        --lengths 256,512,1024,2048,4096,8192 --out tests/fixtures/cwt/scipy_cwt_long.bin
 
 File layout (little-endian):
     b"CWTFIX01", u32 header length, header JSON (parameter sets, class names, numpy linspace and
@@ -57,7 +60,9 @@ def scipy_kwargs(ps):
     return {k: v for k, v in ps.items() if k not in ("name", "widths")}
 
 
-def pick_length(rng):
+def pick_length(rng, lengths=None):
+    if lengths:
+        return int(rng.choice(lengths))
     u = rng.random()
     if u < 0.55:
         return 119
@@ -125,12 +130,14 @@ def vector(rng, cls, n):
 
 
 def make_record(args):
-    seed, index = args
+    seed, index, lengths, classes = args
     rng = np.random.default_rng([seed, index])
     ci = int(rng.integers(len(CLASSES)))
     cls = CLASSES[ci][0]
+    if classes and cls not in classes:
+        return b""  # the same vectors as a full run, for the classes asked for
     pi = 0 if rng.random() < 0.5 else int(rng.integers(len(PARAM_SETS)))
-    n = pick_length(rng)
+    n = pick_length(rng, lengths)
     y, wide = vector(rng, cls, n)
     if not wide:
         y = y.astype(np.float32)  # scipy promotes float32 to float64; so does the reader
@@ -168,7 +175,14 @@ def main():
     ap.add_argument("--seed", type=int, default=20240617)
     ap.add_argument("--out", default="tests/fixtures/cwt/scipy_cwt.bin")
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--lengths", default="",
+                    help="comma-separated spectrum lengths to draw from (default: mostly 119)")
+    ap.add_argument("--classes", default="",
+                    help="comma-separated class names to keep (default: all); the kept vectors are "
+                         "those a full run with the same seed and count has")
     a = ap.parse_args()
+    lengths = [int(v) for v in a.lengths.split(",") if v.strip()]
+    classes = [v for v in a.classes.split(",") if v.strip()]
     lin, srt = numpy_cases(np.random.default_rng(a.seed))
     # Floats travel as Python's shortest round-trip text, which any correctly rounding parser
     # reads back to the same bits (JSON number parsers need not round correctly).
@@ -177,11 +191,12 @@ def main():
              for ps in PARAM_SETS]
     header = {
         "scipy": scipy.__version__, "numpy": np.__version__, "seed": a.seed, "count": a.count,
+        "lengths": lengths, "kept_classes": classes,
         "classes": [{"name": c, "tie_prone": t} for c, t in CLASSES],
         "param_sets": exact, "linspace": lin, "argsort": srt,
     }
     blob = json.dumps(header, separators=(",", ":")).encode()
-    jobs = [(a.seed, i) for i in range(a.count)]
+    jobs = [(a.seed, i, lengths, classes) for i in range(a.count)]
     with open(a.out, "wb") as f:
         f.write(b"CWTFIX01" + struct.pack("<I", len(blob)) + blob)
         if a.jobs > 1:

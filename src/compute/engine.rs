@@ -83,9 +83,19 @@ enum Start {
 /// The start decision, with the checkpoint rank 0 resumes from.
 type StartDecision<T> = (Start, Option<Loaded<T>>);
 
-/// Rows per rayon task: enough for the analysis to batch its work (the CWT kernel turns a block
-/// into matrix products), few enough to balance the threads.
+/// Rows per rayon task for short rows: enough for the analysis to batch its work (the CWT kernel
+/// turns a block into matrix products), few enough to balance the threads.
 const ROWS_PER_TASK: usize = 128;
+
+/// Samples per rayon task: long rows get fewer rows per task, so that a batch of a few long
+/// spectra (128 × 1 024 samples) still splits over every thread. 128 rows of 128 samples.
+const SAMPLES_PER_TASK: usize = 128 * 128;
+
+/// Rows per rayon task for rows of `n_bins` samples: [`ROWS_PER_TASK`] up to 128 samples, then
+/// fewer, down to one row per task from 16 384 samples.
+fn rows_per_task(n_bins: usize) -> usize {
+    (SAMPLES_PER_TASK / n_bins.max(1)).clamp(1, ROWS_PER_TASK)
+}
 
 /// Run `analysis` over every row of a main dataset on every rank of `world`, and write its results
 /// group (rank 0). `make_analysis` builds the analysis once the dataset is known (its length,
@@ -671,10 +681,11 @@ fn map_rows_with<A: Analysis>(
     done: &(dyn Fn(u64) + Sync),
 ) -> RowItems<A::Item> {
     let n = data.len().checked_div(n_bins).unwrap_or(0);
-    let parts: Vec<RowItems<A::Item>> = (0..n.div_ceil(ROWS_PER_TASK))
+    let per_task = rows_per_task(n_bins);
+    let parts: Vec<RowItems<A::Item>> = (0..n.div_ceil(per_task))
         .into_par_iter()
         .map(|t| {
-            let (a, b) = (t * ROWS_PER_TASK, ((t + 1) * ROWS_PER_TASK).min(n));
+            let (a, b) = (t * per_task, ((t + 1) * per_task).min(n));
             let mut out = RowItems::with_capacity(b - a);
             analysis.process(data.slice_rows(a, b, n_bins), &mut scratches.mine(), &mut out);
             done((b - a) as u64);

@@ -7,12 +7,17 @@
 //!
 //! * [`PeakFinder`] is the plan: the wavelet bank for one (spectrum length, parameters) pair,
 //!   built once, shared by all threads (`Send + Sync`). [`PeakFinder::find_batch`] transforms a
-//!   batch of spectra with a few matrix products and runs the ridge stage on per-thread
-//!   [`Scratch`] buffers, allocating nothing per spectrum. Each spectrum takes one of three
-//!   routes: half-size products of `x ± reversed x` when every wavelet is a palindrome (half the
-//!   multiply-adds); the full Toeplitz product when the spectrum has an exact zero or two equal
-//!   neighbours, where scipy's sums give exactly equal outputs that the folded sums would not;
-//!   the direct convolution for NaN/±inf and for spectra over 256 samples.
+//!   batch of spectra and runs the ridge stage on per-thread [`Scratch`] buffers, allocating
+//!   nothing per spectrum. Each spectrum takes one of four routes. Realistic spectra (finite, no
+//!   exact zero, no two equal neighbours, not a palindrome) take the plan's [`Transform`]: up to
+//!   [`FFT_MIN_LEN`] samples, half-size matrix products of `x ± reversed x` when every wavelet
+//!   is a palindrome (half the multiply-adds; the full products up to [`FFT_MIN_LEN_UNFOLDED`]
+//!   otherwise); beyond, FFT convolution (one forward transform, one inverse per pair of widths). Both round differently at each position, so spectra that
+//!   can hold scipy's exact ties — an exact zero or two equal neighbours, where scipy's sums
+//!   give exactly equal outputs — take the full Toeplitz product (up to 256 samples) or the
+//!   direct sums, whose rounding is the same at every position; NaN/±inf take the direct sums.
+//!   The direct sums are vectorised across output positions and are the reference's sums bit
+//!   for bit.
 //! * [`find_peaks_cwt`] is the reference: the algorithm transcribed one spectrum at a time,
 //!   direct convolutions and all. The tests hold the plan to it and both to scipy.
 //!
@@ -30,12 +35,14 @@
 //! puts first; a NaN signal-to-noise ratio passes; `window_size` 0 makes every noise NaN. The
 //! floating-point sums differ from numpy's in the last bits (another summation order), so a
 //! comparison that numpy decides by an ulp may go the other way; the discrete peaks agree
-//! otherwise. One more difference by design: scipy switches to FFT convolution for long spectra
-//! with wide wavelets (over 2048 samples); we always sum directly, which only changes rounding,
-//! and we copy the FFT's one visible effect, a row of NaN when the spectrum has a NaN or ±inf.
+//! otherwise. Where scipy switches to FFT convolution (long spectra with wide wavelets, over 2048
+//! samples) and where we do (realistic spectra over [`FFT_MIN_LEN`] samples) differ; that only
+//! changes rounding, and we copy the FFT's one visible effect in scipy, a row of NaN when the
+//! spectrum has a NaN or ±inf.
 mod params;
 mod reference;
 mod ridges;
+mod spectral;
 mod transform;
 mod wavelet;
 
@@ -45,6 +52,7 @@ pub use wavelet::ricker;
 
 use ridges::RidgeScratch;
 use transform::{Bank, TransformScratch};
+pub use transform::{Transform, FFT_MIN_LEN, FFT_MIN_LEN_UNFOLDED};
 use wavelet::Kernel;
 
 /// An invalid parameter of the peak finder; `Display` is the one-line message.
@@ -83,9 +91,16 @@ pub struct Scratch {
 impl PeakFinder {
     /// The plan for spectra of `len` samples, or the error scipy would raise for `params`.
     pub fn new(len: usize, params: &CwtParams) -> Result<Self, CwtError> {
+        Self::with_transform(len, params, Transform::Auto)
+    }
+
+    /// The plan with a chosen [`Transform`] for spectra that cannot hold scipy's exact ties:
+    /// for benchmarks and for tests that hold every route to the reference. The peaks are the
+    /// same up to ties within rounding.
+    pub fn with_transform(len: usize, params: &CwtParams, transform: Transform) -> Result<Self, CwtError> {
         let params = params.validate(len)?;
         let kernels: Vec<Kernel> = params.widths.iter().map(|&w| Kernel::new(w, len)).collect();
-        let bank = Bank::new(len, kernels);
+        let bank = Bank::new(len, kernels, transform);
         Ok(PeakFinder { len, params, bank })
     }
 

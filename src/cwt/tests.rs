@@ -146,13 +146,15 @@ fn parameter_sets() -> Vec<CwtParams> {
     ]
 }
 
+/// Every transform, at lengths on both sides of where the automatic choice changes.
 #[test]
 fn fast_path_equals_reference_path_on_random_vectors() {
     let mut rng = Rng(0x5eed_cafe_f00d_d00d);
     let mut compared = 0;
-    for params in parameter_sets() {
+    let transforms = [Transform::Auto, Transform::Matrices, Transform::Fft, Transform::Direct];
+    for (params, transform) in parameter_sets().into_iter().flat_map(|p| transforms.map(|t| (p.clone(), t))) {
         for len in [1, 2, 3, 5, 16, 64, 119, 128, 200, 300] {
-            let finder = PeakFinder::new(len, &params).unwrap();
+            let finder = PeakFinder::with_transform(len, &params, transform).unwrap();
             let mut scratch = finder.new_scratch();
             let n = 70; // more than one block
             let spectra: Vec<f64> = (0..n).flat_map(|k| random_spectrum(&mut rng, len, k)).collect();
@@ -160,12 +162,12 @@ fn fast_path_equals_reference_path_on_random_vectors() {
                 let x = &spectra[i * len..(i + 1) * len];
                 let reference = find_peaks_cwt(x, &params).unwrap();
                 let fast: Vec<usize> = fast.iter().map(|&c| c as usize).collect();
-                assert_eq!(fast, reference, "len {len}, spectrum {i}, {params:?}");
+                assert_eq!(fast, reference, "len {len}, spectrum {i}, {transform:?}, {params:?}");
                 compared += 1;
             });
         }
     }
-    assert_eq!(compared, 4 * 10 * 70);
+    assert_eq!(compared, 4 * 4 * 10 * 70);
 }
 
 #[test]

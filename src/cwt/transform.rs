@@ -1,5 +1,7 @@
-//! The continuous wavelet transform: scipy's row-by-row direct convolution, and the batched
-//! transform of many spectra as a few matrix products against a wavelet bank built once.
+//! The continuous wavelet transform: scipy's row-by-row direct convolution, the batched
+//! transform of many spectra as a few matrix products against a wavelet bank built once, and
+//! the FFT convolution of long spectra.
+use super::spectral::{Spectral, SpectralScratch};
 use super::wavelet::Kernel;
 
 /// One CWT row the way `np.convolve(x, taps[::-1], 'same')` computes it: each output sums only
@@ -33,23 +35,94 @@ pub(crate) enum Route {
     /// position, so they can only serve spectra where no two outputs are exactly equal by
     /// construction.
     Folded,
-    /// The full Toeplitz product: every output is one fused multiply-add chain over its wavelet
-    /// taps in order (the zeros outside the taps leave the chain unchanged), like scipy's sums.
-    /// Exact zeros, runs of equal samples and lone spikes thus give exactly equal or exactly
-    /// zero outputs — scipy's ties, kept as ties.
+    /// The full Toeplitz product, for realistic spectra when the wavelets are not all
+    /// palindromes (no fold) and the FFT is not chosen or not safe (extreme magnitudes).
     Dense,
-    /// The direct convolution, for NaN/±inf (which poison whole products) and long spectra.
+    /// FFT convolution ([`Spectral`]): like the folded products, its rounding differs from
+    /// position to position, so it serves only spectra without exact zeros or equal neighbours,
+    /// and only finite ones of moderate magnitude (no overflow of the transform's sums, no
+    /// subnormal precision loss).
+    Fft,
+    /// The direct convolution, bit for bit [`convolve_same`] and so the reference path's CWT:
+    /// for NaN/±inf (which poison whole products), and for every tie-prone spectrum — exact
+    /// zeros, equal neighbours, palindromes — where scipy's sums make outputs exactly equal, or
+    /// equal but for the order of the terms, and which way such a tie goes is decided by the
+    /// rounding alone. On those the fast path answers exactly what the reference answers.
     Direct,
 }
 
-/// The route for `x`: exact zeros or two equal neighbours make scipy's exact ties possible.
+/// Which transform a plan gives spectra that cannot hold scipy's exact ties (every spectrum of
+/// realistic, noisy data). Spectra that can — exact zeros, equal neighbours, palindromes,
+/// NaN/±inf — always take the direct sums, bit for bit the reference's, whatever is chosen here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Transform {
+    /// The fastest measured for the spectrum length: matrix products for short spectra, the
+    /// FFT above [`FFT_MIN_LEN`] samples — above [`FFT_MIN_LEN_UNFOLDED`] when some wavelet is
+    /// not a palindrome (fractional `10 · width`), where the products cannot be folded.
+    #[default]
+    Auto,
+    /// Matrix products (folded when every wavelet is a palindrome); spectra longer than
+    /// 256 samples have no matrices and take the direct sums instead.
+    Matrices,
+    /// FFT convolution.
+    Fft,
+    /// Direct sums, vectorised across output positions; bit for bit the reference path's.
+    Direct,
+}
+
+impl Transform {
+    /// What [`Transform::Auto`] means for spectra of `len` samples, `foldable` when every wavelet
+    /// is a palindrome.
+    pub(crate) fn choose(self, len: usize, foldable: bool) -> Transform {
+        let min_len = if foldable { FFT_MIN_LEN } else { FFT_MIN_LEN_UNFOLDED };
+        match self {
+            Transform::Auto if len > min_len => Transform::Fft,
+            Transform::Auto => Transform::Matrices,
+            t => t,
+        }
+    }
+}
+
+/// Above this length [`Transform::Auto`] takes the FFT: measured on one thread, the FFT overtakes
+/// the folded products between 119 and 160 samples (seed widths 20..60 and narrow widths 1..10;
+/// docs/BENCHMARKS.md).
+pub const FFT_MIN_LEN: usize = 128;
+
+/// The same when the products cannot be folded (some wavelet of a fractional length): the FFT
+/// overtakes the full products between 64 and 119 samples.
+pub const FFT_MIN_LEN_UNFOLDED: usize = 96;
+
+/// Largest magnitude the FFT route takes: far from overflow of its sums of `size` terms, and far
+/// from the subnormals, whose coarse rounding its twiddle products would amplify.
+const FFT_MAX_MAGNITUDE: f64 = 1e200;
+
+/// Whether `x` can make scipy's sums tie: an exact zero or two equal neighbours (exactly equal
+/// outputs in flat runs), or a palindrome (outputs at mirrored positions are the same terms
+/// summed in opposite orders, so the two middle ones of an even-length wavelet tie up to
+/// rounding; the folded products would make them exactly equal).
+pub(crate) fn tie_prone(x: &[f64]) -> bool {
+    x.contains(&0.0) || x.windows(2).any(|w| w[0] == w[1]) || x.iter().eq(x.iter().rev())
+}
+
+/// The route for `x`.
 pub(crate) fn route(x: &[f64], bank: &Bank) -> Route {
-    if !bank.has_matrices() || x.iter().any(|v| !v.is_finite()) {
+    let mut max_abs = 0.0f64;
+    for v in x {
+        if !v.is_finite() {
+            return Route::Direct;
+        }
+        max_abs = max_abs.max(v.abs());
+    }
+    if tie_prone(x) {
         Route::Direct
-    } else if bank.fold.is_none() || x.contains(&0.0) || x.windows(2).any(|w| w[0] == w[1]) {
-        Route::Dense
-    } else {
+    } else if bank.spectral.is_some() && (1.0 / FFT_MAX_MAGNITUDE..=FFT_MAX_MAGNITUDE).contains(&max_abs) {
+        Route::Fft
+    } else if !bank.has_matrices() {
+        Route::Direct
+    } else if bank.fold.is_some() && bank.fold_realistic {
         Route::Folded
+    } else {
+        Route::Dense
     }
 }
 
@@ -85,6 +158,12 @@ pub(crate) struct Bank {
     /// `len × rows·len`, row-major: `T` of every row side by side, transposed. Empty beyond
     /// [`BANK_MAX_LEN`].
     dense_t: Vec<f64>,
+    /// Realistic spectra take the folded products (else the dense one, or the direct sums).
+    fold_realistic: bool,
+    /// The FFT form, when the plan gives it realistic spectra.
+    spectral: Option<Spectral>,
+    /// Longest wavelet: the zero padding the direct sums need on the right.
+    longest: usize,
 }
 
 /// Per-thread buffers of the batched products, for `block` spectra at a time.
@@ -97,6 +176,9 @@ pub(crate) struct TransformScratch {
     o: Vec<f64>,
     x_dense: Vec<f64>,
     dense: Vec<f64>,
+    spectral: SpectralScratch,
+    /// The spectrum between zeros, for the direct sums.
+    padded: Vec<f64>,
 }
 
 /// The Toeplitz entry of `k` at output position `i` (which may be `len`) and sample `j`.
@@ -106,10 +188,23 @@ fn toeplitz(k: &Kernel, i: usize, j: usize) -> f64 {
 }
 
 impl Bank {
-    pub fn new(len: usize, kernels: Vec<Kernel>) -> Bank {
+    pub fn new(len: usize, kernels: Vec<Kernel>, transform: Transform) -> Bank {
         let (half, lo) = (len.div_ceil(2), len / 2);
-        let mut bank = Bank { len, kernels, half, lo, fold: None, dense_t: Vec::new() };
-        if !(2..=BANK_MAX_LEN).contains(&len) {
+        let transform = transform.choose(len, kernels.iter().all(|k| k.symmetric));
+        let spectral = (transform == Transform::Fft && len >= 2).then(|| Spectral::new(len, &kernels));
+        let longest = kernels.iter().map(|k| k.taps.len()).max().unwrap_or(0);
+        let mut bank = Bank {
+            len,
+            kernels,
+            half,
+            lo,
+            fold: None,
+            dense_t: Vec::new(),
+            fold_realistic: transform == Transform::Matrices,
+            spectral,
+            longest,
+        };
+        if !(2..=BANK_MAX_LEN).contains(&len) || transform == Transform::Direct {
             return bank;
         }
         let n_cols = bank.kernels.len() * len;
@@ -121,7 +216,7 @@ impl Bank {
                 }
             }
         }
-        if bank.kernels.iter().all(|k| k.symmetric) {
+        if bank.fold_realistic && bank.kernels.iter().all(|k| k.symmetric) {
             bank.fold = Some(Folded::new(len, &bank.kernels));
         }
         bank
@@ -146,6 +241,8 @@ impl Bank {
             o: vec![0.0; block * folded_cols],
             x_dense: vec![0.0; dense_rows * self.len],
             dense: vec![0.0; dense_rows * rows * self.len],
+            spectral: self.spectral.as_ref().map(Spectral::scratch).unwrap_or_default(),
+            padded: vec![0.0; self.len + 2 * self.longest + DIRECT_BLOCK],
         }
     }
 
@@ -175,7 +272,7 @@ impl Bank {
                     n_dense += 1;
                     n_dense - 1
                 }
-                Route::Direct => 0,
+                Route::Direct | Route::Fft => 0,
             };
             s.routes.push((r, slot));
         }
@@ -191,7 +288,7 @@ impl Bank {
 
     /// Spectrum `index` of the last [`Bank::multiply`] (whose samples are `x`) as its CWT
     /// matrix, `rows × len`.
-    pub fn assemble(&self, index: usize, x: &[f64], s: &TransformScratch, cwt: &mut [f64]) {
+    pub fn assemble(&self, index: usize, x: &[f64], s: &mut TransformScratch, cwt: &mut [f64]) {
         let len = self.len;
         let rows = cwt.chunks_exact_mut(len);
         match s.routes[index] {
@@ -212,11 +309,65 @@ impl Bank {
                 let n = self.kernels.len() * len;
                 cwt.copy_from_slice(&s.dense[slot * n..(slot + 1) * n]);
             }
-            (Route::Direct, _) => {
-                for (k, out) in self.kernels.iter().zip(rows) {
-                    convolve_same(x, k, out);
+            (Route::Fft, _) => {
+                if let Some(f) = &self.spectral {
+                    f.transform(x, &mut s.spectral, cwt);
                 }
             }
+            (Route::Direct, _) => convolve_rows(x, &self.kernels, &mut s.padded, cwt),
+        }
+    }
+}
+
+/// Outputs summed together by [`convolve_rows`]: independent chains for the vector units, few
+/// enough to stay in registers.
+const DIRECT_BLOCK: usize = 32;
+
+/// [`convolve_same`] for every row of `kernels`, bit for bit, into `cwt` (`rows × len`):
+/// each output is still one chain `0 + w₀x₀ + w₁x₁ + …` over the taps in order (no fused
+/// multiply-add), but `DIRECT_BLOCK` neighbouring outputs advance together, so the chains fill
+/// the vector units instead of waiting on one addition after another. Samples outside the
+/// spectrum are zeros, whose products leave a chain unchanged. `padded` holds at least
+/// `len + 2 · longest taps + DIRECT_BLOCK` values.
+pub(crate) fn convolve_rows(x: &[f64], kernels: &[Kernel], padded: &mut [f64], cwt: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { convolve_rows_avx2(x, kernels, padded, cwt) };
+        }
+    }
+    convolve_rows_portable(x, kernels, padded, cwt)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn convolve_rows_avx2(x: &[f64], kernels: &[Kernel], padded: &mut [f64], cwt: &mut [f64]) {
+    convolve_rows_portable(x, kernels, padded, cwt)
+}
+
+/// The body of [`convolve_rows`], compiled once per instruction set it is inlined into.
+#[inline(always)]
+fn convolve_rows_portable(x: &[f64], kernels: &[Kernel], padded: &mut [f64], cwt: &mut [f64]) {
+    let len = x.len();
+    let lead = kernels.iter().map(|k| k.shift).max().unwrap_or(0);
+    padded.fill(0.0);
+    padded[lead..lead + len].copy_from_slice(x);
+    for (k, out) in kernels.iter().zip(cwt.chunks_exact_mut(len)) {
+        let base = lead - k.shift;
+        for (b, out) in out.chunks_mut(DIRECT_BLOCK).enumerate() {
+            let mut acc = [0.0f64; DIRECT_BLOCK];
+            let from = base + b * DIRECT_BLOCK;
+            for (t, &w) in k.taps.iter().enumerate() {
+                let xs = &padded[from + t..from + t + DIRECT_BLOCK];
+                for (a, &v) in acc.iter_mut().zip(xs) {
+                    *a += w * v;
+                }
+            }
+            out.copy_from_slice(&acc[..out.len()]);
+        }
+        if k.scipy_uses_fft && x.iter().any(|v| !v.is_finite()) {
+            out.fill(f64::NAN);
         }
     }
 }
@@ -312,33 +463,54 @@ mod tests {
         assert!(y[2..].iter().all(|v| v.is_finite()));
     }
 
-    #[test]
-    fn every_route_equals_the_direct_convolution() {
-        let mut state = 0x9e3779b97f4a7c15u64;
-        let mut next = || {
+    fn xorshift(seed: u64) -> impl FnMut() -> f64 {
+        let mut state = seed;
+        move || {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             (state >> 11) as f64 / (1u64 << 53) as f64
-        };
-        for len in [2, 3, 4, 7, 8, 33, 64, 119, 128, 256] {
+        }
+    }
+
+    /// Every route of every transform against the direct convolution, the way rustfft holds
+    /// each algorithm to its DFT: within rounding of `Σ|taps|`, NaN where it is NaN.
+    #[test]
+    fn every_route_equals_the_direct_convolution() {
+        let mut next = xorshift(0x9e3779b97f4a7c15);
+        let lengths = [2, 3, 4, 7, 8, 33, 64, 119, 128, 129, 256, 257, 500, 1000];
+        let transforms = [Transform::Matrices, Transform::Fft, Transform::Direct, Transform::Auto];
+        for (len, transform) in lengths.iter().flat_map(|&l| transforms.map(|t| (l, t))) {
             for widths in [&[0.25, 0.3, 0.45, 1.0, 2.0, 2.5, 5.0, 20.0, 61.7][..], &[1.0, 2.5, 20.0]] {
                 let kernels: Vec<Kernel> = widths.iter().map(|&w| Kernel::new(w, len)).collect();
-                let bank = Bank::new(len, kernels.clone());
+                let bank = Bank::new(len, kernels.clone(), transform);
                 let n = 6;
                 let mut spectra: Vec<f64> = (0..n * len).map(|_| next() - 0.3).collect();
-                spectra[len] = 0.0; // spectrum 1 takes the dense route
+                spectra[len] = 0.0; // spectrum 1 takes the direct sums
                 spectra[2 * len] = f64::NAN; // spectrum 2 the direct one
                 let mut s = bank.scratch(n);
                 bank.multiply(&spectra, &mut s);
+                let expected = match transform.choose(len, kernels.iter().all(|k| k.symmetric)) {
+                    _ if tie_prone(&spectra[..len]) => Route::Direct,
+
+                    Transform::Fft if len >= 2 => Route::Fft,
+                    Transform::Direct => Route::Direct,
+                    _ if len > BANK_MAX_LEN => Route::Direct,
+                    _ if bank.fold.is_some() => Route::Folded,
+                    _ => Route::Dense,
+                };
+                assert_eq!(s.routes[0].0, expected, "len {len}, {transform:?}, {widths:?}");
                 let mut cwt = vec![0.0; widths.len() * len];
                 for (i, x) in spectra.chunks_exact(len).enumerate() {
-                    bank.assemble(i, x, &s, &mut cwt);
+                    bank.assemble(i, x, &mut s, &mut cwt);
                     for (k, row) in kernels.iter().zip(cwt.chunks_exact(len)) {
                         let scale: f64 = k.taps.iter().map(|t| t.abs()).sum();
                         for (a, b) in row.iter().zip(naive(x, k)) {
                             let close = (a - b).abs() <= 1e-14 * scale;
-                            assert!(close || (a.is_nan() && b.is_nan()), "len {len}: {a} vs {b}");
+                            assert!(
+                                close || (a.is_nan() && b.is_nan()),
+                                "len {len} {transform:?}: {a} vs {b}"
+                            );
                         }
                     }
                 }
@@ -346,20 +518,56 @@ mod tests {
         }
     }
 
+    /// The vectorised direct sums are the reference's sums, bit for bit: same terms, same
+    /// order, no fused multiply-add — whatever instruction set the CPU offers.
     #[test]
-    fn the_dense_route_keeps_scipys_exact_ties_in_flat_runs() {
+    fn vectorised_direct_sums_are_the_reference_bit_for_bit() {
+        let mut next = xorshift(0x2545f4914f6cdd1d);
+        for len in [1, 2, 5, 31, 32, 33, 119, 300, 2049] {
+            let widths = [0.25, 0.35, 1.0, 1.6, 2.5, 7.05, 20.0, 61.7, f64::INFINITY];
+            let kernels: Vec<Kernel> = widths.iter().map(|&w| Kernel::new(w, len)).collect();
+            let longest = kernels.iter().map(|k| k.taps.len()).max().unwrap_or(0);
+            let mut padded = vec![0.0; len + 2 * longest + DIRECT_BLOCK];
+            let mut x: Vec<f64> = (0..len).map(|_| next() * 2.0 - 0.5).collect();
+            if len > 3 {
+                x[1] = 0.0;
+                x[3] = -x[2];
+            }
+            if len == 2049 {
+                x[700] = f64::INFINITY; // a row scipy would convolve by FFT turns all NaN
+            }
+            let mut cwt = vec![0.0; widths.len() * len];
+            convolve_rows(&x, &kernels, &mut padded, &mut cwt);
+            for (k, row) in kernels.iter().zip(cwt.chunks_exact(len)) {
+                let bits = |v: &[f64]| {
+                    v.iter().map(|y| if y.is_nan() { 0 } else { y.to_bits() }).collect::<Vec<_>>()
+                };
+                assert_eq!(bits(row), bits(&naive(&x, k)), "len {len}, {} taps", k.taps.len());
+            }
+        }
+    }
+
+    #[test]
+    fn tie_prone_spectra_take_the_direct_sums_and_keep_scipys_ties() {
         // A run of equal samples longer than the wavelet: the outputs inside are one and the same
         // chain of multiply-adds, hence equal, so no spurious maximum appears there.
         let len = 119;
         let kernels = vec![Kernel::new(1.0, len), Kernel::new(2.5, len)];
-        let bank = Bank::new(len, kernels);
         let x: Vec<f64> =
             (0..len).map(|i| if (30..90).contains(&i) { 0.7 } else { 0.1 * i as f64 }).collect();
-        assert_eq!(route(&x, &bank), Route::Dense);
+        let palindrome: Vec<f64> = (0..len).map(|i| 1.0 + (i.min(len - 1 - i) as f64).sqrt()).collect();
+        let realistic: Vec<f64> = (0..len).map(|i| 1.0 + (i as f64 * 0.37).sin()).collect();
+        for transform in [Transform::Matrices, Transform::Fft, Transform::Auto] {
+            let bank = Bank::new(len, kernels.clone(), transform);
+            assert_eq!(route(&x, &bank), Route::Direct);
+            assert_eq!(route(&palindrome, &bank), Route::Direct);
+            assert_ne!(route(&realistic, &bank), Route::Direct, "{transform:?}");
+        }
+        let bank = Bank::new(len, kernels, Transform::Matrices);
         let mut s = bank.scratch(1);
         bank.multiply(&x, &mut s);
         let mut cwt = vec![0.0; 2 * len];
-        bank.assemble(0, &x, &s, &mut cwt);
+        bank.assemble(0, &x, &mut s, &mut cwt);
         assert!(cwt[45..75].windows(2).all(|w| w[0] == w[1]));
     }
 }
