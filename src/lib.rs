@@ -75,9 +75,9 @@
 //! let world = World::init().unwrap();
 //! let job = Job {
 //!     input: "map.h5".into(), dataset: None, output: None, threads: None,
-//!     max_mem_mb: 1024, force: false, progress: ProgressMode::Auto,
+//!     max_mem_mb: 1024, force: false, progress: ProgressMode::Auto, along: None,
 //! };
-//! let summary = compute::run(&world, &job, std::time::Instant::now(), |_main| Ok(ArgMax)).unwrap();
+//! let summary = compute::run(&world, &job, std::time::Instant::now(), |_main, _spectra| Ok(ArgMax)).unwrap();
 //! println!("{} pixels -> {}", summary.pixels, summary.group);
 //! ```
 pub mod compute;

@@ -9,7 +9,7 @@ use usid_peaks::plot::{self, MapFigure, PlotError, SpectrumFigure};
 use usid_peaks::usid::MainDataset;
 
 use super::params::CwtArgs;
-use super::pixel::{open_main, resolve, OwnedRow, PixelTarget};
+use super::pixel::{open_main, read_pixel, resolve, select_spectra, PixelTarget};
 use super::{CliError, Exit};
 
 #[derive(clap::Args, Debug)]
@@ -108,11 +108,14 @@ fn short_list(items: &[String], max: usize) -> String {
 fn spectrum_figure(args: &Args, main: &MainDataset) -> Result<SpectrumFigure, CliError> {
     let params = args.cwt.params()?;
     let pixel = resolve(main, args.target.pixel.as_deref(), args.target.index)?;
-    let finder = PeakFinding::new(main, params, args.cwt.component)?;
-    let row = OwnedRow::read(main, pixel.index)?;
-    let peaks = finder.find_one(row.rows());
+    let layout = args.target.along.layout(main)?;
+    // One spectrum per picture: the first that --step selects.
+    let spectrum = select_spectra(&layout, &args.target.step)?.first().copied().unwrap_or(0);
+    let finder = PeakFinding::new(&layout, params, args.cwt.component)?;
+    let block = read_pixel(main, &layout, pixel.index)?;
+    let peaks = finder.find_one(block.spectrum(spectrum));
     let mut y = Vec::new();
-    finder.component_values(row.rows(), &mut y);
+    finder.component_values(block.spectrum(spectrum), &mut y);
     let x = finder.axis().to_vec();
     let (name, units) = finder.axis_label();
 
@@ -139,11 +142,12 @@ fn spectrum_figure(args: &Args, main: &MainDataset) -> Result<SpectrumFigure, Cl
     let (y_name, y_units) = component_label(main, args.cwt.component);
     Ok(SpectrumFigure {
         title: format!(
-            "{}  pixel (row {}, col {}) = index {}",
+            "{}  pixel (row {}, col {}) = index {}{}",
             dataset_name(&main.path),
             pixel.row,
             pixel.col,
-            pixel.index
+            pixel.index,
+            step_suffix(&layout, spectrum)
         ),
         subtitle,
         x,
@@ -154,6 +158,15 @@ fn spectrum_figure(args: &Args, main: &MainDataset) -> Result<SpectrumFigure, Cl
         y_units,
         peaks: peaks.iter().map(|&p| p as usize).collect(),
     })
+}
+
+/// `, DC_Offset=-2.5 V` for a spectrum among several of a pixel; nothing with one.
+fn step_suffix(layout: &usid_peaks::usid::SpectraLayout, spectrum: usize) -> String {
+    if layout.per_pixel() > 1 {
+        format!(", {}", layout.label(spectrum))
+    } else {
+        String::new()
+    }
 }
 
 /// `330.100000` → `330.1`.
@@ -210,26 +223,40 @@ fn map_figure(args: &Args, file: &hdf5::File, main: &MainDataset) -> Result<MapF
         CliError::new(Exit::Input, format!("{}: {group_path}/{what}: {e}", args.target.file.display()))
     };
     let group = file.group(&group_path).map_err(|e| input("", e))?;
-    let counts: Vec<u32> =
-        group.dataset("Peak_Count").and_then(|d| d.read_raw::<u32>()).map_err(|e| input("Peak_Count", e))?;
-    if counts.len() != main.n_positions {
+    // The spectra ran along the dimension the group records (older groups: the default one).
+    let along = group
+        .attr("along")
+        .and_then(|a| a.read_scalar::<hdf5::types::VarLenUnicode>())
+        .map(|v| v.as_str().to_string())
+        .ok()
+        .or_else(|| args.target.along.along.clone());
+    let layout = super::params::AlongArg { along }.layout(main)?;
+    let spectrum = select_spectra(&layout, &args.target.step)?.first().copied().unwrap_or(0);
+    let count_table =
+        group.dataset("Peak_Count").and_then(|d| d.read_2d::<u32>()).map_err(|e| input("Peak_Count", e))?;
+    if count_table.nrows() != main.n_positions || count_table.ncols() != layout.per_pixel() {
         return Err(CliError::new(
             Exit::Input,
             format!(
-                "{}: {group_path} has {} pixels but {} has {}",
+                "{}: {group_path} has {} pixels x {} spectra but {} has {} x {}",
                 args.target.file.display(),
-                counts.len(),
+                count_table.nrows(),
+                count_table.ncols(),
                 main.path,
-                main.n_positions
+                main.n_positions,
+                layout.per_pixel()
             ),
         ));
     }
+    let counts = count_table.column(spectrum).to_vec();
+    // The first peak of the chosen spectrum: its column, the peak slot varying fastest.
     let first_column = |name: &str| -> Result<Vec<f64>, CliError> {
         let d = group.dataset(name).map_err(|e| input(name, e))?;
         let a = d.read_2d::<f64>().map_err(|e| input(name, e))?;
-        Ok(a.column(0).to_vec())
+        let width = a.ncols() / layout.per_pixel().max(1);
+        Ok(a.column(spectrum * width).to_vec())
     };
-    let spec = main.spectroscopic_dims.first();
+    let spec = Some(&layout.along_dim);
     let (values, value_name, value_units): (Vec<f64>, String, String) = match args.of {
         MapOf::Frequency => (
             first_column("Peak_Frequencies")?,
@@ -288,7 +315,12 @@ fn map_figure(args: &Args, file: &hdf5::File, main: &MainDataset) -> Result<MapF
         MapOf::Count => "peak count".into(),
     };
     Ok(MapFigure {
-        title: format!("{}: {what} ({})", dataset_name(&main.path), dataset_name(&group_path)),
+        title: format!(
+            "{}: {what}{} ({})",
+            dataset_name(&main.path),
+            step_suffix(&layout, spectrum),
+            dataset_name(&group_path)
+        ),
         x,
         y,
         x_name: dims[fast].name.clone(),

@@ -12,10 +12,13 @@
 mod analysis;
 pub mod checkpoint;
 mod engine;
+mod messages;
 mod output;
 mod parallel;
 pub mod plan;
 mod progress;
+mod reader;
+mod signals;
 pub mod world;
 
 pub use analysis::{Analysis, Param, RowItems, Rows, WriteTarget};
