@@ -12,7 +12,11 @@ Each spectrum along Frequency is a damped harmonic oscillator response (|A| has 
 position and height move with the other dimensions' steps and the pixel) plus noise, so that
 find_peaks_cwt finds different peaks in different spectra. --gzip stores the main dataset in
 chunks of one row, gzip-compressed. The main dataset is /Measurement_000/Channel_000/Raw_Data.
+Stdout: one JSON object {"path", "shape", "spectroscopic_dims": [[name, size], ...] (fastest
+first), "compression"} as h5py reads the file back.
 """
+import json
+import sys
 import argparse
 import warnings
 
@@ -81,6 +85,11 @@ def main():
         grp = f.require_group("Measurement_000/Channel_000")
         usid.hdf_utils.write_main_dataset(grp, data.astype(a.dtype), "Raw_Data", "Amplitude", "V",
                                           pos, spec, **kwargs)
+    with h5py.File(a.out, "r") as f:
+        d = f["Measurement_000/Channel_000/Raw_Data"]
+        json.dump({"path": d.name, "shape": list(d.shape), "compression": d.compression,
+                   "spectroscopic_dims": [[n, s] for n, s in zip(names, sizes)]}, sys.stdout)
+    print()
 
 
 if __name__ == "__main__":

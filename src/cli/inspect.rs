@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use serde::Serialize;
-use usid_peaks::usid::{self, Dim, MainDataset, UsidError};
+use usid_peaks::usid::{self, Dim, MainDataset, SpectraLayout, UsidError};
 
 use super::{CliError, Exit};
 
@@ -17,7 +17,9 @@ pub struct Args {
     pub dset: Option<String>,
     /// Print JSON on stdout. With DSET: one object {path, quantity, units, dtype, shape
     /// [n_positions, n_bins], position_dims [{name, units, size}], spectroscopic_dims [...],
-    /// ancillary {position_indices, ...}}. Without: {file, main_datasets: [such objects]}; a main
+    /// ancillary {position_indices, ...}, spectra {along, len, per_pixel, dims_fastest_first
+    /// [{name, units, size}]} (or {error} when the spectroscopic indices are not a full grid)}.
+    /// Without: {file, main_datasets: [such objects]}; a main
     /// dataset usid-peaks cannot read appears as {path, error}.
     #[arg(long)]
     pub json: bool,
@@ -43,6 +45,47 @@ struct Summary<'a> {
     position_dims: &'a [Dim],
     spectroscopic_dims: &'a [Dim],
     ancillary: AncillaryPaths,
+    spectra: Spectra,
+}
+
+/// How the rows split into spectra by default (what `find` without `--along` does).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Spectra {
+    Layout {
+        /// The default `--along`: the fastest-varying spectroscopic dimension.
+        along: String,
+        /// Values per spectrum.
+        len: usize,
+        per_pixel: usize,
+        /// Every spectroscopic dimension, fastest-varying first.
+        dims_fastest_first: Vec<Dim>,
+    },
+    Undefined {
+        error: String,
+    },
+}
+
+impl Spectra {
+    fn of(m: &MainDataset) -> Self {
+        match SpectraLayout::new(m, None) {
+            Ok(l) => {
+                let mut dims = vec![l.along_dim.clone()];
+                dims.extend(l.others.iter().map(|d| Dim {
+                    name: d.name.clone(),
+                    units: d.units.clone(),
+                    size: d.values.len(),
+                }));
+                Spectra::Layout {
+                    along: l.along_dim.name.clone(),
+                    len: l.len(),
+                    per_pixel: l.per_pixel(),
+                    dims_fastest_first: dims,
+                }
+            }
+            Err(e) => Spectra::Undefined { error: e.to_string() },
+        }
+    }
 }
 
 impl<'a> Summary<'a> {
@@ -61,6 +104,7 @@ impl<'a> Summary<'a> {
                 spectroscopic_indices: m.spectroscopic_indices_path(),
                 spectroscopic_values: m.spectroscopic_values_path(),
             },
+            spectra: Spectra::of(m),
         }
     }
 }
@@ -69,7 +113,7 @@ impl<'a> Summary<'a> {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum Entry<'a> {
-    Main(Summary<'a>),
+    Main(Box<Summary<'a>>),
     Unreadable { path: &'a str, error: String },
 }
 
@@ -102,7 +146,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
                 let main_datasets = opened
                     .iter()
                     .map(|(path, m)| match m {
-                        Ok(m) => Entry::Main(Summary::of(m)),
+                        Ok(m) => Entry::Main(Box::new(Summary::of(m))),
                         Err(e) => Entry::Unreadable { path, error: e.to_string() },
                     })
                     .collect();
@@ -171,5 +215,20 @@ fn describe(m: &MainDataset) -> String {
     s.extend(m.position_dims.iter().map(dim_line));
     s.push_str("  spectroscopic dimensions:\n");
     s.extend(m.spectroscopic_dims.iter().map(dim_line));
+    match Spectra::of(m) {
+        Spectra::Layout { along, per_pixel, dims_fastest_first, .. } => {
+            if dims_fastest_first.len() > 1 {
+                let dims: Vec<String> =
+                    dims_fastest_first.iter().map(|d| format!("{} {}", d.name, d.size)).collect();
+                s.push_str(&format!(
+                    "  fastest-varying first: {}
+",
+                    dims.join(", ")
+                ));
+            }
+            s.push_str(&format!("  spectra: along {along} (the default --along), {per_pixel} per pixel\n"));
+        }
+        Spectra::Undefined { error } => s.push_str(&format!("  spectra: not defined: {error}\n")),
+    }
     s
 }

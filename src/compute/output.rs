@@ -48,44 +48,72 @@ fn side_file(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(format!(".{name}.{suffix}"))
 }
 
-/// An exclusive lock on the target, released when dropped.
+/// An exclusive lock on the target, released when dropped; the lock file is removed then too.
 pub(crate) struct Lock {
-    _file: File,
+    file: File,
+    path: PathBuf,
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // Unlinked while still locked: a run that opened the old file meanwhile finds, once it
+        // gets the lock, that the path no longer names what it locked, and starts again (see
+        // `lock`), so two runs never both hold "the" lock.
+        let _ = std::fs::remove_file(&self.path);
+        let _ = &self.file;
+    }
 }
 
 /// Take the target's lock, or say which run holds it.
 pub(crate) fn lock(paths: &TargetPaths) -> Result<Lock, ComputeError> {
-    let file =
-        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&paths.lock).map_err(
-            |e| {
-                ComputeError::Output(format!(
-                    "cannot create the lock file {} ({e}); is the directory writable?",
-                    paths.lock.display()
-                ))
-            },
-        )?;
+    use std::os::unix::fs::MetadataExt;
     use std::os::unix::io::AsRawFd;
-    // SAFETY: flock on a file descriptor we own; non-blocking, so it cannot hang.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc != 0 {
-        let err = std::io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
-            // Some parallel file systems (Lustre mounted without `flock`) have no locks at all:
-            // say so, and go on unguarded rather than refuse every run.
-            crate::say!(
-                "usid-peaks: warning: cannot lock {} ({err}); make sure no other run writes {}",
-                paths.lock.display(),
-                paths.target.display()
-            );
-            return Ok(Lock { _file: file });
+    // A few tries: each retry means another run ended and removed the file between our open and
+    // our flock.
+    for _ in 0..8 {
+        let file =
+            std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&paths.lock).map_err(
+                |e| {
+                    ComputeError::Output(format!(
+                        "cannot create the lock file {} ({e}); is the directory writable?",
+                        paths.lock.display()
+                    ))
+                },
+            )?;
+        // SAFETY: flock on a file descriptor we own; non-blocking, so it cannot hang.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc != 0 {
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
+                // Some parallel file systems (Lustre mounted without `flock`) have no locks at
+                // all: say so, and go on unguarded rather than refuse every run.
+                crate::say!(
+                    "usid-peaks: warning: cannot lock {} ({err}); make sure no other run writes {}",
+                    paths.lock.display(),
+                    paths.target.display()
+                );
+                return Ok(Lock { file, path: paths.lock.clone() });
+            }
+            return Err(ComputeError::Busy(format!(
+                "{} is being written by another usid-peaks run (lock {} is held); wait for it to finish",
+                paths.target.display(),
+                paths.lock.display()
+            )));
         }
-        return Err(ComputeError::Busy(format!(
-            "{} is being written by another usid-peaks run (lock {} is held); wait for it to finish",
-            paths.target.display(),
-            paths.lock.display()
-        )));
+        let same = |a: &std::fs::Metadata, b: &std::fs::Metadata| a.dev() == b.dev() && a.ino() == b.ino();
+        match (file.metadata(), std::fs::metadata(&paths.lock)) {
+            (Ok(ours), Ok(there)) if same(&ours, &there) => {
+                return Ok(Lock { file, path: paths.lock.clone() });
+            }
+            // The previous holder removed the file we locked: lock the new one.
+            _ => continue,
+        }
     }
-    Ok(Lock { _file: file })
+    Err(ComputeError::Busy(format!(
+        "{}: the lock {} keeps changing hands; wait for the other runs to finish",
+        paths.target.display(),
+        paths.lock.display()
+    )))
 }
 
 /// Refuse, before any computing, a target that cannot receive a results group: it must be missing

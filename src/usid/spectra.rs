@@ -239,7 +239,9 @@ impl SpectraLayout {
             .zip(&steps)
             .rev()
             .map(|(d, &i)| {
-                let v = d.values.get(i).copied().unwrap_or(f64::NAN);
+                // Ancillary values are mostly float32: print them as such (-8.666667, not
+                // -8.666666984558105).
+                let v = d.values.get(i).copied().unwrap_or(f64::NAN) as f32;
                 if d.units.is_empty() {
                     format!("{}={v}", d.name)
                 } else {
