@@ -13,6 +13,7 @@
 //!   [`compute::Analysis`] over rows with rayon, gather, checkpoint, resume.
 //! * [`peaks`] — peak finding as the engine's first [`compute::Analysis`].
 //! * [`plot`] — pictures of spectra, result maps and scaling studies (PNG/SVG, pure Rust).
+//! * [`error`] — the classes of failure every error carries, and the one exit-code table.
 //!
 //! The binary (`usid-peaks`) is a thin command line over these rooms.
 //!
@@ -82,6 +83,7 @@
 //! ```
 pub mod compute;
 pub mod cwt;
+pub mod error;
 pub mod peaks;
 pub mod plot;
 pub mod usid;

@@ -148,7 +148,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build()
-            .map_err(|e| CliError::new(Exit::Job, format!("cannot start {n} threads: {e}")))?;
+            .map_err(|e| CliError::new(Exit::Launch, format!("cannot start {n} threads: {e}")))?;
         let once = || {
             let t = Instant::now();
             let r = pool.install(|| map_rows(&finder, data.rows(), layout.len()));

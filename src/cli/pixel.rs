@@ -120,10 +120,8 @@ pub fn open_main(
     let f = usid::open_file(file)?;
     let path = match dataset {
         Some(p) => p.to_string(),
-        None => usid::select::only_source_dataset(&f, file).map_err(|e| match e {
-            usid::select::SelectError::Input(e) => CliError::from(e),
-            usid::select::SelectError::Ambiguous(m) => CliError::usage(m),
-        })?,
+        None => usid::select::only_source_dataset(&f, file)
+            .map_err(|e| CliError::new(e.class(), e.to_string()))?,
     };
     let main = MainDataset::open(&f, &path)?;
     Ok((f, main))

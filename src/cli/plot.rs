@@ -64,11 +64,9 @@ fn save<F: plot::Figure>(figure: &F, out: &Path, size: plot::Size) -> Result<(),
     Ok(())
 }
 
-/// A drawing error: a missing font or a too-small size is the user's to fix; failing to write the
-/// file is an output error.
+/// A drawing error, with the class it carries.
 pub(crate) fn plot_error(e: PlotError) -> CliError {
-    let exit = if e.0.contains("cannot write") { Exit::Output } else { Exit::Usage };
-    CliError::new(exit, e.0)
+    CliError::new(e.class, e.message)
 }
 
 /// `WxH` → (W, H).

@@ -313,10 +313,8 @@ where
 
 /// The main dataset to use when none was named: the file's only source dataset.
 fn only_main_dataset(file: &hdf5::File, path: &Path) -> Result<String, ComputeError> {
-    usid::select::only_source_dataset(file, path).map_err(|e| match e {
-        usid::select::SelectError::Input(e) => ComputeError::Input(e),
-        usid::select::SelectError::Ambiguous(m) => ComputeError::Usage(m),
-    })
+    usid::select::only_source_dataset(file, path)
+        .map_err(|e| ComputeError::of_class(e.class(), e.to_string()))
 }
 
 /// What makes two runs' results interchangeable: the dataset, its shape and type, the dimension
@@ -385,14 +383,8 @@ fn decide<A: Analysis>(
 /// the next collective.
 fn fail_job(world: &World, e: ComputeError) -> ! {
     // One line, like every other error: HDF5's messages carry line breaks of their own.
-    let line = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
-    crate::say!("usid-peaks: error (rank {}): {line}", world.rank());
-    let code = match e {
-        ComputeError::Output(_) => 4,
-        ComputeError::Input(_) => 3,
-        _ => 70,
-    };
-    world.abort(code)
+    crate::say!("usid-peaks: error (rank {}): {}", world.rank(), crate::error::one_line(&e));
+    world.abort(e.class().exit_code())
 }
 
 /// A step's results: the batch's items, the next batch's rows, and the seconds spent reading them.

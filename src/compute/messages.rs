@@ -6,7 +6,7 @@ use super::checkpoint::Loaded;
 use super::plan::RowSet;
 use super::world::World;
 use super::ComputeError;
-use crate::usid;
+use crate::error::Class;
 
 /// How rank 0's decision at the start reaches the other ranks.
 pub(crate) enum Start {
@@ -91,28 +91,14 @@ fn share_outcome<T>(
     }
 }
 
+/// An error as bytes: its class's exit code (never 0, the tag of a value) and its message.
 fn error_message(e: &ComputeError) -> Vec<u8> {
-    let tag = match e {
-        ComputeError::Input(_) => 2,
-        ComputeError::Usage(_) => 3,
-        ComputeError::Output(_) => 4,
-        ComputeError::Busy(_) => 5,
-        ComputeError::Launch(_) => 6,
-        ComputeError::Interrupted(_) => 7,
-        ComputeError::Internal(_) => 8,
-    };
+    let tag = u8::try_from(e.class().exit_code()).unwrap_or(u8::MAX);
     [&[tag][..], e.to_string().as_bytes()].concat()
 }
 
 fn error_from_message(msg: &[u8]) -> ComputeError {
     let text = String::from_utf8_lossy(msg.get(1..).unwrap_or_default()).into_owned();
-    match msg.first() {
-        Some(2) => ComputeError::Input(usid::UsidError(text)),
-        Some(3) => ComputeError::Usage(text),
-        Some(4) => ComputeError::Output(text),
-        Some(5) => ComputeError::Busy(text),
-        Some(6) => ComputeError::Launch(text),
-        Some(7) => ComputeError::Interrupted(text),
-        _ => ComputeError::Internal(text),
-    }
+    let class = msg.first().map_or(Class::Internal, |&t| Class::from_exit_code(i32::from(t)));
+    ComputeError::of_class(class, text)
 }

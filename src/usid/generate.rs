@@ -267,10 +267,8 @@ pub fn generate(path: &Path, params: &GenerateParams) -> Result<GenerateSummary,
 /// Writes everything into `tmp`; messages name `target`, the file the user asked for.
 fn write_file(tmp: &Path, target: &Path, params: &GenerateParams) -> Result<Vec<usize>, UsidError> {
     let shown = target.display().to_string();
-    let h5 = |what: &str, e: hdf5::Error| {
-        let msg = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
-        UsidError(format!("{shown}: {what}: {msg}"))
-    };
+    let h5 =
+        |what: &str, e: hdf5::Error| UsidError(format!("{shown}: {what}: {}", crate::error::one_line(e)));
     let file = hdf5::File::create(tmp).map_err(|e| h5("cannot create the file", e))?;
     let meas = file.create_group("Measurement_000").map_err(|e| h5("cannot create a group", e))?;
     let chan = meas.create_group("Channel_000").map_err(|e| h5("cannot create a group", e))?;

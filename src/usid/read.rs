@@ -29,10 +29,7 @@ pub const MAX_DIMS: usize = attr::MAX_STRINGS;
 /// block).
 const HDF5_SIGNATURE: [u8; 8] = *b"\x89HDF\r\n\x1a\n";
 
-/// HDF5's own message flattened to one line, for the tail of our messages.
-pub(crate) fn one_line(e: impl std::fmt::Display) -> String {
-    e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
-}
+pub(crate) use crate::error::one_line;
 
 /// Check that `path` names an existing regular file that carries the HDF5 signature, so that the
 /// common mistakes (typo, directory, wrong file) get a crisp message before HDF5 sees the file.
