@@ -4,6 +4,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use serde::Serialize;
+use usid_peaks::usid::results::{self, ResultsGroup};
 use usid_peaks::usid::{self, Dim, MainDataset, SpectraLayout, UsidError};
 
 use super::{CliError, Exit};
@@ -20,7 +21,8 @@ pub struct Args {
     /// ancillary {position_indices, ...}, spectra {along, len, per_pixel, dims_fastest_first
     /// [{name, units, size}]} (or {error} when the spectroscopic indices are not a full grid)}.
     /// Without: {file, main_datasets: [such objects]}; a main
-    /// dataset usid-peaks cannot read appears as {path, error}.
+    /// dataset usid-peaks cannot read appears as {path, error}; results_groups lists every results
+    /// group as {path, source_dataset, complete, attributes [[name, value], ...]}.
     #[arg(long)]
     pub json: bool,
 }
@@ -121,6 +123,8 @@ enum Entry<'a> {
 struct Listing<'a> {
     file: String,
     main_datasets: Vec<Entry<'a>>,
+    /// Every results group in the file, with its source, completeness and attributes.
+    results_groups: Vec<ResultsGroup>,
 }
 
 pub fn run(args: Args) -> Result<(), CliError> {
@@ -150,9 +154,10 @@ pub fn run(args: Args) -> Result<(), CliError> {
                         Err(e) => Entry::Unreadable { path, error: e.to_string() },
                     })
                     .collect();
-                to_json(&Listing { file: args.file.display().to_string(), main_datasets })?
+                let results_groups = results::all_groups(&file);
+                to_json(&Listing { file: args.file.display().to_string(), main_datasets, results_groups })?
             } else {
-                list(&opened)
+                list(&opened) + &list_results(&results::all_groups(&file))
             }
         }
     };
@@ -200,6 +205,31 @@ fn list(opened: &[(&str, Result<MainDataset, UsidError>)]) -> String {
             Err(e) => format!("{path:width$}  not readable by usid-peaks: {e}\n"),
         })
         .collect()
+}
+
+/// The results groups, each with its source, whether it is complete, and its parameters.
+fn list_results(groups: &[ResultsGroup]) -> String {
+    if groups.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("results groups:\n");
+    for g in groups {
+        s.push_str(&format!(
+            "  {}  {}, of {}\n",
+            g.path,
+            if g.complete { "complete" } else { "INCOMPLETE" },
+            g.source_dataset
+        ));
+        // The key that decides reuse is long and not for reading.
+        let attrs: Vec<String> = g
+            .attributes
+            .iter()
+            .filter(|(n, _)| n != "usid_peaks_fingerprint" && n != "source_dataset")
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        s.push_str(&format!("    {}\n", attrs.join(" ")));
+    }
+    s
 }
 
 /// What pyUSID's `USIDataset` prints: where, what, the dimensions and the element type.

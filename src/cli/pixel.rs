@@ -31,29 +31,41 @@ pub struct PixelTarget {
     pub step: Vec<String>,
 }
 
-/// The spectra of a pixel that `--step DIM=STEP` (every one given) selects, in order; all of
-/// them without `--step`.
-pub fn select_spectra(layout: &SpectraLayout, steps: &[String]) -> Result<Vec<usize>, CliError> {
-    let mut wanted: Vec<Option<usize>> = vec![None; layout.others.len()];
+/// `--step DIM=STEP` options resolved against the dimensions a choice is among (`dims`: name and
+/// size of each, `along`: what the spectra run along, for the message): the wanted step of each
+/// dimension, `None` where no `--step` names it.
+pub fn resolve_steps(
+    steps: &[String],
+    dims: &[(String, usize)],
+    along: &str,
+) -> Result<Vec<Option<usize>>, CliError> {
+    let mut wanted: Vec<Option<usize>> = vec![None; dims.len()];
     for s in steps {
         let (name, step) = s
             .split_once('=')
             .and_then(|(n, i)| Some((n.trim(), i.trim().parse::<usize>().ok()?)))
             .ok_or_else(|| CliError::usage(format!("--step {s:?}: expected DIM=STEP, like DC_Offset=3")))?;
-        let Some(d) = layout.others.iter().position(|d| d.name == name) else {
-            let names: Vec<&str> = layout.others.iter().map(|d| d.name.as_str()).collect();
+        let Some(d) = dims.iter().position(|(n, _)| n == name) else {
+            let names: Vec<&str> = dims.iter().map(|(n, _)| n.as_str()).collect();
             return Err(CliError::usage(format!(
-                "--step {s}: the spectra run along {}; the other spectroscopic dimensions are: {}",
-                layout.along_dim.name,
+                "--step {s}: the spectra run along {along}; the other spectroscopic dimensions are: {}",
                 if names.is_empty() { "none".to_string() } else { names.join(", ") }
             )));
         };
-        let size = layout.others[d].values.len();
+        let size = dims[d].1;
         if step >= size {
             return Err(CliError::usage(format!("--step {s}: {name} has {size} steps (0 to {})", size - 1)));
         }
         wanted[d] = Some(step);
     }
+    Ok(wanted)
+}
+
+/// The spectra of a pixel that `--step DIM=STEP` (every one given) selects, in order; all of
+/// them without `--step`.
+pub fn select_spectra(layout: &SpectraLayout, steps: &[String]) -> Result<Vec<usize>, CliError> {
+    let dims: Vec<(String, usize)> = layout.others.iter().map(|d| (d.name.clone(), d.values.len())).collect();
+    let wanted = resolve_steps(steps, &dims, &layout.along_dim.name)?;
     Ok((0..layout.per_pixel())
         .filter(|&sp| layout.steps_of(sp).iter().zip(&wanted).all(|(i, w)| w.is_none_or(|w| w == *i)))
         .collect())

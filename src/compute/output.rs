@@ -9,13 +9,10 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use hdf5::types::VarLenUnicode;
-use hdf5::LocationType;
-
 use super::analysis::{Analysis, Param, RowItems, WriteTarget};
 use super::checkpoint::sync_parent;
 use super::ComputeError;
-use crate::usid::{self, MainDataset, UsidError};
+use crate::usid::{self, results, MainDataset, UsidError};
 
 /// The files of one run's target: the HDF5 file that receives the group and its side files.
 #[derive(Debug, Clone)]
@@ -158,20 +155,6 @@ pub(crate) fn check_not_open_for_writing(path: &Path) -> Result<(), ComputeError
     Ok(())
 }
 
-/// The name results groups of `analysis` on `dset_path` get: `<dataset name>-<Process>_`.
-pub(crate) fn group_base(dset_path: &str, process: &str) -> String {
-    let name = dset_path.rsplit('/').next().unwrap_or(dset_path);
-    format!("{name}-{process}_")
-}
-
-/// The parent group path of an HDF5 object path (`/` for top-level objects).
-pub(crate) fn parent_path(path: &str) -> &str {
-    match path.rfind('/') {
-        Some(0) | None => "/",
-        Some(i) => &path[..i],
-    }
-}
-
 /// The newest complete results group in `target` made with `fingerprint`, if any.
 pub(crate) fn find_reusable(
     target: &Path,
@@ -183,24 +166,11 @@ pub(crate) fn find_reusable(
         return None;
     }
     let file = hdf5::File::open(target).ok()?;
-    let parent = file.group(parent_path(dset_path)).ok()?;
-    let base = group_base(dset_path, process);
-    let mut candidates: Vec<(u64, String)> = parent
-        .member_names()
-        .ok()?
+    results::groups_for(&file, dset_path, process)
         .into_iter()
-        .filter_map(|m| m.strip_prefix(&base).and_then(|s| s.parse::<u64>().ok()).map(|i| (i, m)))
-        .collect();
-    candidates.sort();
-    candidates.into_iter().rev().find_map(|(_, name)| {
-        if !matches!(parent.loc_type_by_name(&name), Ok(LocationType::Group)) {
-            return None;
-        }
-        let g = parent.group(&name).ok()?;
-        let fp = g.attr("usid_peaks_fingerprint").ok()?.read_scalar::<VarLenUnicode>().ok()?;
-        let complete = g.dataset("completed_positions").ok()?.read_raw::<u8>().ok()?.iter().all(|&c| c == 1);
-        (fp.as_str() == fingerprint && complete).then(|| g.name())
-    })
+        .rev()
+        .find(|g| g.complete && g.attr("usid_peaks_fingerprint") == Some(fingerprint))
+        .map(|g| g.path)
 }
 
 /// How many items a complete results group holds, as its analysis counts them (0 if it cannot).
@@ -286,7 +256,7 @@ fn fill_group<A: Analysis>(
     // The source as seen from the file that gets the group: itself in place, else the input.
     let source_file = if in_place { file.clone() } else { usid::open_file(input)? };
     let source = MainDataset::open(&source_file, dset_path)?;
-    let parent_name = parent_path(dset_path);
+    let parent_name = results::parent_path(dset_path);
     let parent = match file.group(parent_name) {
         Ok(g) => g,
         Err(_) => {
@@ -304,7 +274,7 @@ fn fill_group<A: Analysis>(
             _ => usid::write::copy_ancillary(src_pos_ind, src_pos_val, &parent)?,
         }
     };
-    let group = usid::write::create_indexed_group(&parent, &group_base(dset_path, analysis.name()))?;
+    let group = usid::write::create_indexed_group(&parent, &results::group_base(dset_path, analysis.name()))?;
     write_attrs(&group, analysis, dset_path, source.n_positions, info)?;
     let completed = vec![1u8; source.n_positions];
     group

@@ -12,6 +12,7 @@
 
 pub mod generate;
 pub mod read;
+pub mod results;
 pub mod select;
 pub mod spectra;
 pub mod write;
