@@ -99,6 +99,31 @@ where
     A: Analysis,
     F: FnOnce(&MainDataset, &SpectraLayout) -> Result<A, ComputeError>,
 {
+    run_with(world, job, started, make_analysis, Tuning::default()).map(|(summary, _)| summary)
+}
+
+/// What [`run_with`] may be told beyond a [`Job`], to test the engine.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Tuning {
+    /// Pixels per batch instead of what `--max-mem` gives.
+    pub batch_rows: Option<u64>,
+}
+
+/// A run's summary, and on rank 0 every spectrum's items when it computed them.
+pub(crate) type Outcome<T> = (Summary, Option<RowItems<T>>);
+
+/// [`run`], also returning (on rank 0, when the run computed) every spectrum's items as written.
+pub(crate) fn run_with<A, F>(
+    world: &World,
+    job: &Job,
+    started: Instant,
+    make_analysis: F,
+    tuning: Tuning,
+) -> Result<Outcome<A::Item>, ComputeError>
+where
+    A: Analysis,
+    F: FnOnce(&MainDataset, &SpectraLayout) -> Result<A, ComputeError>,
+{
     // First of all: a SIGTERM during start-up (a batch system's time limit, a scancel) must stop
     // the run as cleanly as one during the computation, not kill it with the default action.
     let interrupted = install_signal_flag();
@@ -145,7 +170,7 @@ where
     let todo = match start {
         Start::Reuse(group) => {
             let items = if world.is_root() { output::items_in(&analysis, &paths.target, &group) } else { 0 };
-            return Ok(Summary {
+            let summary = Summary {
                 file: paths.target.display().to_string(),
                 group,
                 dataset: dset_path,
@@ -164,7 +189,8 @@ where
                 seconds_gather: 0.0,
                 seconds_write: 0.0,
                 spectra_per_s: 0.0,
-            });
+            };
+            return Ok((summary, None));
         }
         Start::Compute(todo) => todo,
     };
@@ -175,7 +201,9 @@ where
         .map_err(|e| ComputeError::Internal(format!("cannot start {threads} threads: {e}")))?;
     // In flight per row: the batch being computed and the next one being read, plus its items.
     let bytes_per_row = (main.n_bins * usid::spectra::element_bytes(main.dtype) * 2 + 64) as u64;
-    let batch_rows = batch_rows_for(job.max_mem_mb.saturating_mul(1 << 20), bytes_per_row, threads);
+    let batch_rows = tuning
+        .batch_rows
+        .unwrap_or_else(|| batch_rows_for(job.max_mem_mb.saturating_mul(1 << 20), bytes_per_row, threads));
     let plan = Plan::new(&todo, world.size(), world.rank(), batch_rows);
 
     // Rank 0 keeps every batch (all ranks') for the final write, and appends each to the checkpoint.
@@ -266,12 +294,15 @@ where
 
     // Rank 0 writes; the others wait for its verdict so the whole job exits alike.
     let t_write = Instant::now();
+    let mut all_items = None;
     let written = if world.is_root() {
         let results = assemble(&pieces, n_rows as usize, per_pixel);
         let info = RunInfo { fingerprint: &fingerprint, ranks: world.size(), threads };
         let r = results.and_then(|res| {
             let group = output::write_results(&analysis, &res, &job.input, &dset_path, &paths, &info)?;
-            Ok((group, res.items.len() as u64))
+            let n = res.items.len() as u64;
+            all_items = Some(res);
+            Ok((group, n))
         });
         if r.is_ok() {
             if let Some(ck) = checkpoint.take() {
@@ -285,7 +316,7 @@ where
     drop(lock);
     let (group, items) = share_verdict(world, written)?;
     let seconds_write = t_write.elapsed().as_secs_f64();
-    Ok(Summary {
+    let summary = Summary {
         file: paths.target.display().to_string(),
         group,
         dataset: dset_path,
@@ -308,7 +339,8 @@ where
         } else {
             0.0
         },
-    })
+    };
+    Ok((summary, all_items))
 }
 
 /// The main dataset to use when none was named: the file's only source dataset.

@@ -10,6 +10,7 @@
 //! `parallel_compute`).
 
 mod analysis;
+mod check;
 pub mod checkpoint;
 mod engine;
 mod messages;
@@ -22,6 +23,7 @@ mod signals;
 pub mod world;
 
 pub use analysis::{Analysis, Param, RowItems, Rows, WriteTarget};
+pub use check::{check_analysis, Checked};
 pub use engine::{map_rows, run, Job, Summary};
 pub use parallel::{parallel_compute, parallel_compute_init};
 pub use progress::ProgressMode;

@@ -97,19 +97,31 @@ pub fn groups_for(file: &hdf5::File, dset_path: &str, process: &str) -> Vec<Resu
         .collect()
 }
 
+/// How deep and how many groups [`all_groups`] looks.
+const MAX_DEPTH: usize = 8;
+const MAX_GROUPS_VISITED: usize = 10_000;
+
 /// Every results group in `file`, wherever it is, in path order (for `inspect` and for a file
 /// that holds only results).
 pub fn all_groups(file: &hdf5::File) -> Vec<ResultsGroup> {
     let mut out = Vec::new();
-    let mut todo = vec![file.name()];
-    while let Some(path) = todo.pop() {
+    // Hard links can make cycles and a hostile file can be deep or wide: the walk is bounded (a
+    // results group sits a few levels down, beside its source).
+    let mut todo = vec![(file.name(), 0usize)];
+    let mut visited = 0usize;
+    while let Some((path, depth)) = todo.pop() {
+        visited += 1;
+        if visited > MAX_GROUPS_VISITED {
+            break;
+        }
         let Ok(g) = file.group(&path) else { continue };
         for m in g.member_names().unwrap_or_default() {
             let child = if path == "/" { format!("/{m}") } else { format!("{path}/{m}") };
             if matches!(g.loc_type_by_name(&m), Ok(LocationType::Group)) {
                 match ResultsGroup::open(file, &child) {
                     Some(r) => out.push(r),
-                    None => todo.push(child),
+                    None if depth < MAX_DEPTH => todo.push((child, depth + 1)),
+                    None => {}
                 }
             }
         }
