@@ -9,6 +9,12 @@ parameters on the component of every spectrum of the source dataset (the group's
 `source_dataset`, in FILE or in --source), and prints one JSON object:
 {"pixels": N, "mismatches": M, "first_mismatches": [[pixel, ours, scipy], ...], "seconds_scipy": s}.
 This is the whole-map equality check of the `find` tests and of scripts/compare.sh.
+
+With several spectroscopic dimensions, every spectrum is the run along the group's `along`
+dimension at one position and one step of every other dimension: the source and the group's
+Peak_Indices and Peak_Count are reshaped by pyUSID (USIDataset.get_n_dim_form) and matched by
+dimension name, and the object also has "spectra", "count_mismatches" (Peak_Count against the
+peaks listed) and "n_dim" ({dataset: [[label, size], ...]}, the n-dim forms in pyUSID's order).
 """
 import argparse
 import json
@@ -35,6 +41,54 @@ def component(data, name):
     raise SystemExit(f"unknown component {name}")
 
 
+def text(v):
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def n_dim(dset):
+    import pyUSID as usid
+
+    u = usid.USIDataset(dset)
+    return u.get_n_dim_form(), [str(x) for x in u.n_dim_labels]
+
+
+def compare_n_dim(f_results, group, f_source, src_path, params, comp):
+    """Every spectrum along the group's `along` dimension, matched through pyUSID's n-dim forms."""
+    import itertools
+    import pyUSID as usid  # noqa: F401  (slow to import; only this path needs it)
+
+    g = f_results[group]
+    along = text(g.attrs["along"])
+    shapes, results = {}, {}
+    for name in ("Peak_Indices", "Peak_Count", "Peak_Frequencies"):
+        data, labels = n_dim(g[name])
+        shapes[name] = [[lab, int(n)] for lab, n in zip(labels, data.shape)]
+        results[name] = (data, labels)
+    src, src_labels = n_dim(f_source[src_path])
+    shapes["source"] = [[lab, int(n)] for lab, n in zip(src_labels, src.shape)]
+    values = component(src, comp)
+    # Source axes: everything but `along`, then `along` last; the results' axes in that order.
+    keep = [lab for lab in src_labels if lab != along]
+    values = np.transpose(values, [src_labels.index(lab) for lab in keep] + [src_labels.index(along)])
+    ind, ind_labels = results["Peak_Indices"]
+    ind = np.transpose(ind, [ind_labels.index(lab) for lab in keep] + [ind_labels.index("Peak")])
+    cnt, cnt_labels = results["Peak_Count"]
+    cnt = np.transpose(cnt, [cnt_labels.index(lab) for lab in keep])
+    t0 = time.perf_counter()
+    mismatches, count_mismatches, n = [], 0, 0
+    for where in itertools.product(*[range(s) for s in values.shape[:-1]]):
+        ref = [int(p) for p in find_peaks_cwt(values[where], **params)]
+        got = [int(p) for p in ind[where] if p >= 0]
+        n += 1
+        if ref != got:
+            mismatches.append([dict(zip(keep, map(int, where))), got, ref])
+        if int(cnt[where]) != len(got):
+            count_mismatches += 1
+    return {"pixels": int(f_source[src_path].shape[0]), "spectra": n, "mismatches": len(mismatches), "first_mismatches": mismatches[:10],
+            "count_mismatches": count_mismatches, "n_dim": shapes,
+            "seconds_scipy": time.perf_counter() - t0}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("file")
@@ -45,8 +99,7 @@ def main():
         g = f[a.group]
         at = g.attrs
         ours = g["Peak_Indices"][()]
-        src_path = at["source_dataset"]
-        src_path = src_path.decode() if isinstance(src_path, bytes) else str(src_path)
+        src_path = text(at["source_dataset"])
         params = dict(
             widths=np.asarray(at["widths"], dtype=float),
             max_distances=np.asarray(at["max_distances"], dtype=float),
@@ -56,10 +109,13 @@ def main():
             noise_perc=float(at["noise_perc"]),
             window_size=int(at["window_size"]),
         )
-        comp = at["component"]
-        comp = comp.decode() if isinstance(comp, bytes) else str(comp)
-    with h5py.File(a.source or a.file, "r") as f:
-        data = f[src_path][()]
+        comp = text(at["component"])
+        with h5py.File(a.source or a.file, "r") as fs:
+            if fs[src_path].attrs["Spectroscopic_Indices"] and fs[fs[src_path].attrs["Spectroscopic_Indices"]].shape[0] > 1:
+                json.dump(compare_n_dim(f, a.group, fs, src_path, params, comp), sys.stdout)
+                print()
+                return
+            data = fs[src_path][()]
     values = component(data, comp)
     t0 = time.perf_counter()
     mismatches = []

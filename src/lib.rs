@@ -13,6 +13,7 @@
 //!   [`compute::Analysis`] over rows with rayon, gather, checkpoint, resume.
 //! * [`peaks`] — peak finding as the engine's first [`compute::Analysis`].
 //! * [`plot`] — pictures of spectra, result maps and scaling studies (PNG/SVG, pure Rust).
+//! * [`error`] — the classes of failure every error carries, and the one exit-code table.
 //!
 //! The binary (`usid-peaks`) is a thin command line over these rooms.
 //!
@@ -39,12 +40,14 @@
 //! written — and [`compute::run`] maps it over every pixel of a file on every rank and thread,
 //! with batching, checkpoints, resume and a results group:
 //!
-//! ```no_run
-//! use usid_peaks::compute::{self, Analysis, Job, Param, ProgressMode, RowItems, Rows, World, WriteTarget};
-//! use usid_peaks::usid::{write, UsidError};
+//! ```
+//! use usid_peaks::compute::{check_analysis, Analysis, Param, RowItems, Rows, World, WriteTarget};
+//! use usid_peaks::usid::generate::{generate, GenerateParams};
+//! use usid_peaks::usid::write::{create_main_dataset, Ancillary, DimSpec};
+//! use usid_peaks::usid::UsidError;
 //!
-//! /// The bin of the largest |value| of each spectrum.
-//! struct ArgMax;
+//! /// The bin of the largest |value| of each spectrum (complex64 maps).
+//! struct ArgMax { len: usize }
 //!
 //! impl Analysis for ArgMax {
 //!     type Item = u32;
@@ -54,34 +57,38 @@
 //!     fn new_scratch(&self) {}
 //!     fn process(&self, rows: Rows<'_>, _: &mut (), out: &mut RowItems<u32>) {
 //!         if let Rows::Complex32(v) = rows {
-//!             for row in v.chunks_exact(119) {
-//!                 let best = (0..row.len()).max_by(|&a, &b| row[a].norm().total_cmp(&row[b].norm()));
+//!             for spectrum in v.chunks_exact(self.len) {
+//!                 let best = (0..self.len).max_by(|&a, &b| spectrum[a].norm().total_cmp(&spectrum[b].norm()));
 //!                 out.push_row(&[best.unwrap_or(0) as u32]);
 //!             }
 //!         }
 //!     }
 //!     fn write(&self, results: &RowItems<u32>, t: &WriteTarget<'_>) -> Result<(), UsidError> {
-//!         let n = results.n_rows();
-//!         let ds = write::create_main_dataset::<u32>(
-//!             t.group, "ArgMax", n, 1, "Bin", "",
-//!             write::Ancillary::Existing { indices: t.position_indices, values: t.position_values },
-//!             write::Ancillary::New(vec![write::DimSpec::new("Max", "", vec![0.0])]),
+//!         let ds = create_main_dataset::<u32>(
+//!             t.group, "Max_Bin", results.n_rows(), 1, "Bin", "",
+//!             Ancillary::Existing { indices: t.position_indices, values: t.position_values },
+//!             Ancillary::New(vec![DimSpec::new("Max", "", vec![0.0])]),
 //!             None,
 //!         )?;
 //!         ds.write_raw(&results.items).map_err(|e| UsidError(e.to_string()))
 //!     }
 //! }
 //!
+//! let dir = tempfile::tempdir().unwrap();
+//! let map = dir.path().join("map.h5");
+//! generate(&map, &GenerateParams { rows: 6, cols: 7, ..GenerateParams::default() }).unwrap();
+//! // On a file, `compute::run` does the job (with MPI, checkpoints, resume); check_analysis runs
+//! // it with several batch sizes and thread counts and holds the results equal and valid USID.
 //! let world = World::init().unwrap();
-//! let job = Job {
-//!     input: "map.h5".into(), dataset: None, output: None, threads: None,
-//!     max_mem_mb: 1024, force: false, progress: ProgressMode::Auto,
-//! };
-//! let summary = compute::run(&world, &job, std::time::Instant::now(), |_main| Ok(ArgMax)).unwrap();
-//! println!("{} pixels -> {}", summary.pixels, summary.group);
+//! let checked = check_analysis(&world, &map, &dir.path().join("out.h5"), |_main, spectra| {
+//!     Ok(ArgMax { len: spectra.len() })
+//! })
+//! .unwrap();
+//! assert_eq!(checked.spectra, 42);
 //! ```
 pub mod compute;
 pub mod cwt;
+pub mod error;
 pub mod peaks;
 pub mod plot;
 pub mod usid;

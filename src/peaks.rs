@@ -1,6 +1,11 @@
 //! Peak finding as the engine's first [`Analysis`]: scipy's `find_peaks_cwt` on one component
 //! (|z| by default) of every spectrum, written as `Peak_Indices`, `Peak_Frequencies` and
 //! `Peak_Count` main datasets.
+//!
+//! The results keep the source's other spectroscopic dimensions the USID way: with spectra along
+//! `Frequency` of a `Frequency × DC_Offset` source, `Peak_Count` is (positions × DC_Offset) and
+//! `Peak_Indices`/`Peak_Frequencies` are (positions × Peak × DC_Offset), the peak slot fastest,
+//! each with its own Spectroscopic_Indices/Values, so pyUSID's `get_n_dim_form` reshapes them.
 
 use ndarray::Array2;
 use num_complex::ComplexFloat;
@@ -8,7 +13,7 @@ use num_complex::ComplexFloat;
 use crate::compute::{Analysis, ComputeError, Param, RowItems, Rows, WriteTarget};
 use crate::cwt::{CwtParams, PeakFinder, Scratch, SnrFrom};
 use crate::usid::write::{Ancillary, DimSpec};
-use crate::usid::{self, MainDataset, UsidError};
+use crate::usid::{self, SpectraLayout, UsidError};
 
 /// Which real number of each (possibly complex) value the peaks are found in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -41,12 +46,15 @@ pub struct PeakFinding {
     params: CwtParams,
     component: Component,
     finder: PeakFinder,
+    /// The length of a spectrum.
     n_bins: usize,
-    /// The spectroscopic values along the bins (the first spectroscopic dimension), to give
-    /// peaks in physical units.
+    /// The values of the dimension the spectra run along, by index, to give peaks in physical
+    /// units.
     axis: Vec<f64>,
     axis_name: String,
     axis_units: String,
+    /// The source's other spectroscopic dimensions (fastest first), kept in the results.
+    others: Vec<DimSpec>,
 }
 
 /// Per-thread working memory: the component as f64 and the kernel's scratch.
@@ -56,23 +64,28 @@ pub struct PeakScratch {
 }
 
 impl PeakFinding {
-    /// Prepare peak finding on `main` (builds the wavelet bank for its spectrum length once).
-    pub fn new(main: &MainDataset, params: CwtParams, component: Component) -> Result<Self, ComputeError> {
-        let finder = PeakFinder::new(main.n_bins, &params).map_err(|e| ComputeError::Usage(e.to_string()))?;
-        let axis = main.spectroscopic_axis(0)?.to_vec();
-        let dim = main.spectroscopic_dims.first();
+    /// Prepare peak finding on the spectra of `layout` (builds the wavelet bank for their length
+    /// once).
+    pub fn new(
+        layout: &SpectraLayout,
+        params: CwtParams,
+        component: Component,
+    ) -> Result<Self, ComputeError> {
+        let finder =
+            PeakFinder::new(layout.len(), &params).map_err(|e| ComputeError::Usage(e.to_string()))?;
         Ok(PeakFinding {
             params,
             component,
             finder,
-            n_bins: main.n_bins,
-            axis,
-            axis_name: dim.map(|d| d.name.clone()).unwrap_or_else(|| "Bin".into()),
-            axis_units: dim.map(|d| d.units.clone()).unwrap_or_default(),
+            n_bins: layout.len(),
+            axis: layout.axis.clone(),
+            axis_name: layout.along_dim.name.clone(),
+            axis_units: layout.along_dim.units.clone(),
+            others: layout.others.clone(),
         })
     }
 
-    /// The peaks of one spectrum given in the dataset's element type (`n_bins` values).
+    /// The peaks of one spectrum given in the dataset's element type (the layout's `len` values).
     pub fn find_one(&self, row: Rows<'_>) -> Vec<u32> {
         let mut scratch = self.new_scratch();
         let mut out = RowItems::with_capacity(1);
@@ -136,6 +149,7 @@ impl Analysis for PeakFinding {
         let r = self.params.resolved(self.n_bins);
         vec![
             ("algorithm".into(), Param::Str("find_peaks_cwt".into())),
+            ("along".into(), Param::Str(self.axis_name.clone())),
             ("component".into(), Param::Str(self.component.name().into())),
             ("widths".into(), Param::Floats(self.params.widths.clone())),
             ("max_distances".into(), Param::Floats(r.max_distances.clone())),
@@ -164,35 +178,43 @@ impl Analysis for PeakFinding {
     }
 
     fn write(&self, results: &RowItems<u32>, target: &WriteTarget<'_>) -> Result<(), UsidError> {
-        let n = results.n_rows();
-        // HDF5 datasets need at least one column, even when no pixel has a peak.
+        // Results come spectrum after spectrum, `per_pixel` spectra per pixel.
+        let per_pixel: usize = self.others.iter().map(|d| d.values.len()).product();
+        let n = results.n_rows().checked_div(per_pixel).unwrap_or(0);
+        // HDF5 datasets need at least one column, even when no spectrum has a peak.
         let width = results.counts.iter().copied().max().unwrap_or(0).max(1) as usize;
-        let mut indices = Array2::<i32>::from_elem((n, width), -1);
-        let mut freqs = Array2::<f64>::from_elem((n, width), f64::NAN);
-        let mut counts = Array2::<u32>::zeros((n, 1));
+        let mut indices = Array2::<i32>::from_elem((n, per_pixel * width), -1);
+        let mut freqs = Array2::<f64>::from_elem((n, per_pixel * width), f64::NAN);
+        let mut counts = Array2::<u32>::zeros((n, per_pixel));
         for (i, peaks) in results.rows().enumerate() {
-            counts[[i, 0]] = peaks.len() as u32;
+            let (pixel, s) = (i / per_pixel, i % per_pixel);
+            counts[[pixel, s]] = peaks.len() as u32;
             for (j, &p) in peaks.iter().enumerate() {
-                indices[[i, j]] = p as i32;
-                freqs[[i, j]] = self.axis.get(p as usize).copied().unwrap_or(f64::NAN);
+                // The peak slot varies fastest, then the other dimensions.
+                indices[[pixel, s * width + j]] = p as i32;
+                freqs[[pixel, s * width + j]] = self.axis.get(p as usize).copied().unwrap_or(f64::NAN);
             }
         }
         let g = target.group;
         let pos = || Ancillary::Existing { indices: target.position_indices, values: target.position_values };
         let h5 = |what: &str, e: hdf5::Error| UsidError(format!("{}: {what}: {e}", g.name()));
 
-        // Peak_Count has its own one-bin spectroscopic axis; its ancillary datasets are renamed so
-        // the peak axis can take the standard names.
-        let count_axis = Ancillary::New(vec![DimSpec::new("Count", "", vec![0.0])]);
+        // Peak_Count has its own spectroscopic axes (the source's other dimensions, or one bin);
+        // its ancillary datasets are renamed so the peak axes can take the standard names.
+        let count_axis = if self.others.is_empty() {
+            vec![DimSpec::new("Count", "", vec![0.0])]
+        } else {
+            self.others.clone()
+        };
         let ds = usid::write::create_main_dataset::<u32>(
             g,
             "Peak_Count",
             n,
-            1,
+            per_pixel,
             "Peak count",
             "",
             pos(),
-            count_axis,
+            Ancillary::New(count_axis),
             None,
         )?;
         ds.write(&counts).map_err(|e| h5("cannot write Peak_Count", e))?;
@@ -200,16 +222,17 @@ impl Analysis for PeakFinding {
             g.relink(name, &format!("Count_{name}")).map_err(|e| h5("cannot rename the count axis", e))?;
         }
 
-        let peak_axis = Ancillary::New(vec![DimSpec::linear("Peak", "", 0.0, 1.0, width)]);
+        let mut peak_axis = vec![DimSpec::linear("Peak", "", 0.0, 1.0, width)];
+        peak_axis.extend(self.others.iter().cloned());
         let ds = usid::write::create_main_dataset::<i32>(
             g,
             "Peak_Indices",
             n,
-            width,
+            per_pixel * width,
             "Peak index",
             "",
             pos(),
-            peak_axis,
+            Ancillary::New(peak_axis),
             None,
         )?;
         ds.write(&indices).map_err(|e| h5("cannot write Peak_Indices", e))?;
@@ -222,7 +245,7 @@ impl Analysis for PeakFinding {
             g,
             "Peak_Frequencies",
             n,
-            width,
+            per_pixel * width,
             &self.axis_name,
             &self.axis_units,
             pos(),

@@ -490,6 +490,8 @@ fn second_run_on_the_same_target_is_refused_while_the_first_holds_the_lock() {
     assert_eq!(results_groups(&file), 0);
     assert_ok(&find(&[s(&file), "-q"]));
     assert_eq!(results_groups(&file), 1);
+    // The run took the lock, then removed its file when it ended: nothing is left beside the map.
+    assert!(!lock_path.exists(), "the lock file outlived the run");
 }
 
 /// Two real runs: the first is paused (SIGSTOP) once its checkpoint exists, i.e. while it holds

@@ -156,3 +156,36 @@ fn plot_refuses_a_bad_pixel_or_size_in_one_line() {
     );
     assert!(!png.exists());
 }
+
+#[test]
+fn plot_map_draws_results_written_to_another_file_and_inspect_lists_them() {
+    let (dir, map) = small_map();
+    let out = dir.path().join("results.h5");
+    ok(usid_peaks(&["find", s(&map), "-q", "-o", s(&out)]));
+    // The output file alone: it holds no source dataset, so its newest complete group is drawn.
+    let a = dir.path().join("a.png");
+    ok(usid_peaks(&["plot", s(&out), "--map", "-o", s(&a)]));
+    assert_eq!(png_size(&a), (1000, 750));
+    // The source with --results: the same group, the same picture.
+    let b = dir.path().join("b.png");
+    ok(usid_peaks(&["plot", s(&map), "--map", "--results", s(&out), "-o", s(&b)]));
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    // The source alone has no results: the line says where they may be.
+    assert_one_line_error(&usid_peaks(&["plot", s(&map), "--map", "-o", s(&b)]), 3, "--results");
+    // Results of another map are refused.
+    let other = dir.path().join("other.h5");
+    ok(usid_peaks(&["generate", s(&other), "--rows", "4", "--cols", "4"]));
+    assert_one_line_error(
+        &usid_peaks(&["plot", s(&other), "--map", "--results", s(&out), "-o", s(&b)]),
+        3,
+        "has 256 pixels but the source dataset has 16",
+    );
+    // inspect of the results file lists the group, complete, with its parameters.
+    let text = String::from_utf8(ok(usid_peaks(&["inspect", s(&out)])).stdout).unwrap();
+    assert!(
+        text.contains("Raw_Data-Peak_Finding_000  complete, of /Measurement_000/Channel_000/Raw_Data"),
+        "{text}"
+    );
+    assert!(text.contains("widths=[20.0,"), "{text}");
+    assert!(text.contains("along=Frequency"), "{text}");
+}

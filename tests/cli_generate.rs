@@ -8,6 +8,7 @@ use serde_json::json;
 
 #[path = "support/contract.rs"]
 mod contract;
+#[allow(dead_code)]
 #[path = "support/pyusid.rs"]
 mod pyusid;
 use contract::assert_one_line_error;

@@ -1,68 +1,19 @@
 //! `usid-peaks find`: the specification of the product, run for real — the binary, mpirun with
 //! several ranks, scipy and pyUSID as the references.
 
+#[allow(dead_code)]
+#[path = "support/cli.rs"]
+mod cli;
+#[allow(dead_code)]
 #[path = "support/pyusid.rs"]
 mod pyusid;
-
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_usid-peaks");
-const RAW: &str = "/Measurement_000/Channel_000/Raw_Data";
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("start usid-peaks")
-}
-
-fn ok(args: &[&str]) -> Output {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "usid-peaks {args:?} failed ({:?}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 #[cfg(feature = "mpi")]
-fn mpirun(np: usize, args: &[&str]) -> Output {
-    let out = Command::new("mpirun")
-        .args(["--allow-run-as-root", "--oversubscribe", "-np", &np.to_string(), BIN])
-        .args(args)
-        .output()
-        .expect("mpirun not found: run scripts/bootstrap.sh");
-    assert!(
-        out.status.success(),
-        "mpirun -np {np} usid-peaks {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use cli::mpirun;
+use cli::{generate, ok, run, s, summary, BIN, RAW};
 
-fn generate(dir: &Path, name: &str, rows: usize, cols: usize, seed: u64) -> PathBuf {
-    let path = dir.join(name);
-    ok(&[
-        "generate",
-        s(&path),
-        "--rows",
-        &rows.to_string(),
-        "--cols",
-        &cols.to_string(),
-        "--seed",
-        &seed.to_string(),
-    ]);
-    path
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
-}
-
-fn summary(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).expect("--json prints one JSON object")
-}
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 /// Peak_Indices and Peak_Count of a results group.
 fn results(file: &Path, group: &str) -> (ndarray::Array2<i32>, ndarray::Array2<u32>) {
@@ -81,13 +32,7 @@ fn every_pixel_equals_scipy_and_pyusid_reads_the_results_as_main_datasets() {
     let group = s1["group"].as_str().unwrap().to_string();
     assert_eq!(group, format!("{RAW}-Peak_Finding_000"));
 
-    let out = Command::new(pyusid::python())
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/scipy_map_peaks.py"))
-        .args([s(&file), &group])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let cmp: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cmp = pyusid::scipy_compare(&file, &group);
     assert_eq!(cmp["pixels"], 480);
     assert_eq!(cmp["mismatches"], 0, "pixels differing from scipy: {}", cmp["first_mismatches"]);
 

@@ -11,6 +11,7 @@ use usid_peaks::usid::write::{
     write_f64_attr, write_i64_attr, write_str_array_attr, write_str_attr, Ancillary, DimSpec,
 };
 
+#[allow(dead_code)]
 #[path = "support/pyusid.rs"]
 mod pyusid;
 

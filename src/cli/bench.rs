@@ -14,8 +14,8 @@ use usid_peaks::compute::{map_rows, RowItems};
 use usid_peaks::peaks::PeakFinding;
 use usid_peaks::plot::{self, ScalingFigure, ScalingSeries};
 
-use super::params::CwtArgs;
-use super::pixel::{open_main, OwnedRow};
+use super::params::{AlongArg, CwtArgs};
+use super::pixel::open_main;
 use super::plot::plot_error;
 use super::{CliError, Exit};
 
@@ -38,6 +38,8 @@ pub struct Args {
     /// `seconds` (and optionally `spectra_per_s`, `identical`), as scripts/bench-ranks.sh writes.
     #[arg(long, value_name = "CSV")]
     pub ranks_csv: Option<PathBuf>,
+    #[command(flatten)]
+    pub along: AlongArg,
     #[command(flatten)]
     pub cwt: CwtArgs,
 }
@@ -124,14 +126,17 @@ pub fn run(args: Args) -> Result<(), CliError> {
     })?;
 
     let (_file, main) = open_main(&args.file, args.dataset.as_deref())?;
-    let finder = PeakFinding::new(&main, params, args.cwt.component)?;
+    let layout = args.along.layout(&main)?;
+    let finder = PeakFinding::new(&layout, params, args.cwt.component)?;
     let t = Instant::now();
-    let data = OwnedRow::read_rows(&main, 0..main.n_positions)?;
+    let data = layout.read_range(main.dataset(), main.dtype, 0..main.n_positions)?;
+    let n_spectra = data.n_spectra();
     eprintln!(
-        "bench: {} ({} pixels x {} bins) read in {:.2} s; {} timed run{} per thread count after a warm-up",
+        "bench: {} ({} pixels x {} bins; {n_spectra} spectra along {}) read in {:.2} s; {} timed run{} per thread count after a warm-up",
         main.path,
         main.n_positions,
         main.n_bins,
+        layout.along_dim.name,
         t.elapsed().as_secs_f64(),
         args.repeat,
         if args.repeat == 1 { "" } else { "s" }
@@ -143,10 +148,10 @@ pub fn run(args: Args) -> Result<(), CliError> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build()
-            .map_err(|e| CliError::new(Exit::Job, format!("cannot start {n} threads: {e}")))?;
+            .map_err(|e| CliError::new(Exit::Launch, format!("cannot start {n} threads: {e}")))?;
         let once = || {
             let t = Instant::now();
-            let r = pool.install(|| map_rows(&finder, data.rows(), main.n_bins));
+            let r = pool.install(|| map_rows(&finder, data.rows(), layout.len()));
             (t.elapsed().as_secs_f64(), r)
         };
         let (_, result) = once();
@@ -166,7 +171,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
             seconds,
             seconds_min: times[0],
             seconds_max: times[times.len() - 1],
-            spectra_per_s: main.n_positions as f64 / seconds,
+            spectra_per_s: n_spectra as f64 / seconds,
             speedup: 1.0,
             efficiency: 1.0,
             identical: Some(identical),
@@ -184,6 +189,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
         "dataset": main.path,
         "pixels": main.n_positions,
         "bins": main.n_bins,
+        "along": layout.along_dim.name,
+        "spectra": n_spectra,
         "peaks": peaks,
         "cores": cores,
         "repeat": args.repeat,

@@ -6,7 +6,7 @@ use std::time::Instant;
 use usid_peaks::compute::{self, Job, ProgressMode, Summary, World};
 use usid_peaks::peaks::PeakFinding;
 
-use super::params::CwtArgs;
+use super::params::{AlongArg, CwtArgs};
 use super::CliError;
 
 #[derive(clap::Args, Debug)]
@@ -15,6 +15,8 @@ pub struct Args {
     pub file: PathBuf,
     /// The main dataset [default: the file's only main dataset].
     pub dataset: Option<String>,
+    #[command(flatten)]
+    pub along: AlongArg,
     #[command(flatten)]
     pub cwt: CwtArgs,
     /// Write the results group into this file (created if missing) instead of into FILE.
@@ -54,9 +56,10 @@ pub fn run(args: Args, started: Instant) -> Result<(), CliError> {
         max_mem_mb: args.max_mem,
         force: args.force,
         progress: if args.quiet || !world.is_root() { ProgressMode::Quiet } else { ProgressMode::Auto },
+        along: args.along.along.clone(),
     };
     let component = args.cwt.component;
-    let result = compute::run(&world, &job, started, |main| PeakFinding::new(main, params, component));
+    let result = compute::run(&world, &job, started, |_, layout| PeakFinding::new(layout, params, component));
     // Every rank gets the same result; only rank 0 speaks.
     let summary = match result {
         Ok(s) => s,
@@ -88,10 +91,16 @@ fn report(s: &Summary, args: &Args) {
     }
     let resumed =
         if s.resumed > 0 { format!(", {} resumed from a checkpoint", s.resumed) } else { String::new() };
+    // With several spectroscopic dimensions, say which one the spectra ran along.
+    let spectra = if s.spectra_per_pixel > 1 {
+        format!(" x {} spectra along {}", s.spectra_per_pixel, s.along)
+    } else {
+        String::new()
+    };
     usid_peaks::say!(
-        "usid-peaks: {} pixels, {} peaks in {:.2} s (compute {:.2} s, {:.0} spectra/s, {} rank{} on {} node{} x {} thread{}{resumed}) -> {}:{}",
+        "usid-peaks: {} pixels{spectra}, {} peaks in {:.2} s (compute {:.2} s, {:.0} spectra/s, {} rank{} on {} node{} x {} thread{}{resumed}) -> {}:{}",
         s.pixels,
-        s.peaks,
+        s.items,
         s.seconds_total,
         s.seconds_compute,
         s.spectra_per_s,

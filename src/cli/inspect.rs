@@ -4,7 +4,8 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use serde::Serialize;
-use usid_peaks::usid::{self, Dim, MainDataset, UsidError};
+use usid_peaks::usid::results::{self, ResultsGroup};
+use usid_peaks::usid::{self, Dim, MainDataset, SpectraLayout, UsidError};
 
 use super::{CliError, Exit};
 
@@ -17,8 +18,11 @@ pub struct Args {
     pub dset: Option<String>,
     /// Print JSON on stdout. With DSET: one object {path, quantity, units, dtype, shape
     /// [n_positions, n_bins], position_dims [{name, units, size}], spectroscopic_dims [...],
-    /// ancillary {position_indices, ...}}. Without: {file, main_datasets: [such objects]}; a main
-    /// dataset usid-peaks cannot read appears as {path, error}.
+    /// ancillary {position_indices, ...}, spectra {along, len, per_pixel, dims_fastest_first
+    /// [{name, units, size}]} (or {error} when the spectroscopic indices are not a full grid)}.
+    /// Without: {file, main_datasets: [such objects]}; a main
+    /// dataset usid-peaks cannot read appears as {path, error}; results_groups lists every results
+    /// group as {path, source_dataset, complete, attributes [[name, value], ...]}.
     #[arg(long)]
     pub json: bool,
 }
@@ -43,6 +47,47 @@ struct Summary<'a> {
     position_dims: &'a [Dim],
     spectroscopic_dims: &'a [Dim],
     ancillary: AncillaryPaths,
+    spectra: Spectra,
+}
+
+/// How the rows split into spectra by default (what `find` without `--along` does).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Spectra {
+    Layout {
+        /// The default `--along`: the fastest-varying spectroscopic dimension.
+        along: String,
+        /// Values per spectrum.
+        len: usize,
+        per_pixel: usize,
+        /// Every spectroscopic dimension, fastest-varying first.
+        dims_fastest_first: Vec<Dim>,
+    },
+    Undefined {
+        error: String,
+    },
+}
+
+impl Spectra {
+    fn of(m: &MainDataset) -> Self {
+        match SpectraLayout::new(m, None) {
+            Ok(l) => {
+                let mut dims = vec![l.along_dim.clone()];
+                dims.extend(l.others.iter().map(|d| Dim {
+                    name: d.name.clone(),
+                    units: d.units.clone(),
+                    size: d.values.len(),
+                }));
+                Spectra::Layout {
+                    along: l.along_dim.name.clone(),
+                    len: l.len(),
+                    per_pixel: l.per_pixel(),
+                    dims_fastest_first: dims,
+                }
+            }
+            Err(e) => Spectra::Undefined { error: e.to_string() },
+        }
+    }
 }
 
 impl<'a> Summary<'a> {
@@ -61,6 +106,7 @@ impl<'a> Summary<'a> {
                 spectroscopic_indices: m.spectroscopic_indices_path(),
                 spectroscopic_values: m.spectroscopic_values_path(),
             },
+            spectra: Spectra::of(m),
         }
     }
 }
@@ -69,7 +115,7 @@ impl<'a> Summary<'a> {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum Entry<'a> {
-    Main(Summary<'a>),
+    Main(Box<Summary<'a>>),
     Unreadable { path: &'a str, error: String },
 }
 
@@ -77,6 +123,8 @@ enum Entry<'a> {
 struct Listing<'a> {
     file: String,
     main_datasets: Vec<Entry<'a>>,
+    /// Every results group in the file, with its source, completeness and attributes.
+    results_groups: Vec<ResultsGroup>,
 }
 
 pub fn run(args: Args) -> Result<(), CliError> {
@@ -102,13 +150,14 @@ pub fn run(args: Args) -> Result<(), CliError> {
                 let main_datasets = opened
                     .iter()
                     .map(|(path, m)| match m {
-                        Ok(m) => Entry::Main(Summary::of(m)),
+                        Ok(m) => Entry::Main(Box::new(Summary::of(m))),
                         Err(e) => Entry::Unreadable { path, error: e.to_string() },
                     })
                     .collect();
-                to_json(&Listing { file: args.file.display().to_string(), main_datasets })?
+                let results_groups = results::all_groups(&file);
+                to_json(&Listing { file: args.file.display().to_string(), main_datasets, results_groups })?
             } else {
-                list(&opened)
+                list(&opened) + &list_results(&results::all_groups(&file))
             }
         }
     };
@@ -158,6 +207,31 @@ fn list(opened: &[(&str, Result<MainDataset, UsidError>)]) -> String {
         .collect()
 }
 
+/// The results groups, each with its source, whether it is complete, and its parameters.
+fn list_results(groups: &[ResultsGroup]) -> String {
+    if groups.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("results groups:\n");
+    for g in groups {
+        s.push_str(&format!(
+            "  {}  {}, of {}\n",
+            g.path,
+            if g.complete { "complete" } else { "INCOMPLETE" },
+            g.source_dataset
+        ));
+        // The key that decides reuse is long and not for reading.
+        let attrs: Vec<String> = g
+            .attributes
+            .iter()
+            .filter(|(n, _)| n != "usid_peaks_fingerprint" && n != "source_dataset")
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        s.push_str(&format!("    {}\n", attrs.join(" ")));
+    }
+    s
+}
+
 /// What pyUSID's `USIDataset` prints: where, what, the dimensions and the element type.
 fn describe(m: &MainDataset) -> String {
     let mut s = format!(
@@ -171,5 +245,20 @@ fn describe(m: &MainDataset) -> String {
     s.extend(m.position_dims.iter().map(dim_line));
     s.push_str("  spectroscopic dimensions:\n");
     s.extend(m.spectroscopic_dims.iter().map(dim_line));
+    match Spectra::of(m) {
+        Spectra::Layout { along, per_pixel, dims_fastest_first, .. } => {
+            if dims_fastest_first.len() > 1 {
+                let dims: Vec<String> =
+                    dims_fastest_first.iter().map(|d| format!("{} {}", d.name, d.size)).collect();
+                s.push_str(&format!(
+                    "  fastest-varying first: {}
+",
+                    dims.join(", ")
+                ));
+            }
+            s.push_str(&format!("  spectra: along {along} (the default --along), {per_pixel} per pixel\n"));
+        }
+        Spectra::Undefined { error } => s.push_str(&format!("  spectra: not defined: {error}\n")),
+    }
     s
 }

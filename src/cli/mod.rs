@@ -10,24 +10,9 @@ mod params;
 mod pixel;
 mod plot;
 
-/// Exit codes, one per class of failure (documented in the README).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    /// Bad command-line arguments or parameters (clap uses 2 as well).
-    Usage = 2,
-    /// The input file or dataset is missing, unreadable or not valid USID.
-    Input = 3,
-    /// The results cannot be written (permissions, disk full, ...).
-    Output = 4,
-    /// Another run holds the file.
-    Busy = 5,
-    /// The parallel job failed (a rank died, MPI error).
-    Job = 6,
-    /// Interrupted by SIGINT/SIGTERM; progress is kept for a resume.
-    Interrupted = 130,
-    /// A bug in usid-peaks.
-    Internal = 70,
-}
+/// The class of an error on its way out, which is its exit code (the table is
+/// [`usid_peaks::error::Class::exit_code`]).
+pub use usid_peaks::error::Class as Exit;
 
 /// An error on its way to the user: one line, one exit class.
 #[derive(Debug)]
@@ -51,17 +36,7 @@ impl CliError {
 
 impl From<usid_peaks::compute::ComputeError> for CliError {
     fn from(e: usid_peaks::compute::ComputeError) -> Self {
-        use usid_peaks::compute::ComputeError as C;
-        let exit = match &e {
-            C::Input(_) => Exit::Input,
-            C::Usage(_) => Exit::Usage,
-            C::Output(_) => Exit::Output,
-            C::Busy(_) => Exit::Busy,
-            C::Launch(_) => Exit::Job,
-            C::Interrupted(_) => Exit::Interrupted,
-            C::Internal(_) => Exit::Internal,
-        };
-        CliError::new(exit, e.to_string())
+        CliError::new(e.class(), e.to_string())
     }
 }
 
@@ -111,7 +86,7 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { Exit::Usage as i32 } else { 0 };
+            let code = if e.use_stderr() { Exit::Usage.exit_code() } else { 0 };
             let _ = e.print();
             return code;
         }
@@ -129,10 +104,9 @@ pub fn main() -> i32 {
         Err(e) => {
             if !e.message.is_empty() {
                 // One line whatever the source: HDF5's messages carry line breaks of their own.
-                let line = e.message.split_whitespace().collect::<Vec<_>>().join(" ");
-                usid_peaks::say!("usid-peaks: error: {line}");
+                usid_peaks::say!("usid-peaks: error: {}", usid_peaks::error::one_line(&e.message));
             }
-            e.exit as i32
+            e.exit.exit_code()
         }
     }
 }

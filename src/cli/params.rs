@@ -1,7 +1,8 @@
-//! The find_peaks_cwt options shared by `pixel`, `find` and `bench`.
+//! The options shared by `pixel`, `find`, `plot` and `bench`: find_peaks_cwt's, and `--along`.
 
 use usid_peaks::cwt::{parse_widths, CwtParams, SnrFrom};
 use usid_peaks::peaks::Component;
+use usid_peaks::usid::{MainDataset, SpectraLayout};
 
 use super::CliError;
 
@@ -80,5 +81,21 @@ impl CwtArgs {
                 SnrFromArg::RidgeMax => SnrFrom::RidgeMax,
             },
         })
+    }
+}
+
+/// Which spectroscopic dimension a spectrum runs along (`find`, `pixel`, `plot`, `bench`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct AlongArg {
+    /// The spectroscopic dimension a spectrum runs along, e.g. Frequency or DC_Offset
+    /// [default: the fastest-varying one].
+    #[arg(long, value_name = "DIM")]
+    pub along: Option<String>,
+}
+
+impl AlongArg {
+    /// The spectra of `main` along the chosen dimension.
+    pub fn layout(&self, main: &MainDataset) -> Result<SpectraLayout, CliError> {
+        SpectraLayout::named(main, self.along.as_deref())?.map_err(CliError::usage)
     }
 }

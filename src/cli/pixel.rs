@@ -3,12 +3,11 @@
 
 use std::path::PathBuf;
 
-use usid_peaks::compute::Rows;
 use usid_peaks::peaks::PeakFinding;
-use usid_peaks::usid::{self, MainDataset};
+use usid_peaks::usid::{self, MainDataset, SpectraBlock, SpectraLayout};
 
-use super::params::CwtArgs;
-use super::{CliError, Exit};
+use super::params::{AlongArg, CwtArgs};
+use super::CliError;
 
 /// The file, its main dataset and one pixel, as `pixel` and `plot` take them.
 #[derive(clap::Args, Debug)]
@@ -24,6 +23,52 @@ pub struct PixelTarget {
     /// The pixel as its row index in the main dataset.
     #[arg(long, value_name = "N")]
     pub index: Option<usize>,
+    #[command(flatten)]
+    pub along: AlongArg,
+    /// With several spectroscopic dimensions: only the spectra at this step of another
+    /// dimension, as DIM=STEP (the step's index, from 0), e.g. DC_Offset=3. Repeatable.
+    #[arg(long, value_name = "DIM=STEP")]
+    pub step: Vec<String>,
+}
+
+/// `--step DIM=STEP` options resolved against the dimensions a choice is among (`dims`: name and
+/// size of each, `along`: what the spectra run along, for the message): the wanted step of each
+/// dimension, `None` where no `--step` names it.
+pub fn resolve_steps(
+    steps: &[String],
+    dims: &[(String, usize)],
+    along: &str,
+) -> Result<Vec<Option<usize>>, CliError> {
+    let mut wanted: Vec<Option<usize>> = vec![None; dims.len()];
+    for s in steps {
+        let (name, step) = s
+            .split_once('=')
+            .and_then(|(n, i)| Some((n.trim(), i.trim().parse::<usize>().ok()?)))
+            .ok_or_else(|| CliError::usage(format!("--step {s:?}: expected DIM=STEP, like DC_Offset=3")))?;
+        let Some(d) = dims.iter().position(|(n, _)| n == name) else {
+            let names: Vec<&str> = dims.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(CliError::usage(format!(
+                "--step {s}: the spectra run along {along}; the other spectroscopic dimensions are: {}",
+                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+            )));
+        };
+        let size = dims[d].1;
+        if step >= size {
+            return Err(CliError::usage(format!("--step {s}: {name} has {size} steps (0 to {})", size - 1)));
+        }
+        wanted[d] = Some(step);
+    }
+    Ok(wanted)
+}
+
+/// The spectra of a pixel that `--step DIM=STEP` (every one given) selects, in order; all of
+/// them without `--step`.
+pub fn select_spectra(layout: &SpectraLayout, steps: &[String]) -> Result<Vec<usize>, CliError> {
+    let dims: Vec<(String, usize)> = layout.others.iter().map(|d| (d.name.clone(), d.values.len())).collect();
+    let wanted = resolve_steps(steps, &dims, &layout.along_dim.name)?;
+    Ok((0..layout.per_pixel())
+        .filter(|&sp| layout.steps_of(sp).iter().zip(&wanted).all(|(i, w)| w.is_none_or(|w| w == *i)))
+        .collect())
 }
 
 #[derive(clap::Args, Debug)]
@@ -87,60 +132,31 @@ pub fn open_main(
     let f = usid::open_file(file)?;
     let path = match dataset {
         Some(p) => p.to_string(),
-        None => usid::select::only_source_dataset(&f, file).map_err(|e| match e {
-            usid::select::SelectError::Input(e) => CliError::from(e),
-            usid::select::SelectError::Ambiguous(m) => CliError::usage(m),
-        })?,
+        None => usid::select::only_source_dataset(&f, file)
+            .map_err(|e| CliError::new(e.class(), e.to_string()))?,
     };
     let main = MainDataset::open(&f, &path)?;
     Ok((f, main))
 }
 
-/// Rows of `main` in their own element type (one row for `pixel`, all of them for `bench`).
-pub enum OwnedRow {
-    C32(Vec<num_complex::Complex32>),
-    C64(Vec<num_complex::Complex64>),
-    F32(Vec<f32>),
-    F64(Vec<f64>),
+/// The spectra of pixel `index` of `main`.
+pub fn read_pixel(
+    main: &MainDataset,
+    layout: &SpectraLayout,
+    index: usize,
+) -> Result<SpectraBlock, CliError> {
+    Ok(layout.read_range(main.dataset(), main.dtype, index..index + 1)?)
 }
 
-impl OwnedRow {
-    /// Row `index` of `main`.
-    pub fn read(main: &MainDataset, index: usize) -> Result<Self, CliError> {
-        Self::read_rows(main, index..index + 1)
-    }
-
-    /// Rows `rows` of `main`, one after the other (`usid-peaks bench` reads them all at once).
-    pub fn read_rows(main: &MainDataset, rows: std::ops::Range<usize>) -> Result<Self, CliError> {
-        fn some<T: hdf5::H5Type + Clone>(
-            main: &MainDataset,
-            rows: &std::ops::Range<usize>,
-        ) -> Result<Vec<T>, CliError> {
-            main.dataset()
-                .as_reader()
-                .conversion(hdf5::Conversion::Hard)
-                .read_slice_2d::<T, _>(ndarray::s![rows.clone(), ..])
-                .map(|a| a.into_iter().collect())
-                .map_err(|e| {
-                    CliError::new(Exit::Input, format!("{}: cannot read rows {rows:?}: {e}", main.path))
-                })
-        }
-        use usid_peaks::usid::ElementType as E;
-        Ok(match main.dtype {
-            E::Complex64 => OwnedRow::C32(some(main, &rows)?),
-            E::Complex128 => OwnedRow::C64(some(main, &rows)?),
-            E::Float32 => OwnedRow::F32(some(main, &rows)?),
-            _ => OwnedRow::F64(some(main, &rows)?),
-        })
-    }
-    pub fn rows(&self) -> Rows<'_> {
-        match self {
-            OwnedRow::C32(v) => Rows::Complex32(v),
-            OwnedRow::C64(v) => Rows::Complex64(v),
-            OwnedRow::F32(v) => Rows::Float32(v),
-            OwnedRow::F64(v) => Rows::Float64(v),
-        }
-    }
+/// One spectrum's peaks, for `--json`.
+#[derive(serde::Serialize)]
+struct SpectrumPeaks {
+    /// The other spectroscopic dimensions' values, e.g. `DC_Offset=-2.5 V` (empty with one).
+    label: String,
+    /// The spectrum's index among the pixel's spectra.
+    spectrum: usize,
+    peaks: Vec<u32>,
+    values: Vec<f64>,
 }
 
 pub fn run(args: Args) -> Result<(), CliError> {
@@ -148,28 +164,57 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let t = &args.target;
     let (_file, main) = open_main(&t.file, t.dataset.as_deref())?;
     let pixel = resolve(&main, t.pixel.as_deref(), t.index)?;
-    let finder = PeakFinding::new(&main, params, args.cwt.component)?;
-    let row = OwnedRow::read(&main, pixel.index)?;
-    let peaks = finder.find_one(row.rows());
-    let values: Vec<f64> =
-        peaks.iter().map(|&p| finder.axis().get(p as usize).copied().unwrap_or(f64::NAN)).collect();
+    let layout = t.along.layout(&main)?;
+    let chosen = select_spectra(&layout, &t.step)?;
+    let finder = PeakFinding::new(&layout, params, args.cwt.component)?;
+    let block = read_pixel(&main, &layout, pixel.index)?;
+    let found: Vec<SpectrumPeaks> = chosen
+        .iter()
+        .map(|&s| {
+            let peaks = finder.find_one(block.spectrum(s));
+            let values =
+                peaks.iter().map(|&p| finder.axis().get(p as usize).copied().unwrap_or(f64::NAN)).collect();
+            SpectrumPeaks { label: layout.label(s), spectrum: s, peaks, values }
+        })
+        .collect();
     let (axis, units) = finder.axis_label();
     if args.json {
-        let j = serde_json::json!({
+        // One spectrum per pixel keeps the flat form; several give one entry each.
+        let mut j = serde_json::json!({
             "file": t.file.display().to_string(), "dataset": main.path,
             "index": pixel.index, "row": pixel.row, "col": pixel.col,
-            "peaks": peaks, "axis": axis, "units": units, "values": values,
+            "axis": axis, "units": units,
         });
+        match found.as_slice() {
+            [one] if layout.per_pixel() == 1 => {
+                j["peaks"] = serde_json::json!(one.peaks);
+                j["values"] = serde_json::json!(one.values);
+            }
+            _ => j["spectra"] = serde_json::json!(found),
+        }
         println!("{j}");
         return Ok(());
     }
     println!("{}  pixel (row {}, col {}) = index {}", main.path, pixel.row, pixel.col, pixel.index);
-    if peaks.is_empty() {
+    if layout.per_pixel() > 1 {
+        println!("{} spectra along {} ({units}); bins: peaks = {axis} values", layout.per_pixel(), axis);
+        for f in &found {
+            let bins: Vec<String> = f.peaks.iter().map(|p| p.to_string()).collect();
+            let values: Vec<String> = f.values.iter().map(|v| v.to_string()).collect();
+            match f.peaks.len() {
+                0 => println!("{}: no peaks", f.label),
+                _ => println!("{}: bins {} = {}", f.label, bins.join(", "), values.join(", ")),
+            }
+        }
+        return Ok(());
+    }
+    let peaks = found.first().map(|f| (f.peaks.as_slice(), f.values.as_slice())).unwrap_or_default();
+    if peaks.0.is_empty() {
         println!("no peaks");
         return Ok(());
     }
     println!("{:>6}  {} ({units})", "bin", axis);
-    for (p, v) in peaks.iter().zip(&values) {
+    for (p, v) in peaks.0.iter().zip(peaks.1) {
         println!("{p:>6}  {v}");
     }
     Ok(())

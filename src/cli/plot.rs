@@ -3,13 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
-use hdf5::LocationType;
 use usid_peaks::peaks::{Component, PeakFinding};
 use usid_peaks::plot::{self, MapFigure, PlotError, SpectrumFigure};
-use usid_peaks::usid::MainDataset;
+use usid_peaks::usid::results::{self, ResultsGroup};
+use usid_peaks::usid::{self, MainDataset};
 
 use super::params::CwtArgs;
-use super::pixel::{open_main, resolve, OwnedRow, PixelTarget};
+use super::pixel::{open_main, read_pixel, resolve, resolve_steps, select_spectra, PixelTarget};
 use super::{CliError, Exit};
 
 #[derive(clap::Args, Debug)]
@@ -18,9 +18,13 @@ pub struct Args {
     /// The file, the dataset, and with --pixel/--index the pixel whose spectrum and peaks to draw.
     #[command(flatten)]
     pub target: PixelTarget,
-    /// Draw the newest complete results of `usid-peaks find` over the position grid.
+    /// Draw the newest complete results of `usid-peaks find` over the position grid. FILE may be
+    /// the source map or a file `find -o` wrote.
     #[arg(long)]
     pub map: bool,
+    /// With --map: the results are in this file (what `find -o FILE` wrote), FILE is the source.
+    #[arg(long, value_name = "RESULTS.h5", requires = "map")]
+    pub results: Option<PathBuf>,
     /// With --map: what each pixel shows — its first peak's frequency (spectroscopic value) or
     /// bin index, or its number of peaks.
     #[arg(long, value_enum, default_value = "frequency", requires = "map")]
@@ -48,11 +52,11 @@ pub enum MapOf {
 
 pub fn run(args: Args) -> Result<(), CliError> {
     let size = parse_size(&args.size)?;
-    let (file, main) = open_main(&args.target.file, args.target.dataset.as_deref())?;
     if args.map {
-        let figure = map_figure(&args, &file, &main)?;
+        let figure = map_figure(&args)?;
         save(&figure, &args.output, size)
     } else {
+        let (_file, main) = open_main(&args.target.file, args.target.dataset.as_deref())?;
         let figure = spectrum_figure(&args, &main)?;
         save(&figure, &args.output, size)
     }
@@ -64,11 +68,9 @@ fn save<F: plot::Figure>(figure: &F, out: &Path, size: plot::Size) -> Result<(),
     Ok(())
 }
 
-/// A drawing error: a missing font or a too-small size is the user's to fix; failing to write the
-/// file is an output error.
+/// A drawing error, with the class it carries.
 pub(crate) fn plot_error(e: PlotError) -> CliError {
-    let exit = if e.0.contains("cannot write") { Exit::Output } else { Exit::Usage };
-    CliError::new(exit, e.0)
+    CliError::new(e.class, e.message)
 }
 
 /// `WxH` → (W, H).
@@ -108,11 +110,14 @@ fn short_list(items: &[String], max: usize) -> String {
 fn spectrum_figure(args: &Args, main: &MainDataset) -> Result<SpectrumFigure, CliError> {
     let params = args.cwt.params()?;
     let pixel = resolve(main, args.target.pixel.as_deref(), args.target.index)?;
-    let finder = PeakFinding::new(main, params, args.cwt.component)?;
-    let row = OwnedRow::read(main, pixel.index)?;
-    let peaks = finder.find_one(row.rows());
+    let layout = args.target.along.layout(main)?;
+    // One spectrum per picture: the first that --step selects.
+    let spectrum = select_spectra(&layout, &args.target.step)?.first().copied().unwrap_or(0);
+    let finder = PeakFinding::new(&layout, params, args.cwt.component)?;
+    let block = read_pixel(main, &layout, pixel.index)?;
+    let peaks = finder.find_one(block.spectrum(spectrum));
     let mut y = Vec::new();
-    finder.component_values(row.rows(), &mut y);
+    finder.component_values(block.spectrum(spectrum), &mut y);
     let x = finder.axis().to_vec();
     let (name, units) = finder.axis_label();
 
@@ -139,11 +144,12 @@ fn spectrum_figure(args: &Args, main: &MainDataset) -> Result<SpectrumFigure, Cl
     let (y_name, y_units) = component_label(main, args.cwt.component);
     Ok(SpectrumFigure {
         title: format!(
-            "{}  pixel (row {}, col {}) = index {}",
+            "{}  pixel (row {}, col {}) = index {}{}",
             dataset_name(&main.path),
             pixel.row,
             pixel.col,
-            pixel.index
+            pixel.index,
+            step_suffix(&layout, spectrum)
         ),
         subtitle,
         x,
@@ -154,6 +160,15 @@ fn spectrum_figure(args: &Args, main: &MainDataset) -> Result<SpectrumFigure, Cl
         y_units,
         peaks: peaks.iter().map(|&p| p as usize).collect(),
     })
+}
+
+/// `, DC_Offset=-2.5 V` for a spectrum among several of a pixel; nothing with one.
+fn step_suffix(layout: &usid_peaks::usid::SpectraLayout, spectrum: usize) -> String {
+    if layout.per_pixel() > 1 {
+        format!(", {}", layout.label(spectrum))
+    } else {
+        String::new()
+    }
 }
 
 /// `330.100000` → `330.1`.
@@ -169,73 +184,125 @@ fn dataset_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-/// The path of the newest complete `<dataset>-Peak_Finding_NNN` group beside `main` (highest
-/// NNN whose `completed_positions` are all 1).
-fn newest_results(file: &hdf5::File, main: &MainDataset) -> Option<String> {
-    let (parent_path, name) = match main.path.rsplit_once('/') {
-        Some(("", name)) => ("/", name),
-        Some((parent, name)) => (parent, name),
-        None => ("/", main.path.as_str()),
+/// The newest complete peak-finding group to draw, and the file it is in: beside the source
+/// dataset of FILE (in FILE, or in `--results`), or — when FILE holds no source dataset, as a
+/// file `find -o` wrote — the newest complete one in FILE.
+fn results_to_draw(args: &Args) -> Result<(hdf5::File, ResultsGroup, Option<usize>), CliError> {
+    let t = &args.target;
+    let file = usid::open_file(&t.file)?;
+    let has_source = t.dataset.is_some()
+        || usid::find_main_datasets(&file)?.iter().any(|p| !usid::select::is_in_results_group(p));
+    let (rfile, rpath, groups, pixels) = if has_source {
+        let (_f, main) = open_main(&t.file, t.dataset.as_deref())?;
+        let rpath = args.results.clone().unwrap_or_else(|| t.file.clone());
+        let rfile = if args.results.is_some() { usid::open_file(&rpath)? } else { file };
+        let groups = results::groups_for(&rfile, &main.path, PROCESS);
+        let hint = match &args.results {
+            Some(r) => format!("run usid-peaks find {} -o {} first", t.file.display(), r.display()),
+            None => format!(
+                "run usid-peaks find {} first (or give --results with the file find -o wrote)",
+                t.file.display()
+            ),
+        };
+        if !groups.iter().any(|g| g.complete) {
+            return Err(CliError::new(
+                Exit::Input,
+                format!("{}: no complete results for {} — {hint}", rpath.display(), main.path),
+            ));
+        }
+        (rfile, rpath, groups, Some(main.n_positions))
+    } else {
+        let groups: Vec<ResultsGroup> = results::all_groups(&file)
+            .into_iter()
+            .filter(|g| g.path.rsplit('/').next().is_some_and(|n| n.contains(&format!("-{PROCESS}_"))))
+            .collect();
+        (file, t.file.clone(), groups, None)
     };
-    let parent = file.group(parent_path).ok()?;
-    let stem = format!("{name}-Peak_Finding_");
-    let mut groups: Vec<(u64, String)> = parent
-        .member_names()
-        .ok()?
-        .into_iter()
-        .filter_map(|m| Some((m.strip_prefix(&stem)?.parse::<u64>().ok()?, m)))
-        .filter(|(_, m)| matches!(parent.loc_type_by_name(m), Ok(LocationType::Group)))
-        .collect();
-    groups.sort();
-    groups.into_iter().rev().find_map(|(_, m)| {
-        let g = parent.group(&m).ok()?;
-        let done = g.dataset("completed_positions").ok()?.read_raw::<u8>().ok()?;
-        (!done.is_empty() && done.iter().all(|&c| c == 1)).then(|| g.name())
-    })
-}
-
-fn map_figure(args: &Args, file: &hdf5::File, main: &MainDataset) -> Result<MapFigure, CliError> {
-    let group_path = newest_results(file, main).ok_or_else(|| {
+    let group = groups.into_iter().rev().find(|g| g.complete).ok_or_else(|| {
         CliError::new(
             Exit::Input,
             format!(
-                "{}: no complete results for {} — run usid-peaks find {} first",
-                args.target.file.display(),
-                main.path,
-                args.target.file.display()
+                "{}: has no USID source dataset and no complete results of usid-peaks find",
+                rpath.display()
             ),
         )
     })?;
-    let input = |what: &str, e: hdf5::Error| {
-        CliError::new(Exit::Input, format!("{}: {group_path}/{what}: {e}", args.target.file.display()))
+    Ok((rfile, group, pixels))
+}
+
+/// The name of the process whose groups `plot --map` draws.
+const PROCESS: &str = "Peak_Finding";
+
+/// The map of one results group, drawn from the group alone: Peak_Count's position dimensions
+/// give the grid and its spectroscopic dimensions (the source's other dims) the `--step` choice;
+/// Peak_Frequencies says the along dimension's name and units.
+fn map_figure(args: &Args) -> Result<MapFigure, CliError> {
+    let (file, group, source_pixels) = results_to_draw(args)?;
+    let group_path = group.path.clone();
+    let shown = file.filename();
+    let input = |what: &str, e: &dyn std::fmt::Display| {
+        CliError::new(
+            Exit::Input,
+            format!("{shown}: {group_path}/{what}: {}", usid_peaks::error::one_line(e)),
+        )
     };
-    let group = file.group(&group_path).map_err(|e| input("", e))?;
-    let counts: Vec<u32> =
-        group.dataset("Peak_Count").and_then(|d| d.read_raw::<u32>()).map_err(|e| input("Peak_Count", e))?;
-    if counts.len() != main.n_positions {
+    let count = MainDataset::open(&file, &format!("{group_path}/Peak_Count"))?;
+    let freqs = MainDataset::open(&file, &format!("{group_path}/Peak_Frequencies"))?;
+    if let Some(n) = source_pixels.filter(|&n| n != count.n_positions) {
         return Err(CliError::new(
             Exit::Input,
             format!(
-                "{}: {group_path} has {} pixels but {} has {}",
-                args.target.file.display(),
-                counts.len(),
-                main.path,
-                main.n_positions
+                "{shown}: {group_path} has {} pixels but the source dataset has {n}; are these its results?",
+                count.n_positions
             ),
         ));
     }
-    let first_column = |name: &str| -> Result<Vec<f64>, CliError> {
-        let d = group.dataset(name).map_err(|e| input(name, e))?;
-        let a = d.read_2d::<f64>().map_err(|e| input(name, e))?;
-        Ok(a.column(0).to_vec())
+    // Which column of Peak_Count: its spectroscopic dims are the source's other dims (or a
+    // one-bin `Count` axis with a single spectroscopic dimension).
+    let per_pixel = count.n_bins.max(1);
+    let others: Vec<(String, usize)> = if count.spectroscopic_dims.iter().any(|d| d.name == "Count") {
+        Vec::new()
+    } else {
+        count.spectroscopic_dims.iter().map(|d| (d.name.clone(), d.size)).collect()
     };
-    let spec = main.spectroscopic_dims.first();
+    let wanted = resolve_steps(&args.target.step, &others, &freqs.quantity)?;
+    let idx = count.spectroscopic_indices()?;
+    let vals = count.spectroscopic_values()?;
+    let column = (0..per_pixel)
+        .find(|&c| wanted.iter().enumerate().all(|(d, w)| w.is_none_or(|w| idx[[d, c]] == w as f64)))
+        .unwrap_or(0);
+    let label = if others.is_empty() {
+        String::new()
+    } else {
+        let parts: Vec<String> = count
+            .spectroscopic_dims
+            .iter()
+            .enumerate()
+            .map(|(d, dim)| {
+                let v = vals[[d, column]] as f32;
+                if dim.units.is_empty() {
+                    format!("{}={v}", dim.name)
+                } else {
+                    format!("{}={v} {}", dim.name, dim.units)
+                }
+            })
+            .collect();
+        format!(", {}", parts.join(", "))
+    };
+    let counts: Vec<u32> =
+        count.dataset().read_2d::<u32>().map_err(|e| input("Peak_Count", &e))?.column(column).to_vec();
+    // The first peak of the chosen spectrum: its column, the peak slot varying fastest.
+    let first_column = |name: &str| -> Result<Vec<f64>, CliError> {
+        let d = file.group(&group_path).and_then(|g| g.dataset(name)).map_err(|e| input(name, &e))?;
+        let a = d.read_2d::<f64>().map_err(|e| input(name, &e))?;
+        let width = a.ncols() / per_pixel;
+        Ok(a.column(column * width).to_vec())
+    };
+    let along = freqs.quantity.clone();
     let (values, value_name, value_units): (Vec<f64>, String, String) = match args.of {
-        MapOf::Frequency => (
-            first_column("Peak_Frequencies")?,
-            format!("first peak's {}", spec.map_or("value", |d| d.name.as_str())),
-            spec.map(|d| d.units.clone()).unwrap_or_default(),
-        ),
+        MapOf::Frequency => {
+            (first_column("Peak_Frequencies")?, format!("first peak's {along}"), freqs.units.clone())
+        }
         MapOf::Index => (
             first_column("Peak_Indices")?.into_iter().map(|i| if i < 0.0 { f64::NAN } else { i }).collect(),
             "first peak's bin index".into(),
@@ -248,6 +315,7 @@ fn map_figure(args: &Args, file: &hdf5::File, main: &MainDataset) -> Result<MapF
         ),
     };
 
+    let main = &count;
     let dims = &main.position_dims;
     if dims.is_empty() || dims.len() > 2 {
         return Err(CliError::usage(format!(
@@ -283,12 +351,16 @@ fn map_figure(args: &Args, file: &hdf5::File, main: &MainDataset) -> Result<MapF
         (vec![0.0], String::new(), String::new())
     };
     let what = match args.of {
-        MapOf::Frequency => format!("first peak's {}", spec.map_or("value", |d| d.name.as_str())),
+        MapOf::Frequency => format!("first peak's {along}"),
         MapOf::Index => "first peak's bin".into(),
         MapOf::Count => "peak count".into(),
     };
     Ok(MapFigure {
-        title: format!("{}: {what} ({})", dataset_name(&main.path), dataset_name(&group_path)),
+        title: format!(
+            "{}: {what}{label} ({})",
+            dataset_name(&group.source_dataset),
+            dataset_name(&group_path)
+        ),
         x,
         y,
         x_name: dims[fast].name.clone(),

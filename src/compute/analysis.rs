@@ -1,53 +1,16 @@
 //! What a per-pixel analysis is to the engine.
 //!
-//! The engine knows nothing of peaks: it hands an [`Analysis`] blocks of rows (spectra) and
-//! collects, for every row, a variable-length list of plain items (peak indices, fit parameters,
+//! The engine knows nothing of peaks: it hands an [`Analysis`] blocks of spectra (1-D runs along
+//! one spectroscopic dimension, see [`crate::usid::SpectraLayout`]) and collects, for every
+//! spectrum, a variable-length list of plain items (peak indices, fit parameters,
 //! …). Items travel between ranks and into checkpoints as bytes, so they must be [`bytemuck::Pod`].
 //! How the items become datasets is the analysis's business ([`Analysis::write`]).
 
-use num_complex::{Complex32, Complex64};
-
+pub use crate::usid::Rows;
 use crate::usid::{MainDataset, UsidError};
 
-/// A block of rows (spectra) in the dataset's own element type: `n_rows × n_bins`, row-major.
-///
-/// Complex and float32 data come as they are stored, so an analysis can compute in the precision
-/// numpy would; all other types (float64 and the integers) come converted to f64.
-#[derive(Debug, Clone, Copy)]
-pub enum Rows<'a> {
-    Complex32(&'a [Complex32]),
-    Complex64(&'a [Complex64]),
-    Float32(&'a [f32]),
-    Float64(&'a [f64]),
-}
-
-impl Rows<'_> {
-    /// Number of values in the block (n_rows × n_bins).
-    pub fn len(&self) -> usize {
-        match self {
-            Rows::Complex32(v) => v.len(),
-            Rows::Complex64(v) => v.len(),
-            Rows::Float32(v) => v.len(),
-            Rows::Float64(v) => v.len(),
-        }
-    }
-    /// Whether the block holds no values.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-    /// Rows `start..end` of a block whose rows have `n_bins` values.
-    pub fn slice_rows(&self, start: usize, end: usize, n_bins: usize) -> Self {
-        let (a, b) = (start * n_bins, end * n_bins);
-        match self {
-            Rows::Complex32(v) => Rows::Complex32(&v[a..b]),
-            Rows::Complex64(v) => Rows::Complex64(&v[a..b]),
-            Rows::Float32(v) => Rows::Float32(&v[a..b]),
-            Rows::Float64(v) => Rows::Float64(&v[a..b]),
-        }
-    }
-}
-
-/// The results of consecutive rows: row `i` owns `items[offset(i) .. offset(i) + counts[i]]`.
+/// The results of consecutive spectra ("rows" of results): row `i` owns
+/// `items[offset(i) .. offset(i) + counts[i]]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowItems<T> {
     /// Number of items of each row.
@@ -115,7 +78,7 @@ pub enum Param {
     Floats(Vec<f64>),
 }
 
-/// A per-row analysis the engine can run over a main dataset.
+/// A per-spectrum analysis the engine can run over a main dataset.
 ///
 /// Implement this for a new analysis (a SHO fit, a filter, …) and [`crate::compute::run`] maps
 /// it over every pixel on every rank and thread, with batching, checkpoints and resume.
@@ -133,10 +96,12 @@ pub trait Analysis: Sync {
     fn parameters(&self) -> Vec<(String, Param)>;
     /// Scratch for one thread.
     fn new_scratch(&self) -> Self::Scratch;
-    /// Process a block of rows and push each row's items to `out`, one `push_row` per row, in
-    /// order. Must give each row the same items whatever block it came in.
+    /// Process a block of spectra (each of the layout's `len` values, ordered along its
+    /// dimension) and push each spectrum's items to `out`, one `push_row` per spectrum, in order.
+    /// Must give each spectrum the same items whatever block it came in.
     fn process(&self, rows: Rows<'_>, scratch: &mut Self::Scratch, out: &mut RowItems<Self::Item>);
-    /// Write the results (all rows of the dataset, in order) into `target.group`.
+    /// Write the results into `target.group`: all spectra of the dataset, pixel after pixel, and
+    /// within a pixel in the order of [`crate::usid::SpectraLayout::others`] (fastest first).
     fn write(&self, results: &RowItems<Self::Item>, target: &WriteTarget<'_>) -> Result<(), UsidError>;
     /// The number of items in a results group this analysis wrote earlier (for the summary of a
     /// reused group); `None` if it cannot tell.

@@ -9,8 +9,8 @@
 //!
 //! Layout: records of `magic "UPCK" | kind u8 | payload length u64 | crc32 u32 | payload`, all
 //! little-endian. The first record (kind 0) holds the run's fingerprint (dataset, analysis and
-//! parameters); each later record (kind 1) holds one batch: its row ranges, the item count of each
-//! row and the items' bytes.
+//! parameters); each later record (kind 1) holds one batch: its row ranges, the number of result
+//! rows (spectra) and the item count of each, and the items' bytes.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -161,6 +161,8 @@ pub(crate) fn encode_batch<T: bytemuck::Pod>(rows: &RowSet, items: &RowItems<T>)
         out.extend_from_slice(&r.start.to_le_bytes());
         out.extend_from_slice(&r.end.to_le_bytes());
     }
+    // The results may hold several spectra per row (pixel), so their number travels too.
+    out.extend_from_slice(&(items.counts.len() as u64).to_le_bytes());
     out.extend_from_slice(bytemuck::cast_slice(&items.counts));
     out.extend_from_slice(bytemuck::cast_slice(&items.items));
     out
@@ -178,8 +180,8 @@ pub(crate) fn decode_batch<T: bytemuck::Pod>(p: &[u8]) -> Option<Batch<T>> {
         ranges.push(a..b);
     }
     let rows = RowSet::from_ranges(ranges);
-    let n_rows = usize::try_from(rows.len()).ok()?;
-    let counts: Vec<u32> = bytemuck::pod_collect_to_vec(r.take(n_rows.checked_mul(4)?)?);
+    let n_counts = usize::try_from(r.u64()?).ok()?;
+    let counts: Vec<u32> = bytemuck::pod_collect_to_vec(r.take(n_counts.checked_mul(4)?)?);
     let n_items: usize = counts.iter().map(|&c| c as usize).sum();
     let items: Vec<T> = bytemuck::pod_collect_to_vec(r.take(n_items.checked_mul(std::mem::size_of::<T>())?)?);
     if r.at != p.len() {

@@ -1,21 +1,22 @@
 //! [`run`]: the corridor from the input file to the results group.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use num_complex::{Complex32, Complex64};
 use rayon::prelude::*;
 
 use super::analysis::{Analysis, RowItems, Rows};
 use super::checkpoint::{Batch, Checkpoint, Loaded};
+use super::messages::{share_decision, share_verdict, Start, StartDecision};
 use super::output::{self, RunInfo, TargetPaths};
 use super::plan::{batch_rows_for, Plan, RowSet};
 use super::progress::{Progress, ProgressMode};
+use super::reader::{open_reader, read_block, Reader};
+use super::signals::install_signal_flag;
 use super::world::{default_threads, World};
 use super::ComputeError;
-use crate::usid::{self, ElementType, MainDataset};
+use crate::usid::{self, MainDataset, SpectraBlock, SpectraLayout};
 
 /// What to run: the input, where results go, and the resources to use.
 #[derive(Debug, Clone)]
@@ -34,6 +35,8 @@ pub struct Job {
     pub force: bool,
     /// Progress reporting on rank 0.
     pub progress: ProgressMode,
+    /// The spectroscopic dimension a spectrum runs along, by name; `None`: the fastest-varying.
+    pub along: Option<String>,
 }
 
 /// What a run did, as rank 0 reports it.
@@ -47,8 +50,13 @@ pub struct Summary {
     pub dataset: String,
     /// Pixels (rows) of the dataset.
     pub pixels: u64,
-    /// Items (e.g. peaks) found over all pixels.
-    pub peaks: u64,
+    /// The spectroscopic dimension the spectra run along.
+    pub along: String,
+    /// Spectra per pixel (the product of the other spectroscopic dimensions' sizes).
+    pub spectra_per_pixel: u64,
+    /// Items (e.g. peaks) found over all spectra (the `--json` field keeps the name users know).
+    #[serde(rename = "peaks")]
+    pub items: u64,
     /// Pixels computed by this run (fewer than `pixels` when resuming; 0 when reusing).
     pub computed: u64,
     /// Pixels taken from an interrupted run's checkpoint.
@@ -70,18 +78,9 @@ pub struct Summary {
     pub seconds_gather: f64,
     /// Writing the results group.
     pub seconds_write: f64,
-    /// `computed / seconds_compute`.
+    /// Spectra computed per second: `computed × spectra_per_pixel / seconds_compute`.
     pub spectra_per_s: f64,
 }
-
-/// How rank 0's decision at the start reaches the other ranks.
-enum Start {
-    Reuse(String),
-    Compute(RowSet),
-}
-
-/// The start decision, with the checkpoint rank 0 resumes from.
-type StartDecision<T> = (Start, Option<Loaded<T>>);
 
 /// Rows per rayon task for short rows: enough for the analysis to batch its work (the CWT kernel
 /// turns a block into matrix products), few enough to balance the threads.
@@ -98,8 +97,8 @@ fn rows_per_task(n_bins: usize) -> usize {
 }
 
 /// Run `analysis` over every row of a main dataset on every rank of `world`, and write its results
-/// group (rank 0). `make_analysis` builds the analysis once the dataset is known (its length,
-/// its spectroscopic values). `started` is when the process started, for `seconds_total`.
+/// group (rank 0). `make_analysis` builds the analysis once the dataset and its spectra are known
+/// (their length, the values along them, the other spectroscopic dimensions). `started` is when the process started, for `seconds_total`.
 ///
 /// Every rank returns the same `Ok`/`Err` class, so a job's ranks exit alike.
 pub fn run<A, F>(
@@ -110,7 +109,32 @@ pub fn run<A, F>(
 ) -> Result<Summary, ComputeError>
 where
     A: Analysis,
-    F: FnOnce(&MainDataset) -> Result<A, ComputeError>,
+    F: FnOnce(&MainDataset, &SpectraLayout) -> Result<A, ComputeError>,
+{
+    run_with(world, job, started, make_analysis, Tuning::default()).map(|(summary, _)| summary)
+}
+
+/// What [`run_with`] may be told beyond a [`Job`], to test the engine.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Tuning {
+    /// Pixels per batch instead of what `--max-mem` gives.
+    pub batch_rows: Option<u64>,
+}
+
+/// A run's summary, and on rank 0 every spectrum's items when it computed them.
+pub(crate) type Outcome<T> = (Summary, Option<RowItems<T>>);
+
+/// [`run`], also returning (on rank 0, when the run computed) every spectrum's items as written.
+pub(crate) fn run_with<A, F>(
+    world: &World,
+    job: &Job,
+    started: Instant,
+    make_analysis: F,
+    tuning: Tuning,
+) -> Result<Outcome<A::Item>, ComputeError>
+where
+    A: Analysis,
+    F: FnOnce(&MainDataset, &SpectraLayout) -> Result<A, ComputeError>,
 {
     // First of all: a SIGTERM during start-up (a batch system's time limit, a scancel) must stop
     // the run as cleanly as one during the computation, not kill it with the default action.
@@ -134,10 +158,12 @@ where
             if main.n_positions == 0 { "pixels" } else { "spectral bins" }
         ))));
     }
-    let analysis = make_analysis(&main)?;
+    let layout = SpectraLayout::named(&main, job.along.as_deref())?.map_err(ComputeError::Usage)?;
+    let per_pixel = layout.per_pixel();
+    let analysis = make_analysis(&main, &layout)?;
     let threads = job.threads.unwrap_or_else(|| default_threads(world.node_ranks())).max(1);
     let n_rows = main.n_positions as u64;
-    let fingerprint = fingerprint(&main, &analysis)?;
+    let fingerprint = fingerprint(&main, &layout, &analysis)?;
     let paths = TargetPaths::new(job.output.as_deref().unwrap_or(&job.input));
     let ck_path = paths.checkpoint(crc32fast::hash(checkpoint_key(&job.input, &fingerprint).as_bytes()));
 
@@ -155,13 +181,15 @@ where
     let (start, loaded) = share_decision(world, decision)?;
     let todo = match start {
         Start::Reuse(group) => {
-            let peaks = if world.is_root() { output::items_in(&analysis, &paths.target, &group) } else { 0 };
-            return Ok(Summary {
+            let items = if world.is_root() { output::items_in(&analysis, &paths.target, &group) } else { 0 };
+            let summary = Summary {
                 file: paths.target.display().to_string(),
                 group,
                 dataset: dset_path,
                 pixels: n_rows,
-                peaks,
+                along: layout.along_dim.name.clone(),
+                spectra_per_pixel: per_pixel as u64,
+                items,
                 computed: 0,
                 resumed: 0,
                 reused: true,
@@ -174,7 +202,8 @@ where
                 seconds_gather: 0.0,
                 seconds_write: 0.0,
                 spectra_per_s: 0.0,
-            });
+            };
+            return Ok((summary, None));
         }
         Start::Compute(todo) => todo,
     };
@@ -184,8 +213,10 @@ where
         .build()
         .map_err(|e| ComputeError::Internal(format!("cannot start {threads} threads: {e}")))?;
     // In flight per row: the batch being computed and the next one being read, plus its items.
-    let bytes_per_row = (main.n_bins * element_bytes(main.dtype) * 2 + 64) as u64;
-    let batch_rows = batch_rows_for(job.max_mem_mb.saturating_mul(1 << 20), bytes_per_row, threads);
+    let bytes_per_row = (main.n_bins * usid::spectra::element_bytes(main.dtype) * 2 + 64) as u64;
+    let batch_rows = tuning
+        .batch_rows
+        .unwrap_or_else(|| batch_rows_for(job.max_mem_mb.saturating_mul(1 << 20), bytes_per_row, threads));
     let plan = Plan::new(&todo, world.size(), world.rank(), batch_rows);
 
     // Rank 0 keeps every batch (all ranks') for the final write, and appends each to the checkpoint.
@@ -201,10 +232,10 @@ where
     }
 
     let t_compute = Instant::now();
-    let reader = open_reader(world, input_file, &main, &job.input)?;
+    let reader = open_reader(world, input_file, &main, &layout, &job.input)?;
     let progress = Progress::start(
         if world.is_root() { job.progress } else { ProgressMode::Quiet },
-        todo.len(),
+        todo.len() * per_pixel as u64,
         world.size(),
     );
     let mut computed_global = 0u64;
@@ -224,7 +255,7 @@ where
             analysis: &analysis,
             scratches: &scratches,
             reader: &reader,
-            n_bins: main.n_bins,
+            layout: &layout,
             progress: &progress,
         };
         let (local, next, read) = step
@@ -240,6 +271,7 @@ where
                     fail_job(world, ComputeError::Internal("a rank sent a malformed batch".into()))
                 });
                 computed_global += piece.rows.len();
+                progress.set_global(computed_global * per_pixel as u64);
                 if let Some(ck) = checkpoint.as_mut() {
                     if !piece.rows.is_empty() {
                         ck.append(&piece.rows, &piece.items).unwrap_or_else(|e| {
@@ -255,7 +287,6 @@ where
                 }
                 pieces.push(piece);
             }
-            progress.set_global(computed_global);
         }
         seconds_gather += t_gather.elapsed().as_secs_f64();
         if world.any(interrupted.load(Ordering::Relaxed)) {
@@ -276,12 +307,15 @@ where
 
     // Rank 0 writes; the others wait for its verdict so the whole job exits alike.
     let t_write = Instant::now();
+    let mut all_items = None;
     let written = if world.is_root() {
-        let results = assemble(&pieces, n_rows as usize);
+        let results = assemble(&pieces, n_rows as usize, per_pixel);
         let info = RunInfo { fingerprint: &fingerprint, ranks: world.size(), threads };
         let r = results.and_then(|res| {
             let group = output::write_results(&analysis, &res, &job.input, &dset_path, &paths, &info)?;
-            Ok((group, res.items.len() as u64))
+            let n = res.items.len() as u64;
+            all_items = Some(res);
+            Ok((group, n))
         });
         if r.is_ok() {
             if let Some(ck) = checkpoint.take() {
@@ -293,14 +327,16 @@ where
         Ok((String::new(), 0))
     };
     drop(lock);
-    let (group, peaks) = share_verdict(world, written)?;
+    let (group, items) = share_verdict(world, written)?;
     let seconds_write = t_write.elapsed().as_secs_f64();
-    Ok(Summary {
+    let summary = Summary {
         file: paths.target.display().to_string(),
         group,
         dataset: dset_path,
         pixels: n_rows,
-        peaks,
+        along: layout.along_dim.name.clone(),
+        spectra_per_pixel: per_pixel as u64,
+        items,
         computed: computed_local,
         resumed: resumed_rows,
         reused: false,
@@ -312,25 +348,33 @@ where
         seconds_read,
         seconds_gather,
         seconds_write,
-        spectra_per_s: if seconds_compute > 0.0 { computed_local as f64 / seconds_compute } else { 0.0 },
-    })
+        spectra_per_s: if seconds_compute > 0.0 {
+            (computed_local * per_pixel as u64) as f64 / seconds_compute
+        } else {
+            0.0
+        },
+    };
+    Ok((summary, all_items))
 }
 
 /// The main dataset to use when none was named: the file's only source dataset.
 fn only_main_dataset(file: &hdf5::File, path: &Path) -> Result<String, ComputeError> {
-    usid::select::only_source_dataset(file, path).map_err(|e| match e {
-        usid::select::SelectError::Input(e) => ComputeError::Input(e),
-        usid::select::SelectError::Ambiguous(m) => ComputeError::Usage(m),
-    })
+    usid::select::only_source_dataset(file, path)
+        .map_err(|e| ComputeError::of_class(e.class(), e.to_string()))
 }
 
-/// What makes two runs' results interchangeable: the dataset, its shape and type, the analysis
-/// and its parameters.
-fn fingerprint<A: Analysis>(main: &MainDataset, analysis: &A) -> Result<String, ComputeError> {
+/// What makes two runs' results interchangeable: the dataset, its shape and type, the dimension
+/// the spectra run along, the analysis and its parameters.
+fn fingerprint<A: Analysis>(
+    main: &MainDataset,
+    layout: &SpectraLayout,
+    analysis: &A,
+) -> Result<String, ComputeError> {
     let value = serde_json::json!({
         "dataset": main.path,
         "shape": [main.n_positions, main.n_bins],
         "dtype": main.dtype.name(),
+        "along": layout.along_dim.name,
         "analysis": analysis.name(),
         "parameters": analysis.parameters(),
     });
@@ -381,225 +425,16 @@ fn decide<A: Analysis>(
     Ok((Start::Compute(todo), Some(lock), loaded))
 }
 
-/// Broadcast rank 0's start decision (or its error) to every rank.
-fn share_decision<T>(
-    world: &World,
-    decision: Result<StartDecision<T>, ComputeError>,
-) -> Result<StartDecision<T>, ComputeError> {
-    // Payload: tag 0 and the row ranges to compute, or tag 1 and the group to reuse.
-    let encode = |d: &StartDecision<T>| match &d.0 {
-        Start::Compute(todo) => {
-            let mut m = vec![0u8];
-            for r in todo.ranges() {
-                m.extend_from_slice(&r.start.to_le_bytes());
-                m.extend_from_slice(&r.end.to_le_bytes());
-            }
-            m
-        }
-        Start::Reuse(g) => [&[1u8][..], g.as_bytes()].concat(),
-    };
-    let decode = |m: &[u8]| match m.first() {
-        Some(0) => {
-            let ranges = m[1..]
-                .chunks_exact(16)
-                .map(|c| {
-                    let a = u64::from_le_bytes(c[..8].try_into().unwrap_or_default());
-                    let b = u64::from_le_bytes(c[8..].try_into().unwrap_or_default());
-                    a..b
-                })
-                .collect();
-            Some((Start::Compute(RowSet::from_ranges(ranges)), None))
-        }
-        Some(1) => Some((Start::Reuse(String::from_utf8_lossy(&m[1..]).into_owned()), None)),
-        _ => None,
-    };
-    share_outcome(world, decision, encode, decode)
-}
-
-/// Broadcast rank 0's final result (group and item count, or its error) to every rank.
-fn share_verdict(
-    world: &World,
-    verdict: Result<(String, u64), ComputeError>,
-) -> Result<(String, u64), ComputeError> {
-    let encode = |(g, n): &(String, u64)| [&n.to_le_bytes()[..], g.as_bytes()].concat();
-    let decode = |m: &[u8]| {
-        let n = u64::from_le_bytes(m.get(..8)?.try_into().ok()?);
-        Some((String::from_utf8_lossy(&m[8..]).into_owned(), n))
-    };
-    share_outcome(world, verdict, encode, decode)
-}
-
-/// Rank 0's outcome on every rank: rank 0 keeps its own; the others get it as bytes — tag 0 and
-/// the encoded value, or an error's tag and message — so a failure only rank 0 saw ends every
-/// rank alike instead of leaving them in the next collective.
-fn share_outcome<T>(
-    world: &World,
-    outcome: Result<T, ComputeError>,
-    encode: impl Fn(&T) -> Vec<u8>,
-    decode: impl Fn(&[u8]) -> Option<T>,
-) -> Result<T, ComputeError> {
-    let msg = match (world.is_root(), &outcome) {
-        (true, Ok(v)) => [&[0u8][..], &encode(v)].concat(),
-        (true, Err(e)) => error_message(e),
-        (false, _) => Vec::new(),
-    };
-    let msg = world.broadcast_bytes(msg);
-    if world.is_root() {
-        return outcome;
-    }
-    match msg.first() {
-        Some(0) => {
-            decode(&msg[1..]).ok_or_else(|| ComputeError::Internal("rank 0 sent a malformed message".into()))
-        }
-        _ => Err(error_from_message(&msg)),
-    }
-}
-
-fn error_message(e: &ComputeError) -> Vec<u8> {
-    let tag = match e {
-        ComputeError::Input(_) => 2,
-        ComputeError::Usage(_) => 3,
-        ComputeError::Output(_) => 4,
-        ComputeError::Busy(_) => 5,
-        ComputeError::Launch(_) => 6,
-        ComputeError::Interrupted(_) => 7,
-        ComputeError::Internal(_) => 8,
-    };
-    [&[tag][..], e.to_string().as_bytes()].concat()
-}
-
-fn error_from_message(msg: &[u8]) -> ComputeError {
-    let text = String::from_utf8_lossy(msg.get(1..).unwrap_or_default()).into_owned();
-    match msg.first() {
-        Some(2) => ComputeError::Input(usid::UsidError(text)),
-        Some(3) => ComputeError::Usage(text),
-        Some(4) => ComputeError::Output(text),
-        Some(5) => ComputeError::Busy(text),
-        Some(6) => ComputeError::Launch(text),
-        Some(7) => ComputeError::Interrupted(text),
-        _ => ComputeError::Internal(text),
-    }
-}
-
 /// A failure on one rank mid-run: say it once and end every rank, rather than leave the others in
 /// the next collective.
 fn fail_job(world: &World, e: ComputeError) -> ! {
     // One line, like every other error: HDF5's messages carry line breaks of their own.
-    let line = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
-    crate::say!("usid-peaks: error (rank {}): {line}", world.rank());
-    let code = match e {
-        ComputeError::Output(_) => 4,
-        ComputeError::Input(_) => 3,
-        _ => 70,
-    };
-    world.abort(code)
-}
-
-/// SIGINT and SIGTERM (Ctrl-C, SLURM's time limit or preemption) ask the run to stop after the
-/// current batch, with everything finished checkpointed; a second one ends the process at once.
-/// SIGUSR1 does the same: mpirun forwards it to every rank, whereas its own SIGTERM handling tears
-/// the job down before the ranks can save anything (`sbatch --signal=B:USR1@120`).
-fn install_signal_flag() -> Arc<AtomicBool> {
-    use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
-    let flag = Arc::new(AtomicBool::new(false));
-    for sig in [SIGINT, SIGTERM, SIGUSR1] {
-        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&flag));
-        let _ = signal_hook::flag::register(sig, Arc::clone(&flag));
-    }
-    flag
-}
-
-/// The input as this rank reads it: through the mpio driver when several ranks share the file.
-struct Reader {
-    _file: hdf5::File,
-    dataset: hdf5::Dataset,
-    dtype: ElementType,
-}
-
-/// The reader of the rows: a plain run keeps the handle it validated the dataset with; an MPI job
-/// reopens the file through the mpio driver (a collective open on every rank).
-fn open_reader(
-    world: &World,
-    file: hdf5::File,
-    main: &MainDataset,
-    input: &Path,
-) -> Result<Reader, ComputeError> {
-    #[cfg(feature = "mpi")]
-    if let Some(comm) = world.raw_comm() {
-        drop(file);
-        let shared =
-            hdf5::File::with_options().with_fapl(|p| p.mpio(comm, None)).open(input).map_err(|e| {
-                ComputeError::Input(usid::UsidError(format!(
-                    "{}: cannot open with MPI-IO: {e}",
-                    input.display()
-                )))
-            })?;
-        let main = MainDataset::open(&shared, &main.path)?;
-        return Ok(Reader { dataset: main.dataset().clone(), dtype: main.dtype, _file: shared });
-    }
-    let _ = (world, input);
-    Ok(Reader { dataset: main.dataset().clone(), dtype: main.dtype, _file: file })
-}
-
-fn element_bytes(t: ElementType) -> usize {
-    match t {
-        ElementType::Complex128 => 16,
-        ElementType::Complex64 | ElementType::Float64 => 8,
-        ElementType::Float32 => 4,
-        // Integers are read converted to f64.
-        _ => 8,
-    }
-}
-
-/// The rows of one batch in the dataset's own element type (integers as f64).
-enum Block {
-    C32(Vec<Complex32>),
-    C64(Vec<Complex64>),
-    F32(Vec<f32>),
-    F64(Vec<f64>),
-}
-
-impl Block {
-    fn rows(&self) -> Rows<'_> {
-        match self {
-            Block::C32(v) => Rows::Complex32(v),
-            Block::C64(v) => Rows::Complex64(v),
-            Block::F32(v) => Rows::Float32(v),
-            Block::F64(v) => Rows::Float64(v),
-        }
-    }
-}
-
-/// The rows of one batch, or `None` for an empty batch (a rank with nothing left to do).
-fn read_block(reader: &Reader, rows: &RowSet) -> Result<Option<Block>, ComputeError> {
-    if rows.is_empty() {
-        return Ok(None);
-    }
-    fn read<T: hdf5::H5Type + Clone>(ds: &hdf5::Dataset, rows: &RowSet) -> Result<Vec<T>, hdf5::Error> {
-        let mut out = Vec::new();
-        for r in rows.ranges() {
-            let part = ds
-                .as_reader()
-                .conversion(hdf5::Conversion::Hard)
-                .read_slice_2d::<T, _>(ndarray::s![r.start as usize..r.end as usize, ..])?;
-            out.extend(part);
-        }
-        Ok(out)
-    }
-    let ds = &reader.dataset;
-    let block = match reader.dtype {
-        ElementType::Complex64 => read::<Complex32>(ds, rows).map(Block::C32),
-        ElementType::Complex128 => read::<Complex64>(ds, rows).map(Block::C64),
-        ElementType::Float32 => read::<f32>(ds, rows).map(Block::F32),
-        _ => read::<f64>(ds, rows).map(Block::F64),
-    };
-    block
-        .map(Some)
-        .map_err(|e| ComputeError::Input(usid::UsidError(format!("{}: cannot read rows: {e}", ds.name()))))
+    crate::say!("usid-peaks: error (rank {}): {}", world.rank(), crate::error::one_line(&e));
+    world.abort(e.class().exit_code())
 }
 
 /// A step's results: the batch's items, the next batch's rows, and the seconds spent reading them.
-type StepOutcome<T> = (RowItems<T>, Option<Block>, f64);
+type StepOutcome<T> = (RowItems<T>, Option<SpectraBlock>, f64);
 
 /// What one step of the batch loop works with.
 struct Step<'a, A: Analysis> {
@@ -607,7 +442,7 @@ struct Step<'a, A: Analysis> {
     analysis: &'a A,
     scratches: &'a Scratches<A::Scratch>,
     reader: &'a Reader,
-    n_bins: usize,
+    layout: &'a SpectraLayout,
     progress: &'a Progress,
 }
 
@@ -617,7 +452,7 @@ impl<A: Analysis> Step<'_, A> {
     /// FUNNELED). Returns the block's items, the next block and the seconds spent reading it.
     fn compute_and_read_next(
         &self,
-        block: Option<Block>,
+        block: Option<SpectraBlock>,
         rows: &RowSet,
         next_rows: Option<&RowSet>,
     ) -> Result<StepOutcome<A::Item>, ComputeError> {
@@ -628,7 +463,7 @@ impl<A: Analysis> Step<'_, A> {
             if let Some(b) = &block {
                 let items = &mut items;
                 scope.spawn(move |_| {
-                    *items = map_rows_with(self.analysis, self.scratches, b.rows(), self.n_bins, &|n| {
+                    *items = map_rows_with(self.analysis, self.scratches, b.rows(), b.spectrum_len(), &|n| {
                         self.progress.add_local(n)
                     })
                 });
@@ -639,10 +474,10 @@ impl<A: Analysis> Step<'_, A> {
                 read = t.elapsed().as_secs_f64();
             }
         });
-        let n = rows.len() as usize;
+        let n = rows.len() as usize * self.layout.per_pixel();
         if items.n_rows() != n {
             return Err(ComputeError::Internal(format!(
-                "the analysis returned {} rows for {n}",
+                "the analysis returned {} results for {n} spectra",
                 items.n_rows()
             )));
         }
@@ -650,12 +485,12 @@ impl<A: Analysis> Step<'_, A> {
     }
 }
 
-/// Run `analysis` over every row of an in-memory block (`n_bins` values per row) on the current
-/// rayon pool, and return the rows' items in order — the engine's inner loop, also what
+/// Run `analysis` over every spectrum of an in-memory block (`len` values per spectrum) on the
+/// current rayon pool, and return the spectra's items in order — the engine's inner loop, also what
 /// `usid-peaks bench` times. Run it inside `pool.install` to choose the threads.
-pub fn map_rows<A: Analysis>(analysis: &A, rows: Rows<'_>, n_bins: usize) -> RowItems<A::Item> {
+pub fn map_rows<A: Analysis>(analysis: &A, rows: Rows<'_>, len: usize) -> RowItems<A::Item> {
     let scratches = Scratches::new(analysis, rayon::current_num_threads());
-    map_rows_with(analysis, &scratches, rows, n_bins, &|_| {})
+    map_rows_with(analysis, &scratches, rows, len, &|_| {})
 }
 
 /// One scratch per pool thread, made once per run: rayon's `map_init` would make one per work
@@ -699,19 +534,29 @@ fn map_rows_with<A: Analysis>(
     all
 }
 
-/// All rows' items in row order, from batches that together cover every row once.
-fn assemble<T: bytemuck::Pod>(pieces: &[Batch<T>], n_rows: usize) -> Result<RowItems<T>, ComputeError> {
+/// All spectra's items in row (pixel) order, `per_pixel` spectra per row, from batches that
+/// together cover every row once.
+fn assemble<T: bytemuck::Pod>(
+    pieces: &[Batch<T>],
+    n_pixels: usize,
+    per_pixel: usize,
+) -> Result<RowItems<T>, ComputeError> {
+    let n_rows = n_pixels * per_pixel;
     let mut counts = vec![u32::MAX; n_rows];
     for p in pieces {
+        if p.items.n_rows() as u64 != p.rows.len() * per_pixel as u64 {
+            return Err(ComputeError::Internal("a batch holds the wrong number of spectra".into()));
+        }
         let mut it = p.items.counts.iter();
         for r in p.rows.ranges() {
-            for i in r.clone() {
-                counts[i as usize] = *it.next().unwrap_or(&0);
+            let spectra = &mut counts[r.start as usize * per_pixel..r.end as usize * per_pixel];
+            for c in spectra {
+                *c = *it.next().unwrap_or(&0);
             }
         }
     }
     if let Some(missing) = counts.iter().position(|&c| c == u32::MAX) {
-        return Err(ComputeError::Internal(format!("row {missing} has no result")));
+        return Err(ComputeError::Internal(format!("pixel {} has no result", missing / per_pixel.max(1))));
     }
     let mut offsets = Vec::with_capacity(n_rows + 1);
     let mut acc = 0usize;
@@ -723,9 +568,8 @@ fn assemble<T: bytemuck::Pod>(pieces: &[Batch<T>], n_rows: usize) -> Result<RowI
     for p in pieces {
         let mut rows = p.items.rows();
         for r in p.rows.ranges() {
-            for i in r.clone() {
+            for &at in &offsets[r.start as usize * per_pixel..r.end as usize * per_pixel] {
                 let src = rows.next().unwrap_or_default();
-                let at = offsets[i as usize];
                 items[at..at + src.len()].copy_from_slice(src);
             }
         }

@@ -10,20 +10,26 @@
 //! `parallel_compute`).
 
 mod analysis;
+mod check;
 pub mod checkpoint;
 mod engine;
+mod messages;
 mod output;
 mod parallel;
 pub mod plan;
 mod progress;
+mod reader;
+mod signals;
 pub mod world;
 
 pub use analysis::{Analysis, Param, RowItems, Rows, WriteTarget};
+pub use check::{check_analysis, Checked};
 pub use engine::{map_rows, run, Job, Summary};
 pub use parallel::{parallel_compute, parallel_compute_init};
 pub use progress::ProgressMode;
 pub use world::World;
 
+use crate::error::Class;
 use crate::usid::UsidError;
 
 /// Why a run did not complete, by the class of failure the user must act on.
@@ -60,6 +66,34 @@ impl std::fmt::Display for ComputeError {
 }
 
 impl std::error::Error for ComputeError {}
+
+impl ComputeError {
+    /// The class of failure, which decides the exit code ([`Class::exit_code`]).
+    pub fn class(&self) -> Class {
+        match self {
+            ComputeError::Input(_) => Class::Input,
+            ComputeError::Usage(_) => Class::Usage,
+            ComputeError::Output(_) => Class::Output,
+            ComputeError::Busy(_) => Class::Busy,
+            ComputeError::Launch(_) => Class::Launch,
+            ComputeError::Interrupted(_) => Class::Interrupted,
+            ComputeError::Internal(_) => Class::Internal,
+        }
+    }
+
+    /// An error of class `class` with `message` (e.g. one received from rank 0).
+    pub fn of_class(class: Class, message: String) -> Self {
+        match class {
+            Class::Input => ComputeError::Input(crate::usid::UsidError(message)),
+            Class::Usage => ComputeError::Usage(message),
+            Class::Output => ComputeError::Output(message),
+            Class::Busy => ComputeError::Busy(message),
+            Class::Launch => ComputeError::Launch(message),
+            Class::Interrupted => ComputeError::Interrupted(message),
+            Class::Internal => ComputeError::Internal(message),
+        }
+    }
+}
 
 /// `eprintln!` in one write: see [`say`].
 #[macro_export]

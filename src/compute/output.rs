@@ -9,13 +9,10 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use hdf5::types::VarLenUnicode;
-use hdf5::LocationType;
-
 use super::analysis::{Analysis, Param, RowItems, WriteTarget};
 use super::checkpoint::sync_parent;
 use super::ComputeError;
-use crate::usid::{self, MainDataset, UsidError};
+use crate::usid::{self, results, MainDataset, UsidError};
 
 /// The files of one run's target: the HDF5 file that receives the group and its side files.
 #[derive(Debug, Clone)]
@@ -48,44 +45,72 @@ fn side_file(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(format!(".{name}.{suffix}"))
 }
 
-/// An exclusive lock on the target, released when dropped.
+/// An exclusive lock on the target, released when dropped; the lock file is removed then too.
 pub(crate) struct Lock {
-    _file: File,
+    file: File,
+    path: PathBuf,
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // Unlinked while still locked: a run that opened the old file meanwhile finds, once it
+        // gets the lock, that the path no longer names what it locked, and starts again (see
+        // `lock`), so two runs never both hold "the" lock.
+        let _ = std::fs::remove_file(&self.path);
+        let _ = &self.file;
+    }
 }
 
 /// Take the target's lock, or say which run holds it.
 pub(crate) fn lock(paths: &TargetPaths) -> Result<Lock, ComputeError> {
-    let file =
-        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&paths.lock).map_err(
-            |e| {
-                ComputeError::Output(format!(
-                    "cannot create the lock file {} ({e}); is the directory writable?",
-                    paths.lock.display()
-                ))
-            },
-        )?;
+    use std::os::unix::fs::MetadataExt;
     use std::os::unix::io::AsRawFd;
-    // SAFETY: flock on a file descriptor we own; non-blocking, so it cannot hang.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc != 0 {
-        let err = std::io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
-            // Some parallel file systems (Lustre mounted without `flock`) have no locks at all:
-            // say so, and go on unguarded rather than refuse every run.
-            crate::say!(
-                "usid-peaks: warning: cannot lock {} ({err}); make sure no other run writes {}",
-                paths.lock.display(),
-                paths.target.display()
-            );
-            return Ok(Lock { _file: file });
+    // A few tries: each retry means another run ended and removed the file between our open and
+    // our flock.
+    for _ in 0..8 {
+        let file =
+            std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&paths.lock).map_err(
+                |e| {
+                    ComputeError::Output(format!(
+                        "cannot create the lock file {} ({e}); is the directory writable?",
+                        paths.lock.display()
+                    ))
+                },
+            )?;
+        // SAFETY: flock on a file descriptor we own; non-blocking, so it cannot hang.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc != 0 {
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
+                // Some parallel file systems (Lustre mounted without `flock`) have no locks at
+                // all: say so, and go on unguarded rather than refuse every run.
+                crate::say!(
+                    "usid-peaks: warning: cannot lock {} ({err}); make sure no other run writes {}",
+                    paths.lock.display(),
+                    paths.target.display()
+                );
+                return Ok(Lock { file, path: paths.lock.clone() });
+            }
+            return Err(ComputeError::Busy(format!(
+                "{} is being written by another usid-peaks run (lock {} is held); wait for it to finish",
+                paths.target.display(),
+                paths.lock.display()
+            )));
         }
-        return Err(ComputeError::Busy(format!(
-            "{} is being written by another usid-peaks run (lock {} is held); wait for it to finish",
-            paths.target.display(),
-            paths.lock.display()
-        )));
+        let same = |a: &std::fs::Metadata, b: &std::fs::Metadata| a.dev() == b.dev() && a.ino() == b.ino();
+        match (file.metadata(), std::fs::metadata(&paths.lock)) {
+            (Ok(ours), Ok(there)) if same(&ours, &there) => {
+                return Ok(Lock { file, path: paths.lock.clone() });
+            }
+            // The previous holder removed the file we locked: lock the new one.
+            _ => continue,
+        }
     }
-    Ok(Lock { _file: file })
+    Err(ComputeError::Busy(format!(
+        "{}: the lock {} keeps changing hands; wait for the other runs to finish",
+        paths.target.display(),
+        paths.lock.display()
+    )))
 }
 
 /// Refuse, before any computing, a target that cannot receive a results group: it must be missing
@@ -130,20 +155,6 @@ pub(crate) fn check_not_open_for_writing(path: &Path) -> Result<(), ComputeError
     Ok(())
 }
 
-/// The name results groups of `analysis` on `dset_path` get: `<dataset name>-<Process>_`.
-pub(crate) fn group_base(dset_path: &str, process: &str) -> String {
-    let name = dset_path.rsplit('/').next().unwrap_or(dset_path);
-    format!("{name}-{process}_")
-}
-
-/// The parent group path of an HDF5 object path (`/` for top-level objects).
-pub(crate) fn parent_path(path: &str) -> &str {
-    match path.rfind('/') {
-        Some(0) | None => "/",
-        Some(i) => &path[..i],
-    }
-}
-
 /// The newest complete results group in `target` made with `fingerprint`, if any.
 pub(crate) fn find_reusable(
     target: &Path,
@@ -155,24 +166,11 @@ pub(crate) fn find_reusable(
         return None;
     }
     let file = hdf5::File::open(target).ok()?;
-    let parent = file.group(parent_path(dset_path)).ok()?;
-    let base = group_base(dset_path, process);
-    let mut candidates: Vec<(u64, String)> = parent
-        .member_names()
-        .ok()?
+    results::groups_for(&file, dset_path, process)
         .into_iter()
-        .filter_map(|m| m.strip_prefix(&base).and_then(|s| s.parse::<u64>().ok()).map(|i| (i, m)))
-        .collect();
-    candidates.sort();
-    candidates.into_iter().rev().find_map(|(_, name)| {
-        if !matches!(parent.loc_type_by_name(&name), Ok(LocationType::Group)) {
-            return None;
-        }
-        let g = parent.group(&name).ok()?;
-        let fp = g.attr("usid_peaks_fingerprint").ok()?.read_scalar::<VarLenUnicode>().ok()?;
-        let complete = g.dataset("completed_positions").ok()?.read_raw::<u8>().ok()?.iter().all(|&c| c == 1);
-        (fp.as_str() == fingerprint && complete).then(|| g.name())
-    })
+        .rev()
+        .find(|g| g.complete && g.attr("usid_peaks_fingerprint") == Some(fingerprint))
+        .map(|g| g.path)
 }
 
 /// How many items a complete results group holds, as its analysis counts them (0 if it cannot).
@@ -258,7 +256,7 @@ fn fill_group<A: Analysis>(
     // The source as seen from the file that gets the group: itself in place, else the input.
     let source_file = if in_place { file.clone() } else { usid::open_file(input)? };
     let source = MainDataset::open(&source_file, dset_path)?;
-    let parent_name = parent_path(dset_path);
+    let parent_name = results::parent_path(dset_path);
     let parent = match file.group(parent_name) {
         Ok(g) => g,
         Err(_) => {
@@ -276,7 +274,7 @@ fn fill_group<A: Analysis>(
             _ => usid::write::copy_ancillary(src_pos_ind, src_pos_val, &parent)?,
         }
     };
-    let group = usid::write::create_indexed_group(&parent, &group_base(dset_path, analysis.name()))?;
+    let group = usid::write::create_indexed_group(&parent, &results::group_base(dset_path, analysis.name()))?;
     write_attrs(&group, analysis, dset_path, source.n_positions, info)?;
     let completed = vec![1u8; source.n_positions];
     group

@@ -22,15 +22,15 @@ pub(crate) struct Progress {
 }
 
 struct State {
-    /// Rows this rank finished in this run.
+    /// Spectra this rank finished in this run.
     local: AtomicU64,
-    /// Rows all ranks finished in this run, known exactly after each gather.
+    /// Spectra all ranks finished in this run, known exactly after each gather.
     global: AtomicU64,
     stop: AtomicBool,
 }
 
 impl Progress {
-    /// Start reporting a run of `total` rows (this run's share of work, all ranks) on `ranks` ranks.
+    /// Start reporting a run of `total` spectra (this run's share of work, all ranks) on `ranks` ranks.
     pub fn start(mode: ProgressMode, total: u64, ranks: usize) -> Progress {
         let state = Arc::new(State {
             local: AtomicU64::new(0),
@@ -44,12 +44,12 @@ impl Progress {
         Progress { state, thread }
     }
 
-    /// Count `rows` more rows finished by this rank.
+    /// Count `rows` more spectra finished by this rank.
     pub fn add_local(&self, rows: u64) {
         self.state.local.fetch_add(rows, Ordering::Relaxed);
     }
 
-    /// All ranks together have finished `rows` rows in this run.
+    /// All ranks together have finished `rows` spectra in this run.
     pub fn set_global(&self, rows: u64) {
         self.state.global.store(rows, Ordering::Relaxed);
     }
@@ -85,8 +85,15 @@ fn report(s: &State, total: u64, ranks: u64) {
         let bar = indicatif::ProgressBar::new(total);
         bar.set_style(
             indicatif::ProgressStyle::with_template(
-                "{bar:40.cyan/blue} {pos}/{len} pixels  {per_sec}  ETA {eta}",
+                "{bar:40.cyan/blue} {pos}/{len} spectra  {rate}  ETA {eta}",
             )
+            // Whole spectra per second, as the summary line gives it (indicatif's own per_sec
+            // prints `41,593.7103/s`).
+            .map(|style| {
+                style.with_key("rate", |st: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0} spectra/s", st.per_sec());
+                })
+            })
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         while !s.stop.load(Ordering::Relaxed) {
@@ -105,7 +112,7 @@ fn report(s: &State, total: u64, ranks: u64) {
                 let rate = d as f64 / secs.max(1e-9);
                 let eta = if rate > 0.0 { (total - d) as f64 / rate } else { f64::NAN };
                 crate::say!(
-                    "usid-peaks: {:.0}% ({d}/{total} pixels), {rate:.0} spectra/s, ETA {eta:.0} s",
+                    "usid-peaks: {:.0}% ({d}/{total} spectra), {rate:.0} spectra/s, ETA {eta:.0} s",
                     100.0 * d as f64 / total as f64
                 );
             }

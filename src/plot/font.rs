@@ -41,11 +41,11 @@ pub fn find() -> Result<PathBuf, PlotError> {
         return if p.is_file() {
             Ok(p)
         } else {
-            Err(PlotError(format!("{FONT_ENV}={} is not a file", p.display())))
+            Err(PlotError::usage(format!("{FONT_ENV}={} is not a file", p.display())))
         };
     }
     CANDIDATES.iter().map(PathBuf::from).find(|p| p.is_file()).ok_or_else(|| {
-        PlotError(format!(
+        PlotError::usage(format!(
             "no TrueType font found for the picture's text: install fonts-dejavu-core (Debian/Ubuntu; \
              dejavu-sans-fonts elsewhere) or set {FONT_ENV} to a .ttf file"
         ))
@@ -55,12 +55,13 @@ pub fn find() -> Result<PathBuf, PlotError> {
 fn register() -> Result<(), PlotError> {
     let path = find()?;
     let bytes = std::fs::read(&path)
-        .map_err(|e| PlotError(format!("cannot read the font {}: {e}", path.display())))?;
+        .map_err(|e| PlotError::usage(format!("cannot read the font {}: {e}", path.display())))?;
     // plotters keeps the font for the life of the process and wants 'static bytes; this runs once.
     let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
     for style in [FontStyle::Normal, FontStyle::Bold] {
-        plotters::style::register_font("sans-serif", style, bytes)
-            .map_err(|_| PlotError(format!("{} is not a TrueType font plotters can read", path.display())))?;
+        plotters::style::register_font("sans-serif", style, bytes).map_err(|_| {
+            PlotError::usage(format!("{} is not a TrueType font plotters can read", path.display()))
+        })?;
     }
     Ok(())
 }

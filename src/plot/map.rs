@@ -59,7 +59,7 @@ impl Figure for MapFigure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
         let (nx, ny) = (self.x.len(), self.y.len());
         if self.values.len() != nx * ny {
-            return Err(PlotError(format!("a map of {ny} x {nx} pixels needs {} values", nx * ny)));
+            return Err(PlotError::usage(format!("a map of {ny} x {nx} pixels needs {} values", nx * ny)));
         }
         let (w, h) = root.dim_in_pixel();
         let f = Fonts::for_size(w, h);

@@ -17,6 +17,8 @@ mod units;
 
 use std::path::Path;
 
+use crate::error::Class;
+
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -26,13 +28,29 @@ pub use scaling::{ScalingFigure, ScalingSeries};
 pub use spectrum::SpectrumFigure;
 pub use units::{si_scale, Scaled};
 
-/// Why a picture could not be made: one line naming the file or what is missing.
+/// Why a picture could not be made: one line naming the file or what is missing, and whose to
+/// fix — a missing font or a too-small size is the user's ([`Class::Usage`]); a file that cannot be
+/// written is an output error ([`Class::Output`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct PlotError(pub String);
+pub struct PlotError {
+    pub class: Class,
+    pub message: String,
+}
+
+impl PlotError {
+    /// A picture the user's options cannot make.
+    pub fn usage(message: impl Into<String>) -> Self {
+        PlotError { class: Class::Usage, message: message.into() }
+    }
+    /// A picture that cannot be written.
+    pub fn output(message: impl Into<String>) -> Self {
+        PlotError { class: Class::Output, message: message.into() }
+    }
+}
 
 impl std::fmt::Display for PlotError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 impl std::error::Error for PlotError {}
@@ -57,7 +75,7 @@ pub fn is_svg(path: &Path) -> bool {
 /// Draw `figure` into `path`: SVG when the name ends in `.svg`, PNG otherwise, `size` pixels.
 pub fn save<F: Figure>(figure: &F, path: &Path, size: Size) -> Result<(), PlotError> {
     if size.0 < MIN_SIZE.0 || size.1 < MIN_SIZE.1 {
-        return Err(PlotError(format!(
+        return Err(PlotError::usage(format!(
             "a picture must be at least {}x{} pixels, not {}x{}",
             MIN_SIZE.0, MIN_SIZE.1, size.0, size.1
         )));
@@ -66,21 +84,21 @@ pub fn save<F: Figure>(figure: &F, path: &Path, size: Size) -> Result<(), PlotEr
     let here = path.display();
     // plotters would report a missing folder only as a nested backend error, after drawing.
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
-        return Err(PlotError(format!(
+        return Err(PlotError::usage(format!(
             "{here}: cannot write the picture: {} is not a folder",
             dir.display()
         )));
     }
     if is_svg(path) {
         let root = SVGBackend::new(path, size).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| PlotError(format!("{here}: {e}")))?;
+        root.fill(&WHITE).map_err(|e| PlotError::usage(format!("{here}: {e}")))?;
         figure.draw(&root)?;
-        root.present().map_err(|e| PlotError(format!("{here}: cannot write the picture: {e}")))
+        root.present().map_err(|e| PlotError::output(format!("{here}: cannot write the picture: {e}")))
     } else {
         let root = BitMapBackend::new(path, size).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| PlotError(format!("{here}: {e}")))?;
+        root.fill(&WHITE).map_err(|e| PlotError::usage(format!("{here}: {e}")))?;
         figure.draw(&root)?;
-        root.present().map_err(|e| PlotError(format!("{here}: cannot write the picture: {e}")))
+        root.present().map_err(|e| PlotError::output(format!("{here}: cannot write the picture: {e}")))
     }
 }
 
@@ -88,7 +106,7 @@ pub fn save<F: Figure>(figure: &F, path: &Path, size: Size) -> Result<(), PlotEr
 pub(crate) fn drawing<E: std::error::Error + Send + Sync>(
     what: &'static str,
 ) -> impl Fn(DrawingAreaErrorKind<E>) -> PlotError {
-    move |e| PlotError(format!("cannot draw the {what}: {e}"))
+    move |e| PlotError::usage(format!("cannot draw the {what}: {e}"))
 }
 
 /// `name (units)`, or `name` alone when there are no units.
@@ -147,7 +165,7 @@ pub(crate) fn centred_line<DB: DrawingBackend>(
         shown = chars.iter().collect::<String>() + "…";
     }
     area.draw(&Text::new(shown, at, text(s, bold, HPos::Center, VPos::Center)))
-        .map_err(|e| PlotError(format!("cannot draw a title: {e}")))
+        .map_err(|e| PlotError::usage(format!("cannot draw a title: {e}")))
 }
 
 /// A chart with f64 axes, as every figure here draws.
@@ -170,5 +188,5 @@ pub(crate) fn draw_legend<'a, DB: DrawingBackend + 'a>(
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.3))
         .draw()
-        .map_err(|e| PlotError(format!("cannot draw the legend: {e}")))
+        .map_err(|e| PlotError::usage(format!("cannot draw the legend: {e}")))
 }

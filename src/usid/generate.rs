@@ -14,6 +14,11 @@
 //!   with `|D|` dropping to zero across each wall (physical width ~1% of the scan);
 //! * a few pixels are dead (all zero), never the showcase pixel (row 103, col 19).
 //!
+//! With `dc_steps > 1` the map is BEPS-like: a second spectroscopic dimension `DC_Offset` (V,
+//! slower than `Frequency`) sweeps the DC bias from −10 V to +10 V; each domain switches (its
+//! response changes sign through zero) past a coercive bias of ±5 V, and the resonance shifts by up
+//! to ±1.5 kHz with the bias, so both the peak's position and height vary with the DC step.
+//!
 //! Every value depends only on the seed and the pixel's index, so the file is the same for any
 //! thread count, and the map is computed and written in blocks of at most 64 MiB.
 use std::path::{Path, PathBuf};
@@ -60,11 +65,26 @@ pub struct GenerateParams {
     pub bins: usize,
     /// Seed of the noise and of the choice of dead pixels.
     pub seed: u64,
+    /// DC bias steps (the `DC_Offset` dimension, slower than `Frequency`); 1: a BELine map with
+    /// Frequency as its only spectroscopic dimension.
+    pub dc_steps: usize,
+}
+
+/// The coercive bias (V) past which a domain switches, and the DC sweep's end (V).
+const COERCIVE_V: f64 = 5.0;
+const DC_MAX_V: f64 = 10.0;
+
+/// The DC bias of each step (V): evenly from −10 V to +10 V, or 0 V for a single step.
+pub fn dc_offsets(steps: usize) -> Vec<f64> {
+    if steps <= 1 {
+        return vec![0.0];
+    }
+    (0..steps).map(|k| -DC_MAX_V + 2.0 * DC_MAX_V * k as f64 / (steps - 1) as f64).collect()
 }
 
 impl Default for GenerateParams {
     fn default() -> Self {
-        GenerateParams { rows: 128, cols: 128, bins: 119, seed: 0 }
+        GenerateParams { rows: 128, cols: 128, bins: 119, seed: 0, dc_steps: 1 }
     }
 }
 
@@ -86,7 +106,9 @@ pub struct GenerateSummary {
 
 /// Checks the parameters: every size at least 1 and the data small enough to address.
 pub fn validate(params: &GenerateParams) -> Result<(), UsidError> {
-    for (flag, v) in [("rows", params.rows), ("cols", params.cols), ("bins", params.bins)] {
+    for (flag, v) in
+        [("rows", params.rows), ("cols", params.cols), ("bins", params.bins), ("dc-steps", params.dc_steps)]
+    {
         if v == 0 {
             return Err(UsidError(format!("--{flag} must be at least 1 (got 0)")));
         }
@@ -95,6 +117,7 @@ pub fn validate(params: &GenerateParams) -> Result<(), UsidError> {
         .rows
         .checked_mul(params.cols)
         .and_then(|n| n.checked_mul(params.bins))
+        .and_then(|n| n.checked_mul(params.dc_steps))
         .and_then(|n| n.checked_mul(std::mem::size_of::<Complex32>()));
     match bytes {
         Some(b) if b <= isize::MAX as usize => Ok(()),
@@ -169,22 +192,35 @@ fn showcase_index(params: &GenerateParams) -> Option<usize> {
     (r < params.rows && c < params.cols).then(|| c + r * params.cols)
 }
 
-/// Fills `out` (length `bins`) with the spectrum of pixel `index` (V), noise included.
+/// Fills `out` (length `bins × dc_steps`, Frequency fastest) with the row of pixel `index` (V),
+/// noise included.
 pub fn pixel_spectrum(params: &GenerateParams, freqs: &[f64], index: usize, out: &mut [Complex32]) {
     let (row, col) = (index / params.cols, index % params.cols);
     let t = pixel_truth(params, row, col);
     let mut rng = SplitMix64::new(mix(params.seed, index as u64));
-    let (inv_f0, inv_q) = (1.0 / t.f0_hz, 1.0 / t.q);
-    for (y, &f) in out.iter_mut().zip(freqs) {
-        let x = f * inv_f0;
-        // H = 1 / (a + ib) with a = 1 − x², b = x/Q; R = scale · D · H.
-        let (a, b) = (1.0 - x * x, x * inv_q);
-        let norm = RESPONSE_SCALE_V / (a * a + b * b);
-        let (hr, hi) = (a * norm, -b * norm);
-        let (nr, ni) = (rng.normal(), rng.normal());
-        let re = t.re_d * hr - t.im_d * hi + NOISE_SIGMA_V * nr;
-        let im = t.re_d * hi + t.im_d * hr + NOISE_SIGMA_V * ni;
-        *y = Complex32::new(re as f32, im as f32);
+    let beps = params.dc_steps > 1;
+    // The domain's sign: which way it switches along the DC sweep.
+    let up = if t.re_d * PHASE0.cos() + t.im_d * PHASE0.sin() >= 0.0 { 1.0 } else { -1.0 };
+    for (sweep, v) in out.chunks_mut(freqs.len().max(1)).zip(dc_offsets(params.dc_steps)) {
+        // A BELine map has no bias: its response is D itself at the resonance of the pixel.
+        let (switch, f0) = if beps {
+            (up * ((v + up * COERCIVE_V) / 2.0).tanh(), t.f0_hz + 1.5e3 * v / DC_MAX_V)
+        } else {
+            (1.0, t.f0_hz)
+        };
+        let (re_d, im_d) = (t.re_d * switch, t.im_d * switch);
+        let (inv_f0, inv_q) = (1.0 / f0, 1.0 / t.q);
+        for (y, &f) in sweep.iter_mut().zip(freqs) {
+            let x = f * inv_f0;
+            // H = 1 / (a + ib) with a = 1 − x², b = x/Q; R = scale · D · H.
+            let (a, b) = (1.0 - x * x, x * inv_q);
+            let norm = RESPONSE_SCALE_V / (a * a + b * b);
+            let (hr, hi) = (a * norm, -b * norm);
+            let (nr, ni) = (rng.normal(), rng.normal());
+            let re = re_d * hr - im_d * hi + NOISE_SIGMA_V * nr;
+            let im = re_d * hi + im_d * hr + NOISE_SIGMA_V * ni;
+            *y = Complex32::new(re as f32, im as f32);
+        }
     }
 }
 
@@ -209,8 +245,12 @@ pub fn generate(path: &Path, params: &GenerateParams) -> Result<GenerateSummary,
             Ok(GenerateSummary {
                 path: path.to_path_buf(),
                 n_positions: params.rows * params.cols,
-                n_bins: params.bins,
-                data_bytes: params.rows * params.cols * params.bins * std::mem::size_of::<Complex32>(),
+                n_bins: params.bins * params.dc_steps,
+                data_bytes: params.rows
+                    * params.cols
+                    * params.bins
+                    * params.dc_steps
+                    * std::mem::size_of::<Complex32>(),
                 dead_pixels: dead,
                 seconds: started.elapsed().as_secs_f64(),
             })
@@ -227,20 +267,23 @@ pub fn generate(path: &Path, params: &GenerateParams) -> Result<GenerateSummary,
 /// Writes everything into `tmp`; messages name `target`, the file the user asked for.
 fn write_file(tmp: &Path, target: &Path, params: &GenerateParams) -> Result<Vec<usize>, UsidError> {
     let shown = target.display().to_string();
-    let h5 = |what: &str, e: hdf5::Error| {
-        let msg = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
-        UsidError(format!("{shown}: {what}: {msg}"))
-    };
+    let h5 =
+        |what: &str, e: hdf5::Error| UsidError(format!("{shown}: {what}: {}", crate::error::one_line(e)));
     let file = hdf5::File::create(tmp).map_err(|e| h5("cannot create the file", e))?;
     let meas = file.create_group("Measurement_000").map_err(|e| h5("cannot create a group", e))?;
     let chan = meas.create_group("Channel_000").map_err(|e| h5("cannot create a group", e))?;
     write_group_attrs(&meas, &chan, params)?;
 
-    let (rows, cols, bins) = (params.rows, params.cols, params.bins);
+    let (rows, cols) = (params.rows, params.cols);
     let pitch = SCAN_WIDTH_M / cols as f64;
-    let freqs = frequencies(bins);
+    let freqs = frequencies(params.bins);
     let pos = vec![DimSpec::linear("X", "m", 0.0, pitch, cols), DimSpec::linear("Y", "m", 0.0, pitch, rows)];
-    let spec = vec![DimSpec::new("Frequency", "Hz", freqs.clone())];
+    let mut spec = vec![DimSpec::new("Frequency", "Hz", freqs.clone())];
+    if params.dc_steps > 1 {
+        spec.push(DimSpec::new("DC_Offset", "V", dc_offsets(params.dc_steps)));
+    }
+    // A row: every frequency of every DC step.
+    let bins = params.bins * params.dc_steps;
     let n = rows * cols;
     let main = write::create_main_dataset::<Complex32>(
         &chan,
@@ -310,7 +353,9 @@ fn write_group_attrs(
     chan: &hdf5::Group,
     params: &GenerateParams,
 ) -> Result<(), UsidError> {
-    write::write_str_attr(meas, "data_type", "BELineData")?;
+    let beps = params.dc_steps > 1;
+    write::write_str_attr(meas, "data_type", if beps { "BEPSData" } else { "BELineData" })?;
+    write::write_i64_attr(meas, "num_dc_steps", params.dc_steps as i64)?;
     write::write_str_attr(meas, "VS_mode", "AC modulation mode")?;
     write::write_i64_attr(meas, "grid_num_rows", params.rows as i64)?;
     write::write_i64_attr(meas, "grid_num_cols", params.cols as i64)?;

@@ -29,10 +29,7 @@ pub const MAX_DIMS: usize = attr::MAX_STRINGS;
 /// block).
 const HDF5_SIGNATURE: [u8; 8] = *b"\x89HDF\r\n\x1a\n";
 
-/// HDF5's own message flattened to one line, for the tail of our messages.
-fn one_line(e: impl std::fmt::Display) -> String {
-    e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
-}
+pub(crate) use crate::error::one_line;
 
 /// Check that `path` names an existing regular file that carries the HDF5 signature, so that the
 /// common mistakes (typo, directory, wrong file) get a crisp message before HDF5 sees the file.
@@ -542,6 +539,16 @@ impl MainDataset {
     /// [`Self::spectroscopic_dims`].
     pub fn spectroscopic_values(&self) -> Result<Array2<f64>, UsidError> {
         self.read_values(&self.spec.values)
+    }
+
+    /// `Spectroscopic_Indices`, shape (n_spectroscopic_dims, n_bins), as f64.
+    pub fn spectroscopic_indices(&self) -> Result<Array2<f64>, UsidError> {
+        self.read_values(&self.spec.indices)
+    }
+
+    /// The index in [`Self::spectroscopic_dims`] of the dimension named `name`.
+    pub fn spectroscopic_dim_index(&self, name: &str) -> Option<usize> {
+        self.spectroscopic_dims.iter().position(|d| d.name == name)
     }
 
     /// The values of one spectroscopic dimension over the bins (a row of

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::{find_main_datasets, UsidError};
+use crate::error::Class;
 
 /// Why no single main dataset could be chosen.
 #[derive(Debug)]
@@ -11,6 +12,25 @@ pub enum SelectError {
     Input(UsidError),
     /// Several candidates: the user must name one (listed in the message).
     Ambiguous(String),
+}
+
+impl SelectError {
+    /// An unreadable file is an input error; a choice the user must make is a usage error.
+    pub fn class(&self) -> Class {
+        match self {
+            SelectError::Input(_) => Class::Input,
+            SelectError::Ambiguous(_) => Class::Usage,
+        }
+    }
+}
+
+impl std::fmt::Display for SelectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SelectError::Input(e) => write!(f, "{e}"),
+            SelectError::Ambiguous(m) => f.write_str(m),
+        }
+    }
 }
 
 /// Whether `path` lies in a pyUSID results group (`<source>-<Process>_NNN`): such datasets are

@@ -630,10 +630,9 @@ fn obj_name(obj: &Location) -> String {
     format!("{}:{}", obj.filename(), obj.name())
 }
 
-/// One line: HDF5's message, without the error stack's line breaks.
+/// Where, what, and HDF5's message on one line.
 fn h5_error(here: &str, what: &str, e: hdf5::Error) -> UsidError {
-    let msg = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
-    UsidError(format!("{here}: {what}: {msg}"))
+    UsidError(format!("{here}: {what}: {}", crate::error::one_line(e)))
 }
 
 #[cfg(test)]

@@ -16,23 +16,29 @@ pub fn python() -> PathBuf {
 
 /// `scripts/pyusid_check.py FILE OBJECT EXTRA...`, parsed.
 pub fn check(file: &Path, object: &str, extra: &[&str]) -> serde_json::Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pyusid_check.py");
+    let mut args = vec![file.as_os_str(), std::ffi::OsStr::new(object)];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    script("pyusid_check.py", &args)
+}
+
+/// `scripts/scipy_map_peaks.py FILE GROUP`: every spectrum of the group's source against scipy's
+/// find_peaks_cwt (`mismatches`, `spectra`, pyUSID's `n_dim` forms), parsed.
+pub fn scipy_compare(file: &Path, group: &str) -> serde_json::Value {
+    script("scipy_map_peaks.py", &[file.as_os_str(), std::ffi::OsStr::new(group)])
+}
+
+/// Run `scripts/NAME ARGS` with the reference Python and parse the JSON it prints.
+pub fn script(name: &str, args: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts").join(name);
     let out = Command::new(python())
         .arg(&script)
-        .arg(file)
-        .arg(object)
-        .args(extra)
+        .args(args)
         // Tests run in parallel threads; a child process forked by another test inherits this
         // process's open HDF5 file descriptors (HDF5 does not set close-on-exec) and with them
         // their locks, so a file this test has closed can still look locked to h5py.
         .env("HDF5_USE_FILE_LOCKING", "FALSE")
         .output()
         .expect("run the reference Python");
-    assert!(
-        out.status.success(),
-        "pyusid_check.py failed on {}:{object}: {}",
-        file.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("pyusid_check.py prints JSON")
+    assert!(out.status.success(), "{name} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{name} prints JSON: {e}"))
 }

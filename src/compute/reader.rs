@@ -1,0 +1,55 @@
+//! The rows this rank reads, as spectra: a thin handle over the one reader in
+//! [`crate::usid::SpectraLayout::read`].
+
+use std::path::Path;
+
+use super::plan::RowSet;
+use super::world::World;
+use super::ComputeError;
+use crate::usid::{self, ElementType, MainDataset, SpectraBlock, SpectraLayout};
+
+/// The input as this rank reads it: through the mpio driver when several ranks share the file.
+pub(crate) struct Reader {
+    _file: hdf5::File,
+    dataset: hdf5::Dataset,
+    dtype: ElementType,
+    layout: SpectraLayout,
+}
+
+/// The reader of the rows: a plain run keeps the handle it validated the dataset with; an MPI job
+/// reopens the file through the mpio driver (a collective open on every rank).
+pub(crate) fn open_reader(
+    world: &World,
+    file: hdf5::File,
+    main: &MainDataset,
+    layout: &SpectraLayout,
+    input: &Path,
+) -> Result<Reader, ComputeError> {
+    let layout = layout.clone();
+    #[cfg(feature = "mpi")]
+    if let Some(comm) = world.raw_comm() {
+        drop(file);
+        let shared =
+            hdf5::File::with_options().with_fapl(|p| p.mpio(comm, None)).open(input).map_err(|e| {
+                ComputeError::Input(usid::UsidError(format!(
+                    "{}: cannot open with MPI-IO: {e}",
+                    input.display()
+                )))
+            })?;
+        let main = MainDataset::open(&shared, &main.path)?;
+        return Ok(Reader { dataset: main.dataset().clone(), dtype: main.dtype, layout, _file: shared });
+    }
+    let _ = (world, input);
+    Ok(Reader { dataset: main.dataset().clone(), dtype: main.dtype, layout, _file: file })
+}
+
+/// The spectra of one batch's rows (pixels), or `None` for an empty batch (a rank with nothing
+/// left to do).
+pub(crate) fn read_block(reader: &Reader, rows: &RowSet) -> Result<Option<SpectraBlock>, ComputeError> {
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let ranges: Vec<std::ops::Range<usize>> =
+        rows.ranges().iter().map(|r| r.start as usize..r.end as usize).collect();
+    Ok(Some(reader.layout.read(&reader.dataset, reader.dtype, &ranges)?))
+}
