@@ -103,6 +103,23 @@ where
     // First of all: a SIGTERM during start-up (a batch system's time limit, a scancel) must stop
     // the run as cleanly as one during the computation, not kill it with the default action.
     let interrupted = install_signal_flag();
+    run_until(world, job, started, &interrupted, make_analysis)
+}
+
+/// [`run`] for a host that owns the process's signals (the Python module: the interpreter's own
+/// SIGINT handler raises `KeyboardInterrupt`): installs no handler, and stops after the current
+/// batch, with everything finished checkpointed, once `interrupted` is set (from any thread).
+pub fn run_until<A, F>(
+    world: &World,
+    job: &Job,
+    started: Instant,
+    interrupted: &AtomicBool,
+    make_analysis: F,
+) -> Result<Summary, ComputeError>
+where
+    A: Analysis,
+    F: FnOnce(&MainDataset) -> Result<A, ComputeError>,
+{
     output::check_not_open_for_writing(&job.input)?;
     let input_file = usid::open_file(&job.input)?;
     let dset_path = match &job.dataset {

@@ -19,7 +19,7 @@ mod progress;
 pub mod world;
 
 pub use analysis::{Analysis, Param, RowItems, Rows, WriteTarget};
-pub use engine::{map_rows, run, Job, Summary};
+pub use engine::{map_rows, run, run_until, Job, Summary};
 pub use parallel::{parallel_compute, parallel_compute_init};
 pub use progress::ProgressMode;
 pub use world::World;
