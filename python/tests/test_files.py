@@ -1,0 +1,144 @@
+"""usid_peaks.find and usid_peaks.pixel against the usid-peaks command on generated maps: the
+same results group (h5diff-equal), the same pixel, and a KeyboardInterrupt that leaves a
+checkpoint the next call resumes from.
+
+Needs the command (`cargo build --release` makes target/release/usid-peaks; USID_PEAKS_BIN
+overrides) and h5diff (hdf5-tools)."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from scipy.signal import find_peaks_cwt as scipy_find
+
+import usid_peaks
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("USID_PEAKS_BIN", REPO / "target" / "release" / "usid-peaks"))
+RAW = "/Measurement_000/Channel_000/Raw_Data"
+DATASETS = ("Peak_Indices", "Peak_Frequencies", "Peak_Count")
+
+
+def cli(*args):
+    if not BIN.exists():
+        pytest.fail(f"{BIN} is missing: run `cargo build --release` first (or set USID_PEAKS_BIN)")
+    done = subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True)
+    assert done.returncode == 0, f"usid-peaks {' '.join(map(str, args))}: {done.stderr}"
+    return done.stdout
+
+
+def generate(path, rows, cols, seed):
+    cli("generate", path, "--rows", rows, "--cols", cols, "--seed", seed)
+    return path
+
+
+def assert_same_group(a, group_a, b, group_b):
+    h5diff = shutil.which("h5diff")
+    if h5diff is None:
+        pytest.fail("h5diff is missing: install hdf5-tools (scripts/bootstrap.sh does)")
+    for d in DATASETS:
+        done = subprocess.run([h5diff, str(a), str(b), f"{group_a}/{d}", f"{group_b}/{d}"],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, f"{d} differs: {done.stdout}{done.stderr}"
+
+
+@pytest.fixture(scope="module")
+def small_map(tmp_path_factory):
+    return generate(tmp_path_factory.mktemp("map") / "map.h5", 24, 20, 3)
+
+
+def test_find_writes_the_same_group_as_the_command(small_map, tmp_path):
+    summary = usid_peaks.find(small_map, output=tmp_path / "py.h5", progress=False, threads=2)
+    ours = json.loads(cli("find", small_map, "-q", "--json", "-o", tmp_path / "cli.h5", "--threads", 2))
+    assert summary["group"] == ours["group"] == f"{RAW}-Peak_Finding_000"
+    assert (summary["pixels"], summary["peaks"], summary["computed"]) == (ours["pixels"], ours["peaks"], 480)
+    assert summary["reused"] is False and summary["file"] == str(tmp_path / "py.h5")
+    assert_same_group(tmp_path / "py.h5", summary["group"], tmp_path / "cli.h5", ours["group"])
+    # The same call again finds the complete group and reuses it; force computes a new one.
+    assert usid_peaks.find(small_map, output=tmp_path / "py.h5", progress=False)["reused"] is True
+    forced = usid_peaks.find(small_map, output=tmp_path / "py.h5", progress=False, force=True)
+    assert forced["group"] == f"{RAW}-Peak_Finding_001"
+
+
+def test_find_with_parameters_matches_the_command_and_the_2d_call(small_map, tmp_path):
+    kw = dict(widths=[2.0, 4.5, 9.0], min_snr=0.5, noise_perc=20, window_size=7, gap_thresh=3)
+    summary = usid_peaks.find(small_map, output=tmp_path / "py.h5", progress=False, **kw)
+    cli("find", small_map, "-q", "-o", tmp_path / "cli.h5", "--width-list", "2,4.5,9", "--min-snr", 0.5,
+        "--noise-perc", 20, "--window-size", 7, "--gap-thresh", 3)
+    assert_same_group(tmp_path / "py.h5", summary["group"], tmp_path / "cli.h5", summary["group"])
+    with h5py.File(small_map, "r") as f:
+        raw = np.abs(f[RAW][:])
+    with h5py.File(tmp_path / "py.h5", "r") as f:
+        indices = f[summary["group"] + "/Peak_Indices"][:]
+    for row, peaks in zip(indices, usid_peaks.find_peaks_cwt(raw, **kw)):
+        assert np.array_equal(row[row >= 0], peaks)
+
+
+def test_pixel_equals_the_command_and_scipy(small_map):
+    got = usid_peaks.pixel(small_map, 5, 7)
+    ours = json.loads(cli("pixel", small_map, "--pixel", "5,7", "--json"))
+    assert (got["index"], got["row"], got["col"]) == (ours["index"], ours["row"], ours["col"])
+    assert got["peaks"].tolist() == ours["peaks"] and got["values"].tolist() == ours["values"]
+    assert (got["axis"], got["units"]) == (ours["axis"], ours["units"])
+    with h5py.File(small_map, "r") as f:
+        spectrum = np.abs(f[RAW][got["index"]])
+    assert np.array_equal(got["peaks"], scipy_find(spectrum, np.linspace(20, 60, 30)))
+    assert usid_peaks.pixel(small_map, index=got["index"])["peaks"].tolist() == ours["peaks"]
+    with pytest.raises(ValueError, match="outside"):
+        usid_peaks.pixel(small_map, 0, 20)
+    with pytest.raises(ValueError, match="outside"):
+        usid_peaks.pixel(small_map, index=480)
+
+
+INTERRUPTED = textwrap.dedent(
+    """
+    import sys, usid_peaks
+    try:
+        usid_peaks.find(sys.argv[1], output=sys.argv[2], max_mem_mb=1, threads=1, progress=False)
+    except KeyboardInterrupt as e:
+        print("interrupted:", e, flush=True)
+        sys.exit(42)
+    print("finished", flush=True)
+    """
+)
+
+
+def test_keyboard_interrupt_stops_find_and_the_next_call_resumes(tmp_path):
+    big = generate(tmp_path / "big.h5", 160, 160, 9)
+    out = tmp_path / "out.h5"
+    child = subprocess.Popen([sys.executable, "-c", INTERRUPTED, str(big), str(out)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT once the first batches are checkpointed, as Ctrl-C in a terminal would send it.
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.h5.*ckpt")) and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    child.send_signal(signal.SIGINT)
+    stdout, stderr = child.communicate(timeout=60)
+    assert child.returncode == 42, f"{stdout}{stderr}"
+    assert "run the same command again to resume" in stdout
+    assert list(tmp_path.glob(".out.h5.*ckpt")), "no checkpoint left to resume from"
+
+    summary = usid_peaks.find(big, output=out, progress=False)
+    assert summary["resumed"] > 0 and summary["resumed"] + summary["computed"] == 160 * 160
+    assert not list(tmp_path.glob(".out.h5.*ckpt"))
+    cli("find", big, "-q", "-o", tmp_path / "cli.h5")
+    assert_same_group(out, summary["group"], tmp_path / "cli.h5", summary["group"])
+
+
+def test_python_keeps_its_own_sigint_handling_after_find(small_map, tmp_path):
+    # find() installs no signal handler of its own: afterwards Ctrl-C is a KeyboardInterrupt
+    # again, raised by Python, not a process exit.
+    usid_peaks.find(small_map, output=tmp_path / "py.h5", progress=False)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)
