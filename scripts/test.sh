@@ -3,6 +3,7 @@
 #   1. formatting and lints,
 #   2. the unit, integration and doc tests (scipy, pyUSID and mpirun as references),
 #   3. the build without MPI against a serial HDF5, and its tests,
+#   3b. the Python package (pip install ./python into .venv) and its pytest suite,
 #   4. a real single-host SLURM cluster running the project's sbatch file,
 #   5. a sample of the kill -9 fault-injection trials.
 # Stops at the first failing stage; prints one line per stage and a closing tally.
@@ -48,10 +49,20 @@ no_mpi_tests() {
     rm -rf "$tmp"
 }
 
+# The Python package links the serial HDF5 too, and builds in the no-MPI build's target folder:
+# the dependencies it shares with that build are compiled once, and reruns are incremental.
+python_tests() {
+    HDF5_DIR=$(serial_hdf5) CARGO_TARGET_DIR="$repo/target/nompi" \
+        .venv/bin/python -m pip install -q --disable-pip-version-check "pytest>=7" ./python
+    (cd python && cargo fmt --check)
+    USID_PEAKS_BIN="$repo/target/release/usid-peaks" .venv/bin/python -m pytest -q python/tests
+}
+
 stage "format" cargo fmt --check
 stage "clippy" cargo clippy --release --all-targets -- -D warnings
 stage "tests" cargo test --release
 stage "no-MPI build and tests" no_mpi_tests
+stage "Python package" python_tests
 if [ -x scripts/test-slurm.sh ]; then
     stage "SLURM" bash scripts/test-slurm.sh
 fi

@@ -9,6 +9,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
@@ -18,7 +19,7 @@ use pyo3::prelude::*;
 use rayon::prelude::*;
 
 use usid_peaks::compute::{self, ComputeError, Job, ProgressMode, Rows, World};
-use usid_peaks::cwt::{CwtParams, PeakFinder, SnrFrom};
+use usid_peaks::cwt::{CwtParams, PeakFinder, Scratch, SnrFrom};
 use usid_peaks::peaks::{Component, PeakFinding};
 use usid_peaks::usid::{self, ElementType, MainDataset};
 
@@ -120,6 +121,11 @@ fn to_array<'py>(py: Python<'py>, peaks: &[u32]) -> Bound<'py, PyArray1<i64>> {
     PyArray1::from_vec(py, peaks.iter().map(|&p| i64::from(p)).collect())
 }
 
+/// The plan of the last 1-D call, with its scratch: building the wavelet bank costs several times
+/// the search itself on a 119-point spectrum, and a Python loop over spectra asks for the same
+/// (length, parameters) every time.
+static LAST_PLAN: Mutex<Option<(CwtParams, PeakFinder, Scratch)>> = Mutex::new(None);
+
 /// Peaks of one spectrum (float64, C-contiguous), as int64.
 #[pyfunction]
 fn find_peaks_1d<'py>(
@@ -129,9 +135,19 @@ fn find_peaks_1d<'py>(
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
     no_panic(|| {
         let x = vector.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let finder = plan(x.len(), params)?;
-        let peaks = finder.find(x, &mut finder.new_scratch());
-        Ok(to_array(py, &peaks))
+        // A poisoned lock (a panic mid-search) only loses the cache: the plan is rebuilt.
+        let mut last = LAST_PLAN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let hit = matches!(&*last, Some((p, f, _)) if f.spectrum_len() == x.len() && *p == params.cwt);
+        if !hit {
+            *last = None;
+            let finder = plan(x.len(), params)?;
+            let scratch = finder.new_scratch();
+            *last = Some((params.cwt.clone(), finder, scratch));
+        }
+        let Some((_, finder, scratch)) = last.as_mut() else {
+            return Err(PyRuntimeError::new_err("usid_peaks: internal error: no plan"));
+        };
+        Ok(to_array(py, &finder.find(x, scratch)))
     })
 }
 
