@@ -101,7 +101,10 @@ def test_pixel_equals_the_command_and_scipy(small_map):
 
 INTERRUPTED = textwrap.dedent(
     """
-    import sys, usid_peaks
+    import signal, sys, usid_peaks
+    # As in a terminal or Jupyter, whatever SIGINT disposition the test runner inherited
+    # (a shell's background job ignores it).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         usid_peaks.find(sys.argv[1], output=sys.argv[2], max_mem_mb=1, threads=1, progress=False)
     except KeyboardInterrupt as e:
@@ -137,6 +140,7 @@ def test_keyboard_interrupt_stops_find_and_the_next_call_resumes(tmp_path):
 AFTER_FIND = textwrap.dedent(
     """
     import os, signal, sys, time, usid_peaks
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     usid_peaks.find(sys.argv[1], output=sys.argv[2], progress=False)
     caught = 0
     for _ in range(3):
