@@ -8,7 +8,7 @@
 use usid_peaks::compute::{
     self, Analysis, ComputeError, Job, Param, ProgressMode, RowItems, Rows, World, WriteTarget,
 };
-use usid_peaks::usid::write::{self, Ancillary, DimSpec};
+use usid_peaks::usid::write::{self, Ancillary, DimSpec, MainSpec};
 use usid_peaks::usid::{SpectraLayout, UsidError};
 
 /// The bin of the largest |value| of each spectrum (`len` values).
@@ -63,14 +63,16 @@ impl Analysis for ArgMax {
         let n = results.n_rows();
         let ds = write::create_main_dataset::<u32>(
             t.group,
-            "Max_Bin",
-            n,
-            1,
-            "Bin of the largest |value|",
-            "",
-            Ancillary::Existing { indices: t.position_indices, values: t.position_values },
-            Ancillary::New(vec![DimSpec::new("Max", "", vec![0.0])]),
-            None,
+            MainSpec {
+                name: "Max_Bin",
+                n_positions: n,
+                n_bins: 1,
+                quantity: "Bin of the largest |value|",
+                units: "",
+                pos: Ancillary::Existing { indices: t.position_indices, values: t.position_values },
+                spec: Ancillary::New(vec![DimSpec::new("Max", "", vec![0.0])]),
+                chunk_rows: None,
+            },
         )?;
         ds.write_raw(&results.items).map_err(|e| UsidError(format!("{}: {e}", ds.name())))
     }

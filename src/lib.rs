@@ -43,7 +43,7 @@
 //! ```
 //! use usid_peaks::compute::{check_analysis, Analysis, Param, RowItems, Rows, World, WriteTarget};
 //! use usid_peaks::usid::generate::{generate, GenerateParams};
-//! use usid_peaks::usid::write::{create_main_dataset, Ancillary, DimSpec};
+//! use usid_peaks::usid::write::{create_main_dataset, Ancillary, DimSpec, MainSpec};
 //! use usid_peaks::usid::UsidError;
 //!
 //! /// The bin of the largest |value| of each spectrum (complex64 maps).
@@ -64,12 +64,12 @@
 //!         }
 //!     }
 //!     fn write(&self, results: &RowItems<u32>, t: &WriteTarget<'_>) -> Result<(), UsidError> {
-//!         let ds = create_main_dataset::<u32>(
-//!             t.group, "Max_Bin", results.n_rows(), 1, "Bin", "",
-//!             Ancillary::Existing { indices: t.position_indices, values: t.position_values },
-//!             Ancillary::New(vec![DimSpec::new("Max", "", vec![0.0])]),
-//!             None,
-//!         )?;
+//!         let ds = create_main_dataset::<u32>(t.group, MainSpec {
+//!             name: "Max_Bin", n_positions: results.n_rows(), n_bins: 1, quantity: "Bin", units: "",
+//!             pos: Ancillary::Existing { indices: t.position_indices, values: t.position_values },
+//!             spec: Ancillary::New(vec![DimSpec::new("Max", "", vec![0.0])]),
+//!             chunk_rows: None,
+//!         })?;
 //!         ds.write_raw(&results.items).map_err(|e| UsidError(e.to_string()))
 //!     }
 //! }

@@ -12,7 +12,7 @@ use num_complex::ComplexFloat;
 
 use crate::compute::{Analysis, ComputeError, Param, RowItems, Rows, WriteTarget};
 use crate::cwt::{CwtParams, PeakFinder, Scratch, SnrFrom};
-use crate::usid::write::{Ancillary, DimSpec};
+use crate::usid::write::{Ancillary, DimSpec, MainSpec};
 use crate::usid::{self, SpectraLayout, UsidError};
 
 /// Which real number of each (possibly complex) value the peaks are found in.
@@ -208,14 +208,16 @@ impl Analysis for PeakFinding {
         };
         let ds = usid::write::create_main_dataset::<u32>(
             g,
-            "Peak_Count",
-            n,
-            per_pixel,
-            "Peak count",
-            "",
-            pos(),
-            Ancillary::New(count_axis),
-            None,
+            MainSpec {
+                name: "Peak_Count",
+                n_positions: n,
+                n_bins: per_pixel,
+                quantity: "Peak count",
+                units: "",
+                pos: pos(),
+                spec: Ancillary::New(count_axis),
+                chunk_rows: None,
+            },
         )?;
         ds.write(&counts).map_err(|e| h5("cannot write Peak_Count", e))?;
         for name in ["Spectroscopic_Indices", "Spectroscopic_Values"] {
@@ -226,14 +228,16 @@ impl Analysis for PeakFinding {
         peak_axis.extend(self.others.iter().cloned());
         let ds = usid::write::create_main_dataset::<i32>(
             g,
-            "Peak_Indices",
-            n,
-            per_pixel * width,
-            "Peak index",
-            "",
-            pos(),
-            Ancillary::New(peak_axis),
-            None,
+            MainSpec {
+                name: "Peak_Indices",
+                n_positions: n,
+                n_bins: per_pixel * width,
+                quantity: "Peak index",
+                units: "",
+                pos: pos(),
+                spec: Ancillary::New(peak_axis),
+                chunk_rows: None,
+            },
         )?;
         ds.write(&indices).map_err(|e| h5("cannot write Peak_Indices", e))?;
 
@@ -243,14 +247,16 @@ impl Analysis for PeakFinding {
         );
         let ds = usid::write::create_main_dataset::<f64>(
             g,
-            "Peak_Frequencies",
-            n,
-            per_pixel * width,
-            &self.axis_name,
-            &self.axis_units,
-            pos(),
-            Ancillary::Existing { indices: &si, values: &sv },
-            None,
+            MainSpec {
+                name: "Peak_Frequencies",
+                n_positions: n,
+                n_bins: per_pixel * width,
+                quantity: &self.axis_name,
+                units: &self.axis_units,
+                pos: pos(),
+                spec: Ancillary::Existing { indices: &si, values: &sv },
+                chunk_rows: None,
+            },
         )?;
         ds.write(&freqs).map_err(|e| h5("cannot write Peak_Frequencies", e))?;
         Ok(())

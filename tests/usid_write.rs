@@ -8,7 +8,7 @@ use hdf5::{File, Group};
 use serde_json::json;
 use usid_peaks::usid::write::{
     copy_ancillary, create_indexed_group, create_main_dataset, next_indexed_group_name, write_f64_array_attr,
-    write_f64_attr, write_i64_attr, write_str_array_attr, write_str_attr, Ancillary, DimSpec,
+    write_f64_attr, write_i64_attr, write_str_array_attr, write_str_attr, Ancillary, DimSpec, MainSpec,
 };
 
 #[allow(dead_code)]
@@ -35,14 +35,16 @@ fn write_results(group: &Group, pos_group: &Group, n: usize, k: usize) -> hdf5::
         (pos_group.dataset("Position_Indices").unwrap(), pos_group.dataset("Position_Values").unwrap());
     let ds = create_main_dataset::<f32>(
         group,
-        "Peak_Frequencies",
-        n,
-        k,
-        "Peak frequency",
-        "Hz",
-        Ancillary::Existing { indices: &pi, values: &pv },
-        Ancillary::New(vec![DimSpec::linear("Peak", "", 0.0, 1.0, k)]),
-        Some(7),
+        MainSpec {
+            name: "Peak_Frequencies",
+            n_positions: n,
+            n_bins: k,
+            quantity: "Peak frequency",
+            units: "Hz",
+            pos: Ancillary::Existing { indices: &pi, values: &pv },
+            spec: Ancillary::New(vec![DimSpec::linear("Peak", "", 0.0, 1.0, k)]),
+            chunk_rows: Some(7),
+        },
     )
     .unwrap();
     // Fill in row slices, as the engine does.
@@ -92,14 +94,16 @@ fn positions_copied_into_another_file_carry_their_attributes_and_link_there() {
         // Linking across files must be refused: references cannot cross files.
         let err = create_main_dataset::<f32>(
             &group,
-            "Bad",
-            15,
-            1,
-            "q",
-            "u",
-            Ancillary::Existing { indices: &pi, values: &pv },
-            Ancillary::New(vec![DimSpec::new("Peak", "", vec![0.0])]),
-            None,
+            MainSpec {
+                name: "Bad",
+                n_positions: 15,
+                n_bins: 1,
+                quantity: "q",
+                units: "u",
+                pos: Ancillary::Existing { indices: &pi, values: &pv },
+                spec: Ancillary::New(vec![DimSpec::new("Peak", "", vec![0.0])]),
+                chunk_rows: None,
+            },
         )
         .unwrap_err();
         assert!(err.to_string().contains("another file"), "{err}");
@@ -110,14 +114,16 @@ fn positions_copied_into_another_file_carry_their_attributes_and_link_there() {
         assert_eq!(ci.name(), "/Raw_Data-Peak_Finding_000/Position_Indices");
         create_main_dataset::<f32>(
             &group,
-            "Peak_Frequencies",
-            15,
-            2,
-            "Peak frequency",
-            "Hz",
-            Ancillary::Existing { indices: &ci, values: &cv },
-            Ancillary::New(vec![DimSpec::linear("Peak", "", 0.0, 1.0, 2)]),
-            None,
+            MainSpec {
+                name: "Peak_Frequencies",
+                n_positions: 15,
+                n_bins: 2,
+                quantity: "Peak frequency",
+                units: "Hz",
+                pos: Ancillary::Existing { indices: &ci, values: &cv },
+                spec: Ancillary::New(vec![DimSpec::linear("Peak", "", 0.0, 1.0, 2)]),
+                chunk_rows: None,
+            },
         )
         .unwrap();
     }
@@ -146,14 +152,16 @@ fn new_dimensions_are_stored_slowest_first_with_the_first_varying_fastest() {
         ];
         create_main_dataset::<i16>(
             &f,
-            "Main",
-            12,
-            8,
-            " Current ",
-            "A",
-            Ancillary::New(pos),
-            Ancillary::New(spec),
-            None,
+            MainSpec {
+                name: "Main",
+                n_positions: 12,
+                n_bins: 8,
+                quantity: " Current ",
+                units: "A",
+                pos: Ancillary::New(pos),
+                spec: Ancillary::New(spec),
+                chunk_rows: None,
+            },
         )
         .unwrap();
         let pi = f.dataset("Position_Indices").unwrap().read_2d::<u32>().unwrap();
@@ -185,7 +193,20 @@ fn mismatched_sizes_and_existing_names_are_one_line_errors() {
     let pos = || Ancillary::New(vec![DimSpec::linear("X", "m", 0.0, 1.0, 5)]);
     let spec = || Ancillary::New(vec![DimSpec::linear("F", "Hz", 0.0, 1.0, 3)]);
     let refused = |name: &str, n: usize, bins: usize, pos: Ancillary| {
-        let e = create_main_dataset::<f32>(&f, name, n, bins, "q", "u", pos, spec(), None).unwrap_err();
+        let e = create_main_dataset::<f32>(
+            &f,
+            MainSpec {
+                name,
+                n_positions: n,
+                n_bins: bins,
+                quantity: "q",
+                units: "u",
+                pos,
+                spec: spec(),
+                chunk_rows: None,
+            },
+        )
+        .unwrap_err();
         let e = e.to_string();
         assert!(!e.contains('\n'), "{e}");
         e
@@ -193,7 +214,20 @@ fn mismatched_sizes_and_existing_names_are_one_line_errors() {
     let e = refused("M", 6, 3, pos());
     assert!(e.contains("sizes [5]") && e.contains("6"), "{e}");
     assert!(refused("M", 5, 0, pos()).contains("at least one"));
-    create_main_dataset::<f32>(&f, "M", 5, 3, "q", "u", pos(), spec(), None).unwrap();
+    create_main_dataset::<f32>(
+        &f,
+        MainSpec {
+            name: "M",
+            n_positions: 5,
+            n_bins: 3,
+            quantity: "q",
+            units: "u",
+            pos: pos(),
+            spec: spec(),
+            chunk_rows: None,
+        },
+    )
+    .unwrap();
     assert!(refused("M", 5, 3, pos()).contains("/M: already exists"));
     let e = refused("M2", 5, 3, pos());
     assert!(e.contains("Position_Indices: already exists") && e.contains("Ancillary::Existing"), "{e}");

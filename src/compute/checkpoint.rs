@@ -114,11 +114,6 @@ impl Checkpoint {
         Ok(())
     }
 
-    /// The checkpoint's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Delete the checkpoint: the results are safely in the HDF5 file.
     pub fn remove(self) -> std::io::Result<()> {
         drop(self.file);

@@ -11,12 +11,12 @@
 
 mod analysis;
 mod check;
-pub mod checkpoint;
+mod checkpoint;
 mod engine;
 mod messages;
 mod output;
 mod parallel;
-pub mod plan;
+mod plan;
 mod progress;
 mod reader;
 mod signals;

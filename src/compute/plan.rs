@@ -13,7 +13,8 @@ pub struct RowSet {
 }
 
 impl RowSet {
-    /// All rows `0..n`.
+    /// All rows `0..n` (the tests' shorthand).
+    #[cfg(test)]
     #[allow(clippy::single_range_in_vec_init)] // one range of rows, not a vector of numbers
     pub fn all(n: u64) -> Self {
         Self::from_ranges(vec![0..n])

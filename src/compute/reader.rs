@@ -6,7 +6,7 @@ use std::path::Path;
 use super::plan::RowSet;
 use super::world::World;
 use super::ComputeError;
-use crate::usid::{self, ElementType, MainDataset, SpectraBlock, SpectraLayout};
+use crate::usid::{ElementType, MainDataset, SpectraBlock, SpectraLayout};
 
 /// The input as this rank reads it: through the mpio driver when several ranks share the file.
 pub(crate) struct Reader {
@@ -31,7 +31,7 @@ pub(crate) fn open_reader(
         drop(file);
         let shared =
             hdf5::File::with_options().with_fapl(|p| p.mpio(comm, None)).open(input).map_err(|e| {
-                ComputeError::Input(usid::UsidError(format!(
+                ComputeError::Input(crate::usid::UsidError(format!(
                     "{}: cannot open with MPI-IO: {e}",
                     input.display()
                 )))

@@ -28,7 +28,7 @@ use std::time::Instant;
 use num_complex::Complex32;
 use rayon::prelude::*;
 
-use super::write::{self, Ancillary, DimSpec};
+use super::write::{self, Ancillary, DimSpec, MainSpec};
 use super::UsidError;
 
 /// Where the generator puts the main dataset.
@@ -287,14 +287,16 @@ fn write_file(tmp: &Path, target: &Path, params: &GenerateParams) -> Result<Vec<
     let n = rows * cols;
     let main = write::create_main_dataset::<Complex32>(
         &chan,
-        "Raw_Data",
-        n,
-        bins,
-        "Cantilever Vertical Deflection",
-        "V",
-        Ancillary::New(pos),
-        Ancillary::New(spec),
-        None,
+        MainSpec {
+            name: "Raw_Data",
+            n_positions: n,
+            n_bins: bins,
+            quantity: "Cantilever Vertical Deflection",
+            units: "V",
+            pos: Ancillary::New(pos),
+            spec: Ancillary::New(spec),
+            chunk_rows: None,
+        },
     )?;
 
     let dead = dead_pixels(params);

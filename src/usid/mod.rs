@@ -22,7 +22,7 @@ pub use spectra::{Rows, SpectraBlock, SpectraLayout};
 pub use write::{
     copy_ancillary, create_indexed_group, create_main_dataset, link_as_main, next_indexed_group_name,
     write_f64_array_attr, write_f64_attr, write_i64_array_attr, write_i64_attr, write_str_array_attr,
-    write_str_attr, Ancillary, DimSpec,
+    write_str_attr, Ancillary, DimSpec, MainSpec,
 };
 
 /// One dimension of a USID main dataset (a position or a spectroscopic dimension).

@@ -79,33 +79,36 @@ pub enum Ancillary<'a> {
     Existing { indices: &'a Dataset, values: &'a Dataset },
 }
 
-/// Creates the 2-D main dataset `group/name` of shape (`n_positions`, `n_bins`) and element type
-/// `T`, writes or links its ancillary datasets and sets every attribute pyUSID's `check_if_main`
-/// requires. The data is left unwritten (HDF5's fill value, zero) for the caller to fill, e.g. in
-/// row slices with `write_slice`.
-///
-/// * `quantity`, `units`: the physical quantity and its unit, e.g. `"Cantilever Vertical
-///   Deflection"`, `"V"`.
-/// * `pos`: position dimensions (their sizes multiply to `n_positions`); `spec`: spectroscopic
-///   dimensions (their sizes multiply to `n_bins`). New ones are named `Position_*` and
-///   `Spectroscopic_*` and must not exist yet in `group`.
-/// * `chunk_rows`: `Some(r)` stores the dataset in chunks of (r, n_bins) elements (r clamped to
-///   `n_positions`), `None` contiguously. Both can be written in row slices; chunks are what
-///   compression or a partial read of a huge file wants.
+/// What a new main dataset is, for [`create_main_dataset`].
+#[derive(Debug, Clone)]
+pub struct MainSpec<'a> {
+    /// Its name in the group (plain, no `/`).
+    pub name: &'a str,
+    /// Rows: positions; their dimensions' sizes multiply to it.
+    pub n_positions: usize,
+    /// Columns: spectroscopic bins; their dimensions' sizes multiply to it.
+    pub n_bins: usize,
+    /// The physical quantity and its unit, e.g. `"Cantilever Vertical Deflection"`, `"V"`.
+    pub quantity: &'a str,
+    pub units: &'a str,
+    /// The position dimensions; new ones are named `Position_*` and must not exist yet.
+    pub pos: Ancillary<'a>,
+    /// The spectroscopic dimensions; new ones are named `Spectroscopic_*`.
+    pub spec: Ancillary<'a>,
+    /// `Some(r)` stores the dataset in chunks of (r, n_bins) elements (r clamped to
+    /// `n_positions`), `None` contiguously. Both can be written in row slices; chunks are what
+    /// compression or a partial read of a huge file wants.
+    pub chunk_rows: Option<usize>,
+}
+
+/// Creates the 2-D main dataset described by `spec` in `group`, with element type `T`, writes or
+/// links its ancillary datasets and sets every attribute pyUSID's `check_if_main` requires. The
+/// data is left unwritten (HDF5's fill value, zero) for the caller to fill, e.g. in row slices
+/// with `write_slice`.
 ///
 /// The steps are not atomic: on an error, the objects already created stay in the file.
-#[allow(clippy::too_many_arguments)]
-pub fn create_main_dataset<T: H5Type>(
-    group: &Group,
-    name: &str,
-    n_positions: usize,
-    n_bins: usize,
-    quantity: &str,
-    units: &str,
-    pos: Ancillary,
-    spec: Ancillary,
-    chunk_rows: Option<usize>,
-) -> Result<Dataset, UsidError> {
+pub fn create_main_dataset<T: H5Type>(group: &Group, spec: MainSpec<'_>) -> Result<Dataset, UsidError> {
+    let MainSpec { name, n_positions, n_bins, quantity, units, pos, spec, chunk_rows } = spec;
     let here = describe(group, name);
     if name.is_empty() || name.contains('/') {
         return Err(UsidError(format!("{here}: a main dataset needs a plain, non-empty name")));
