@@ -3,6 +3,7 @@
 #   1. formatting and lints,
 #   2. the unit, integration and doc tests (scipy, pyUSID and mpirun as references),
 #   3. the build without MPI against a serial HDF5, and its tests,
+#   3b. the Python package (pip install ./python into .venv) and its pytest suite,
 #   4. a real single-host SLURM cluster running the project's sbatch file,
 #   5. across hosts: OpenMPI on a test cluster of network namespaces (2 and 3 hosts, a rank
 #      killed on one host), and a 2-node SLURM cluster on it,
@@ -75,10 +76,20 @@ no_mpi_tests() {
     rm -rf "$tmp"
 }
 
+# The Python package links the serial HDF5 too, and builds in the no-MPI build's target folder:
+# the dependencies it shares with that build are compiled once, and reruns are incremental.
+python_tests() {
+    HDF5_DIR=$(serial_hdf5) CARGO_TARGET_DIR="$repo/target/nompi" \
+        .venv/bin/python -m pip install -q --disable-pip-version-check "pytest>=7" ./python
+    (cd python && cargo fmt --check)
+    USID_PEAKS_BIN="$repo/target/release/usid-peaks" .venv/bin/python -m pytest -q python/tests
+}
+
 stage "format" cargo fmt --check
 stage "clippy" cargo clippy --release --all-targets -- -D warnings
 stage "tests" cargo test --release
 stage "no-MPI build and tests" no_mpi_tests
+stage "Python package" python_tests
 if [ -x scripts/test-slurm.sh ]; then
     stage "SLURM" bash scripts/test-slurm.sh
 fi

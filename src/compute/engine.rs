@@ -1,7 +1,7 @@
 //! [`run`]: the corridor from the input file to the results group.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -139,6 +139,41 @@ where
     // First of all: a SIGTERM during start-up (a batch system's time limit, a scancel) must stop
     // the run as cleanly as one during the computation, not kill it with the default action.
     let interrupted = install_signal_flag();
+    run_body(world, job, started, &interrupted, make_analysis, tuning)
+}
+
+/// [`run`] for a host that owns the process's signals (the Python module, whose interpreter's
+/// SIGINT handler raises `KeyboardInterrupt`): installs no signal handler, and stops after the
+/// current batch, everything finished checkpointed, once `interrupted` is set (from any thread) —
+/// returning [`ComputeError::Interrupted`], as [`run`] does on SIGINT.
+pub fn run_until<A, F>(
+    world: &World,
+    job: &Job,
+    started: Instant,
+    interrupted: &AtomicBool,
+    make_analysis: F,
+) -> Result<Summary, ComputeError>
+where
+    A: Analysis,
+    F: FnOnce(&MainDataset, &SpectraLayout) -> Result<A, ComputeError>,
+{
+    run_body(world, job, started, interrupted, make_analysis, Tuning::default()).map(|(summary, _)| summary)
+}
+
+/// The corridor itself, stopping once `interrupted` is set: [`run_with`] and [`run_until`] differ
+/// only in who sets it.
+fn run_body<A, F>(
+    world: &World,
+    job: &Job,
+    started: Instant,
+    interrupted: &AtomicBool,
+    make_analysis: F,
+    tuning: Tuning,
+) -> Result<Outcome<A::Item>, ComputeError>
+where
+    A: Analysis,
+    F: FnOnce(&MainDataset, &SpectraLayout) -> Result<A, ComputeError>,
+{
     output::check_not_open_for_writing(&job.input)?;
     let input_file = usid::open_file(&job.input)?;
     let dset_path = match &job.dataset {
@@ -245,7 +280,7 @@ where
     // Batch i+1 is read while the pool computes batch i; the first one has nobody to hide behind.
     let t_first = Instant::now();
     let mut block = match plan.batches.first() {
-        Some(rows) => read_block(&reader, rows).unwrap_or_else(|e| fail_job(world, e)),
+        Some(rows) => read_block(&reader, rows).map_err(|e| fail_job(world, e))?,
         None => None,
     };
     seconds_read += t_first.elapsed().as_secs_f64();
@@ -260,21 +295,21 @@ where
         };
         let (local, next, read) = step
             .compute_and_read_next(block.take(), batch, plan.batches.get(i + 1))
-            .unwrap_or_else(|e| fail_job(world, e));
+            .map_err(|e| fail_job(world, e))?;
         block = next;
         seconds_read += read;
         let t_gather = Instant::now();
         let bytes = super::checkpoint::encode_batch(batch, &local);
         if let Some(all) = world.gather_bytes(&bytes) {
             for b in all {
-                let piece = super::checkpoint::decode_batch::<A::Item>(&b).unwrap_or_else(|| {
+                let piece = super::checkpoint::decode_batch::<A::Item>(&b).ok_or_else(|| {
                     fail_job(world, ComputeError::Internal("a rank sent a malformed batch".into()))
-                });
+                })?;
                 computed_global += piece.rows.len();
                 progress.set_global(computed_global * per_pixel as u64);
                 if let Some(ck) = checkpoint.as_mut() {
                     if !piece.rows.is_empty() {
-                        ck.append(&piece.rows, &piece.items).unwrap_or_else(|e| {
+                        ck.append(&piece.rows, &piece.items).map_err(|e| {
                             fail_job(
                                 world,
                                 ComputeError::Output(format!(
@@ -282,7 +317,7 @@ where
                                     ck_path.display()
                                 )),
                             )
-                        });
+                        })?;
                     }
                 }
                 pieces.push(piece);
@@ -425,12 +460,17 @@ fn decide<A: Analysis>(
     Ok((Start::Compute(todo), Some(lock), loaded))
 }
 
-/// A failure on one rank mid-run: say it once and end every rank, rather than leave the others in
-/// the next collective.
-fn fail_job(world: &World, e: ComputeError) -> ! {
-    // One line, like every other error: HDF5's messages carry line breaks of their own.
-    crate::say!("usid-peaks: error (rank {}): {}", world.rank(), crate::error::one_line(&e));
-    world.abort(e.class().exit_code())
+/// A failure on one rank mid-run. With several ranks: say it once and end every rank, rather than
+/// leave the others in the next collective. Alone, nobody waits for this process: the error goes
+/// back to the caller as a value, like any other (a host such as the Python module must outlive
+/// it; the checkpoint keeps the batches already finished).
+fn fail_job(world: &World, e: ComputeError) -> ComputeError {
+    if world.size() > 1 {
+        // One line, like every other error: HDF5's messages carry line breaks of their own.
+        crate::say!("usid-peaks: error (rank {}): {}", world.rank(), crate::error::one_line(&e));
+        world.abort(e.class().exit_code())
+    }
+    e
 }
 
 /// A step's results: the batch's items, the next batch's rows, and the seconds spent reading them.

@@ -1,0 +1,391 @@
+//! `usid_peaks._native`: the Rust half of the `usid_peaks` Python package.
+//!
+//! Thin on purpose: the Python half (`usid_peaks/__init__.py`) turns scipy-style arguments into
+//! plain numbers and C-contiguous float64 arrays; this half builds the library's parameters and
+//! job from them (one place each: [`Params::new`] and [`find`]), runs the library with the GIL
+//! released, and turns every failure into a Python exception. A Rust panic never reaches Python:
+//! each entry point catches it and raises `RuntimeError`.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyKeyboardInterrupt, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use rayon::prelude::*;
+
+use usid_peaks::compute::{self, ComputeError, Job, ProgressMode, World};
+use usid_peaks::cwt::{CwtParams, PeakFinder, Scratch, SnrFrom};
+use usid_peaks::error::Class;
+use usid_peaks::peaks::{Component, PeakFinding};
+use usid_peaks::usid::{self, MainDataset, SpectraLayout};
+
+create_exception!(usid_peaks, Error, PyException, "Base class of the errors usid_peaks raises for files.");
+create_exception!(
+    usid_peaks,
+    InputError,
+    Error,
+    "The input file or dataset is missing, unreadable or not USID."
+);
+create_exception!(
+    usid_peaks,
+    OutputError,
+    Error,
+    "The results cannot be written (permissions, full disk, ...)."
+);
+create_exception!(usid_peaks, BusyError, Error, "Another run is writing the same file.");
+
+/// Spectra per rayon task in the 2-D call: enough for the kernel to batch its matrix products,
+/// few enough to balance the threads (the engine uses the same figure).
+const ROWS_PER_TASK: usize = 128;
+
+/// The peak finder's parameters, validated for type by the Python half; the values themselves are
+/// checked against each spectrum length by the library, like scipy does.
+#[pyclass(frozen, module = "usid_peaks._native")]
+#[derive(Clone)]
+struct Params {
+    cwt: CwtParams,
+    component: Component,
+}
+
+#[pymethods]
+impl Params {
+    #[new]
+    #[pyo3(signature = (widths, max_distances, gap_thresh, min_length, min_snr, noise_perc, window_size, snr_from, component))]
+    #[allow(clippy::too_many_arguments)] // scipy's parameters, one argument each
+    fn new(
+        widths: Vec<f64>,
+        max_distances: Option<Vec<f64>>,
+        gap_thresh: Option<f64>,
+        min_length: Option<usize>,
+        min_snr: f64,
+        noise_perc: f64,
+        window_size: Option<usize>,
+        snr_from: &str,
+        component: &str,
+    ) -> PyResult<Self> {
+        let snr_from = match snr_from {
+            "ridge_end" => SnrFrom::RidgeEnd,
+            "ridge_max" => SnrFrom::RidgeMax,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "snr_from must be 'ridge_end' or 'ridge_max', got {other:?}"
+                )))
+            }
+        };
+        let component = match component {
+            "abs" => Component::Abs,
+            "real" => Component::Real,
+            "imag" => Component::Imag,
+            "phase" => Component::Phase,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "component must be 'abs', 'real', 'imag' or 'phase', got {other:?}"
+                )))
+            }
+        };
+        let cwt = CwtParams {
+            widths,
+            max_distances,
+            gap_thresh,
+            min_length,
+            min_snr,
+            noise_perc,
+            window_size,
+            snr_from,
+        };
+        Ok(Params { cwt, component })
+    }
+}
+
+/// Run `f`, turning a panic into `RuntimeError` instead of letting it unwind into Python.
+fn no_panic<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        let what = p
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| p.downcast_ref::<&str>().copied())
+            .unwrap_or("unknown panic");
+        Err(PyRuntimeError::new_err(format!("usid_peaks: internal error (a bug, please report it): {what}")))
+    })
+}
+
+fn plan(len: usize, params: &Params) -> PyResult<PeakFinder> {
+    PeakFinder::new(len, &params.cwt).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+fn to_array<'py>(py: Python<'py>, peaks: &[u32]) -> Bound<'py, PyArray1<i64>> {
+    PyArray1::from_vec(py, peaks.iter().map(|&p| i64::from(p)).collect())
+}
+
+/// The plan of the last 1-D call, with its scratch: building the wavelet bank costs several times
+/// the search itself on a 119-point spectrum, and a Python loop over spectra asks for the same
+/// (length, parameters) every time.
+static LAST_PLAN: Mutex<Option<(CwtParams, PeakFinder, Scratch)>> = Mutex::new(None);
+
+/// Peaks of one spectrum (float64, C-contiguous), as int64.
+#[pyfunction]
+fn find_peaks_1d<'py>(
+    py: Python<'py>,
+    vector: PyReadonlyArray1<'py, f64>,
+    params: &Params,
+) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    no_panic(|| {
+        let x = vector.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
+        // A poisoned lock (a panic mid-search) only loses the cache: the plan is rebuilt.
+        let mut last = LAST_PLAN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let hit = matches!(&*last, Some((p, f, _)) if f.spectrum_len() == x.len() && *p == params.cwt);
+        if !hit {
+            *last = None;
+            let finder = plan(x.len(), params)?;
+            let scratch = finder.new_scratch();
+            *last = Some((params.cwt.clone(), finder, scratch));
+        }
+        let Some((_, finder, scratch)) = last.as_mut() else {
+            return Err(PyRuntimeError::new_err("usid_peaks: internal error: no plan"));
+        };
+        Ok(to_array(py, &finder.find(x, scratch)))
+    })
+}
+
+/// Peaks of every row of `matrix` (float64, C-contiguous), computed on `threads` threads
+/// (default: rayon's pool, every core) with the GIL released; one int64 array per row.
+#[pyfunction]
+#[pyo3(signature = (matrix, params, threads=None))]
+fn find_peaks_2d<'py>(
+    py: Python<'py>,
+    matrix: PyReadonlyArray2<'py, f64>,
+    params: &Params,
+    threads: Option<usize>,
+) -> PyResult<Vec<Bound<'py, PyArray1<i64>>>> {
+    no_panic(|| {
+        let [n_rows, len] = [matrix.shape()[0], matrix.shape()[1]];
+        let x = matrix.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
+        if n_rows == 0 {
+            return Ok(Vec::new());
+        }
+        let finder = plan(len, params)?;
+        let pool = match threads {
+            Some(0) => return Err(PyValueError::new_err("threads must be at least 1")),
+            Some(n) => Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build()
+                    .map_err(|e| PyRuntimeError::new_err(format!("cannot start {n} threads: {e}")))?,
+            ),
+            None => None,
+        };
+        // A panic inside a rayon task resumes on this thread, where `no_panic` catches it; the
+        // GIL is held again by then.
+        let peaks: Vec<Vec<u32>> = py.detach(|| {
+            let work = || {
+                x.par_chunks(ROWS_PER_TASK * len)
+                    .map_init(
+                        || finder.new_scratch(),
+                        |scratch, block| {
+                            let mut out = Vec::with_capacity(block.len() / len);
+                            finder.find_batch(block, scratch, |_, p| out.push(p.to_vec()));
+                            out
+                        },
+                    )
+                    .flatten_iter()
+                    .collect()
+            };
+            match &pool {
+                Some(p) => p.install(work),
+                None => work(),
+            }
+        });
+        Ok(peaks.iter().map(|p| to_array(py, p)).collect())
+    })
+}
+
+/// The one Python exception for each class of failure (the library's classes, as values).
+fn class_error(class: Class, msg: String) -> PyErr {
+    match class {
+        Class::Input => InputError::new_err(msg),
+        Class::Usage => PyValueError::new_err(msg),
+        Class::Output => OutputError::new_err(msg),
+        Class::Busy => BusyError::new_err(msg),
+        Class::Interrupted => PyKeyboardInterrupt::new_err(msg),
+        Class::Launch | Class::Internal => PyRuntimeError::new_err(msg),
+    }
+}
+
+/// An engine failure as its class's Python exception.
+fn engine_error(e: ComputeError) -> PyErr {
+    class_error(e.class(), e.to_string())
+}
+
+/// Run the engine on a USID file in this process (every core, no MPI) and return the summary
+/// as JSON (the CLI's `find --json`).
+///
+/// The engine runs on its own thread with the GIL released; this thread wakes every 50 ms to let
+/// Python's own SIGINT handler run. A `KeyboardInterrupt` asks the engine to stop after the
+/// current batch (checkpointed, so the same call resumes) and is raised once it has.
+#[pyfunction]
+#[pyo3(signature = (path, params, dataset=None, along=None, output=None, threads=None, max_mem_mb=1024, force=false, progress=true))]
+#[allow(clippy::too_many_arguments)] // the CLI's options, one argument each
+fn find(
+    py: Python<'_>,
+    path: PathBuf,
+    params: &Params,
+    dataset: Option<String>,
+    along: Option<String>,
+    output: Option<PathBuf>,
+    threads: Option<usize>,
+    max_mem_mb: u64,
+    force: bool,
+    progress: bool,
+) -> PyResult<String> {
+    if threads == Some(0) {
+        return Err(PyValueError::new_err("threads must be at least 1"));
+    }
+    if max_mem_mb == 0 {
+        return Err(PyValueError::new_err("max_mem_mb must be at least 1"));
+    }
+    let job = Job {
+        input: path,
+        dataset,
+        output,
+        threads,
+        max_mem_mb,
+        force,
+        progress: if progress { ProgressMode::Auto } else { ProgressMode::Quiet },
+        along,
+    };
+    let (cwt, component) = (params.cwt.clone(), params.component);
+    let stop = AtomicBool::new(false);
+    let started = Instant::now();
+    let (outcome, interrupt) = std::thread::scope(|s| {
+        let engine = s.spawn(|| {
+            catch_unwind(AssertUnwindSafe(|| {
+                compute::run_until(&World::single(), &job, started, &stop, |_, layout| {
+                    PeakFinding::new(layout, cwt, component)
+                })
+            }))
+        });
+        let mut interrupt = None;
+        while !engine.is_finished() {
+            py.detach(|| std::thread::sleep(Duration::from_millis(50)));
+            if interrupt.is_none() {
+                if let Err(e) = py.check_signals() {
+                    stop.store(true, Ordering::Relaxed);
+                    interrupt = Some(e);
+                }
+            }
+        }
+        (engine.join(), interrupt)
+    });
+    let summary = match outcome {
+        Ok(Ok(Ok(summary))) => summary,
+        Ok(Ok(Err(e))) => return Err(engine_error(e)),
+        Ok(Err(_)) | Err(_) => {
+            return Err(PyRuntimeError::new_err(
+                "usid_peaks: internal error in the engine (a bug, please report it)",
+            ))
+        }
+    };
+    // Interrupted during the final write: the results are complete, but the user asked to stop.
+    if let Some(e) = interrupt {
+        return Err(e);
+    }
+    serde_json::to_string(&summary).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+}
+
+/// One spectrum of a pixel: its label (the other spectroscopic dimensions' values, empty with
+/// one), its index among the pixel's spectra, its peaks (bins) and their values in the axis's units.
+type SpectrumPeaks<'py> = (String, usize, Bound<'py, PyArray1<i64>>, Vec<f64>);
+
+/// One pixel's spectra's peaks, by `index` or by (`row`, `col`) on the position grid (columns:
+/// the position dimension that varies fastest), the spectra along `along` (default: the
+/// fastest-varying spectroscopic dimension), as `usid-peaks pixel` finds them. Returns (dataset,
+/// index, row, col, axis name, units, spectra per pixel, every spectrum's peaks).
+#[pyfunction]
+#[pyo3(signature = (path, params, dataset=None, row=None, col=None, index=None, along=None))]
+#[allow(clippy::type_complexity)] // a plain tuple the Python half turns into a dict
+#[allow(clippy::too_many_arguments)] // the CLI's options, one argument each
+fn pixel<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    params: &Params,
+    dataset: Option<String>,
+    row: Option<usize>,
+    col: Option<usize>,
+    index: Option<usize>,
+    along: Option<String>,
+) -> PyResult<(String, usize, usize, usize, String, String, usize, Vec<SpectrumPeaks<'py>>)> {
+    no_panic(|| {
+        let input = |e: usid::UsidError| InputError::new_err(e.to_string());
+        let file = usid::open_file(&path).map_err(input)?;
+        let dset = match dataset {
+            Some(d) => d,
+            None => usid::select::only_source_dataset(&file, &path)
+                .map_err(|e| class_error(e.class(), e.to_string()))?,
+        };
+        let main = MainDataset::open(&file, &dset).map_err(input)?;
+        let fast = main.fastest_position_dim().map_err(input)?;
+        let n_cols = main.position_dims.get(fast).map(|d| d.size).unwrap_or(1).max(1);
+        let (index, row, col) = match (index, row, col) {
+            (Some(i), None, None) => (i, i / n_cols, i % n_cols),
+            (None, Some(r), Some(c)) if c < n_cols => (c + r * n_cols, r, c),
+            (None, Some(_), Some(c)) => {
+                return Err(PyValueError::new_err(format!("col {c} is outside the grid ({n_cols} columns)")))
+            }
+            _ => return Err(PyValueError::new_err("give row and col, or index")),
+        };
+        if index >= main.n_positions {
+            return Err(PyValueError::new_err(format!(
+                "pixel ({row}, {col}) = index {index} is outside {} ({} positions)",
+                main.path, main.n_positions
+            )));
+        }
+        let layout = SpectraLayout::named(&main, along.as_deref())
+            .map_err(input)?
+            .map_err(|m| class_error(Class::Usage, m))?;
+        let finding =
+            PeakFinding::new(&layout, params.cwt.clone(), params.component).map_err(engine_error)?;
+        let block = layout.read_range(main.dataset(), main.dtype, index..index + 1).map_err(input)?;
+        let spectra = (0..layout.per_pixel())
+            .map(|s| {
+                let peaks = finding.find_one(block.spectrum(s));
+                let values = peaks
+                    .iter()
+                    .map(|&p| finding.axis().get(p as usize).copied().unwrap_or(f64::NAN))
+                    .collect();
+                (layout.label(s), s, to_array(py, &peaks), values)
+            })
+            .collect();
+        let (axis, units) = finding.axis_label();
+        Ok((
+            main.path.clone(),
+            index,
+            row,
+            col,
+            axis.to_string(),
+            units.to_string(),
+            layout.per_pixel(),
+            spectra,
+        ))
+    })
+}
+
+/// The module: the functions above and the exception classes.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_class::<Params>()?;
+    m.add_function(wrap_pyfunction!(find_peaks_1d, m)?)?;
+    m.add_function(wrap_pyfunction!(find_peaks_2d, m)?)?;
+    m.add_function(wrap_pyfunction!(find, m)?)?;
+    m.add_function(wrap_pyfunction!(pixel, m)?)?;
+    m.add("Error", py.get_type::<Error>())?;
+    m.add("InputError", py.get_type::<InputError>())?;
+    m.add("OutputError", py.get_type::<OutputError>())?;
+    m.add("BusyError", py.get_type::<BusyError>())?;
+    Ok(())
+}
