@@ -1,8 +1,10 @@
 //! Spectra per second of the CWT kernel on one thread, widths `linspace(20, 60, 30)`, at several
 //! spectrum lengths, every transform side by side in one run (same spectra, same process):
 //!
-//! * `matrices`: the batched matrix products (the fast path before FFT convolution existed; at
-//!   119 samples still the automatic choice);
+//! * `matrices`: the folded matrix products on the bank packed once per plan, with the unfold
+//!   fused into the store (at 119 samples the automatic choice);
+//! * `gemm`: the same products through matrixmultiply's general matrix product, which repacks
+//!   the bank every block (the fast path before the packed kernel);
 //! * `fft`: FFT convolution (the automatic choice above 128 samples);
 //! * `direct`: the direct sums vectorised across outputs (bit for bit the reference's sums);
 //! * `reference`: the per-spectrum transcription of scipy's algorithm, scalar direct sums — at
@@ -43,11 +45,15 @@ fn bench(c: &mut Criterion) {
         group.throughput(Throughput::Elements(n as u64));
         group.sample_size(10).warm_up_time(Duration::from_millis(500));
         group.measurement_time(Duration::from_secs(if len > 1000 { 4 } else { 2 }));
-        let transforms =
-            [("matrices", Transform::Matrices), ("fft", Transform::Fft), ("direct", Transform::Direct)];
+        let transforms = [
+            ("matrices", Transform::Matrices),
+            ("gemm", Transform::Gemm),
+            ("fft", Transform::Fft),
+            ("direct", Transform::Direct),
+        ];
         for (name, transform) in transforms {
             // Beyond 256 samples there are no matrices: that plan would be the direct sums again.
-            if transform == Transform::Matrices && len > 256 {
+            if matches!(transform, Transform::Matrices | Transform::Gemm) && len > 256 {
                 continue;
             }
             let finder = PeakFinder::with_transform(len, &params, transform).expect("valid parameters");

@@ -39,6 +39,7 @@
 //! samples) and where we do (realistic spectra over [`FFT_MIN_LEN`] samples) differ; that only
 //! changes rounding, and we copy the FFT's one visible effect in scipy, a row of NaN when the
 //! spectrum has a NaN or ±inf.
+mod packed;
 mod params;
 mod reference;
 mod ridges;
@@ -65,10 +66,6 @@ impl std::fmt::Display for CwtError {
     }
 }
 impl std::error::Error for CwtError {}
-
-/// Spectra transformed together: enough rows for the matrix products to run at speed, few
-/// enough for the products to stay in the caches.
-const BLOCK: usize = 64;
 
 /// The plan for spectra of one length and one parameter set: the wavelet bank as matrices, and
 /// the resolved parameters. Build once, share between threads, give each thread a [`Scratch`].
@@ -118,7 +115,7 @@ impl PeakFinder {
     pub fn new_scratch(&self) -> Scratch {
         let rows = self.params.widths.len();
         Scratch {
-            transform: self.bank.scratch(BLOCK),
+            transform: self.bank.scratch(self.bank.block()),
             cwt: vec![0.0; rows * self.len],
             ridges: RidgeScratch::new(rows, self.len),
             // At most one peak per ridge line, at most one line per relative maximum.
@@ -143,12 +140,13 @@ impl PeakFinder {
             return;
         }
         let Scratch { transform, cwt, ridges, peaks } = scratch;
-        for (b, block) in spectra.chunks(BLOCK * len).enumerate() {
+        let per_block = self.bank.block();
+        for (b, block) in spectra.chunks(per_block * len).enumerate() {
             self.bank.multiply(block, transform);
             for (i, x) in block.chunks_exact(len).enumerate() {
-                self.bank.assemble(i, x, transform, cwt);
+                let cwt = self.bank.assemble(i, x, transform, cwt);
                 ridges::find_peaks(cwt, len, &self.params, ridges, peaks);
-                emit(b * BLOCK + i, peaks);
+                emit(b * per_block + i, peaks);
             }
         }
     }

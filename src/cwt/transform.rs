@@ -1,6 +1,7 @@
 //! The continuous wavelet transform: scipy's row-by-row direct convolution, the batched
 //! transform of many spectra as a few matrix products against a wavelet bank built once, and
 //! the FFT convolution of long spectra.
+use super::packed::{tiled_at, FoldedRow, Packed, MR};
 use super::spectral::{Spectral, SpectralScratch};
 use super::wavelet::Kernel;
 
@@ -27,6 +28,12 @@ pub(crate) fn convolve_same(x: &[f64], k: &Kernel, out: &mut [f64]) {
 /// one of matrixmultiply's panels (256) sums each output in one sequential chain (see
 /// [`Route::Dense`]).
 pub(crate) const BANK_MAX_LEN: usize = 256;
+
+/// Spectra per block of the general products (and of the routes without products).
+const GEMM_BLOCK: usize = 64;
+
+/// Spectra per block of the packed kernel: whole tiles of [`MR`].
+const PACKED_BLOCK: usize = 4 * MR;
 
 /// How one spectrum of a batch is transformed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,8 +69,15 @@ pub enum Transform {
     #[default]
     Auto,
     /// Matrix products (folded when every wavelet is a palindrome); spectra longer than
-    /// 256 samples have no matrices and take the direct sums instead.
+    /// 256 samples have no matrices and take the direct sums instead. The folded products run
+    /// on a bank packed once per plan, skipping its zero band, with the unfold fused into the
+    /// store (AVX2+FMA when the CPU has them, detected at run time).
     Matrices,
+    /// The same matrix products through a general matrix multiplication (the matrixmultiply
+    /// crate), which repacks the bank for every block of spectra and leaves the unfold to a
+    /// second pass: the short-spectrum path before the packed kernel, kept as a second
+    /// implementation for the tests and the benchmarks.
+    Gemm,
     /// FFT convolution.
     Fft,
     /// Direct sums, vectorised across output positions; bit for bit the reference path's.
@@ -160,6 +174,9 @@ pub(crate) struct Bank {
     dense_t: Vec<f64>,
     /// Realistic spectra take the folded products (else the dense one, or the direct sums).
     fold_realistic: bool,
+    /// The folded bank in the explicit kernel's layout ([`Transform::Matrices`]); without it the
+    /// folded products go through [`gemm`] ([`Transform::Gemm`]).
+    packed: Option<Packed>,
     /// The FFT form, when the plan gives it realistic spectra.
     spectral: Option<Spectral>,
     /// Longest wavelet: the zero padding the direct sums need on the right.
@@ -179,6 +196,8 @@ pub(crate) struct TransformScratch {
     spectral: SpectralScratch,
     /// The spectrum between zeros, for the direct sums.
     padded: Vec<f64>,
+    /// The packed kernel's CWT matrices, `rows × len` per folded spectrum of the block.
+    cwts: Vec<f64>,
 }
 
 /// The Toeplitz entry of `k` at output position `i` (which may be `len`) and sample `j`.
@@ -199,8 +218,9 @@ impl Bank {
             half,
             lo,
             fold: None,
+            packed: None,
             dense_t: Vec::new(),
-            fold_realistic: transform == Transform::Matrices,
+            fold_realistic: matches!(transform, Transform::Matrices | Transform::Gemm),
             spectral,
             longest,
         };
@@ -217,9 +237,25 @@ impl Bank {
             }
         }
         if bank.fold_realistic && bank.kernels.iter().all(|k| k.symmetric) {
-            bank.fold = Some(Folded::new(len, &bank.kernels));
+            let folded = Folded::new(len, &bank.kernels);
+            if transform == Transform::Matrices {
+                bank.packed = Some(folded.packed(len));
+            }
+            bank.fold = Some(folded);
         }
         bank
+    }
+
+    /// Spectra to transform together: for the general products enough rows to amortise the
+    /// repacking of the bank, few enough for the products to stay in the caches; for the packed
+    /// kernel few enough that the block's CWT matrices stay in the second-level cache until the
+    /// ridge stage reads them.
+    pub fn block(&self) -> usize {
+        if self.packed.is_some() {
+            PACKED_BLOCK
+        } else {
+            GEMM_BLOCK
+        }
     }
 
     fn has_matrices(&self) -> bool {
@@ -233,16 +269,23 @@ impl Bank {
             (Some(f), true) => (block, f.cols),
             (None, true) => (block, 0),
         };
+        // The packed kernel works on whole tiles of spectra; it writes the CWT matrices itself.
+        let (e_cols, tiled, cwts) = match (&self.packed, folded_cols) {
+            (_, 0) => (0, block, 0),
+            (Some(_), _) => (0, block.div_ceil(MR) * MR, block * rows * self.len),
+            (None, cols) => (cols, block, 0),
+        };
         TransformScratch {
             routes: Vec::with_capacity(block),
-            u: vec![0.0; block * self.half],
-            v: vec![0.0; block * self.lo],
-            e: vec![0.0; block * folded_cols],
-            o: vec![0.0; block * folded_cols],
+            u: vec![0.0; tiled * self.half],
+            v: vec![0.0; tiled * self.lo],
+            e: vec![0.0; block * e_cols],
+            o: vec![0.0; block * e_cols],
             x_dense: vec![0.0; dense_rows * self.len],
             dense: vec![0.0; dense_rows * rows * self.len],
             spectral: self.spectral.as_ref().map(Spectral::scratch).unwrap_or_default(),
             padded: vec![0.0; self.len + 2 * self.longest + DIRECT_BLOCK],
+            cwts: vec![0.0; cwts],
         }
     }
 
@@ -256,13 +299,18 @@ impl Bank {
             let r = route(x, self);
             let slot = match r {
                 Route::Folded => {
-                    let (u, v) = (&mut s.u[n_folded * half..], &mut s.v[n_folded * lo..]);
+                    // The packed kernel reads each tile's folds interleaved, sample by sample.
+                    let (at, step): (fn(usize, usize) -> usize, usize) = match self.packed {
+                        Some(_) => (tiled_at, MR),
+                        None => (|slot, k| slot * k, 1),
+                    };
+                    let (u, v) = (&mut s.u[at(n_folded, half)..], &mut s.v[at(n_folded, lo)..]);
                     for j in 0..lo {
-                        u[j] = x[j] + x[len - 1 - j];
-                        v[j] = x[j] - x[len - 1 - j];
+                        u[j * step] = x[j] + x[len - 1 - j];
+                        v[j * step] = x[j] - x[len - 1 - j];
                     }
                     if half > lo {
-                        u[lo] = x[lo];
+                        u[lo * step] = x[lo];
                     }
                     n_folded += 1;
                     n_folded - 1
@@ -276,7 +324,9 @@ impl Bank {
             };
             s.routes.push((r, slot));
         }
-        if let (Some(f), true) = (&self.fold, n_folded > 0) {
+        if let (Some(p), true) = (&self.packed, n_folded > 0) {
+            p.transform(n_folded, &s.u, &s.v, &mut s.cwts, self.kernels.len() * len);
+        } else if let (Some(f), true) = (&self.fold, n_folded > 0) {
             gemm(n_folded, half, f.cols, &s.u, &f.p_t, &mut s.e);
             gemm(n_folded, lo, f.cols, &s.v, &f.q_t, &mut s.o);
         }
@@ -287,13 +337,21 @@ impl Bank {
     }
 
     /// Spectrum `index` of the last [`Bank::multiply`] (whose samples are `x`) as its CWT
-    /// matrix, `rows × len`.
-    pub fn assemble(&self, index: usize, x: &[f64], s: &mut TransformScratch, cwt: &mut [f64]) {
+    /// matrix, `rows × len`: in `cwt`, or where the packed kernel left it in the scratch.
+    pub fn assemble<'a>(
+        &self,
+        index: usize,
+        x: &[f64],
+        s: &'a mut TransformScratch,
+        cwt: &'a mut [f64],
+    ) -> &'a [f64] {
         let len = self.len;
+        let n = self.kernels.len() * len;
         let rows = cwt.chunks_exact_mut(len);
         match s.routes[index] {
+            (Route::Folded, slot) if self.packed.is_some() => return &s.cwts[slot * n..(slot + 1) * n],
             (Route::Folded, slot) => {
-                let Some(f) = &self.fold else { return };
+                let Some(f) = &self.fold else { return cwt };
                 for (&(n_pos, mirror, col), out) in f.rows.iter().zip(rows) {
                     let base = slot * f.cols + col;
                     let (e, o) = (&s.e[base..base + n_pos], &s.o[base..base + n_pos]);
@@ -306,7 +364,6 @@ impl Bank {
                 }
             }
             (Route::Dense, slot) => {
-                let n = self.kernels.len() * len;
                 cwt.copy_from_slice(&s.dense[slot * n..(slot + 1) * n]);
             }
             (Route::Fft, _) => {
@@ -316,6 +373,7 @@ impl Bank {
             }
             (Route::Direct, _) => convolve_rows(x, &self.kernels, &mut s.padded, cwt),
         }
+        cwt
     }
 }
 
@@ -401,6 +459,21 @@ impl Folded {
         }
         Folded { rows, p_t, q_t, cols }
     }
+
+    /// The same bank in the packed kernel's layout.
+    fn packed(&self, len: usize) -> Packed {
+        let rows: Vec<FoldedRow> = self
+            .rows
+            .iter()
+            .map(|&(n_pos, mirror, col)| FoldedRow {
+                n_pos,
+                mirror,
+                p: Box::new(move |j, p| self.p_t[j * self.cols + col + p]),
+                q: Box::new(move |j, p| self.q_t[j * self.cols + col + p]),
+            })
+            .collect();
+        Packed::new(len, &rows)
+    }
 }
 
 /// `c = a · b` for row-major `a: m × k`, `b: k × n`, `c: m × n`.
@@ -479,7 +552,8 @@ mod tests {
     fn every_route_equals_the_direct_convolution() {
         let mut next = xorshift(0x9e3779b97f4a7c15);
         let lengths = [2, 3, 4, 7, 8, 33, 64, 119, 128, 129, 256, 257, 500, 1000];
-        let transforms = [Transform::Matrices, Transform::Fft, Transform::Direct, Transform::Auto];
+        let transforms =
+            [Transform::Matrices, Transform::Gemm, Transform::Fft, Transform::Direct, Transform::Auto];
         for (len, transform) in lengths.iter().flat_map(|&l| transforms.map(|t| (l, t))) {
             for widths in [&[0.25, 0.3, 0.45, 1.0, 2.0, 2.5, 5.0, 20.0, 61.7][..], &[1.0, 2.5, 20.0]] {
                 let kernels: Vec<Kernel> = widths.iter().map(|&w| Kernel::new(w, len)).collect();
@@ -502,7 +576,7 @@ mod tests {
                 assert_eq!(s.routes[0].0, expected, "len {len}, {transform:?}, {widths:?}");
                 let mut cwt = vec![0.0; widths.len() * len];
                 for (i, x) in spectra.chunks_exact(len).enumerate() {
-                    bank.assemble(i, x, &mut s, &mut cwt);
+                    let cwt = bank.assemble(i, x, &mut s, &mut cwt);
                     for (k, row) in kernels.iter().zip(cwt.chunks_exact(len)) {
                         let scale: f64 = k.taps.iter().map(|t| t.abs()).sum();
                         for (a, b) in row.iter().zip(naive(x, k)) {
@@ -547,6 +621,51 @@ mod tests {
         }
     }
 
+    /// The packed kernel (whatever instruction set the CPU gives it: AVX-512, AVX2+FMA, or the
+    /// portable body) against the direct convolution and against the general matrix product
+    /// it replaces: every length parity, even- and odd-length wavelets, narrow wavelets whose
+    /// bank has a zero band, and blocks of many tiles with a partial last one.
+    #[test]
+    fn packed_kernel_equals_the_direct_convolution_and_the_general_products() {
+        let mut next = xorshift(0x5851f42d4c957f2d);
+        for len in [3, 4, 5, 16, 17, 63, 118, 119, 120, 200, 256] {
+            for widths in [&[20.0, 24.0, 31.0, 60.0][..], &[0.3, 0.4, 1.0, 1.5, 2.0, 3.3, 5.0], &[0.5, 0.7]] {
+                let kernels: Vec<Kernel> = widths.iter().map(|&w| Kernel::new(w, len)).collect();
+                if !kernels.iter().all(|k| k.symmetric) {
+                    continue;
+                }
+                let packed = Bank::new(len, kernels.clone(), Transform::Matrices);
+                let general = Bank::new(len, kernels.clone(), Transform::Gemm);
+                assert!(packed.packed.is_some() && general.packed.is_none() && general.fold.is_some());
+                // More spectra than one chunk of tiles, not a whole number of tiles.
+                let n = 71;
+                let spectra: Vec<f64> = (0..n * len).map(|_| next() * 3.0 - 1.0).collect();
+                let (mut sp, mut sg) = (packed.scratch(n), general.scratch(n));
+                packed.multiply(&spectra, &mut sp);
+                general.multiply(&spectra, &mut sg);
+                let (mut cp, mut cg) = (vec![0.0; widths.len() * len], vec![0.0; widths.len() * len]);
+                for (i, x) in spectra.chunks_exact(len).enumerate() {
+                    assert_eq!(sp.routes[i].0, Route::Folded, "len {len}, spectrum {i}");
+                    let a = packed.assemble(i, x, &mut sp, &mut cp);
+                    let b = general.assemble(i, x, &mut sg, &mut cg);
+                    for (r, k) in kernels.iter().enumerate() {
+                        let scale: f64 = k.taps.iter().map(|t| t.abs()).sum::<f64>() * 3.0;
+                        let direct = naive(x, k);
+                        for p in 0..len {
+                            let (a, b, d) = (a[r * len + p], b[r * len + p], direct[p]);
+                            let tol = 1e-14 * scale;
+                            assert!(
+                                (a - d).abs() <= tol && (a - b).abs() <= tol,
+                                "len {len}, widths {widths:?}, spectrum {i}, row {r}, position {p}: \
+                                 packed {a}, general {b}, direct {d}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn tie_prone_spectra_take_the_direct_sums_and_keep_scipys_ties() {
         // A run of equal samples longer than the wavelet: the outputs inside are one and the same
@@ -567,7 +686,7 @@ mod tests {
         let mut s = bank.scratch(1);
         bank.multiply(&x, &mut s);
         let mut cwt = vec![0.0; 2 * len];
-        bank.assemble(0, &x, &mut s, &mut cwt);
+        let cwt = bank.assemble(0, &x, &mut s, &mut cwt);
         assert!(cwt[45..75].windows(2).all(|w| w[0] == w[1]));
     }
 }

@@ -1,0 +1,382 @@
+//! The folded wavelet bank packed once per plan for a small explicit kernel: the products
+//! `E = U·P` and `O = V·Q` of a block of spectra, summed panel by panel over only the rows of
+//! the bank that are not zero, with `e + o` and `e − o` stored straight into each spectrum's
+//! CWT matrix.
+//!
+//! A general matrix product (matrixmultiply) repacks the constant bank into its panel layout on
+//! every call and writes `E`, `O` out for a separate unfolding pass; here the bank is laid out in
+//! the kernel's panels when the plan is built, the zero band of narrow wavelets is skipped, and
+//! the unfold happens while the results are still in registers.
+
+/// Columns of one panel: two 8-lane AVX-512 vectors of `f64` per spectrum and product (four
+/// 4-lane AVX2 vectors, taken in two halves).
+pub(crate) const NR: usize = 16;
+/// Spectra of one tile: with `NR`, 12 AVX-512 accumulators per product (12 AVX2 ones per half
+/// panel), enough independent chains to hide the multiply-add latency, few enough for the
+/// registers.
+pub(crate) const MR: usize = 6;
+/// Columns a group of stores shares: one row of the CWT, consecutive positions.
+const LANES: usize = 4;
+
+/// Where one panel of the bank lies in [`Packed::data`] and which rows of `U`, `V` it reads.
+#[derive(Debug, Clone)]
+struct Panel {
+    /// Offset of the `P` block, `(p_rows.1 − p_rows.0) × NR`, row-major.
+    p_at: usize,
+    /// Rows `j` of `P` (samples of `u`) with a non-zero entry in this panel.
+    p_rows: (usize, usize),
+    /// Offset of the `Q` block.
+    q_at: usize,
+    /// Rows of `Q` (samples of `v`) with a non-zero entry.
+    q_rows: (usize, usize),
+}
+
+/// Where the results of [`LANES`] neighbouring columns go in a spectrum's CWT matrix.
+#[derive(Debug, Clone, Copy, Default)]
+struct Group {
+    /// Offset of position `p0` in the `rows × len` matrix: `row · len + p0`.
+    at: usize,
+    /// Columns of the group that are positions of the row (the rest pad the row to `LANES`).
+    valid: usize,
+    /// Lanes `l` whose mirror `mirror − p0 − l` lies inside the spectrum: all but lane 0 of
+    /// the first group of an even-length wavelet (whose mirror of position 0 is `len`).
+    mirrored: (usize, usize),
+    /// Offset of the mirror of lane `mirrored.0`; the next lanes' mirrors descend from it.
+    mirror_at: usize,
+}
+
+/// The folded bank in the kernel's layout, built once per plan.
+#[derive(Debug, Clone)]
+pub(crate) struct Packed {
+    half: usize,
+    lo: usize,
+    panels: Vec<Panel>,
+    groups: Vec<Group>,
+    data: Vec<f64>,
+}
+
+/// One row of the folded bank: positions computed, mirror of position 0, its `P`/`Q` columns
+/// as functions of (sample `j`, position `p`).
+pub(crate) struct FoldedRow<'a> {
+    pub n_pos: usize,
+    pub mirror: usize,
+    pub p: Box<dyn Fn(usize, usize) -> f64 + 'a>,
+    pub q: Box<dyn Fn(usize, usize) -> f64 + 'a>,
+}
+
+impl Packed {
+    /// Packs rows of a folded bank for spectra of `len` samples.
+    pub(crate) fn new(len: usize, rows: &[FoldedRow]) -> Packed {
+        let (half, lo) = (len.div_ceil(2), len / 2);
+        // Every row padded to whole groups, so a group never straddles two rows.
+        let mut groups = Vec::new();
+        let mut columns: Vec<Option<(usize, usize)>> = Vec::new(); // (row, position)
+        for (r, row) in rows.iter().enumerate() {
+            for p0 in (0..row.n_pos).step_by(LANES) {
+                let valid = LANES.min(row.n_pos - p0);
+                let from = (0..valid).find(|l| row.mirror - (p0 + l) < len).unwrap_or(valid);
+                let mirror_at = (r * len + row.mirror).saturating_sub(p0 + from);
+                groups.push(Group { at: r * len + p0, valid, mirrored: (from, valid), mirror_at });
+                columns.extend((0..LANES).map(|l| (l < valid).then_some((r, p0 + l))));
+            }
+        }
+        while columns.len() % NR != 0 {
+            columns.push(None);
+            if columns.len() % LANES == 0 {
+                groups.push(Group::default());
+            }
+        }
+        let mut panels = Vec::with_capacity(columns.len() / NR);
+        let mut data = Vec::new();
+        for cols in columns.chunks_exact(NR) {
+            let entry = |j: usize, c: &Option<(usize, usize)>, q: bool| match *c {
+                Some((r, p)) if q => (rows[r].q)(j, p),
+                Some((r, p)) => (rows[r].p)(j, p),
+                None => 0.0,
+            };
+            let mut block = |n: usize, q: bool| {
+                let nonzero = |j: &usize| cols.iter().any(|c| entry(*j, c, q) != 0.0);
+                let first = (0..n).find(nonzero).unwrap_or(n);
+                let end = (first..n).rev().find(nonzero).map_or(first, |j| j + 1);
+                let at = data.len();
+                for j in first..end {
+                    data.extend(cols.iter().map(|c| entry(j, c, q)));
+                }
+                (at, (first, end))
+            };
+            let (p_at, p_rows) = block(half, false);
+            let (q_at, q_rows) = block(lo, true);
+            panels.push(Panel { p_at, p_rows, q_at, q_rows });
+        }
+        Packed { half, lo, panels, groups, data }
+    }
+
+    /// The CWT matrices (`rows × len` each, `stride` apart in `out`) of the `n` spectra whose
+    /// folds are in `u` (`half` samples each) and `v` (`lo` each), laid out by [`tiled_at`]
+    /// for at least `n` rounded up to [`MR`] spectra; the extra ones are computed and dropped.
+    pub(crate) fn transform(&self, n: usize, u: &[f64], v: &[f64], out: &mut [f64], stride: usize) {
+        let tiles = n.div_ceil(MR);
+        assert!(u.len() >= tiles * MR * self.half && v.len() >= tiles * MR * self.lo);
+        assert!(out.len() >= n * stride);
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx512f") && has!("avx2") && has!("fma") {
+                // SAFETY: the CPU has AVX-512F, AVX2 and FMA, checked just above.
+                return unsafe { self.transform_avx512(n, u, v, out, stride) };
+            }
+            if has!("avx2") && has!("fma") {
+                // SAFETY: the CPU has AVX2 and FMA, checked just above.
+                return unsafe { self.transform_avx2_fma(n, u, v, out, stride) };
+            }
+        }
+        self.transform_body(n, u, v, out, stride, products::<false>)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn transform_avx2_fma(&self, n: usize, u: &[f64], v: &[f64], out: &mut [f64], stride: usize) {
+        self.transform_body(n, u, v, out, stride, products::<true>)
+    }
+
+    /// The products in AVX-512 (see [`products_avx512`]), the unfold in AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn transform_avx512(&self, n: usize, u: &[f64], v: &[f64], out: &mut [f64], stride: usize) {
+        // SAFETY: the caller checked AVX-512F; `products_avx512` checks the slices.
+        self.transform_body(n, u, v, out, stride, |a, b| unsafe { products_avx512(a, b) })
+    }
+
+    /// The body of [`Packed::transform`], compiled once per instruction set it is inlined into,
+    /// with `products` the tile kernel of that instruction set.
+    #[inline(always)]
+    fn transform_body(
+        &self,
+        n: usize,
+        u: &[f64],
+        v: &[f64],
+        out: &mut [f64],
+        stride: usize,
+        products: impl Fn(&[f64], &[f64]) -> Tile,
+    ) {
+        let (half, lo) = (self.half, self.lo);
+        // Chunks of tiles whose `u` (or `v`) stays in the first-level cache next to one panel's
+        // `P` (or `Q`) block: all `E` of the chunk first, then `O` and the stores.
+        let tiles = n.div_ceil(MR);
+        let mut e = [[[0.0f64; NR]; MR]; CHUNK];
+        for chunk in (0..tiles).step_by(CHUNK) {
+            let chunk = chunk..tiles.min(chunk + CHUNK);
+            for (panel, groups) in self.panels.iter().zip(self.groups.chunks_exact(NR / LANES)) {
+                let (p0, p1) = panel.p_rows;
+                let (q0, q1) = panel.q_rows;
+                let p_block = &self.data[panel.p_at..panel.p_at + (p1 - p0) * NR];
+                let q_block = &self.data[panel.q_at..panel.q_at + (q1 - q0) * NR];
+                for (t, e) in chunk.clone().zip(e.iter_mut()) {
+                    let at = tiled_at(t * MR, half);
+                    *e = products(&u[at + p0 * MR..at + p1 * MR], p_block);
+                }
+                for (t, e) in chunk.clone().zip(&e) {
+                    let at = tiled_at(t * MR, lo);
+                    let o = products(&v[at + q0 * MR..at + q1 * MR], q_block);
+                    for s in 0..MR.min(n - t * MR) {
+                        let cwt = &mut out[(t * MR + s) * stride..(t * MR + s + 1) * stride];
+                        for (g, group) in groups.iter().enumerate() {
+                            let lanes = g * LANES..(g + 1) * LANES;
+                            unfold(group, &e[s][lanes.clone()], &o[s][lanes], cwt);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Tiles per chunk of [`Packed::transform`]: 66 spectra, whose folds of up to 128 samples
+/// (64 KiB for a 256-sample spectrum, half that at 119) and one panel share the cache.
+const CHUNK: usize = 11;
+
+/// Where sample `j` of spectrum `slot`'s fold (`k` samples) lies in the tiled layout the kernel
+/// reads: the [`MR`] spectra of a tile interleaved, sample by sample, so one tile row is the
+/// `MR` values a panel row multiplies. Add `j · MR`.
+pub(crate) fn tiled_at(slot: usize, k: usize) -> usize {
+    (slot / MR) * MR * k + slot % MR
+}
+
+/// The results of one tile: `MR` spectra × `NR` columns.
+type Tile = [[f64; NR]; MR];
+
+/// `acc[s][c] = Σ_j a[j][s] · block[j][c]` for one tile of folds (`a`, rows of [`MR`]) against
+/// one panel (`block`, rows of [`NR`]), half a panel at a time (12 accumulators of AVX2);
+/// `FMA`: multiply-adds fused (one rounding), else a multiply then an add.
+#[inline(always)]
+fn products<const FMA: bool>(a: &[f64], block: &[f64]) -> Tile {
+    const H: usize = NR / 2;
+    let mut tile = [[0.0f64; NR]; MR];
+    for h in 0..2 {
+        let mut acc = [[0.0f64; H]; MR];
+        for (x, b) in a.chunks_exact(MR).zip(block.chunks_exact(NR)) {
+            let b = &b[h * H..(h + 1) * H];
+            for (acc, &x) in acc.iter_mut().zip(x) {
+                for (acc, &b) in acc.iter_mut().zip(b) {
+                    *acc = if FMA { x.mul_add(b, *acc) } else { *acc + x * b };
+                }
+            }
+        }
+        for (t, acc) in tile.iter_mut().zip(acc) {
+            t[h * H..(h + 1) * H].copy_from_slice(&acc);
+        }
+    }
+    tile
+}
+
+/// [`products`] with AVX-512: 12 accumulators of 8 lanes; each tile value is broadcast once
+/// for its two multiply-adds (8 loads per 12 multiply-adds). Written in assembly because the crate's minimum Rust
+/// (1.82) cannot enable AVX-512 for a function (`target_feature(enable = "avx512f")` is stable
+/// from 1.89); the assembly uses only zmm0–zmm15, declared clobbered (as ymm0–ymm15, whose
+/// upper halves `vzeroupper` clears before it returns; code compiled without AVX-512 keeps
+/// nothing above them).
+///
+/// # Safety
+/// The CPU must have AVX-512F and AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn products_avx512(a: &[f64], block: &[f64]) -> Tile {
+    let rows = block.len() / NR;
+    assert!(a.len() == rows * MR && block.len() == rows * NR);
+    let mut tile = [[0.0f64; NR]; MR];
+    // SAFETY: the loop reads `rows` rows of `a` (MR values, 48 bytes) and of `block` (NR values,
+    // 128 bytes), both checked above, and writes the MR × NR values of `tile`.
+    unsafe {
+        std::arch::asm!(
+            "vxorpd xmm0, xmm0, xmm0",
+            "vxorpd xmm1, xmm1, xmm1",
+            "vxorpd xmm2, xmm2, xmm2",
+            "vxorpd xmm3, xmm3, xmm3",
+            "vxorpd xmm4, xmm4, xmm4",
+            "vxorpd xmm5, xmm5, xmm5",
+            "vxorpd xmm6, xmm6, xmm6",
+            "vxorpd xmm7, xmm7, xmm7",
+            "vxorpd xmm8, xmm8, xmm8",
+            "vxorpd xmm9, xmm9, xmm9",
+            "vxorpd xmm10, xmm10, xmm10",
+            "vxorpd xmm11, xmm11, xmm11",
+            "test {k}, {k}",
+            "jz 3f",
+            "2:",
+            "vmovupd zmm12, [{b}]",
+            "vmovupd zmm13, [{b} + 64]",
+            "vbroadcastsd zmm14, qword ptr [{a}]",
+            "vfmadd231pd zmm0, zmm12, zmm14",
+            "vfmadd231pd zmm1, zmm13, zmm14",
+            "vbroadcastsd zmm15, qword ptr [{a} + 8]",
+            "vfmadd231pd zmm2, zmm12, zmm15",
+            "vfmadd231pd zmm3, zmm13, zmm15",
+            "vbroadcastsd zmm14, qword ptr [{a} + 16]",
+            "vfmadd231pd zmm4, zmm12, zmm14",
+            "vfmadd231pd zmm5, zmm13, zmm14",
+            "vbroadcastsd zmm15, qword ptr [{a} + 24]",
+            "vfmadd231pd zmm6, zmm12, zmm15",
+            "vfmadd231pd zmm7, zmm13, zmm15",
+            "vbroadcastsd zmm14, qword ptr [{a} + 32]",
+            "vfmadd231pd zmm8, zmm12, zmm14",
+            "vfmadd231pd zmm9, zmm13, zmm14",
+            "vbroadcastsd zmm15, qword ptr [{a} + 40]",
+            "vfmadd231pd zmm10, zmm12, zmm15",
+            "vfmadd231pd zmm11, zmm13, zmm15",
+            "add {a}, 48",
+            "add {b}, 128",
+            "dec {k}",
+            "jnz 2b",
+            "3:",
+            "vmovupd [{t}], zmm0",
+            "vmovupd [{t} + 64], zmm1",
+            "vmovupd [{t} + 128], zmm2",
+            "vmovupd [{t} + 192], zmm3",
+            "vmovupd [{t} + 256], zmm4",
+            "vmovupd [{t} + 320], zmm5",
+            "vmovupd [{t} + 384], zmm6",
+            "vmovupd [{t} + 448], zmm7",
+            "vmovupd [{t} + 512], zmm8",
+            "vmovupd [{t} + 576], zmm9",
+            "vmovupd [{t} + 640], zmm10",
+            "vmovupd [{t} + 704], zmm11",
+            "vzeroupper",
+            a = inout(reg) a.as_ptr() => _,
+            b = inout(reg) block.as_ptr() => _,
+            k = inout(reg) rows => _,
+            t = in(reg) tile.as_mut_ptr(),
+            out("ymm0") _, out("ymm1") _, out("ymm2") _, out("ymm3") _, out("ymm4") _,
+            out("ymm5") _, out("ymm6") _, out("ymm7") _, out("ymm8") _, out("ymm9") _,
+            out("ymm10") _, out("ymm11") _, out("ymm12") _, out("ymm13") _, out("ymm14") _,
+            out("ymm15") _,
+            options(nostack),
+        );
+    }
+    tile
+}
+
+/// Stores `e + o` at the group's positions and `e − o` at their mirrors.
+#[inline(always)]
+fn unfold(group: &Group, e: &[f64], o: &[f64], cwt: &mut [f64]) {
+    let plus: [f64; LANES] = std::array::from_fn(|l| e[l] + o[l]);
+    let minus: [f64; LANES] = std::array::from_fn(|l| e[LANES - 1 - l] - o[LANES - 1 - l]);
+    if group.valid == LANES {
+        cwt[group.at..group.at + LANES].copy_from_slice(&plus);
+    } else {
+        cwt[group.at..group.at + group.valid].copy_from_slice(&plus[..group.valid]);
+    }
+    let m = group.mirror_at;
+    if group.mirrored == (0, LANES) {
+        // Mirrors descend from `m`: `minus` holds them reversed, lowest position first.
+        cwt[m + 1 - LANES..m + 1].copy_from_slice(&minus);
+    } else {
+        let (from, to) = group.mirrored;
+        for l in from..to {
+            cwt[m - (l - from)] = minus[LANES - 1 - l];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every tile kernel this CPU can run gives the plain sum of products within rounding
+    /// (the orders differ: fused or not, one chain per output), on tiles with 0 to 70 rows.
+    #[test]
+    fn every_tile_kernel_is_the_plain_sum_of_products() {
+        let mut state = 0x9e3779b97f4a7c15u64;
+        let mut next = move || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        for rows in [0, 1, 2, 7, 60, 70] {
+            let a: Vec<f64> = (0..rows * MR).map(|_| next()).collect();
+            let b: Vec<f64> = (0..rows * NR).map(|_| next()).collect();
+            let mut kernels: Vec<(&str, Tile)> =
+                vec![("portable", products::<false>(&a, &b)), ("fused", products::<true>(&a, &b))];
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                // SAFETY: the CPU has AVX-512F, AVX2 and FMA, checked just above.
+                kernels.push(("avx512", unsafe { products_avx512(&a, &b) }));
+            }
+            for (name, tile) in kernels {
+                for s in 0..MR {
+                    for c in 0..NR {
+                        let terms = (0..rows).map(|j| a[j * MR + s] * b[j * NR + c]);
+                        let (sum, scale) = terms.fold((0.0, 0.0), |(t, m), x| (t + x, m + x.abs()));
+                        let got = tile[s][c];
+                        assert!(
+                            (got - sum).abs() <= 1e-15 * scale.max(1e-300),
+                            "{name} rows {rows}: {got} vs {sum}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
