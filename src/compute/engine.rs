@@ -201,7 +201,7 @@ where
     // Batch i+1 is read while the pool computes batch i; the first one has nobody to hide behind.
     let t_first = Instant::now();
     let mut block = match plan.batches.first() {
-        Some(rows) => read_block(&reader, rows).unwrap_or_else(|e| fail_job(world, e)),
+        Some(rows) => read_block(&reader, rows, &pool).unwrap_or_else(|e| fail_job(world, e)),
         None => None,
     };
     seconds_read += t_first.elapsed().as_secs_f64();
@@ -500,6 +500,8 @@ struct Reader {
     _file: hdf5::File,
     dataset: hdf5::Dataset,
     dtype: ElementType,
+    /// The fast path for a gzip/shuffle-chunked dataset: chunks decompressed on the pool.
+    chunked: Option<usid::chunked::ChunkedRows>,
 }
 
 /// The reader of the rows: a plain run keeps the handle it validated the dataset with; an MPI job
@@ -521,10 +523,12 @@ fn open_reader(
                 )))
             })?;
         let main = MainDataset::open(&shared, &main.path)?;
-        return Ok(Reader { dataset: main.dataset().clone(), dtype: main.dtype, _file: shared });
+        let chunked = usid::chunked::ChunkedRows::open(main.dataset(), main.dtype);
+        return Ok(Reader { dataset: main.dataset().clone(), dtype: main.dtype, _file: shared, chunked });
     }
     let _ = (world, input);
-    Ok(Reader { dataset: main.dataset().clone(), dtype: main.dtype, _file: file })
+    let chunked = usid::chunked::ChunkedRows::open(main.dataset(), main.dtype);
+    Ok(Reader { dataset: main.dataset().clone(), dtype: main.dtype, _file: file, chunked })
 }
 
 fn element_bytes(t: ElementType) -> usize {
@@ -556,32 +560,43 @@ impl Block {
     }
 }
 
-/// The rows of one batch, or `None` for an empty batch (a rank with nothing left to do).
-fn read_block(reader: &Reader, rows: &RowSet) -> Result<Option<Block>, ComputeError> {
+/// The rows of one batch, or `None` for an empty batch (a rank with nothing left to do). A
+/// chunked, compressed dataset is decompressed on `pool`.
+fn read_block(
+    reader: &Reader,
+    rows: &RowSet,
+    pool: &rayon::ThreadPool,
+) -> Result<Option<Block>, ComputeError> {
     if rows.is_empty() {
         return Ok(None);
     }
-    fn read<T: hdf5::H5Type + Clone>(ds: &hdf5::Dataset, rows: &RowSet) -> Result<Vec<T>, hdf5::Error> {
+    fn read<T: usid::chunked::RowValue>(
+        reader: &Reader,
+        rows: &RowSet,
+        pool: &rayon::ThreadPool,
+    ) -> Result<Vec<T>, usid::UsidError> {
+        if let Some(chunked) = &reader.chunked {
+            return chunked.read(rows.ranges(), pool);
+        }
+        let ds = &reader.dataset;
         let mut out = Vec::new();
         for r in rows.ranges() {
             let part = ds
                 .as_reader()
                 .conversion(hdf5::Conversion::Hard)
-                .read_slice_2d::<T, _>(ndarray::s![r.start as usize..r.end as usize, ..])?;
+                .read_slice_2d::<T, _>(ndarray::s![r.start as usize..r.end as usize, ..])
+                .map_err(|e| usid::UsidError(format!("{}: cannot read rows: {e}", ds.name())))?;
             out.extend(part);
         }
         Ok(out)
     }
-    let ds = &reader.dataset;
     let block = match reader.dtype {
-        ElementType::Complex64 => read::<Complex32>(ds, rows).map(Block::C32),
-        ElementType::Complex128 => read::<Complex64>(ds, rows).map(Block::C64),
-        ElementType::Float32 => read::<f32>(ds, rows).map(Block::F32),
-        _ => read::<f64>(ds, rows).map(Block::F64),
+        ElementType::Complex64 => read::<Complex32>(reader, rows, pool).map(Block::C32),
+        ElementType::Complex128 => read::<Complex64>(reader, rows, pool).map(Block::C64),
+        ElementType::Float32 => read::<f32>(reader, rows, pool).map(Block::F32),
+        _ => read::<f64>(reader, rows, pool).map(Block::F64),
     };
-    block
-        .map(Some)
-        .map_err(|e| ComputeError::Input(usid::UsidError(format!("{}: cannot read rows: {e}", ds.name()))))
+    block.map(Some).map_err(ComputeError::Input)
 }
 
 /// A step's results: the batch's items, the next batch's rows, and the seconds spent reading them.
@@ -621,7 +636,7 @@ impl<A: Analysis> Step<'_, A> {
             }
             if let Some(next_rows) = next_rows {
                 let t = Instant::now();
-                next = read_block(self.reader, next_rows);
+                next = read_block(self.reader, next_rows, self.pool);
                 read = t.elapsed().as_secs_f64();
             }
         });

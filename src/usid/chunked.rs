@@ -1,0 +1,552 @@
+//! Rows of a compressed, chunked main dataset, decompressed on the caller's threads.
+//!
+//! HDF5 runs a dataset's filter pipeline (inflate, unshuffle) inside `H5Dread`, on the one thread
+//! that calls it — HDF5 is not thread-safe, and MPI is initialised FUNNELED — so a gzip-chunked
+//! map is read at one core's inflate speed whatever the thread count. [`ChunkedRows`] splits the
+//! work: the calling thread only fetches each chunk's stored bytes (HDF5's direct chunk read,
+//! `H5Dread_chunk`), and the rayon pool undoes the filters and copies the wanted rows out.
+//!
+//! Only what can be undone exactly takes this path: pipelines made of deflate and shuffle, on a
+//! 2-D dataset whose stored element type is bit for bit the in-memory one (native byte order, the
+//! complex compound laid out as `{r, i}`). For anything else [`ChunkedRows::open`] says `None`
+//! and the caller reads through the library as before. Results are the library's, bit for bit:
+//! the same bytes come out of the filters, and integers become `f64` by the same rounding cast
+//! HDF5's hard conversion uses.
+//!
+//! Needs HDF5 1.10.5 or newer (`H5Dread_chunk`, `H5Dget_chunk_info_by_coord`).
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use hdf5::filters::Filter;
+use hdf5::{Dataset, Datatype, H5Type};
+use hdf5_sys::h5::{haddr_t, hsize_t, HADDR_UNDEF};
+use hdf5_sys::h5d::{H5Dget_chunk_info_by_coord, H5Dread_chunk};
+use hdf5_sys::h5p::H5P_DEFAULT;
+use num_complex::{Complex32, Complex64};
+
+use super::{ElementType, UsidError};
+
+#[cfg(test)]
+mod tests;
+
+/// One stage of the filter pipeline this reader undoes itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Deflate,
+    Shuffle,
+}
+
+/// The decoded chunks of one chunk-row (all its column chunks), as the stored element bytes.
+struct DecodedRow {
+    /// The chunk-row: rows `index * chunk_rows ..` of the dataset.
+    index: u64,
+    chunks: Vec<Vec<u8>>,
+}
+
+/// A chunked, deflate/shuffle-filtered 2-D dataset read row-wise with decompression on a rayon
+/// pool. Made once per run by [`ChunkedRows::open`]; every [`ChunkedRows::read`] is called from
+/// the one thread that talks to HDF5.
+pub struct ChunkedRows {
+    dataset: Dataset,
+    n_rows: u64,
+    n_cols: usize,
+    chunk_rows: u64,
+    chunk_cols: usize,
+    elem: ElementType,
+    elem_size: usize,
+    /// The filters in the order the writer applied them.
+    pipeline: Vec<Stage>,
+    /// The last chunk-row decoded by the previous read, when that read ended inside it: the next
+    /// batch starts there, so the chunk is neither fetched nor inflated twice.
+    kept: Mutex<Option<DecodedRow>>,
+    /// Chunks fetched from the file so far.
+    fetched: AtomicU64,
+}
+
+/// The bytes one element of `t` takes in memory (and, when [`ChunkedRows::open`] accepts the
+/// dataset, in the file).
+fn element_size(t: ElementType) -> usize {
+    use ElementType::*;
+    match t {
+        Int8 | UInt8 => 1,
+        Int16 | UInt16 => 2,
+        Int32 | UInt32 | Float32 => 4,
+        Int64 | UInt64 | Float64 | Complex64 => 8,
+        Complex128 => 16,
+    }
+}
+
+/// The in-memory HDF5 type of `t`: a dataset stored as exactly this type needs no conversion.
+fn memory_type(t: ElementType) -> hdf5::Result<Datatype> {
+    use ElementType::*;
+    match t {
+        Int8 => Datatype::from_type::<i8>(),
+        Int16 => Datatype::from_type::<i16>(),
+        Int32 => Datatype::from_type::<i32>(),
+        Int64 => Datatype::from_type::<i64>(),
+        UInt8 => Datatype::from_type::<u8>(),
+        UInt16 => Datatype::from_type::<u16>(),
+        UInt32 => Datatype::from_type::<u32>(),
+        UInt64 => Datatype::from_type::<u64>(),
+        Float32 => Datatype::from_type::<f32>(),
+        Float64 => Datatype::from_type::<f64>(),
+        Complex64 => Datatype::from_type::<num_complex::Complex32>(),
+        Complex128 => Datatype::from_type::<num_complex::Complex64>(),
+    }
+}
+
+impl ChunkedRows {
+    /// The fast reader for `dataset` (2-D, element type `elem` as validated by
+    /// [`super::MainDataset::open`]), or `None` when the library's own path must read it: not
+    /// chunked, no filters, a filter other than deflate and shuffle, partial edge chunks stored
+    /// unfiltered, or a stored type that differs from the in-memory one (e.g. big-endian).
+    pub fn open(dataset: &Dataset, elem: ElementType) -> Option<ChunkedRows> {
+        let shape = dataset.shape();
+        let chunk = dataset.chunk()?;
+        if shape.len() != 2 || chunk.len() != 2 || chunk.contains(&0) {
+            return None;
+        }
+        let dcpl = dataset.dcpl().ok()?;
+        // H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS stores edge chunks unfiltered without saying so
+        // in the chunk's filter mask: leave such files to the library.
+        if dcpl.chunk_opts().is_some_and(|o| !o.is_empty()) {
+            return None;
+        }
+        let pipeline: Option<Vec<Stage>> = dcpl
+            .filters()
+            .iter()
+            .map(|f| match f {
+                Filter::Deflate(_) => Some(Stage::Deflate),
+                Filter::Shuffle => Some(Stage::Shuffle),
+                _ => None,
+            })
+            .collect();
+        let pipeline = pipeline?;
+        if pipeline.is_empty() {
+            // Unfiltered chunks cost the library nothing to decode.
+            return None;
+        }
+        let stored = dataset.dtype().ok()?;
+        if stored != memory_type(elem).ok()? || stored.size() != element_size(elem) {
+            return None;
+        }
+        Some(ChunkedRows {
+            dataset: dataset.clone(),
+            n_rows: shape[0] as u64,
+            n_cols: shape[1],
+            chunk_rows: chunk[0] as u64,
+            chunk_cols: chunk[1],
+            elem,
+            elem_size: element_size(elem),
+            pipeline,
+            kept: Mutex::new(None),
+            fetched: AtomicU64::new(0),
+        })
+    }
+
+    /// The chunk shape (rows, columns).
+    pub fn chunk_shape(&self) -> (u64, usize) {
+        (self.chunk_rows, self.chunk_cols)
+    }
+
+    /// How many chunks this reader has fetched from the file (each chunk once per pass when the
+    /// rows are read in order).
+    pub fn chunks_fetched(&self) -> u64 {
+        self.fetched.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of one decoded chunk: a chunk is stored whole even where it overhangs the dataset.
+    fn chunk_bytes(&self) -> usize {
+        self.chunk_rows as usize * self.chunk_cols * self.elem_size
+    }
+
+    fn n_chunk_cols(&self) -> usize {
+        self.n_cols.div_ceil(self.chunk_cols)
+    }
+
+    /// The rows `rows` (sorted, disjoint ranges, as a batch's `RowSet` holds them) one after the
+    /// other, `n_cols` values each, as `T` — what the library's hyperslab read with hard
+    /// conversion gives. Chunks are fetched on this thread and decoded on `pool`; a chunk-row
+    /// shared by two ranges, or by this call's end and the next call's start, is decoded once.
+    /// Chunks never written (a partly written file) are read through the library, which knows
+    /// the fill value.
+    pub fn read<T: RowValue>(
+        &self,
+        rows: &[Range<u64>],
+        pool: &rayon::ThreadPool,
+    ) -> Result<Vec<T>, UsidError> {
+        if !T::reads(self.elem) {
+            return Err(UsidError(format!(
+                "{}: internal error: {} elements asked for as another type",
+                self.dataset.name(),
+                self.elem.name()
+            )));
+        }
+        if let Some(r) = rows.iter().find(|r| r.start > r.end || r.end > self.n_rows) {
+            return Err(UsidError(format!(
+                "{}: rows {}..{} are outside the dataset's {} rows",
+                self.dataset.name(),
+                r.start,
+                r.end,
+                self.n_rows
+            )));
+        }
+        let groups = chunk_row_groups(rows, self.chunk_rows);
+        let n_out: u64 = rows.iter().map(|r| r.end - r.start).sum();
+        let mut out = vec![T::default(); n_out as usize * self.n_cols];
+        // Keep the last chunk-row for the next call when this call stops inside it.
+        let keep_index = groups.last().and_then(|(k, segs)| {
+            let end = segs.last().map_or(0, |s| s.end);
+            (end < ((k + 1) * self.chunk_rows).min(self.n_rows)).then_some(*k)
+        });
+        let mut kept_before = self.lock_kept().take();
+        let failure: Mutex<Option<UsidError>> = Mutex::new(None);
+        let kept_after: Mutex<Option<DecodedRow>> = Mutex::new(None);
+
+        let mut rest = out.as_mut_slice();
+        pool.in_place_scope(|scope| {
+            for (k, segs) in groups {
+                let len: u64 = segs.iter().map(|s| s.end - s.start).sum();
+                let (dst, tail) = std::mem::take(&mut rest).split_at_mut(len as usize * self.n_cols);
+                rest = tail;
+                let source = match kept_before.take() {
+                    Some(d) if d.index == k => Source::Decoded(d.chunks),
+                    _ => match self.fetch_row(k) {
+                        Ok(Some(stored)) => Source::Stored(stored),
+                        Ok(None) => {
+                            // A chunk never written: the library fills it in.
+                            if let Err(e) = self.read_through_library(&segs, dst) {
+                                set_first(&failure, e);
+                                return;
+                            }
+                            continue;
+                        }
+                        Err(e) => {
+                            set_first(&failure, e);
+                            return;
+                        }
+                    },
+                };
+                let keep = keep_index == Some(k);
+                let (failure, kept_after) = (&failure, &kept_after);
+                scope.spawn(move |_| {
+                    let chunks = match source {
+                        Source::Decoded(chunks) => chunks,
+                        Source::Stored(stored) => match self.decode_row(k, stored) {
+                            Ok(c) => c,
+                            Err(e) => return set_first(failure, e),
+                        },
+                    };
+                    self.copy_rows(k, &segs, &chunks, dst);
+                    if keep {
+                        *lock(kept_after) = Some(DecodedRow { index: k, chunks });
+                    }
+                });
+            }
+        });
+        if let Some(e) = lock(&failure).take() {
+            return Err(e);
+        }
+        *self.lock_kept() = lock(&kept_after).take();
+        Ok(out)
+    }
+
+    fn lock_kept(&self) -> std::sync::MutexGuard<'_, Option<DecodedRow>> {
+        lock(&self.kept)
+    }
+
+    /// The stored bytes and filter masks of every column chunk of chunk-row `k`, or `None` when
+    /// one of them was never written.
+    fn fetch_row(&self, k: u64) -> Result<Option<Vec<StoredChunk>>, UsidError> {
+        let mut row = Vec::with_capacity(self.n_chunk_cols());
+        for j in 0..self.n_chunk_cols() {
+            let offset = [k * self.chunk_rows, (j * self.chunk_cols) as u64];
+            match fetch_chunk(&self.dataset, offset, self.stored_limit())? {
+                Some(c) => {
+                    self.fetched.fetch_add(1, Ordering::Relaxed);
+                    row.push(c)
+                }
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(row))
+    }
+
+    /// The most bytes a stored chunk may take: deflate can grow incompressible data by a few
+    /// bytes per 16 KiB block. A larger size in the file is corruption, refused before allocating.
+    fn stored_limit(&self) -> usize {
+        let raw = self.chunk_bytes();
+        raw + raw / 256 + 1024
+    }
+
+    /// Undo the filters of every column chunk of chunk-row `k` (on a pool thread).
+    fn decode_row(&self, k: u64, stored: Vec<StoredChunk>) -> Result<Vec<Vec<u8>>, UsidError> {
+        let mut inflater = libdeflater::Decompressor::new();
+        stored
+            .into_iter()
+            .enumerate()
+            .map(|(j, (mask, bytes))| {
+                self.decode_chunk(&mut inflater, mask, bytes).map_err(|why| {
+                    UsidError(format!(
+                        "{}: chunk at row {}, column {} is corrupt ({why})",
+                        self.dataset.name(),
+                        k * self.chunk_rows,
+                        j * self.chunk_cols
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// One chunk's element bytes from its stored bytes: the pipeline's stages undone last to
+    /// first, skipping those the chunk's filter mask says were not applied.
+    fn decode_chunk(
+        &self,
+        inflater: &mut libdeflater::Decompressor,
+        mask: u32,
+        mut data: Vec<u8>,
+    ) -> Result<Vec<u8>, String> {
+        let want = self.chunk_bytes();
+        for (i, stage) in self.pipeline.iter().enumerate().rev() {
+            if i < 32 && mask & (1 << i) != 0 {
+                continue;
+            }
+            data = match stage {
+                Stage::Deflate => {
+                    let mut out = vec![0u8; want];
+                    let n = inflater.zlib_decompress(&data, &mut out).map_err(|e| match e {
+                        libdeflater::DecompressionError::InsufficientSpace => {
+                            format!("it inflates to more than a chunk's {want} bytes")
+                        }
+                        _ => "not valid zlib data".to_string(),
+                    })?;
+                    out.truncate(n);
+                    out
+                }
+                Stage::Shuffle => unshuffle(&data, self.elem_size),
+            };
+        }
+        if data.len() != want {
+            return Err(format!("{} bytes decoded, a chunk holds {want}", data.len()));
+        }
+        Ok(data)
+    }
+
+    /// Copy the rows `segs` of chunk-row `k` from its decoded chunks into `dst` (one after the
+    /// other, `n_cols` values each).
+    fn copy_rows<T: RowValue>(&self, k: u64, segs: &[Range<u64>], chunks: &[Vec<u8>], dst: &mut [T]) {
+        let first = k * self.chunk_rows;
+        let rows = segs.iter().flat_map(|s| s.clone());
+        for (r, out) in rows.zip(dst.chunks_exact_mut(self.n_cols)) {
+            let in_chunk = (r - first) as usize;
+            for (j, chunk) in chunks.iter().enumerate() {
+                let col = j * self.chunk_cols;
+                let width = self.chunk_cols.min(self.n_cols - col);
+                let at = in_chunk * self.chunk_cols * self.elem_size;
+                let bytes = &chunk[at..at + width * self.elem_size];
+                T::convert(self.elem, bytes, &mut out[col..col + width]);
+            }
+        }
+    }
+
+    /// The rows `segs` through the library's own read (hyperslab, hard conversion).
+    fn read_through_library<T: RowValue>(&self, segs: &[Range<u64>], dst: &mut [T]) -> Result<(), UsidError> {
+        let mut at = 0;
+        for s in segs {
+            let part = self
+                .dataset
+                .as_reader()
+                .conversion(hdf5::Conversion::Hard)
+                .read_slice_2d::<T, _>(ndarray::s![s.start as usize..s.end as usize, ..])
+                .map_err(|e| UsidError(format!("{}: cannot read rows: {e}", self.dataset.name())))?;
+            for v in part.iter() {
+                dst[at] = *v;
+                at += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A chunk as the file stores it: its filter mask (bit `i` set: stage `i` was not applied) and
+/// its bytes.
+type StoredChunk = (u32, Vec<u8>);
+
+/// Where a chunk-row's element bytes come from.
+enum Source {
+    /// Kept, decoded, from the previous read.
+    Decoded(Vec<Vec<u8>>),
+    /// Fetched from the file, still filtered: (filter mask, bytes) per column chunk.
+    Stored(Vec<StoredChunk>),
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Record `e` unless an earlier failure was recorded.
+fn set_first(slot: &Mutex<Option<UsidError>>, e: UsidError) {
+    lock(slot).get_or_insert(e);
+}
+
+/// The chunk-rows `rows` touch, each with the parts of `rows` inside it, in row order.
+#[allow(clippy::single_range_in_vec_init)] // a list of row ranges that starts with one
+fn chunk_row_groups(rows: &[Range<u64>], chunk_rows: u64) -> Vec<(u64, Vec<Range<u64>>)> {
+    let mut groups: Vec<(u64, Vec<Range<u64>>)> = Vec::new();
+    for r in rows {
+        let mut a = r.start;
+        while a < r.end {
+            let k = a / chunk_rows;
+            let b = r.end.min((k + 1) * chunk_rows);
+            match groups.last_mut() {
+                Some((last, segs)) if *last == k => segs.push(a..b),
+                _ => groups.push((k, vec![a..b])),
+            }
+            a = b;
+        }
+    }
+    groups
+}
+
+/// The stored bytes and filter mask of the chunk whose first element is at `offset`, or `None`
+/// when the chunk was never written. Runs under the HDF5 crate's lock, like every HDF5 call.
+fn fetch_chunk(ds: &Dataset, offset: [u64; 2], limit: usize) -> Result<Option<StoredChunk>, UsidError> {
+    let fail = |what: &str| {
+        UsidError(format!(
+            "{}: cannot {what} the chunk at row {}, column {}",
+            ds.name(),
+            offset[0],
+            offset[1]
+        ))
+    };
+    let offset: [hsize_t; 2] = [offset[0] as hsize_t, offset[1] as hsize_t];
+    let (mut info_mask, mut addr, mut size): (std::os::raw::c_uint, haddr_t, hsize_t) = (0, 0, 0);
+    // SAFETY: the dataset handle is open for the call (`ds` is borrowed); `offset` has one entry
+    // per dimension of the 2-D dataset; the out-parameters are valid locals.
+    let found = hdf5::sync::sync(|| unsafe {
+        H5Dget_chunk_info_by_coord(ds.id(), offset.as_ptr(), &mut info_mask, &mut addr, &mut size)
+    });
+    if found < 0 {
+        return Err(fail("locate"));
+    }
+    if addr == HADDR_UNDEF {
+        return Ok(None);
+    }
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
+    if size > limit {
+        return Err(UsidError(format!(
+            "{}: the chunk at row {}, column {} is corrupt ({size} bytes stored, at most {limit} expected)",
+            ds.name(),
+            offset[0],
+            offset[1]
+        )));
+    }
+    let mut buf = vec![0u8; size];
+    let mut mask: u32 = 0;
+    // SAFETY: as above; `buf` holds the chunk's stored size, which is what H5Dread_chunk writes.
+    let read = hdf5::sync::sync(|| unsafe {
+        H5Dread_chunk(ds.id(), H5P_DEFAULT, offset.as_ptr(), &mut mask, buf.as_mut_ptr().cast())
+    });
+    if read < 0 {
+        return Err(fail("read"));
+    }
+    Ok(Some((mask, buf)))
+}
+
+/// HDF5's shuffle filter undone: the stored bytes are every element's byte 0, then every
+/// element's byte 1, …; trailing bytes that make no whole element are stored as they are.
+fn unshuffle(data: &[u8], size: usize) -> Vec<u8> {
+    let n = data.len() / size.max(1);
+    if size <= 1 || n <= 1 {
+        return data.to_vec();
+    }
+    let mut out = vec![0u8; data.len()];
+    for (i, element) in out.chunks_exact_mut(size).enumerate() {
+        for (j, byte) in element.iter_mut().enumerate() {
+            *byte = data[j * n + i];
+        }
+    }
+    out[n * size..].copy_from_slice(&data[n * size..]);
+    out
+}
+
+/// A type the engine reads rows as, filled from the stored element bytes.
+pub trait RowValue: H5Type + Copy + Default + Send + Sync {
+    /// Whether elements of `t` are read as this type (floats and complex as themselves, integers
+    /// as `f64`).
+    fn reads(t: ElementType) -> bool;
+    /// Fill `out` from `bytes`, elements of `t` in native byte order (`reads(t)` holds).
+    fn convert(t: ElementType, bytes: &[u8], out: &mut [Self]);
+}
+
+/// `out[i] = f(element i of bytes)`, elements of `N` bytes.
+fn decode<const N: usize, O>(bytes: &[u8], out: &mut [O], f: impl Fn([u8; N]) -> O) {
+    for (o, b) in out.iter_mut().zip(bytes.chunks_exact(N)) {
+        let mut a = [0u8; N];
+        a.copy_from_slice(b);
+        *o = f(a);
+    }
+}
+
+/// The two halves of an element of `2 N` bytes.
+fn halves<const N: usize, const M: usize>(b: [u8; M]) -> ([u8; N], [u8; N]) {
+    let (mut r, mut i) = ([0u8; N], [0u8; N]);
+    r.copy_from_slice(&b[..N]);
+    i.copy_from_slice(&b[N..]);
+    (r, i)
+}
+
+impl RowValue for f32 {
+    fn reads(t: ElementType) -> bool {
+        t == ElementType::Float32
+    }
+    fn convert(_: ElementType, bytes: &[u8], out: &mut [f32]) {
+        decode::<4, _>(bytes, out, f32::from_ne_bytes);
+    }
+}
+
+impl RowValue for f64 {
+    fn reads(t: ElementType) -> bool {
+        !matches!(t, ElementType::Float32 | ElementType::Complex64 | ElementType::Complex128)
+    }
+    /// Integers by Rust's `as f64`, round to nearest like the C cast of HDF5's hard conversion.
+    fn convert(t: ElementType, bytes: &[u8], out: &mut [f64]) {
+        use ElementType::*;
+        match t {
+            Int8 => decode::<1, _>(bytes, out, |b| i8::from_ne_bytes(b) as f64),
+            Int16 => decode::<2, _>(bytes, out, |b| i16::from_ne_bytes(b) as f64),
+            Int32 => decode::<4, _>(bytes, out, |b| i32::from_ne_bytes(b) as f64),
+            Int64 => decode::<8, _>(bytes, out, |b| i64::from_ne_bytes(b) as f64),
+            UInt8 => decode::<1, _>(bytes, out, |b| u8::from_ne_bytes(b) as f64),
+            UInt16 => decode::<2, _>(bytes, out, |b| u16::from_ne_bytes(b) as f64),
+            UInt32 => decode::<4, _>(bytes, out, |b| u32::from_ne_bytes(b) as f64),
+            UInt64 => decode::<8, _>(bytes, out, |b| u64::from_ne_bytes(b) as f64),
+            _ => decode::<8, _>(bytes, out, f64::from_ne_bytes),
+        }
+    }
+}
+
+impl RowValue for Complex32 {
+    fn reads(t: ElementType) -> bool {
+        t == ElementType::Complex64
+    }
+    fn convert(_: ElementType, bytes: &[u8], out: &mut [Complex32]) {
+        decode::<8, _>(bytes, out, |b| {
+            let (r, i) = halves::<4, 8>(b);
+            Complex32::new(f32::from_ne_bytes(r), f32::from_ne_bytes(i))
+        });
+    }
+}
+
+impl RowValue for Complex64 {
+    fn reads(t: ElementType) -> bool {
+        t == ElementType::Complex128
+    }
+    fn convert(_: ElementType, bytes: &[u8], out: &mut [Complex64]) {
+        decode::<16, _>(bytes, out, |b| {
+            let (r, i) = halves::<8, 16>(b);
+            Complex64::new(f64::from_ne_bytes(r), f64::from_ne_bytes(i))
+        });
+    }
+}
