@@ -462,13 +462,32 @@ fn unshuffle(data: &[u8], size: usize) -> Vec<u8> {
         return data.to_vec();
     }
     let mut out = vec![0u8; data.len()];
-    for (i, element) in out.chunks_exact_mut(size).enumerate() {
-        for (j, byte) in element.iter_mut().enumerate() {
-            *byte = data[j * n + i];
+    // The element sizes of the types read here get a loop the compiler unrolls.
+    match size {
+        2 => unshuffle_fixed::<2>(data, n, &mut out),
+        4 => unshuffle_fixed::<4>(data, n, &mut out),
+        8 => unshuffle_fixed::<8>(data, n, &mut out),
+        16 => unshuffle_fixed::<16>(data, n, &mut out),
+        _ => {
+            for (i, element) in out.chunks_exact_mut(size).enumerate() {
+                for (j, byte) in element.iter_mut().enumerate() {
+                    *byte = data[j * n + i];
+                }
+            }
         }
     }
     out[n * size..].copy_from_slice(&data[n * size..]);
     out
+}
+
+/// [`unshuffle`] of `n` elements of `N` bytes.
+fn unshuffle_fixed<const N: usize>(data: &[u8], n: usize, out: &mut [u8]) {
+    let planes: [&[u8]; N] = std::array::from_fn(|j| &data[j * n..(j + 1) * n]);
+    for (i, element) in out[..n * N].chunks_exact_mut(N).enumerate() {
+        for (byte, plane) in element.iter_mut().zip(&planes) {
+            *byte = plane[i];
+        }
+    }
 }
 
 /// A type the engine reads rows as, filled from the stored element bytes.
