@@ -14,8 +14,9 @@
 //! HDF5's hard conversion uses.
 //!
 //! Needs HDF5 1.10.5 or newer (`H5Dread_chunk`, `H5Dget_chunk_info_by_coord`).
+use std::mem::MaybeUninit;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use hdf5::filters::Filter;
@@ -62,6 +63,8 @@ pub struct ChunkedRows {
     kept: Mutex<Option<DecodedRow>>,
     /// Chunks fetched from the file so far.
     fetched: AtomicU64,
+    /// Read chunk bytes on the pool rather than through HDF5 on the calling thread.
+    direct: Option<DirectFile>,
 }
 
 /// The bytes one element of `t` takes in memory (and, when [`ChunkedRows::open`] accepts the
@@ -142,6 +145,7 @@ impl ChunkedRows {
             pipeline,
             kept: Mutex::new(None),
             fetched: AtomicU64::new(0),
+            direct: DirectFile::open(dataset),
         })
     }
 
@@ -194,7 +198,11 @@ impl ChunkedRows {
         }
         let groups = chunk_row_groups(rows, self.chunk_rows);
         let n_out: u64 = rows.iter().map(|r| r.end - r.start).sum();
-        let mut out = vec![T::default(); n_out as usize * self.n_cols];
+        // Filled by the tasks without being zeroed first: zeroing a batch on this thread would
+        // cost as much as fetching its chunks. Every element is written once; `written` checks it.
+        let total = n_out as usize * self.n_cols;
+        let mut out: Vec<T> = Vec::with_capacity(total);
+        let written = AtomicUsize::new(0);
         // Keep the last chunk-row for the next call when this call stops inside it.
         let keep_index = groups.last().and_then(|(k, segs)| {
             let end = segs.last().map_or(0, |s| s.end);
@@ -204,7 +212,7 @@ impl ChunkedRows {
         let failure: Mutex<Option<UsidError>> = Mutex::new(None);
         let kept_after: Mutex<Option<DecodedRow>> = Mutex::new(None);
 
-        let mut rest = out.as_mut_slice();
+        let mut rest = &mut out.spare_capacity_mut()[..total];
         pool.in_place_scope(|scope| {
             for (k, segs) in groups {
                 let len: u64 = segs.iter().map(|s| s.end - s.start).sum();
@@ -216,10 +224,10 @@ impl ChunkedRows {
                         Ok(Some(stored)) => Source::Stored(stored),
                         Ok(None) => {
                             // A chunk never written: the library fills it in.
-                            if let Err(e) = self.read_through_library(&segs, dst) {
-                                set_first(&failure, e);
-                                return;
-                            }
+                            match self.read_through_library(&segs, dst) {
+                                Ok(n) => written.fetch_add(n, Ordering::Relaxed),
+                                Err(e) => return set_first(&failure, e),
+                            };
                             continue;
                         }
                         Err(e) => {
@@ -229,7 +237,7 @@ impl ChunkedRows {
                     },
                 };
                 let keep = keep_index == Some(k);
-                let (failure, kept_after) = (&failure, &kept_after);
+                let (failure, kept_after, written) = (&failure, &kept_after, &written);
                 scope.spawn(move |_| {
                     let chunks = match source {
                         Source::Decoded(chunks) => chunks,
@@ -238,7 +246,7 @@ impl ChunkedRows {
                             Err(e) => return set_first(failure, e),
                         },
                     };
-                    self.copy_rows(k, &segs, &chunks, dst);
+                    written.fetch_add(self.copy_rows(k, &segs, &chunks, dst), Ordering::Relaxed);
                     if keep {
                         *lock(kept_after) = Some(DecodedRow { index: k, chunks });
                     }
@@ -248,6 +256,16 @@ impl ChunkedRows {
         if let Some(e) = lock(&failure).take() {
             return Err(e);
         }
+        if written.load(Ordering::Relaxed) != total {
+            return Err(UsidError(format!(
+                "{}: internal error: {} of {total} values read",
+                self.dataset.name(),
+                written.load(Ordering::Relaxed)
+            )));
+        }
+        // SAFETY: the tasks wrote disjoint parts of the first `total` elements of the spare
+        // capacity (split_at_mut), each element once, `total` writes in all.
+        unsafe { out.set_len(total) };
         *self.lock_kept() = lock(&kept_after).take();
         Ok(out)
     }
@@ -262,13 +280,25 @@ impl ChunkedRows {
         let mut row = Vec::with_capacity(self.n_chunk_cols());
         for j in 0..self.n_chunk_cols() {
             let offset = [k * self.chunk_rows, (j * self.chunk_cols) as u64];
-            match fetch_chunk(&self.dataset, offset, self.stored_limit())? {
-                Some(c) => {
-                    self.fetched.fetch_add(1, Ordering::Relaxed);
-                    row.push(c)
-                }
-                None => return Ok(None),
+            let Some(at) = locate_chunk(&self.dataset, offset)? else {
+                return Ok(None);
+            };
+            let limit = self.stored_limit();
+            if at.size > limit {
+                return Err(UsidError(format!(
+                    "{}: chunk at row {}, column {} is corrupt ({} bytes stored, at most {limit} expected)",
+                    self.dataset.name(),
+                    offset[0],
+                    offset[1],
+                    at.size
+                )));
             }
+            let bytes = match &self.direct {
+                Some(_) => ChunkBytes::At(at),
+                None => ChunkBytes::Read(read_chunk(&self.dataset, offset, at)?),
+            };
+            self.fetched.fetch_add(1, Ordering::Relaxed);
+            row.push(StoredChunk { mask: at.mask, bytes });
         }
         Ok(Some(row))
     }
@@ -286,13 +316,21 @@ impl ChunkedRows {
         stored
             .into_iter()
             .enumerate()
-            .map(|(j, (mask, bytes))| {
-                self.decode_chunk(&mut inflater, mask, bytes).map_err(|why| {
+            .map(|(j, chunk)| {
+                let offset = [k * self.chunk_rows, (j * self.chunk_cols) as u64];
+                let bytes = match (chunk.bytes, &self.direct) {
+                    (ChunkBytes::Read(bytes), _) => bytes,
+                    (ChunkBytes::At(at), Some(direct)) => {
+                        direct.read(at).map_err(|_| chunk_error(&self.dataset, offset, "read"))?
+                    }
+                    (ChunkBytes::At(_), None) => return Err(chunk_error(&self.dataset, offset, "read")),
+                };
+                self.decode_chunk(&mut inflater, chunk.mask, bytes).map_err(|why| {
                     UsidError(format!(
                         "{}: chunk at row {}, column {} is corrupt ({why})",
                         self.dataset.name(),
-                        k * self.chunk_rows,
-                        j * self.chunk_cols
+                        offset[0],
+                        offset[1]
                     ))
                 })
             })
@@ -334,8 +372,15 @@ impl ChunkedRows {
     }
 
     /// Copy the rows `segs` of chunk-row `k` from its decoded chunks into `dst` (one after the
-    /// other, `n_cols` values each).
-    fn copy_rows<T: RowValue>(&self, k: u64, segs: &[Range<u64>], chunks: &[Vec<u8>], dst: &mut [T]) {
+    /// other, `n_cols` values each); returns the values written.
+    fn copy_rows<T: RowValue>(
+        &self,
+        k: u64,
+        segs: &[Range<u64>],
+        chunks: &[Vec<u8>],
+        dst: &mut [MaybeUninit<T>],
+    ) -> usize {
+        let mut written = 0;
         let first = k * self.chunk_rows;
         let rows = segs.iter().flat_map(|s| s.clone());
         for (r, out) in rows.zip(dst.chunks_exact_mut(self.n_cols)) {
@@ -346,13 +391,21 @@ impl ChunkedRows {
                 let at = in_chunk * self.chunk_cols * self.elem_size;
                 let bytes = &chunk[at..at + width * self.elem_size];
                 T::convert(self.elem, bytes, &mut out[col..col + width]);
+                written += width;
             }
         }
+        written
     }
 
-    /// The rows `segs` through the library's own read (hyperslab, hard conversion).
-    fn read_through_library<T: RowValue>(&self, segs: &[Range<u64>], dst: &mut [T]) -> Result<(), UsidError> {
-        let mut at = 0;
+    /// The rows `segs` through the library's own read (hyperslab, hard conversion) into `dst`;
+    /// returns the values written.
+    fn read_through_library<T: RowValue>(
+        &self,
+        segs: &[Range<u64>],
+        dst: &mut [MaybeUninit<T>],
+    ) -> Result<usize, UsidError> {
+        let mut slots = dst.iter_mut();
+        let mut written = 0;
         for s in segs {
             let part = self
                 .dataset
@@ -360,18 +413,26 @@ impl ChunkedRows {
                 .conversion(hdf5::Conversion::Hard)
                 .read_slice_2d::<T, _>(ndarray::s![s.start as usize..s.end as usize, ..])
                 .map_err(|e| UsidError(format!("{}: cannot read rows: {e}", self.dataset.name())))?;
-            for v in part.iter() {
-                dst[at] = *v;
-                at += 1;
+            for (slot, v) in slots.by_ref().zip(part.iter()) {
+                slot.write(*v);
+                written += 1;
             }
         }
-        Ok(())
+        Ok(written)
     }
 }
 
 /// A chunk as the file stores it: its filter mask (bit `i` set: stage `i` was not applied) and
-/// its bytes.
-type StoredChunk = (u32, Vec<u8>);
+/// its bytes, read already or still to read from [`DirectFile`].
+struct StoredChunk {
+    mask: u32,
+    bytes: ChunkBytes,
+}
+
+enum ChunkBytes {
+    Read(Vec<u8>),
+    At(Location),
+}
 
 /// Where a chunk-row's element bytes come from.
 enum Source {
@@ -409,49 +470,85 @@ fn chunk_row_groups(rows: &[Range<u64>], chunk_rows: u64) -> Vec<(u64, Vec<Range
     groups
 }
 
-/// The stored bytes and filter mask of the chunk whose first element is at `offset`, or `None`
-/// when the chunk was never written. Runs under the HDF5 crate's lock, like every HDF5 call.
-fn fetch_chunk(ds: &Dataset, offset: [u64; 2], limit: usize) -> Result<Option<StoredChunk>, UsidError> {
-    let fail = |what: &str| {
-        UsidError(format!(
-            "{}: cannot {what} the chunk at row {}, column {}",
-            ds.name(),
-            offset[0],
-            offset[1]
-        ))
-    };
-    let offset: [hsize_t; 2] = [offset[0] as hsize_t, offset[1] as hsize_t];
-    let (mut info_mask, mut addr, mut size): (std::os::raw::c_uint, haddr_t, hsize_t) = (0, 0, 0);
-    // SAFETY: the dataset handle is open for the call (`ds` is borrowed); `offset` has one entry
+/// Where the file stores a chunk: its filter mask, file address and stored size.
+#[derive(Debug, Clone, Copy)]
+struct Location {
+    mask: u32,
+    addr: u64,
+    size: usize,
+}
+
+/// The message for a chunk that cannot be located or read.
+fn chunk_error(ds: &Dataset, offset: [u64; 2], what: &str) -> UsidError {
+    UsidError(format!("{}: cannot {what} the chunk at row {}, column {}", ds.name(), offset[0], offset[1]))
+}
+
+/// Where the chunk whose first element is at `offset` is stored, or `None` when it was never
+/// written. Runs under the HDF5 crate's lock, like every HDF5 call.
+fn locate_chunk(ds: &Dataset, offset: [u64; 2]) -> Result<Option<Location>, UsidError> {
+    let coords: [hsize_t; 2] = [offset[0] as hsize_t, offset[1] as hsize_t];
+    let (mut mask, mut addr, mut size): (std::os::raw::c_uint, haddr_t, hsize_t) = (0, 0, 0);
+    // SAFETY: the dataset handle is open for the call (`ds` is borrowed); `coords` has one entry
     // per dimension of the 2-D dataset; the out-parameters are valid locals.
     let found = hdf5::sync::sync(|| unsafe {
-        H5Dget_chunk_info_by_coord(ds.id(), offset.as_ptr(), &mut info_mask, &mut addr, &mut size)
+        H5Dget_chunk_info_by_coord(ds.id(), coords.as_ptr(), &mut mask, &mut addr, &mut size)
     });
     if found < 0 {
-        return Err(fail("locate"));
+        return Err(chunk_error(ds, offset, "locate"));
     }
     if addr == HADDR_UNDEF {
         return Ok(None);
     }
-    let size = usize::try_from(size).unwrap_or(usize::MAX);
-    if size > limit {
-        return Err(UsidError(format!(
-            "{}: the chunk at row {}, column {} is corrupt ({size} bytes stored, at most {limit} expected)",
-            ds.name(),
-            offset[0],
-            offset[1]
-        )));
-    }
-    let mut buf = vec![0u8; size];
+    Ok(Some(Location { mask, addr, size: usize::try_from(size).unwrap_or(usize::MAX) }))
+}
+
+/// The stored bytes of the chunk at `offset` (located at `at`) through HDF5's direct chunk read.
+fn read_chunk(ds: &Dataset, offset: [u64; 2], at: Location) -> Result<Vec<u8>, UsidError> {
+    let coords: [hsize_t; 2] = [offset[0] as hsize_t, offset[1] as hsize_t];
+    // Not zeroed first: on the one thread that reads, that would cost as much as the read.
+    let mut buf: Vec<u8> = Vec::with_capacity(at.size);
     let mut mask: u32 = 0;
-    // SAFETY: as above; `buf` holds the chunk's stored size, which is what H5Dread_chunk writes.
+    // SAFETY: as in `locate_chunk`; `buf` has room for the chunk's stored size, which is what
+    // H5Dread_chunk writes.
     let read = hdf5::sync::sync(|| unsafe {
-        H5Dread_chunk(ds.id(), H5P_DEFAULT, offset.as_ptr(), &mut mask, buf.as_mut_ptr().cast())
+        H5Dread_chunk(ds.id(), H5P_DEFAULT, coords.as_ptr(), &mut mask, buf.as_mut_ptr().cast())
     });
     if read < 0 {
-        return Err(fail("read"));
+        return Err(chunk_error(ds, offset, "read"));
     }
-    Ok(Some((mask, buf)))
+    // SAFETY: the successful read filled the chunk's `at.size` stored bytes.
+    unsafe { buf.set_len(at.size) };
+    Ok(buf)
+}
+
+/// Chunk bytes straight from the file by their HDF5 address, on any thread: for a file this
+/// process only reads, HDF5's direct chunk read is a `pread` at that address, and doing it on the
+/// pool keeps the one HDF5 thread to index look-ups.
+struct DirectFile {
+    file: std::fs::File,
+}
+
+impl DirectFile {
+    /// The direct reader for `ds`'s file, or `None` where its bytes are not simply at their HDF5
+    /// address in one file: opened for writing (dirty chunks live in HDF5's cache), a user block
+    /// (addresses are relative to the superblock), or a first chunk that reads differently.
+    fn open(ds: &Dataset) -> Option<DirectFile> {
+        let h5 = ds.file().ok()?;
+        if !h5.is_read_only() || h5.userblock() != 0 {
+            return None;
+        }
+        let direct = DirectFile { file: std::fs::File::open(ds.filename()).ok()? };
+        let first = locate_chunk(ds, [0, 0]).ok()??;
+        let same = read_chunk(ds, [0, 0], first).ok()? == direct.read(first).ok()?;
+        same.then_some(direct)
+    }
+
+    fn read(&self, at: Location) -> std::io::Result<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        let mut buf = vec![0u8; at.size];
+        self.file.read_exact_at(&mut buf, at.addr)?;
+        Ok(buf)
+    }
 }
 
 /// HDF5's shuffle filter undone: the stored bytes are every element's byte 0, then every
@@ -496,15 +593,15 @@ pub trait RowValue: H5Type + Copy + Default + Send + Sync {
     /// as `f64`).
     fn reads(t: ElementType) -> bool;
     /// Fill `out` from `bytes`, elements of `t` in native byte order (`reads(t)` holds).
-    fn convert(t: ElementType, bytes: &[u8], out: &mut [Self]);
+    fn convert(t: ElementType, bytes: &[u8], out: &mut [MaybeUninit<Self>]);
 }
 
 /// `out[i] = f(element i of bytes)`, elements of `N` bytes.
-fn decode<const N: usize, O>(bytes: &[u8], out: &mut [O], f: impl Fn([u8; N]) -> O) {
+fn decode<const N: usize, O>(bytes: &[u8], out: &mut [MaybeUninit<O>], f: impl Fn([u8; N]) -> O) {
     for (o, b) in out.iter_mut().zip(bytes.chunks_exact(N)) {
         let mut a = [0u8; N];
         a.copy_from_slice(b);
-        *o = f(a);
+        o.write(f(a));
     }
 }
 
@@ -520,7 +617,7 @@ impl RowValue for f32 {
     fn reads(t: ElementType) -> bool {
         t == ElementType::Float32
     }
-    fn convert(_: ElementType, bytes: &[u8], out: &mut [f32]) {
+    fn convert(_: ElementType, bytes: &[u8], out: &mut [MaybeUninit<f32>]) {
         decode::<4, _>(bytes, out, f32::from_ne_bytes);
     }
 }
@@ -530,7 +627,7 @@ impl RowValue for f64 {
         !matches!(t, ElementType::Float32 | ElementType::Complex64 | ElementType::Complex128)
     }
     /// Integers by Rust's `as f64`, round to nearest like the C cast of HDF5's hard conversion.
-    fn convert(t: ElementType, bytes: &[u8], out: &mut [f64]) {
+    fn convert(t: ElementType, bytes: &[u8], out: &mut [MaybeUninit<f64>]) {
         use ElementType::*;
         match t {
             Int8 => decode::<1, _>(bytes, out, |b| i8::from_ne_bytes(b) as f64),
@@ -550,7 +647,7 @@ impl RowValue for Complex32 {
     fn reads(t: ElementType) -> bool {
         t == ElementType::Complex64
     }
-    fn convert(_: ElementType, bytes: &[u8], out: &mut [Complex32]) {
+    fn convert(_: ElementType, bytes: &[u8], out: &mut [MaybeUninit<Complex32>]) {
         decode::<8, _>(bytes, out, |b| {
             let (r, i) = halves::<4, 8>(b);
             Complex32::new(f32::from_ne_bytes(r), f32::from_ne_bytes(i))
@@ -562,7 +659,7 @@ impl RowValue for Complex64 {
     fn reads(t: ElementType) -> bool {
         t == ElementType::Complex128
     }
-    fn convert(_: ElementType, bytes: &[u8], out: &mut [Complex64]) {
+    fn convert(_: ElementType, bytes: &[u8], out: &mut [MaybeUninit<Complex64>]) {
         decode::<16, _>(bytes, out, |b| {
             let (r, i) = halves::<8, 16>(b);
             Complex64::new(f64::from_ne_bytes(r), f64::from_ne_bytes(i))

@@ -168,13 +168,16 @@ fn batch_plans(n: u64) -> Vec<Vec<Vec<Range<u64>>>> {
 }
 
 /// Write `S` data, read it back through [`ChunkedRows`] as `T` at 1 and 3 threads and every
-/// batch plan, and compare with the library bit for bit.
+/// batch plan, and compare with the library bit for bit: in a file open for writing (chunks
+/// through HDF5's direct chunk read) and in the same file reopened read-only (chunk bytes read
+/// on the pool by address).
 fn check_type<S: Stored, T: RowValue + Bits>(elem: ElementType) {
     let dir = tempfile::tempdir().unwrap();
-    let file = hdf5::File::create(dir.path().join("t.h5")).unwrap();
+    let path = dir.path().join("t.h5");
+    let file = hdf5::File::create(&path).unwrap();
     let shapes = [(1, 1), (13, 5), (40, 17), (64, 119)];
     let chunks = [(1, 1), (4, 5), (5, 3), (16, 119), (7, 200)];
-    let mut n = 0;
+    let mut written = Vec::new();
     for (si, &(rows, cols)) in shapes.iter().enumerate() {
         let values = data::<S>(rows, cols, si as u64 + 1);
         for &(cr, cc) in &chunks {
@@ -183,29 +186,39 @@ fn check_type<S: Stored, T: RowValue + Bits>(elem: ElementType) {
                 continue;
             }
             for pipeline in [Pipeline::Gzip, Pipeline::ShuffleGzip, Pipeline::Shuffle] {
-                n += 1;
-                let name = format!("d{n}");
+                let name = format!("d{}", written.len());
                 // HDF5 wants a chunk no larger than a fixed-size dataset.
-                let ds = create(&file, &name, &values, (cr.min(rows), cc.min(cols)), pipeline);
-                let reader = ChunkedRows::open(&ds, elem)
-                    .unwrap_or_else(|| panic!("{elem:?} {pipeline:?}: no fast path"));
-                for (threads, plans) in [(1, 1), (3, usize::MAX)] {
-                    let pool = pool(threads);
-                    for plan in batch_plans(rows as u64).into_iter().rev().take(plans) {
-                        for batch in &plan {
-                            let fast: Vec<T> = reader.read(batch, &pool).unwrap();
-                            let slow: Vec<T> = library(&ds, batch);
-                            assert_eq!(
-                                bits(&fast),
-                                bits(&slow),
-                                "{elem:?} shape ({rows}, {cols}) chunk ({cr}, {cc}) {pipeline:?} rows {batch:?}"
-                            );
-                        }
+                create(&file, &name, &values, (cr.min(rows), cc.min(cols)), pipeline);
+                written.push((name, format!("shape ({rows}, {cols}) chunk ({cr}, {cc}) {pipeline:?}")));
+            }
+        }
+    }
+    let check = |file: &hdf5::File, direct: bool| {
+        for (name, what) in &written {
+            let ds = file.dataset(name).unwrap();
+            let reader =
+                ChunkedRows::open(&ds, elem).unwrap_or_else(|| panic!("{elem:?} {what}: no fast path"));
+            assert_eq!(reader.direct.is_some(), direct, "{elem:?} {what}");
+            let rows = ds.shape()[0] as u64;
+            for (threads, plans) in [(1, 1), (3, usize::MAX)] {
+                let pool = pool(threads);
+                for plan in batch_plans(rows).into_iter().rev().take(plans) {
+                    for batch in &plan {
+                        let fast: Vec<T> = reader.read(batch, &pool).unwrap();
+                        let slow: Vec<T> = library(&ds, batch);
+                        assert_eq!(
+                            bits(&fast),
+                            bits(&slow),
+                            "{elem:?} {what} rows {batch:?} direct {direct}"
+                        );
                     }
                 }
             }
         }
-    }
+    };
+    check(&file, false);
+    drop(file);
+    check(&hdf5::File::open(&path).unwrap(), true);
 }
 
 #[test]
@@ -285,6 +298,14 @@ fn chunks_never_written_come_from_the_library_with_the_fill_value() {
     }
     let all: Vec<f32> = reader.read(&[0..30], &pool).unwrap();
     assert_eq!(all[0], -7.5);
+    // Read-only, whose first chunk was never written: no direct reads, the same values.
+    drop((reader, ds, file));
+    let file = hdf5::File::open(dir.path().join("t.h5")).unwrap();
+    let ds = file.dataset("partial").unwrap();
+    let reader = ChunkedRows::open(&ds, ElementType::Float32).unwrap();
+    assert!(reader.direct.is_none());
+    let again: Vec<f32> = reader.read(&[0..30], &pool).unwrap();
+    assert_eq!(bits(&again), bits(&all));
 }
 
 #[test]
