@@ -3,8 +3,10 @@
 //! HDF5 runs a dataset's filter pipeline (inflate, unshuffle) inside `H5Dread`, on the one thread
 //! that calls it — HDF5 is not thread-safe, and MPI is initialised FUNNELED — so a gzip-chunked
 //! map is read at one core's inflate speed whatever the thread count. [`ChunkedRows`] splits the
-//! work: the calling thread only fetches each chunk's stored bytes (HDF5's direct chunk read,
-//! `H5Dread_chunk`), and the rayon pool undoes the filters and copies the wanted rows out.
+//! work: the calling thread only looks each chunk up in HDF5's index, and the rayon pool reads
+//! its stored bytes, undoes the filters and copies the wanted rows out. The pool reads a chunk by
+//! its file address where that is what HDF5 would do (a file open read-only, no user block);
+//! otherwise the calling thread fetches it with HDF5's direct chunk read (`H5Dread_chunk`).
 //!
 //! Only what can be undone exactly takes this path: pipelines made of deflate and shuffle, on a
 //! 2-D dataset whose stored element type is bit for bit the in-memory one (native byte order, the
@@ -171,7 +173,7 @@ impl ChunkedRows {
 
     /// The rows `rows` (sorted, disjoint ranges, as a batch's `RowSet` holds them) one after the
     /// other, `n_cols` values each, as `T` — what the library's hyperslab read with hard
-    /// conversion gives. Chunks are fetched on this thread and decoded on `pool`; a chunk-row
+    /// conversion gives. Chunks are looked up on this thread and read and decoded on `pool`; a chunk-row
     /// shared by two ranges, or by this call's end and the next call's start, is decoded once.
     /// Chunks never written (a partly written file) are read through the library, which knows
     /// the fill value.
