@@ -3,8 +3,8 @@
 #   1. read only (file -> spectra in memory, examples/read_bench.rs) at 1 and 2 threads, the
 #      plain map, the gzip map with chunks inflated on the pool, and the gzip map through the
 #      library's own one-thread path; MB per CPU-second is the per-thread decompression rate;
-#   2. a whole `usid-peaks find` on each map at 2 threads, best of 3 (GNU time wall clock and the
-#      summary's seconds_compute).
+#   2. a whole `usid-peaks find` on each map at 2 threads, the two alternated for 3 rounds (GNU
+#      time: wall clock and CPU seconds).
 # The gzip map is the generated one repacked with h5repack (hdf5-tools): chunks of 1024 rows x
 # all bins, shuffle, deflate level 4 — the layout of a pyUSID file written with compression='gzip'.
 # Usage: scripts/bench-read.sh [ROWS COLS]   (default 512 512: 262 144 spectra, 238 MiB)
@@ -37,22 +37,19 @@ echo "## Read only (${rows} x ${cols} spectra)"
 "$bench" "$tmp/gzip.h5" --threads "$threads" --library | tail -n +3
 
 echo
-echo "## Whole find at 2 threads, best of 3"
-echo "| map | wall s | seconds_compute | seconds_read |"
-echo "| --- | --: | --: | --: |"
-for map in plain gzip; do
-    best=""
-    for _ in 1 2 3; do
-        /usr/bin/time -f "%e" -o "$tmp/time" "$bin" find "$tmp/$map.h5" --threads 2 --force --json -q \
-            -o "$tmp/out-$map.h5" >"$tmp/summary.json"
-        wall=$(cat "$tmp/time")
-        line=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["seconds_compute"], d["seconds_read"])' "$tmp/summary.json")
-        if [ -z "$best" ] || awk -v a="$wall" -v b="${best%% *}" 'BEGIN{exit !(a<b)}'; then
-            best="$wall $line"
-        fi
+echo "## Whole find at 2 threads: the two maps alternated, 3 rounds"
+# Alternated so that a machine whose load drifts treats both alike; CPU = user + system seconds.
+echo "| round | plain wall s | plain CPU s | gzip wall s | gzip CPU s |"
+echo "| --: | --: | --: | --: | --: |"
+for round in 1 2 3; do
+    row="| $round"
+    for map in plain gzip; do
+        /usr/bin/time -f "%e %U %S" -o "$tmp/time" "$bin" find "$tmp/$map.h5" --threads 2 --force -q \
+            -o "$tmp/out-$map.h5"
+        read -r wall user sys <"$tmp/time"
+        row="$row | $wall | $(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.2f", u + s}')"
     done
-    read -r wall compute read <<<"$best"
-    printf '| %s | %s | %.3f | %.3f |\n' "$map" "$wall" "$compute" "$read"
+    echo "$row |"
 done
 h5diff -q "$tmp/out-plain.h5" "$tmp/out-gzip.h5" "$raw-Peak_Finding_000/Peak_Indices" \
     && echo "Peak_Indices identical for both maps"
