@@ -245,7 +245,7 @@ where
     // Batch i+1 is read while the pool computes batch i; the first one has nobody to hide behind.
     let t_first = Instant::now();
     let mut block = match plan.batches.first() {
-        Some(rows) => read_block(&reader, rows).unwrap_or_else(|e| fail_job(world, e)),
+        Some(rows) => read_block(&reader, rows, &pool).unwrap_or_else(|e| fail_job(world, e)),
         None => None,
     };
     seconds_read += t_first.elapsed().as_secs_f64();
@@ -470,7 +470,7 @@ impl<A: Analysis> Step<'_, A> {
             }
             if let Some(next_rows) = next_rows {
                 let t = Instant::now();
-                next = read_block(self.reader, next_rows);
+                next = read_block(self.reader, next_rows, self.pool);
                 read = t.elapsed().as_secs_f64();
             }
         });
