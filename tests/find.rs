@@ -258,3 +258,62 @@ fn pixel_row_and_column_follow_the_fastest_position_dimension_on_a_non_square_ma
     assert_eq!(outside.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&outside.stderr).contains("8 columns along X"));
 }
+
+/// `h5repack` the main dataset of `plain` into `name`: chunks of `chunk_rows` × all bins,
+/// shuffled and gzip-compressed, as instrument files and pyUSID's `compression='gzip'` store it.
+fn gzip_copy(plain: &Path, name: &str, chunk_rows: usize) -> std::path::PathBuf {
+    let out = plain.with_file_name(name);
+    let bins = hdf5::File::open(plain).unwrap().dataset(RAW).unwrap().shape()[1];
+    let layout = format!("{RAW}:CHUNK={chunk_rows}x{bins}");
+    let status = Command::new("h5repack")
+        .args(["-l", &layout, "-f", &format!("{RAW}:SHUF"), "-f", &format!("{RAW}:GZIP=4")])
+        .args([plain, &out])
+        .status()
+        .expect("h5repack not found: run scripts/bootstrap.sh (hdf5-tools)");
+    assert!(status.success());
+    out
+}
+
+#[test]
+fn a_gzip_chunked_map_gives_the_plain_maps_results_on_every_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = generate(dir.path(), "map.h5", 20, 31, 5);
+    // 37-row chunks: batches and rank slices both start and end inside chunks.
+    let gz = gzip_copy(&plain, "gz.h5", 37);
+    let out = |name: &str| dir.path().join(name);
+    let group = format!("{RAW}-Peak_Finding_000");
+    ok(&["find", s(&plain), "-q", "-o", s(&out("plain.h5"))]);
+    ok(&["find", s(&gz), "-q", "-o", s(&out("gz.h5"))]);
+    ok(&["find", s(&gz), "-q", "--threads", "3", "--max-mem", "1", "-o", s(&out("gz-small.h5"))]);
+    #[cfg(feature = "mpi")]
+    mpirun(3, &["find", s(&gz), "-q", "--threads", "1", "--max-mem", "1", "-o", s(&out("gz-np3.h5"))]);
+    let reference = results(&out("plain.h5"), &group);
+    let runs: &[&str] = if cfg!(feature = "mpi") {
+        &["gz.h5", "gz-small.h5", "gz-np3.h5"]
+    } else {
+        &["gz.h5", "gz-small.h5"]
+    };
+    for name in runs {
+        assert_eq!(results(&out(name), &group), reference, "{name} differs from the plain map's run");
+    }
+}
+
+#[test]
+fn a_corrupt_gzip_chunk_is_one_clear_line_and_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = generate(dir.path(), "map.h5", 8, 10, 2);
+    let gz = gzip_copy(&plain, "gz.h5", 16);
+    // Replace the chunk at row 48 with bytes that start like zlib data and are not.
+    let fix = Command::new(pyusid::python())
+        .args(["-c", "import h5py,sys; d=h5py.File(sys.argv[1],'r+')[sys.argv[2]]; d.id.write_direct_chunk((48,0), b'\\x78\\x9c\\xff\\xff\\x00\\x13\\x37')"])
+        .args([s(&gz), RAW])
+        .env("HDF5_USE_FILE_LOCKING", "FALSE")
+        .output()
+        .unwrap();
+    assert!(fix.status.success(), "{}", String::from_utf8_lossy(&fix.stderr));
+    let out = run(&["find", s(&gz), "-q", "-o", s(&dir.path().join("out.h5"))]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{RAW}: chunk at row 48, column 0 is corrupt")), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+}

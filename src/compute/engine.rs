@@ -74,7 +74,9 @@ pub struct Summary {
     /// Of `seconds_compute`, rank 0's time reading its rows from the file.
     pub seconds_read: f64,
     /// Of `seconds_compute`, rank 0's time gathering results and appending them to the checkpoint
-    /// (including waiting for slower ranks).
+    /// (including waiting for slower ranks) while its pool has nothing to compute: the gather of a
+    /// batch runs while the next one is computed, and only the part that outlasts that
+    /// computation (and the last batch's gather) is counted.
     pub seconds_gather: f64,
     /// Writing the results group.
     pub seconds_write: f64,
@@ -273,17 +275,29 @@ where
         todo.len() * per_pixel as u64,
         world.size(),
     );
-    let mut computed_global = 0u64;
     let mut stopped = false;
     let (mut seconds_read, mut seconds_gather) = (0.0, 0.0);
     let scratches = Scratches::new(&analysis, threads);
+    let mut collector = Collector {
+        world,
+        checkpoint,
+        ck_path: &ck_path,
+        pieces,
+        computed: 0,
+        per_pixel: per_pixel as u64,
+        progress: &progress,
+    };
     // Batch i+1 is read while the pool computes batch i; the first one has nobody to hide behind.
     let t_first = Instant::now();
     let mut block = match plan.batches.first() {
-        Some(rows) => read_block(&reader, rows).map_err(|e| fail_job(world, e))?,
+        Some(rows) => read_block(&reader, rows, &pool).map_err(|e| fail_job(world, e))?,
         None => None,
     };
     seconds_read += t_first.elapsed().as_secs_f64();
+    // Batch i-1's results are gathered, and the stop vote taken, while the pool computes batch i:
+    // a rank that finishes a batch first does not wait for the others with its pool idle, and a
+    // stop is agreed one batch late (that batch is gathered and checkpointed too).
+    let mut pending: Option<Vec<u8>> = None;
     for (i, batch) in plan.batches.iter().enumerate() {
         let step = Step {
             pool: &pool,
@@ -293,42 +307,39 @@ where
             layout: &layout,
             progress: &progress,
         };
-        let (local, next, read) = step
-            .compute_and_read_next(block.take(), batch, plan.batches.get(i + 1))
+        let mut stop = Ok(false);
+        let mut exchanged = None;
+        let meanwhile = || {
+            if let Some(bytes) = pending.take() {
+                let t = Instant::now();
+                stop = collector.exchange(&bytes, interrupted.load(Ordering::Relaxed));
+                exchanged = Some((t, Instant::now()));
+            }
+        };
+        let (local, next, read, computed_at) = step
+            .compute_and_read_next(block.take(), batch, plan.batches.get(i + 1), meanwhile)
             .map_err(|e| fail_job(world, e))?;
+        let stop = stop?;
+        // Rank 0 waits for the gather only where it outlasts the computation it overlaps.
+        if let Some((start, end)) = exchanged {
+            seconds_gather += end.saturating_duration_since(computed_at.max(start)).as_secs_f64();
+        }
         block = next;
         seconds_read += read;
-        let t_gather = Instant::now();
-        let bytes = super::checkpoint::encode_batch(batch, &local);
-        if let Some(all) = world.gather_bytes(&bytes) {
-            for b in all {
-                let piece = super::checkpoint::decode_batch::<A::Item>(&b).ok_or_else(|| {
-                    fail_job(world, ComputeError::Internal("a rank sent a malformed batch".into()))
-                })?;
-                computed_global += piece.rows.len();
-                progress.set_global(computed_global * per_pixel as u64);
-                if let Some(ck) = checkpoint.as_mut() {
-                    if !piece.rows.is_empty() {
-                        ck.append(&piece.rows, &piece.items).map_err(|e| {
-                            fail_job(
-                                world,
-                                ComputeError::Output(format!(
-                                    "cannot write the checkpoint {}: {e}",
-                                    ck_path.display()
-                                )),
-                            )
-                        })?;
-                    }
-                }
-                pieces.push(piece);
-            }
-        }
-        seconds_gather += t_gather.elapsed().as_secs_f64();
-        if world.any(interrupted.load(Ordering::Relaxed)) {
+        pending = Some(super::checkpoint::encode_batch(batch, &local));
+        if stop {
             stopped = true;
             break;
         }
     }
+    // The last batch computed: the loop's end, or the batch computed while a stop was agreed.
+    if let Some(bytes) = pending.take() {
+        let t = Instant::now();
+        stopped |= collector.exchange(&bytes, interrupted.load(Ordering::Relaxed))?;
+        seconds_gather += t.elapsed().as_secs_f64();
+    }
+    let Collector { checkpoint, pieces, computed: computed_global, .. } = collector;
+    let mut checkpoint = checkpoint;
     progress.finish();
     drop(reader);
     let seconds_compute = t_compute.elapsed().as_secs_f64();
@@ -473,8 +484,50 @@ fn fail_job(world: &World, e: ComputeError) -> ComputeError {
     e
 }
 
-/// A step's results: the batch's items, the next batch's rows, and the seconds spent reading them.
-type StepOutcome<T> = (RowItems<T>, Option<SpectraBlock>, f64);
+/// Where every rank's results of a batch go: rank 0 keeps every batch (all ranks') for the final
+/// write and appends each to the checkpoint; the other ranks only send theirs.
+struct Collector<'a, T> {
+    world: &'a World,
+    checkpoint: Option<Checkpoint>,
+    ck_path: &'a Path,
+    pieces: Vec<Batch<T>>,
+    /// Pixels gathered so far by this run (rank 0).
+    computed: u64,
+    per_pixel: u64,
+    progress: &'a Progress,
+}
+
+impl<T: bytemuck::Pod> Collector<'_, T> {
+    /// Send this rank's encoded batch (`bytes`) to rank 0, which keeps and checkpoints every
+    /// rank's; returns whether any rank says `stop`. A collective: every rank calls it once per
+    /// batch, in the same order. A failure here ends every rank (see [`fail_job`]); alone, it comes
+    /// back as the error.
+    fn exchange(&mut self, bytes: &[u8], stop: bool) -> Result<bool, ComputeError> {
+        let world = self.world;
+        let (all, any) = world.exchange(bytes, stop);
+        for b in all.unwrap_or_default() {
+            let piece = super::checkpoint::decode_batch::<T>(&b).ok_or_else(|| {
+                fail_job(world, ComputeError::Internal("a rank sent a malformed batch".into()))
+            })?;
+            self.computed += piece.rows.len();
+            self.progress.set_global(self.computed * self.per_pixel);
+            if let Some(ck) = self.checkpoint.as_mut() {
+                if !piece.rows.is_empty() {
+                    ck.append(&piece.rows, &piece.items).map_err(|e| {
+                        let message = format!("cannot write the checkpoint {}: {e}", self.ck_path.display());
+                        fail_job(world, ComputeError::Output(message))
+                    })?;
+                }
+            }
+            self.pieces.push(piece);
+        }
+        Ok(any)
+    }
+}
+
+/// A step's results: the batch's items, the next batch's rows, the seconds spent reading them, and
+/// when the computation of the batch ended.
+type StepOutcome<T> = (RowItems<T>, Option<SpectraBlock>, f64, Instant);
 
 /// What one step of the batch loop works with.
 struct Step<'a, A: Analysis> {
@@ -490,29 +543,34 @@ impl<A: Analysis> Step<'_, A> {
     /// Run the analysis over `block` (the rows `rows`) on the pool while this thread reads the
     /// next batch — this thread stays the only one that calls HDF5 and MPI (MPI is initialised
     /// FUNNELED). Returns the block's items, the next block and the seconds spent reading it.
+    /// `meanwhile` runs on this thread after the read, still while the pool computes.
     fn compute_and_read_next(
         &self,
         block: Option<SpectraBlock>,
         rows: &RowSet,
         next_rows: Option<&RowSet>,
+        meanwhile: impl FnOnce(),
     ) -> Result<StepOutcome<A::Item>, ComputeError> {
         let mut items = RowItems::default();
         let mut next = Ok(None);
         let mut read = 0.0;
+        let mut computed_at = Instant::now();
         self.pool.in_place_scope(|scope| {
             if let Some(b) = &block {
-                let items = &mut items;
+                let (items, computed_at) = (&mut items, &mut computed_at);
                 scope.spawn(move |_| {
                     *items = map_rows_with(self.analysis, self.scratches, b.rows(), b.spectrum_len(), &|n| {
                         self.progress.add_local(n)
-                    })
+                    });
+                    *computed_at = Instant::now();
                 });
             }
             if let Some(next_rows) = next_rows {
                 let t = Instant::now();
-                next = read_block(self.reader, next_rows);
+                next = read_block(self.reader, next_rows, self.pool);
                 read = t.elapsed().as_secs_f64();
             }
+            meanwhile();
         });
         let n = rows.len() as usize * self.layout.per_pixel();
         if items.n_rows() != n {
@@ -521,7 +579,7 @@ impl<A: Analysis> Step<'_, A> {
                 items.n_rows()
             )));
         }
-        Ok((items, next?, read))
+        Ok((items, next?, read, computed_at))
     }
 }
 

@@ -111,6 +111,12 @@ pub fn say(line: &str) {
     let _ = std::io::stderr().lock().write_all(buf.as_bytes());
 }
 
+impl From<crate::usid::chunked::ChunkError> for ComputeError {
+    fn from(e: crate::usid::chunked::ChunkError) -> Self {
+        ComputeError::of_class(e.class, e.message)
+    }
+}
+
 impl From<UsidError> for ComputeError {
     fn from(e: UsidError) -> Self {
         ComputeError::Input(e)

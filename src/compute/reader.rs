@@ -1,11 +1,13 @@
 //! The rows this rank reads, as spectra: a thin handle over the one reader in
-//! [`crate::usid::SpectraLayout::read`].
+//! [`crate::usid::SpectraLayout::read`] — or, for a gzip/shuffle-chunked dataset,
+//! [`crate::usid::SpectraLayout::read_chunked`], which decodes the chunks on the rank's pool.
 
 use std::path::Path;
 
 use super::plan::RowSet;
 use super::world::World;
 use super::ComputeError;
+use crate::usid::chunked::ChunkedRows;
 use crate::usid::{ElementType, MainDataset, SpectraBlock, SpectraLayout};
 
 /// The input as this rank reads it: through the mpio driver when several ranks share the file.
@@ -14,6 +16,8 @@ pub(crate) struct Reader {
     dataset: hdf5::Dataset,
     dtype: ElementType,
     layout: SpectraLayout,
+    /// The fast path for a gzip/shuffle-chunked dataset: chunks decoded on the compute pool.
+    chunked: Option<ChunkedRows>,
 }
 
 /// The reader of the rows: a plain run keeps the handle it validated the dataset with; an MPI job
@@ -37,19 +41,41 @@ pub(crate) fn open_reader(
                 )))
             })?;
         let main = MainDataset::open(&shared, &main.path)?;
-        return Ok(Reader { dataset: main.dataset().clone(), dtype: main.dtype, layout, _file: shared });
+        return Ok(Reader::new(shared, &main, layout));
     }
     let _ = (world, input);
-    Ok(Reader { dataset: main.dataset().clone(), dtype: main.dtype, layout, _file: file })
+    Ok(Reader::new(file, main, layout))
+}
+
+impl Reader {
+    /// The reader of `main`'s rows through `file` (which must stay open while it reads).
+    fn new(file: hdf5::File, main: &MainDataset, layout: SpectraLayout) -> Reader {
+        Reader {
+            dataset: main.dataset().clone(),
+            dtype: main.dtype,
+            layout,
+            chunked: ChunkedRows::open(main.dataset(), main.dtype),
+            _file: file,
+        }
+    }
 }
 
 /// The spectra of one batch's rows (pixels), or `None` for an empty batch (a rank with nothing
-/// left to do).
-pub(crate) fn read_block(reader: &Reader, rows: &RowSet) -> Result<Option<SpectraBlock>, ComputeError> {
+/// left to do). Called from the thread that talks to HDF5 and MPI; a chunked, compressed
+/// dataset's chunks are decoded on `pool` (the rank's compute pool), this thread waiting for them.
+pub(crate) fn read_block(
+    reader: &Reader,
+    rows: &RowSet,
+    pool: &rayon::ThreadPool,
+) -> Result<Option<SpectraBlock>, ComputeError> {
     if rows.is_empty() {
         return Ok(None);
     }
     let ranges: Vec<std::ops::Range<usize>> =
         rows.ranges().iter().map(|r| r.start as usize..r.end as usize).collect();
-    Ok(Some(reader.layout.read(&reader.dataset, reader.dtype, &ranges)?))
+    let block = match &reader.chunked {
+        Some(chunked) => reader.layout.read_chunked(chunked, pool, reader.dtype, &ranges)?,
+        None => reader.layout.read(&reader.dataset, reader.dtype, &ranges)?,
+    };
+    Ok(Some(block))
 }

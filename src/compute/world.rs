@@ -151,11 +151,19 @@ impl World {
 
     /// Gather every rank's bytes on rank 0, in rank order; other ranks get `None`.
     pub fn gather_bytes(&self, local: &[u8]) -> Option<Vec<Vec<u8>>> {
+        self.exchange(local, false).0
+    }
+
+    /// The batch loop's one exchange: every rank's bytes on rank 0 (in rank order; `None` on the
+    /// others), and on every rank whether any rank says `flag` (how all ranks agree to stop at the
+    /// same batch). The calling thread waits by polling, not spinning, so a rank that calls it
+    /// while its pool computes leaves its cores to the pool.
+    pub fn exchange(&self, local: &[u8], flag: bool) -> (Option<Vec<Vec<u8>>>, bool) {
         #[cfg(feature = "mpi")]
         if let Some(m) = &self.mpi {
-            return gather_bytes_mpi(&m.world, local);
+            return exchange_mpi(&m.world, local, flag);
         }
-        Some(vec![local.to_vec()])
+        (Some(vec![local.to_vec()]), flag)
     }
 
     /// Rank 0's bytes, on every rank.
@@ -194,18 +202,39 @@ impl World {
 
 #[cfg(feature = "mpi")]
 fn gather_bytes_mpi(world: &mpi::topology::SimpleCommunicator, local: &[u8]) -> Option<Vec<Vec<u8>>> {
+    exchange_mpi(world, local, false).0
+}
+
+/// Every rank's bytes on rank 0 (in rank order; `None` elsewhere), and on every rank whether any
+/// rank says `flag`. Non-blocking collectives waited for by [`wait_polled`].
+#[cfg(feature = "mpi")]
+fn exchange_mpi(
+    world: &mpi::topology::SimpleCommunicator,
+    local: &[u8],
+    flag: bool,
+) -> (Option<Vec<Vec<u8>>>, bool) {
+    use mpi::collective::{CommunicatorCollectives, SystemOperation};
     use mpi::datatype::PartitionMut;
     use mpi::topology::Communicator;
     use mpi::traits::Root;
     let root = world.process_at_rank(0);
     let len = local.len() as u64;
+    let (flag, mut any) = (flag as u8, 0u8);
     if world.rank() != 0 {
-        root.gather_into(&len);
-        root.gather_varcount_into(local);
-        return None;
+        mpi::request::scope(|scope| {
+            let vote = world.immediate_all_reduce_into(scope, &flag, &mut any, SystemOperation::max());
+            wait_polled(root.immediate_gather_into(scope, &len));
+            wait_polled(vote);
+            wait_polled(root.immediate_gather_varcount_into(scope, local));
+        });
+        return (None, any != 0);
     }
     let mut lens = vec![0u64; world.size() as usize];
-    root.gather_into_root(&len, &mut lens[..]);
+    mpi::request::scope(|scope| {
+        let vote = world.immediate_all_reduce_into(scope, &flag, &mut any, SystemOperation::max());
+        wait_polled(root.immediate_gather_into_root(scope, &len, &mut lens[..]));
+        wait_polled(vote);
+    });
     let counts: Vec<i32> = lens.iter().map(|&l| l as i32).collect();
     let displs: Vec<i32> = counts
         .iter()
@@ -219,7 +248,9 @@ fn gather_bytes_mpi(world: &mpi::topology::SimpleCommunicator, local: &[u8]) -> 
     let mut all = vec![0u8; total];
     {
         let mut partition = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
-        root.gather_varcount_into_root(local, &mut partition);
+        mpi::request::scope(|scope| {
+            wait_polled(root.immediate_gather_varcount_into_root(scope, local, &mut partition));
+        });
     }
     let mut out = Vec::with_capacity(lens.len());
     let mut at = 0usize;
@@ -227,7 +258,21 @@ fn gather_bytes_mpi(world: &mpi::topology::SimpleCommunicator, local: &[u8]) -> 
         out.push(all[at..at + l as usize].to_vec());
         at += l as usize;
     }
-    Some(out)
+    (Some(out), any != 0)
+}
+
+/// Wait for `request` by testing it every 50 µs: OpenMPI's own wait spins, and the thread that
+/// waits here shares its cores with the pool computing the next batch.
+#[cfg(feature = "mpi")]
+fn wait_polled<'a, D: ?Sized, S: mpi::request::Scope<'a>>(request: mpi::request::Request<'a, D, S>) {
+    let mut request = request;
+    loop {
+        match request.test() {
+            Ok(_) => return,
+            Err(pending) => request = pending,
+        }
+        std::thread::sleep(std::time::Duration::from_micros(50));
+    }
 }
 
 #[cfg(feature = "mpi")]

@@ -7,9 +7,11 @@
 //! and `units` attributes.
 //!
 //! * `read`     — open files, list and validate main datasets (pyUSID's `check_if_main`).
+//! * `chunked`  — rows of gzip/shuffle-chunked datasets, decompressed on every thread.
 //! * `write`    — write main datasets and their ancillary datasets the pyUSID way.
 //! * `generate` — the synthetic Band Excitation PFM map that is the built-in default data.
 
+pub mod chunked;
 pub mod generate;
 pub mod read;
 pub mod results;

@@ -12,6 +12,7 @@ use std::ops::Range;
 use hdf5::Dataset;
 use num_complex::{Complex32, Complex64};
 
+use super::chunked::{ChunkError, ChunkedRows, RowValue};
 use super::write::DimSpec;
 use super::{Dim, ElementType, MainDataset, UsidError};
 
@@ -260,13 +261,20 @@ impl SpectraLayout {
         dtype: ElementType,
         pixels: &[Range<usize>],
     ) -> Result<SpectraBlock, UsidError> {
-        let values = match dtype {
-            ElementType::Complex64 => Values::C32(self.read_as(dataset, pixels)?),
-            ElementType::Complex128 => Values::C64(self.read_as(dataset, pixels)?),
-            ElementType::Float32 => Values::F32(self.read_as(dataset, pixels)?),
-            _ => Values::F64(self.read_as(dataset, pixels)?),
-        };
-        Ok(SpectraBlock { values, len: self.len() })
+        self.read_from(&Library(dataset), dtype, pixels)
+    }
+
+    /// [`Self::read`] through the chunk reader of a gzip/shuffle-chunked dataset
+    /// ([`ChunkedRows::open`] gave it for this dataset and `dtype`): chunks are decoded on `pool`.
+    /// Call it from the thread that talks to HDF5; it waits for the pool's tasks.
+    pub fn read_chunked(
+        &self,
+        chunked: &ChunkedRows,
+        pool: &rayon::ThreadPool,
+        dtype: ElementType,
+        pixels: &[Range<usize>],
+    ) -> Result<SpectraBlock, ChunkError> {
+        self.read_from(&Decoded { chunked, pool }, dtype, pixels)
     }
 
     /// [`Self::read`] of one run of pixels.
@@ -279,27 +287,66 @@ impl SpectraLayout {
         self.read(dataset, dtype, std::slice::from_ref(&pixels))
     }
 
-    fn read_as<T: hdf5::H5Type + Copy>(
+    fn read_from<S: RowSource>(
         &self,
-        dataset: &Dataset,
+        source: &S,
+        dtype: ElementType,
         pixels: &[Range<usize>],
-    ) -> Result<Vec<T>, UsidError> {
-        let total: usize = pixels.iter().map(|r| r.len()).sum();
-        let mut out = Vec::with_capacity(total * self.n_bins);
-        let mut row_buf: Vec<T> = Vec::new();
-        for r in pixels {
-            match &self.order {
-                None => read_rows_into(dataset, r.clone(), &mut out)?,
-                Some(order) => {
-                    row_buf.clear();
-                    read_rows_into(dataset, r.clone(), &mut row_buf)?;
-                    for row in row_buf.chunks_exact(self.n_bins) {
-                        out.extend(order.iter().map(|&b| row[b]));
-                    }
-                }
+    ) -> Result<SpectraBlock, S::Error> {
+        let values = match dtype {
+            ElementType::Complex64 => Values::C32(self.arrange(source.rows(pixels, self.n_bins)?)),
+            ElementType::Complex128 => Values::C64(self.arrange(source.rows(pixels, self.n_bins)?)),
+            ElementType::Float32 => Values::F32(self.arrange(source.rows(pixels, self.n_bins)?)),
+            _ => Values::F64(self.arrange(source.rows(pixels, self.n_bins)?)),
+        };
+        Ok(SpectraBlock { values, len: self.len() })
+    }
+
+    /// Rows as the file stores them turned into spectra, each ordered along its dimension (no
+    /// copy when the rows already are).
+    fn arrange<T: Copy>(&self, rows: Vec<T>) -> Vec<T> {
+        match &self.order {
+            None => rows,
+            Some(order) => {
+                rows.chunks_exact(self.n_bins).flat_map(|row| order.iter().map(|&b| row[b])).collect()
             }
         }
+    }
+}
+
+/// Where the rows of a batch come from, one after the other, as the file stores them.
+trait RowSource {
+    type Error;
+    /// The rows `pixels` (in order), `n_bins` values each, as `T`.
+    fn rows<T: RowValue>(&self, pixels: &[Range<usize>], n_bins: usize) -> Result<Vec<T>, Self::Error>;
+}
+
+/// The library's hyperslab reads, on the calling thread.
+struct Library<'a>(&'a Dataset);
+
+impl RowSource for Library<'_> {
+    type Error = UsidError;
+    fn rows<T: RowValue>(&self, pixels: &[Range<usize>], n_bins: usize) -> Result<Vec<T>, UsidError> {
+        let total: usize = pixels.iter().map(|r| r.len()).sum();
+        let mut out = Vec::with_capacity(total * n_bins);
+        for r in pixels {
+            read_rows_into(self.0, r.clone(), &mut out)?;
+        }
         Ok(out)
+    }
+}
+
+/// Chunks looked up on the calling thread and decoded on a pool.
+struct Decoded<'a> {
+    chunked: &'a ChunkedRows,
+    pool: &'a rayon::ThreadPool,
+}
+
+impl RowSource for Decoded<'_> {
+    type Error = ChunkError;
+    fn rows<T: RowValue>(&self, pixels: &[Range<usize>], _: usize) -> Result<Vec<T>, ChunkError> {
+        let ranges: Vec<Range<u64>> = pixels.iter().map(|r| r.start as u64..r.end as u64).collect();
+        self.chunked.read(&ranges, self.pool)
     }
 }
 
