@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use num_complex::{Complex32, Complex64};
-use usid_peaks::compute::plan::batch_rows_for;
+use usid_peaks::compute::batch_rows_for;
 use usid_peaks::usid::chunked::{ChunkedRows, RowValue};
 use usid_peaks::usid::{self, ElementType, MainDataset};
 
