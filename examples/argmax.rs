@@ -4,7 +4,7 @@
 //! ```sh
 //! cargo run --release --example argmax -- map.h5 results.h5
 //! ```
-//! `tests/analysis.rs` holds it to `compute::check_analysis` and has pyUSID read its group.
+//! `tests/it/analysis.rs` holds it to `compute::check_analysis` and has pyUSID read its group.
 use usid_peaks::compute::{
     self, Analysis, ComputeError, Job, Param, ProgressMode, RowItems, Rows, World, WriteTarget,
 };

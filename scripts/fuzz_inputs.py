@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write N odd HDF5 files for the reader's fuzz test (tests/fuzz_reader.rs), reproducibly.
+"""Write N odd HDF5 files for the reader's fuzz test (tests/it/fuzz_reader.rs), reproducibly.
 
     scripts/fuzz_inputs.py OUTDIR [--cases N] [--seed S]
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the files of the bad-input tests (tests/bad_inputs.rs) into OUTDIR, and scipy's answers.
+"""Write the files of the bad-input tests (tests/it/bad_inputs.rs) into OUTDIR, and scipy's answers.
 
     scripts/make_bad_inputs.py OUTDIR
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write a small BEPS-like map with pyUSID itself: several spectroscopic dimensions, in any order.
 
-This is the provenance of the multi-dimensional fixtures of the Rust tests (tests/spectra.rs):
+This is the provenance of the multi-dimensional fixtures of the Rust tests (tests/it/spectra.rs):
 
     scripts/pyusid_write_beps.py OUT.h5 --spec Frequency:48,DC_Offset:4 [--dtype complex64]
         [--rows 3 --cols 4] [--gzip] [--seed 5]

@@ -118,7 +118,12 @@ pub fn axis_label(name: &str, units: &str) -> String {
     }
 }
 
-/// Text sizes, in pixels, scaled with the picture so large pictures stay readable.
+/// Text sizes, in pixels, scaled with the picture so large pictures stay readable. Every size is
+/// even: plotters' pure-Rust text route puts each glyph's top at `size / 2` plus the glyph's
+/// (whole-pixel) top and truncates that to a pixel, which rounds glyphs reaching above the
+/// middle of the line down and glyphs below it (the decimal point) up — at an odd size the point
+/// sat a pixel high against the digits, plain to see at small sizes. At an even size the sum is a
+/// whole number and every glyph keeps its own baseline.
 pub(crate) struct Fonts {
     pub title: u32,
     pub label: u32,
@@ -128,9 +133,14 @@ pub(crate) struct Fonts {
 impl Fonts {
     pub(crate) fn for_size(w: u32, h: u32) -> Fonts {
         let s = (w.min(h * 4 / 3) as f64 / 1000.0).max(0.6);
-        let px = |base: f64| (base * s).round() as u32;
+        let px = |base: f64| even(base * s);
         Fonts { title: px(24.0), label: px(20.0), tick: px(16.0) }
     }
+}
+
+/// `px` rounded to the nearest even number of pixels (see [`Fonts`]).
+fn even(px: f64) -> u32 {
+    (px / 2.0).round() as u32 * 2
 }
 
 /// Our sans-serif at `size` pixels, anchored at the text's (`h`, `v`) point.
@@ -154,9 +164,10 @@ pub(crate) fn centred_line<DB: DrawingBackend>(
     let width = |t: &str, s: u32| {
         area.estimate_text_size(t, &text(s, bold, HPos::Center, VPos::Center)).map_or(u32::MAX, |d| d.0)
     };
+    // Two pixels a step: the sizes stay even (see `Fonts`).
     let mut s = size;
-    while s > size * 6 / 10 && width(line, s) > room {
-        s -= 1;
+    while s >= size * 6 / 10 + 2 && width(line, s) > room {
+        s -= 2;
     }
     let mut chars: Vec<char> = line.chars().collect();
     let mut shown = line.to_string();
@@ -189,4 +200,21 @@ pub(crate) fn draw_legend<'a, DB: DrawingBackend + 'a>(
         .border_style(BLACK.mix(0.3))
         .draw()
         .map_err(|e| PlotError::usage(format!("cannot draw the legend: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_text_size_is_even_so_the_decimal_point_keeps_the_digits_baseline() {
+        for w in (MIN_SIZE.0..4000).step_by(13) {
+            for h in [MIN_SIZE.1, w * 3 / 4, w] {
+                let f = Fonts::for_size(w, h);
+                for size in [f.title, f.label, f.tick] {
+                    assert!(size % 2 == 0 && size >= 8, "{w}x{h}: text size {size}");
+                }
+            }
+        }
+    }
 }

@@ -6,22 +6,11 @@ use std::process::{Command, Output};
 use num_complex::Complex32;
 use serde_json::json;
 
-#[path = "support/contract.rs"]
-mod contract;
-#[allow(dead_code)]
-#[path = "support/pyusid.rs"]
-mod pyusid;
-use contract::assert_one_line_error;
+use crate::util::{self, assert_one_line_error, run, s, RAW};
 
-const RAW: &str = "/Measurement_000/Channel_000/Raw_Data";
-
+/// `usid-peaks generate OUT ARGS`, whatever its exit.
 fn generate(out: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_usid-peaks"))
-        .arg("generate")
-        .arg(out)
-        .args(args)
-        .output()
-        .expect("run usid-peaks")
+    run(&[&["generate", s(out)][..], args].concat())
 }
 
 fn data(file: &Path) -> Vec<Complex32> {
@@ -37,7 +26,7 @@ fn generated_map_is_a_main_dataset_with_x_fastest_and_pyusid_reshapes_it_to_rows
     let out = generate(&file, &["--rows", "6", "--cols", "5", "--bins", "17", "--seed", "3"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
-    let v = pyusid::check(&file, RAW, &["--ndim"]);
+    let v = util::check(&file, RAW, &["--ndim"]);
     assert_eq!(v["is_main"], json!(true), "{v}");
     assert_eq!(v["dtype"], json!("complex64"));
     assert_eq!(v["shape"], json!([30, 17]));
@@ -50,7 +39,7 @@ fn generated_map_is_a_main_dataset_with_x_fastest_and_pyusid_reshapes_it_to_rows
     assert_eq!(v["pos_indices_dtype"], json!("uint32"));
     assert_eq!(v["n_dim_shape"], json!([6, 5, 17]));
 
-    let attrs = pyusid::check(&file, "/Measurement_000", &["--attrs"]);
+    let attrs = util::check(&file, "/Measurement_000", &["--attrs"]);
     assert_eq!(attrs["data_type"], json!("BELineData"));
     assert_eq!(attrs["grid_num_rows"], json!(6));
     assert_eq!(attrs["grid_num_cols"], json!(5));
@@ -62,7 +51,7 @@ fn default_map_is_128_by_128_by_119_and_has_the_readme_pixel_with_a_single_peak(
     let file = dir.path().join("default.h5");
     let out = generate(&file, &[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v = pyusid::check(&file, RAW, &[]);
+    let v = util::check(&file, RAW, &[]);
     assert_eq!(v["is_main"], json!(true));
     assert_eq!(v["shape"], json!([128 * 128, 119]));
     assert_eq!(v["pos_dims"], json!([["Y", "m", 128], ["X", "m", 128]]));
@@ -103,7 +92,7 @@ fn data_does_not_depend_on_the_thread_count() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("one.h5"), dir.path().join("many.h5"));
     for (f, threads) in [(&a, "1"), (&b, "3")] {
-        let out = Command::new(env!("CARGO_BIN_EXE_usid-peaks"))
+        let out = Command::new(util::BIN)
             .env("RAYON_NUM_THREADS", threads)
             .args(["generate", "--rows", "20", "--cols", "21", "--bins", "9"])
             .arg(f)

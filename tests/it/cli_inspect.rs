@@ -4,14 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::OnceLock;
 
-#[allow(dead_code)]
-#[path = "support/pyusid.rs"]
-mod pyusid;
-#[path = "support/usid_fixture.rs"]
-mod usid_fixture;
-use usid_fixture::{run_cli, scratch, write_with_pyusid};
-
-const RAW: &str = "/Measurement_000/Channel_000/Raw_Data";
+use crate::util::{assert_one_line_error, run, s, scratch, write_with_pyusid, RAW};
 
 /// A pyUSID file: complex64, position dims Y (3) × X (5), spectroscopic Frequency (7); and a
 /// plain dataset `Not_Main` beside the main one. Written once per test binary.
@@ -28,21 +21,9 @@ fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Exit 3, nothing on stdout, exactly one line on stderr of the form `usid-peaks: error: ...`
-/// and no panic; returns that line.
-fn assert_one_line_error(out: &Output) -> String {
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(3), "exit code; stderr: {err}");
-    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "a panic: {err}");
-    assert_eq!(err.lines().count(), 1, "one line on stderr, got: {err}");
-    assert!(err.starts_with("usid-peaks: error: "), "{err}");
-    assert!(out.stdout.is_empty(), "nothing on stdout: {}", stdout(out));
-    err.trim_end().to_string()
-}
-
 #[test]
 fn lists_each_main_dataset_with_shape_dtype_and_quantity() {
-    let out = run_cli(["inspect".as_ref(), pyusid_file().as_os_str()]);
+    let out = run(&["inspect", s(pyusid_file())]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = stdout(&out);
     assert_eq!(text.lines().count(), 1, "one main dataset: {text}");
@@ -54,7 +35,7 @@ fn lists_each_main_dataset_with_shape_dtype_and_quantity() {
 
 #[test]
 fn describes_one_dataset_like_usidataset() {
-    let out = run_cli(["inspect".as_ref(), pyusid_file().as_os_str(), RAW.as_ref()]);
+    let out = run(&["inspect", s(pyusid_file()), RAW]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = stdout(&out);
     for part in [
@@ -72,7 +53,7 @@ fn describes_one_dataset_like_usidataset() {
 
 #[test]
 fn json_of_one_dataset_has_the_documented_fields() {
-    let out = run_cli(["inspect".as_ref(), pyusid_file().as_os_str(), RAW.as_ref(), "--json".as_ref()]);
+    let out = run(&["inspect", s(pyusid_file()), RAW, "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(v["path"], RAW);
@@ -85,7 +66,7 @@ fn json_of_one_dataset_has_the_documented_fields() {
 
 #[test]
 fn help_documents_the_json_forms() {
-    let out = run_cli(["inspect", "--help"]);
+    let out = run(&["inspect", "--help"]);
     let text = stdout(&out);
     assert!(text.contains("main_datasets") && text.contains("position_dims"), "{text}");
 }
@@ -97,7 +78,7 @@ fn file_without_main_datasets_lists_nothing_and_says_so() {
         let f = hdf5::File::create(&path).expect("create");
         f.new_dataset::<f32>().shape((2, 3)).create("plain").expect("dataset");
     }
-    let out = run_cli(["inspect".as_ref(), path.as_os_str(), "--json".as_ref()]);
+    let out = run(&["inspect", s(&path), "--json"]);
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(v["main_datasets"], serde_json::json!([]));
@@ -106,15 +87,15 @@ fn file_without_main_datasets_lists_nothing_and_says_so() {
 
 #[test]
 fn missing_file_is_one_line() {
-    let out = run_cli(["inspect", "/no/such/dir/file.h5"]);
-    assert!(assert_one_line_error(&out).ends_with("/no/such/dir/file.h5: no such file"));
+    let out = run(&["inspect", "/no/such/dir/file.h5"]);
+    assert!(assert_one_line_error(&out, 3, "").ends_with("/no/such/dir/file.h5: no such file"));
 }
 
 #[test]
 fn directory_is_one_line() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = run_cli(["inspect".as_ref(), dir.path().as_os_str()]);
-    assert!(assert_one_line_error(&out).ends_with(": is a directory, not an HDF5 file"));
+    let out = run(&["inspect", s(dir.path())]);
+    assert!(assert_one_line_error(&out, 3, "").ends_with(": is a directory, not an HDF5 file"));
 }
 
 #[test]
@@ -122,8 +103,8 @@ fn non_hdf5_file_is_one_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("notes.h5");
     std::fs::write(&path, "x,y\n1,2\n".repeat(200)).expect("write");
-    let out = run_cli(["inspect".as_ref(), path.as_os_str()]);
-    assert!(assert_one_line_error(&out).ends_with(": not an HDF5 file (no HDF5 signature)"));
+    let out = run(&["inspect", s(&path)]);
+    assert!(assert_one_line_error(&out, 3, "").ends_with(": not an HDF5 file (no HDF5 signature)"));
 }
 
 #[test]
@@ -133,30 +114,30 @@ fn truncated_hdf5_file_is_one_line() {
     for keep in [bytes.len() / 2, 600, 9] {
         let path = dir.path().join(format!("cut{keep}.h5"));
         std::fs::write(&path, &bytes[..keep]).expect("write");
-        let out = run_cli(["inspect".as_ref(), path.as_os_str(), RAW.as_ref()]);
-        let line = assert_one_line_error(&out);
+        let out = run(&["inspect", s(&path), RAW]);
+        let line = assert_one_line_error(&out, 3, "");
         assert!(line.contains("truncated or corrupt"), "{line}");
     }
 }
 
 #[test]
 fn dataset_that_does_not_exist_is_one_line() {
-    let out = run_cli(["inspect".as_ref(), pyusid_file().as_os_str(), "/Measurement_000/Nope".as_ref()]);
-    assert!(assert_one_line_error(&out).contains("/Measurement_000/Nope does not exist in "));
+    let out = run(&["inspect", s(pyusid_file()), "/Measurement_000/Nope"]);
+    assert_one_line_error(&out, 3, "/Measurement_000/Nope does not exist in ");
 }
 
 #[test]
 fn group_is_one_line() {
-    let out = run_cli(["inspect".as_ref(), pyusid_file().as_os_str(), "/Measurement_000".as_ref()]);
-    assert!(assert_one_line_error(&out).ends_with("is a group, not a dataset"));
+    let out = run(&["inspect", s(pyusid_file()), "/Measurement_000"]);
+    assert!(assert_one_line_error(&out, 3, "").ends_with("is a group, not a dataset"));
 }
 
 #[test]
 fn non_main_dataset_is_one_line_naming_what_is_missing() {
     let path = "/Measurement_000/Channel_000/Not_Main";
-    let out = run_cli(["inspect".as_ref(), pyusid_file().as_os_str(), path.as_ref()]);
+    let out = run(&["inspect", s(pyusid_file()), path]);
     assert_eq!(
-        assert_one_line_error(&out),
+        assert_one_line_error(&out, 3, ""),
         format!("usid-peaks: error: {path} is not a USID main dataset: attribute Position_Indices missing")
     );
 }

@@ -2,7 +2,6 @@
 //! datasets, links to existing ones (a results group sharing the source's positions), copies into
 //! another file, parameter attributes and indexed group names.
 use std::path::Path;
-use std::process::Command;
 
 use hdf5::{File, Group};
 use serde_json::json;
@@ -11,21 +10,12 @@ use usid_peaks::usid::write::{
     write_f64_attr, write_i64_attr, write_str_array_attr, write_str_attr, Ancillary, DimSpec, MainSpec,
 };
 
-#[allow(dead_code)]
-#[path = "support/pyusid.rs"]
-mod pyusid;
-
-const CHANNEL: &str = "/Measurement_000/Channel_000";
+use crate::util::{self, ok, s, CHANNEL};
 
 /// A generated map of `rows` × `cols` pixels and 11 bins.
 fn generated(dir: &Path, rows: usize, cols: usize) -> std::path::PathBuf {
     let file = dir.join("source.h5");
-    let out = Command::new(env!("CARGO_BIN_EXE_usid-peaks"))
-        .args(["generate", "--bins", "11", "--rows", &rows.to_string(), "--cols", &cols.to_string()])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    ok(&["generate", "--bins", "11", "--rows", &rows.to_string(), "--cols", &cols.to_string(), s(&file)]);
     file
 }
 
@@ -69,8 +59,7 @@ fn results_dataset_linked_to_the_sources_positions_is_main_and_reshapes_to_rows_
         let ds = write_results(&results, &channel, 24, 3);
         assert_eq!(ds.chunk(), Some(vec![7, 3]));
     }
-    let v =
-        pyusid::check(&file, &format!("{CHANNEL}/Raw_Data-Peak_Finding_000/Peak_Frequencies"), &["--ndim"]);
+    let v = util::check(&file, &format!("{CHANNEL}/Raw_Data-Peak_Finding_000/Peak_Frequencies"), &["--ndim"]);
     assert_eq!(v["is_main"], json!(true), "{v}");
     assert_eq!(v["dtype"], json!("float32"));
     assert_eq!(v["n_dim_shape"], json!([4, 6, 3]));
@@ -127,10 +116,10 @@ fn positions_copied_into_another_file_carry_their_attributes_and_link_there() {
         )
         .unwrap();
     }
-    let v = pyusid::check(&out, "/Raw_Data-Peak_Finding_000/Peak_Frequencies", &["--ndim"]);
+    let v = util::check(&out, "/Raw_Data-Peak_Finding_000/Peak_Frequencies", &["--ndim"]);
     assert_eq!(v["is_main"], json!(true), "{v}");
     assert_eq!(v["n_dim_shape"], json!([3, 5, 2]));
-    let a = pyusid::check(&out, "/Raw_Data-Peak_Finding_000/Position_Values", &["--attrs"]);
+    let a = util::check(&out, "/Raw_Data-Peak_Finding_000/Position_Values", &["--attrs"]);
     assert_eq!(a["labels"], json!(["Y", "X"]));
     assert_eq!(a["units"], json!(["m", "m"]));
 }
@@ -178,7 +167,7 @@ fn new_dimensions_are_stored_slowest_first_with_the_first_varying_fastest() {
         assert_eq!(sv.row(0).to_vec(), vec![-1.0, -1.0, -1.0, -1.0, 1.0, 1.0, 1.0, 1.0]);
         assert_eq!(sv.row(1).to_vec()[..5], [3e5, 3.01e5, 3.02e5, 3.03e5, 3e5]);
     }
-    let v = pyusid::check(&path, "/Main", &["--ndim"]);
+    let v = util::check(&path, "/Main", &["--ndim"]);
     assert_eq!(v["is_main"], json!(true), "{v}");
     assert_eq!(v["quantity_attr"], json!("Current"), "trimmed like pyUSID");
     assert_eq!(v["pos_dims"], json!([["Z", "nm", 2], ["Y", "m", 3], ["X", "m", 2]]));
@@ -265,7 +254,7 @@ fn parameter_attributes_read_back_in_h5py_as_python_values() {
         write_f64_array_attr(&g, "widths", &[1.0, 2.5, 10.0]).unwrap();
         write_str_array_attr(&g, "labels", &["Frequency", "", "DC"]).unwrap();
     }
-    let a = pyusid::check(&path, "/Results_000", &["--attrs"]);
+    let a = util::check(&path, "/Results_000", &["--attrs"]);
     assert_eq!(
         a,
         json!({"wavelet": "ricker µ", "min_snr": 1.5, "gap_thresh": -2, "widths": [1.0, 2.5, 10.0],

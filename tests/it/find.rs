@@ -1,15 +1,9 @@
 //! `usid-peaks find`: the specification of the product, run for real — the binary, mpirun with
 //! several ranks, scipy and pyUSID as the references.
 
-#[allow(dead_code)]
-#[path = "support/cli.rs"]
-mod cli;
-#[allow(dead_code)]
-#[path = "support/pyusid.rs"]
-mod pyusid;
 #[cfg(feature = "mpi")]
-use cli::mpirun;
-use cli::{generate, ok, run, s, summary, BIN, RAW};
+use crate::util::mpirun;
+use crate::util::{self, generate, ok, run, s, summary, BIN, RAW};
 
 use std::path::Path;
 use std::process::Command;
@@ -32,19 +26,19 @@ fn every_pixel_equals_scipy_and_pyusid_reads_the_results_as_main_datasets() {
     let group = s1["group"].as_str().unwrap().to_string();
     assert_eq!(group, format!("{RAW}-Peak_Finding_000"));
 
-    let cmp = pyusid::scipy_compare(&file, &group);
+    let cmp = util::scipy_compare(&file, &group);
     assert_eq!(cmp["pixels"], 480);
     assert_eq!(cmp["mismatches"], 0, "pixels differing from scipy: {}", cmp["first_mismatches"]);
 
     for name in ["Peak_Indices", "Peak_Frequencies", "Peak_Count"] {
-        let v = pyusid::check(&file, &format!("{group}/{name}"), &["--ndim"]);
+        let v = util::check(&file, &format!("{group}/{name}"), &["--ndim"]);
         assert_eq!(v["is_main"], true, "{name} is not a USID main dataset for pyUSID: {v}");
         let nd = v["n_dim_shape"].as_array().expect("n-dim shape");
         assert_eq!(nd[0], 24, "{name}: {v}");
         assert_eq!(nd[1], 20, "{name}: {v}");
     }
     // The frequencies are the source's spectroscopic values at the peak indices, in its units.
-    let v = pyusid::check(&file, &format!("{group}/Peak_Frequencies"), &[]);
+    let v = util::check(&file, &format!("{group}/Peak_Frequencies"), &[]);
     assert_eq!(v["units"], "Hz");
     let f = hdf5::File::open(&file).unwrap();
     let axis =
@@ -165,7 +159,7 @@ fn output_file_gets_the_group_at_the_source_path_with_copied_position_datasets()
     let v = summary(&ok(&["find", s(&file), "--json", "-q", "-o", s(&out)]));
     assert_eq!(std::fs::read(&file).unwrap(), before, "the input must not change with --output");
     let group = v["group"].as_str().unwrap();
-    let p = pyusid::check(&out, &format!("{group}/Peak_Indices"), &["--ndim"]);
+    let p = util::check(&out, &format!("{group}/Peak_Indices"), &["--ndim"]);
     assert_eq!(p["is_main"], true, "{p}");
     let names: Vec<&str> = p["pos_dims"].as_array().unwrap().iter().map(|d| d[0].as_str().unwrap()).collect();
     assert_eq!(names, ["Y", "X"], "the source's position dims, as pyUSID lists them: {p}");
@@ -224,7 +218,7 @@ fn a_build_without_mpi_refuses_an_mpi_launch_with_one_clear_line() {
         .args(["--allow-run-as-root", "--oversubscribe", "-np", "2", BIN, "find", s(&file)])
         .output()
     else {
-        panic!("mpirun not found: run scripts/bootstrap.sh");
+        util::missing("mpirun (OpenMPI)");
     };
     assert_eq!(out.status.code(), Some(6));
     let err = String::from_utf8_lossy(&out.stderr);

@@ -4,19 +4,9 @@
 //! The fixtures are written by pyUSID itself (`scripts/pyusid_write_beps.py`) or by
 //! `usid-peaks generate --spec-dims`.
 
-#[allow(dead_code)]
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/contract.rs"]
-mod contract;
-#[allow(dead_code)]
-#[path = "support/pyusid.rs"]
-mod pyusid;
-
 use std::path::{Path, PathBuf};
 
-use cli::{ok, run, s, summary, RAW};
-use contract::assert_one_line_error;
+use crate::util::{self, assert_one_line_error, ok, run, s, summary, RAW};
 use serde_json::{json, Value};
 
 /// A map written by pyUSID with the spectroscopic dimensions `spec` (fastest first,
@@ -26,7 +16,7 @@ fn pyusid_map(dir: &Path, name: &str, spec: &str, dtype: &str, extra: &[&str]) -
     let mut args =
         vec![path.as_os_str(), "--spec".as_ref(), spec.as_ref(), "--dtype".as_ref(), dtype.as_ref()];
     args.extend(extra.iter().map(std::ffi::OsStr::new));
-    pyusid::script("pyusid_write_beps.py", &args);
+    util::script("pyusid_write_beps.py", &args);
     path
 }
 
@@ -40,7 +30,7 @@ fn find(file: &Path, args: &[&str]) -> Value {
 /// Every spectrum of the group equals scipy's, Peak_Count agrees, and pyUSID's n-dim forms have
 /// these `(label, size)` pairs (Peak_Indices / Peak_Frequencies without their `Peak` axis).
 fn assert_like_scipy(file: &Path, group: &str, spectra: u64, count_dims: Value) {
-    let cmp = pyusid::scipy_compare(file, group);
+    let cmp = util::scipy_compare(file, group);
     assert_eq!(cmp["spectra"], spectra, "{cmp}");
     assert_eq!(cmp["mismatches"], 0, "spectra differing from scipy: {}", cmp["first_mismatches"]);
     assert_eq!(cmp["count_mismatches"], 0, "{cmp}");
@@ -67,9 +57,9 @@ fn beps_spectra_run_along_frequency_and_each_equals_scipy_with_dc_offset_kept() 
     let group = sum["group"].as_str().unwrap();
     assert_like_scipy(&file, group, 12 * 4, json!([["Y", 3], ["X", 4], ["DC_Offset", 4]]));
     // Peak_Frequencies is in the along dimension's units; every dataset is main for pyUSID.
-    let v = pyusid::check(&file, &format!("{group}/Peak_Frequencies"), &[]);
+    let v = util::check(&file, &format!("{group}/Peak_Frequencies"), &[]);
     assert_eq!(v["units"], "Hz", "{v}");
-    let v = pyusid::check(&file, &format!("{group}/Peak_Count"), &[]);
+    let v = util::check(&file, &format!("{group}/Peak_Count"), &[]);
     assert_eq!(v["spec_dims"], json!([["DC_Offset", "V", 4]]), "{v}");
     // The summary line says which dimension and how many spectra per pixel.
     let out = ok(&["find", s(&file), "--widths", "2:8:7", "--force"]);
@@ -136,8 +126,8 @@ fn gzip_chunked_beps_map_gives_identical_results_on_one_two_and_three_ranks() {
     let out = |n: &str| dir.path().join(n);
     find(&file, &["-o", s(&out("np1.h5"))]);
     let w = ["--widths", "2:8:7", "-q"];
-    cli::mpirun(2, &[&["find", s(&file), "-o", s(&out("np2.h5"))][..], &w].concat());
-    cli::mpirun(3, &[&["find", s(&file), "--max-mem", "1", "-o", s(&out("np3.h5"))][..], &w].concat());
+    util::mpirun(2, &[&["find", s(&file), "-o", s(&out("np2.h5"))][..], &w].concat());
+    util::mpirun(3, &[&["find", s(&file), "--max-mem", "1", "-o", s(&out("np3.h5"))][..], &w].concat());
     let group = format!("{RAW}-Peak_Finding_000");
     let read = |f: &Path| {
         let h = hdf5::File::open(f).unwrap();
@@ -151,7 +141,7 @@ fn gzip_chunked_beps_map_gives_identical_results_on_one_two_and_three_ranks() {
     assert_eq!(one.1.dim(), (20, 3));
     assert_eq!(read(&out("np2.h5")), one, "2 ranks differ from 1");
     assert_eq!(read(&out("np3.h5")), one, "3 ranks differ from 1");
-    let cmp = pyusid::script(
+    let cmp = util::script(
         "scipy_map_peaks.py",
         &[out("np3.h5").as_os_str(), group.as_ref(), "--source".as_ref(), file.as_os_str()],
     );
@@ -198,7 +188,7 @@ fn generated_beps_map_reshapes_in_pyusid_and_pixel_prints_each_spectrum_as_find_
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("beps.h5");
     ok(&["generate", s(&file), "--rows", "4", "--cols", "5", "--spec-dims", "Frequency:60,DC_Offset:3"]);
-    let v = pyusid::check(&file, RAW, &["--ndim"]);
+    let v = util::check(&file, RAW, &["--ndim"]);
     assert_eq!(v["spec_dims"], json!([["DC_Offset", "V", 3], ["Frequency", "Hz", 60]]), "{v}");
     assert_eq!(v["n_dim_shape"], json!([4, 5, 3, 60]), "{v}");
 

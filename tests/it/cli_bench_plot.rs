@@ -1,30 +1,14 @@
 //! `usid-peaks bench` and `usid-peaks plot`: the files they promise (CSV/JSON columns, pictures of
 //! the requested size and format), the identical-results check, and one-line failures.
+use crate::util::{assert_one_line_error, ok, run, s};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-#[path = "support/contract.rs"]
-mod contract;
-use contract::assert_one_line_error;
-
-fn usid_peaks(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_usid-peaks")).args(args).output().expect("run usid-peaks")
-}
-
-fn ok(out: Output) -> Output {
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
-    out
-}
 
 /// A 16 x 16 map in a fresh folder.
 fn small_map() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("map.h5");
-    ok(usid_peaks(&["generate", s(&file), "--rows", "16", "--cols", "16"]));
+    ok(&["generate", s(&file), "--rows", "16", "--cols", "16"]);
     (dir, file)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// Width and height from a PNG's IHDR chunk, after checking the signature.
@@ -40,7 +24,7 @@ fn png_size(path: &Path) -> (u32, u32) {
 fn bench_writes_csv_json_and_png_with_one_row_per_thread_count_all_identical() {
     let (dir, file) = small_map();
     let out = dir.path().join("b");
-    let run = ok(usid_peaks(&["bench", s(&file), "--threads", "1,2", "--repeat", "1", "--out", s(&out)]));
+    let run = ok(&["bench", s(&file), "--threads", "1,2", "--repeat", "1", "--out", s(&out)]);
     let table = String::from_utf8_lossy(&run.stdout);
     assert!(table.contains("speed-up") && table.contains("efficiency"), "{table}");
 
@@ -74,18 +58,7 @@ fn bench_adds_the_ranks_of_a_ranks_csv_to_its_tables() {
     std::fs::write(&ranks, "ranks,seconds,spectra_per_s,identical\n1,2.0,128,true\n2,1.0,256,true\n")
         .unwrap();
     let out = dir.path().join("b");
-    ok(usid_peaks(&[
-        "bench",
-        s(&file),
-        "--threads",
-        "1",
-        "--repeat",
-        "1",
-        "--ranks-csv",
-        s(&ranks),
-        "--out",
-        s(&out),
-    ]));
+    ok(&["bench", s(&file), "--threads", "1", "--repeat", "1", "--ranks-csv", s(&ranks), "--out", s(&out)]);
     let csv = std::fs::read_to_string(out.join("bench.csv")).unwrap();
     assert!(
         csv.lines().any(|l| l.starts_with("ranks,2,1.000000,") && l.contains(",2.0000,1.0000,true")),
@@ -96,23 +69,23 @@ fn bench_adds_the_ranks_of_a_ranks_csv_to_its_tables() {
 #[test]
 fn bench_refuses_a_bad_thread_list_or_ranks_csv_in_one_line() {
     let (dir, file) = small_map();
-    assert_one_line_error(&usid_peaks(&["bench", s(&file), "--threads", "1,zero"]), 2, "--threads");
+    assert_one_line_error(&run(&["bench", s(&file), "--threads", "1,zero"]), 2, "--threads");
     let bad = dir.path().join("bad.csv");
     std::fs::write(&bad, "n,time\n1,2\n").unwrap();
-    assert_one_line_error(&usid_peaks(&["bench", s(&file), "--ranks-csv", s(&bad)]), 2, "ranks and seconds");
+    assert_one_line_error(&run(&["bench", s(&file), "--ranks-csv", s(&bad)]), 2, "ranks and seconds");
 }
 
 #[test]
 fn plot_pixel_writes_a_png_of_the_requested_size_and_an_svg_when_asked() {
     let (dir, file) = small_map();
     let png = dir.path().join("p.png");
-    ok(usid_peaks(&["plot", s(&file), "--pixel", "3,5", "-o", s(&png)]));
+    ok(&["plot", s(&file), "--pixel", "3,5", "-o", s(&png)]);
     assert_eq!(png_size(&png), (1000, 750));
-    ok(usid_peaks(&["plot", s(&file), "--pixel", "3,5", "-o", s(&png), "--size", "800x600"]));
+    ok(&["plot", s(&file), "--pixel", "3,5", "-o", s(&png), "--size", "800x600"]);
     assert_eq!(png_size(&png), (800, 600));
 
     let svg = dir.path().join("p.svg");
-    ok(usid_peaks(&["plot", s(&file), "--index", "7", "-o", s(&svg)]));
+    ok(&["plot", s(&file), "--index", "7", "-o", s(&svg)]);
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(
         text.contains("<svg") && text.contains("width=\"1000\"") && text.contains("Frequency (kHz)"),
@@ -123,14 +96,14 @@ fn plot_pixel_writes_a_png_of_the_requested_size_and_an_svg_when_asked() {
 #[test]
 fn plot_map_draws_the_newest_results_as_png_and_svg() {
     let (dir, file) = small_map();
-    ok(usid_peaks(&["find", s(&file), "--quiet"]));
+    ok(&["find", s(&file), "--quiet"]);
     for of in ["frequency", "index", "count"] {
         let png = dir.path().join(format!("{of}.png"));
-        ok(usid_peaks(&["plot", s(&file), "--map", "--of", of, "-o", s(&png)]));
+        ok(&["plot", s(&file), "--map", "--of", of, "-o", s(&png)]);
         assert_eq!(png_size(&png), (1000, 750));
     }
     let svg = dir.path().join("map.SVG");
-    ok(usid_peaks(&["plot", s(&file), "--map", "-o", s(&svg)]));
+    ok(&["plot", s(&file), "--map", "-o", s(&svg)]);
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(text.contains("<svg") && text.contains("X (µm)") && text.contains("Y (µm)"), "{text:.300}");
 }
@@ -138,7 +111,7 @@ fn plot_map_draws_the_newest_results_as_png_and_svg() {
 #[test]
 fn plot_map_without_results_says_to_run_find_first() {
     let (dir, file) = small_map();
-    let out = usid_peaks(&["plot", s(&file), "--map", "-o", s(&dir.path().join("m.png"))]);
+    let out = run(&["plot", s(&file), "--map", "-o", s(&dir.path().join("m.png"))]);
     assert_one_line_error(&out, 3, "run usid-peaks find");
     assert!(!dir.path().join("m.png").exists());
 }
@@ -147,10 +120,10 @@ fn plot_map_without_results_says_to_run_find_first() {
 fn plot_refuses_a_bad_pixel_or_size_in_one_line() {
     let (dir, file) = small_map();
     let png = dir.path().join("p.png");
-    assert_one_line_error(&usid_peaks(&["plot", s(&file), "--pixel", "3;5", "-o", s(&png)]), 2, "ROW,COL");
-    assert_one_line_error(&usid_peaks(&["plot", s(&file), "--pixel", "16,0", "-o", s(&png)]), 2, "outside");
+    assert_one_line_error(&run(&["plot", s(&file), "--pixel", "3;5", "-o", s(&png)]), 2, "ROW,COL");
+    assert_one_line_error(&run(&["plot", s(&file), "--pixel", "16,0", "-o", s(&png)]), 2, "outside");
     assert_one_line_error(
-        &usid_peaks(&["plot", s(&file), "--pixel", "0,0", "-o", s(&png), "--size", "10x10"]),
+        &run(&["plot", s(&file), "--pixel", "0,0", "-o", s(&png), "--size", "10x10"]),
         2,
         "--size",
     );
@@ -161,27 +134,27 @@ fn plot_refuses_a_bad_pixel_or_size_in_one_line() {
 fn plot_map_draws_results_written_to_another_file_and_inspect_lists_them() {
     let (dir, map) = small_map();
     let out = dir.path().join("results.h5");
-    ok(usid_peaks(&["find", s(&map), "-q", "-o", s(&out)]));
+    ok(&["find", s(&map), "-q", "-o", s(&out)]);
     // The output file alone: it holds no source dataset, so its newest complete group is drawn.
     let a = dir.path().join("a.png");
-    ok(usid_peaks(&["plot", s(&out), "--map", "-o", s(&a)]));
+    ok(&["plot", s(&out), "--map", "-o", s(&a)]);
     assert_eq!(png_size(&a), (1000, 750));
     // The source with --results: the same group, the same picture.
     let b = dir.path().join("b.png");
-    ok(usid_peaks(&["plot", s(&map), "--map", "--results", s(&out), "-o", s(&b)]));
+    ok(&["plot", s(&map), "--map", "--results", s(&out), "-o", s(&b)]);
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     // The source alone has no results: the line says where they may be.
-    assert_one_line_error(&usid_peaks(&["plot", s(&map), "--map", "-o", s(&b)]), 3, "--results");
+    assert_one_line_error(&run(&["plot", s(&map), "--map", "-o", s(&b)]), 3, "--results");
     // Results of another map are refused.
     let other = dir.path().join("other.h5");
-    ok(usid_peaks(&["generate", s(&other), "--rows", "4", "--cols", "4"]));
+    ok(&["generate", s(&other), "--rows", "4", "--cols", "4"]);
     assert_one_line_error(
-        &usid_peaks(&["plot", s(&other), "--map", "--results", s(&out), "-o", s(&b)]),
+        &run(&["plot", s(&other), "--map", "--results", s(&out), "-o", s(&b)]),
         3,
         "has 256 pixels but the source dataset has 16",
     );
     // inspect of the results file lists the group, complete, with its parameters.
-    let text = String::from_utf8(ok(usid_peaks(&["inspect", s(&out)])).stdout).unwrap();
+    let text = String::from_utf8(ok(&["inspect", s(&out)]).stdout).unwrap();
     assert!(
         text.contains("Raw_Data-Peak_Finding_000  complete, of /Measurement_000/Channel_000/Raw_Data"),
         "{text}"

@@ -3,17 +3,11 @@
 //! finding and the one-file example `examples/argmax.rs` pass it, and pyUSID reads the example's
 //! group.
 
-#[allow(dead_code)]
-#[path = "../examples/argmax.rs"]
+// The example is the file under test (an example target cannot be linked as a library).
+#[path = "../../examples/argmax.rs"]
 mod argmax;
-#[allow(dead_code)]
-#[path = "support/cli.rs"]
-mod cli;
-#[allow(dead_code)]
-#[path = "support/pyusid.rs"]
-mod pyusid;
 
-use cli::{ok, s};
+use crate::util::{self, ok, s};
 use usid_peaks::compute::{check_analysis, World};
 use usid_peaks::cwt::CwtParams;
 use usid_peaks::peaks::{Component, PeakFinding};
@@ -53,7 +47,7 @@ fn argmax_example_passes_check_analysis_and_pyusid_reads_its_group() {
     let checked = check_analysis(&world, &file, &out, |_, spectra| argmax::ArgMax::new(spectra)).unwrap();
     assert_eq!(checked.spectra, 99);
     assert_eq!(checked.items, 99, "one bin per spectrum");
-    let v = pyusid::check(&out, &format!("{}/Max_Bin", checked.group), &["--ndim"]);
+    let v = util::check(&out, &format!("{}/Max_Bin", checked.group), &["--ndim"]);
     assert_eq!(v["is_main"], true, "{v}");
     assert_eq!(v["n_dim_shape"], serde_json::json!([9, 11, 1]), "{v}");
 }

@@ -7,12 +7,10 @@
 //!
 //! USID_FUZZ_CASES (default 80) and USID_FUZZ_SEED (default 1) choose the cases; the long runs
 //! recorded in docs/RELIABILITY.md use the same test with more cases.
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_usid-peaks");
-const RAW: &str = "/Measurement_000/Channel_000/Raw_Data";
+use crate::util::{reference, BIN, RAW};
 /// Address space per command (KiB for `ulimit -v`): a reader that believes a declared size runs
 /// into it.
 const MEMORY_LIMIT_KIB: u64 = 4 << 20;
@@ -61,15 +59,11 @@ fn no_odd_file_makes_the_reader_panic_hang_or_allocate_without_bound() {
     let cases = env_or("USID_FUZZ_CASES", 80);
     let seed = env_or("USID_FUZZ_SEED", 1);
     let dir = tempfile::tempdir().unwrap();
-    let py = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    assert!(py.exists(), "the Python reference environment is missing: run scripts/bootstrap.sh");
-    let gen = Command::new(&py)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/fuzz_inputs.py"))
-        .arg(dir.path())
-        .args(["--cases", &cases.to_string(), "--seed", &seed.to_string()])
-        .output()
-        .expect("run fuzz_inputs.py");
-    assert!(gen.status.success(), "fuzz_inputs.py: {}", String::from_utf8_lossy(&gen.stderr));
+    let (n, s) = (cases.to_string(), seed.to_string());
+    reference(
+        "fuzz_inputs.py",
+        &[dir.path().as_os_str(), "--cases".as_ref(), n.as_ref(), "--seed".as_ref(), s.as_ref()],
+    );
 
     let mut failures = Vec::new();
     let mut codes = std::collections::BTreeMap::<String, u32>::new();

@@ -6,12 +6,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 use usid_peaks::usid::{open_file, MainDataset};
 
-#[allow(dead_code)]
-#[path = "support/pyusid.rs"]
-mod pyusid;
-#[path = "support/usid_fixture.rs"]
-mod usid_fixture;
-use usid_fixture::{run_cli, scratch, write_with_pyusid};
+use crate::util::{ok, scratch, summary, write_with_pyusid};
 
 /// One file, several pyUSID main datasets: float32 and complex64 with 1 to 3 position dims and 1
 /// to 3 spectroscopic dims, plus float64 and uint16. Written once per test binary (pyUSID is slow
@@ -42,9 +37,7 @@ fn fixture() -> &'static (PathBuf, Vec<Value>) {
 }
 
 fn inspect_json(args: &[&str]) -> Value {
-    let out = run_cli(args);
-    assert!(out.status.success(), "inspect {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("inspect --json prints JSON")
+    summary(&ok(args))
 }
 
 /// The fields inspect --json shares with pyUSID's view.

@@ -8,38 +8,18 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
-#[path = "support/contract.rs"]
-mod contract;
-use contract::assert_one_line_error as assert_fails;
 
-const BIN: &str = env!("CARGO_BIN_EXE_usid-peaks");
-const RAW: &str = "/Measurement_000/Channel_000/Raw_Data";
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn python() -> PathBuf {
-    let py = repo().join(".venv/bin/python");
-    assert!(
-        py.exists(),
-        "the Python reference environment is missing ({}): run scripts/bootstrap.sh",
-        py.display()
-    );
-    py
-}
+use crate::util::{
+    assert_one_line_error as assert_fails, peak_groups, python, reference, run, s, side_files, slow_find,
+    succeeded, BIN, CHANNEL, RAW,
+};
 
 /// The files of make_bad_inputs.py, made once per test run; tests copy what they change.
 fn inputs() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let out = Command::new(python())
-            .arg(repo().join("scripts/make_bad_inputs.py"))
-            .arg(dir.path())
-            .output()
-            .expect("run make_bad_inputs.py");
-        assert!(out.status.success(), "make_bad_inputs.py: {}", String::from_utf8_lossy(&out.stderr));
+        reference("make_bad_inputs.py", &[dir.path().as_os_str()]);
         dir
     })
     .path()
@@ -57,43 +37,26 @@ fn copy_of(name: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, to)
 }
 
+/// `usid-peaks find ARGS`, whatever its exit.
 fn find(args: &[&str]) -> Output {
-    Command::new(BIN).arg("find").args(args).output().expect("run usid-peaks")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("temporary paths are UTF-8")
+    run(&[&["find"][..], args].concat())
 }
 
 fn assert_ok(out: &Output) {
-    assert!(out.status.success(), "exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr));
+    succeeded(out.clone(), "usid-peaks find");
 }
 
-/// Side files a run leaves behind in `dir` (lock files excepted: they are meant to stay).
+/// Staging files a run leaves behind in `dir`.
 fn leftovers(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .map(|it| {
-            it.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.contains("usid-peaks-staging"))
-                .collect()
-        })
-        .unwrap_or_default()
+    side_files(dir, "").into_iter().filter(|n| n.contains("usid-peaks-staging")).collect()
 }
 
 /// Every row's peaks in the newest Peak_Finding group of `file` (the -1 padding removed), after
 /// checking the group is complete and its datasets hold one row per pixel.
 fn peaks(file: &Path) -> Vec<Vec<i32>> {
+    let newest = peak_groups(file).pop().expect("a results group");
     let f = hdf5::File::open(file).expect("open the results");
-    let parent = f.group("/Measurement_000/Channel_000").expect("channel group");
-    let mut groups: Vec<String> = parent
-        .member_names()
-        .unwrap()
-        .into_iter()
-        .filter(|n| n.starts_with("Raw_Data-Peak_Finding_"))
-        .collect();
-    groups.sort();
-    let g = parent.group(groups.last().expect("a results group")).unwrap();
+    let g = f.group(&format!("{CHANNEL}/{newest}")).unwrap();
     let completed = g.dataset("completed_positions").unwrap().read_raw::<u8>().unwrap();
     let n = completed.len();
     assert_eq!(completed, vec![1u8; n], "completed_positions");
@@ -108,9 +71,7 @@ fn peaks(file: &Path) -> Vec<Vec<i32>> {
 }
 
 fn results_groups(file: &Path) -> usize {
-    let Ok(f) = hdf5::File::open(file) else { return 0 };
-    let Ok(parent) = f.group("/Measurement_000/Channel_000") else { return 0 };
-    parent.member_names().unwrap_or_default().iter().filter(|n| n.contains("-Peak_Finding_")).count()
+    peak_groups(file).len()
 }
 
 #[derive(serde::Deserialize)]
@@ -296,13 +257,7 @@ fn malformed_command_lines_exit_2_without_a_backtrace() {
 #[cfg(feature = "mpi")]
 fn more_ranks_than_pixels_computes_every_pixel_once() {
     let (dir, file) = copy_of("two_pixels.h5");
-    let out = Command::new("mpirun")
-        .args(["--allow-run-as-root", "--oversubscribe", "-np", "3", BIN, "find", "-q", "--json"])
-        .arg(&file)
-        .output()
-        .expect("run mpirun (install OpenMPI: scripts/bootstrap.sh)");
-    assert_ok(&out);
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON summary");
+    let summary = crate::util::summary(&crate::util::mpirun(3, &["find", "-q", "--json", s(&file)]));
     assert_eq!(summary["ranks"], 3);
     assert_eq!(summary["pixels"], 2);
     let want = expected().into_iter().find(|c| c.file == "two_pixels.h5").unwrap().peaks;
@@ -499,30 +454,9 @@ fn second_run_on_the_same_target_is_refused_while_the_first_holds_the_lock() {
 #[test]
 fn two_runs_at_once_never_make_two_writers() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("map.h5");
-    assert_ok(
-        &Command::new(BIN).args(["generate", "--rows", "96", "--cols", "96"]).arg(&file).output().unwrap(),
-    );
-    // --max-mem 1: many small batches, so the run is still computing when it is paused.
-    let mut first = Command::new(BIN)
-        .args(["find", "-q", "--threads", "1", "--max-mem", "1"])
-        .arg(&file)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let file = crate::util::generate(dir.path(), "map.h5", 96, 96, 1);
+    let first = slow_find(&file);
     let pid = first.id() as i32;
-    let t0 = std::time::Instant::now();
-    let ckpt = || {
-        std::fs::read_dir(dir.path())
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .any(|e| e.file_name().to_string_lossy().ends_with(".ckpt"))
-    };
-    while !ckpt() {
-        assert!(first.try_wait().unwrap().is_none(), "the first run ended before it could be paused");
-        assert!(t0.elapsed().as_secs() < 20, "the first run never started its checkpoint");
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
     // SAFETY: signalling the child this test started.
     unsafe { libc::kill(pid, libc::SIGSTOP) };
     let second = find(&[s(&file), "-q"]);

@@ -1,0 +1,198 @@
+//! What every integration test shares: the `usid-peaks` binary (alone or under mpirun), generated
+//! maps, the results groups a run leaves, the Python reference environment in `.venv` (scipy,
+//! h5py, pyUSID, driven through the scripts in `scripts/`), and the failure contract.
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_usid-peaks");
+/// The main dataset of every generated map.
+pub const RAW: &str = "/Measurement_000/Channel_000/Raw_Data";
+/// The group the results groups of a generated map are written beside `Raw_Data` in.
+pub const CHANNEL: &str = "/Measurement_000/Channel_000";
+
+/// The repository root (scripts and the reference environment are found from here).
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A temporary path as the `&str` a command line takes.
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("temporary paths are UTF-8")
+}
+
+/// `usid-peaks ARGS`, whatever its exit.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().expect("start usid-peaks")
+}
+
+/// `usid-peaks ARGS`, which must succeed.
+pub fn ok(args: &[&str]) -> Output {
+    succeeded(run(args), &format!("usid-peaks {args:?}"))
+}
+
+/// `out` after checking it exited 0 (`what` names the command in the failure).
+pub fn succeeded(out: Output, what: &str) -> Output {
+    assert!(
+        out.status.success(),
+        "{what} failed ({:?}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `mpirun -np NP usid-peaks ARGS`, which must succeed.
+#[cfg(feature = "mpi")]
+pub fn mpirun(np: usize, args: &[&str]) -> Output {
+    let out = Command::new("mpirun")
+        .args(["--allow-run-as-root", "--oversubscribe", "-np", &np.to_string(), BIN])
+        .args(args)
+        .output()
+        .unwrap_or_else(|_| missing("mpirun (OpenMPI)"));
+    succeeded(out, &format!("mpirun -np {np} usid-peaks {args:?}"))
+}
+
+/// `usid-peaks generate DIR/NAME --rows ROWS --cols COLS --seed SEED` (119 bins, BELine).
+pub fn generate(dir: &Path, name: &str, rows: usize, cols: usize, seed: u64) -> PathBuf {
+    let path = dir.join(name);
+    let (rows, cols, seed) = (rows.to_string(), cols.to_string(), seed.to_string());
+    ok(&["generate", s(&path), "--rows", &rows, "--cols", &cols, "--seed", &seed]);
+    path
+}
+
+/// The JSON summary `--json` printed.
+pub fn summary(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).expect("--json prints one JSON object")
+}
+
+/// The names of the peak-finding results groups of a generated map's `file`, oldest first (none
+/// when the file or its channel group does not open).
+pub fn peak_groups(file: &Path) -> Vec<String> {
+    let Ok(f) = hdf5::File::open(file) else { return Vec::new() };
+    let Ok(channel) = f.group(CHANNEL) else { return Vec::new() };
+    let mut names: Vec<String> = channel
+        .member_names()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| n.contains("-Peak_Finding_"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// The names in `dir` that end in `suffix` (side files a run leaves: `.ckpt`, locks, staging).
+pub fn side_files(dir: &Path, suffix: &str) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|it| {
+            it.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(suffix))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Wait until the run `child` has a checkpoint in `dir` (it holds the lock and computes), failing
+/// if it ends first or takes over 30 s.
+pub fn wait_for_checkpoint(child: &mut Child, dir: &Path) {
+    let t0 = Instant::now();
+    while side_files(dir, ".ckpt").is_empty() {
+        assert!(child.try_wait().expect("wait").is_none(), "the run ended before it was stopped");
+        assert!(t0.elapsed() < Duration::from_secs(30), "no checkpoint after 30 s");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// `usid-peaks find -q FILE` on one thread in batches of 1 MiB, so that it is still computing
+/// when a test stops it, started in the background with stderr piped; returned once its
+/// checkpoint exists beside `file` (it holds the lock and computes).
+pub fn slow_find(file: &Path) -> Child {
+    let mut child = Command::new(BIN)
+        .args(["find", "-q", "--threads", "1", "--max-mem", "1", s(file)])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start usid-peaks");
+    wait_for_checkpoint(&mut child, file.parent().expect("a file in a directory"));
+    child
+}
+
+/// Exit `code`, exactly one line on stderr that says what is wrong and mentions `mentions`
+/// (where; empty where the caller checks the returned line itself), no panic, no backtrace,
+/// nothing on stdout. Returns that line.
+pub fn assert_one_line_error(out: &Output, code: i32, mentions: &str) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line expected, got: {stderr}");
+    assert!(stderr.starts_with("usid-peaks: error: "), "{stderr}");
+    assert!(stderr.contains(mentions), "{stderr:?} should mention {mentions:?}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing on stdout: {}", String::from_utf8_lossy(&out.stdout));
+    stderr.trim_end().to_string()
+}
+
+/// A file in this test run's scratch directory, unique to this process.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("usid-it-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create the scratch directory");
+    dir.join(name)
+}
+
+/// A prerequisite that scripts/bootstrap.sh installs is missing: one line saying what to run, and
+/// the whole test run ends (every test after it would fail the same way).
+pub fn missing(what: &str) -> ! {
+    eprintln!("usid-peaks tests: {what} is missing: run scripts/bootstrap.sh");
+    std::process::exit(2)
+}
+
+/// The reference Python (`.venv/bin/python`).
+pub fn python() -> PathBuf {
+    let py = repo().join(".venv/bin/python");
+    if !py.exists() {
+        missing("the Python reference environment (.venv)");
+    }
+    py
+}
+
+/// `scripts/NAME ARGS` run by the reference Python; it must succeed.
+pub fn reference(name: &str, args: &[&OsStr]) -> Output {
+    let out = Command::new(python())
+        .arg(repo().join("scripts").join(name))
+        .args(args)
+        // Tests run in parallel threads; a child process forked by another test inherits this
+        // process's open HDF5 file descriptors (HDF5 does not set close-on-exec) and with them
+        // their locks, so a file this test has closed can still look locked to h5py.
+        .env("HDF5_USE_FILE_LOCKING", "FALSE")
+        .output()
+        .expect("run the reference Python");
+    succeeded(out, &format!("{name} {args:?}"))
+}
+
+/// `scripts/NAME ARGS` run by the reference Python, and the JSON it prints.
+pub fn script(name: &str, args: &[&OsStr]) -> serde_json::Value {
+    let out = reference(name, args);
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{name} prints JSON: {e}"))
+}
+
+/// pyUSID's view of `object` in `file` (`scripts/pyusid_check.py FILE OBJECT EXTRA...`).
+pub fn check(file: &Path, object: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![file.as_os_str(), OsStr::new(object)];
+    args.extend(extra.iter().map(OsStr::new));
+    script("pyusid_check.py", &args)
+}
+
+/// `scripts/scipy_map_peaks.py FILE GROUP`: every spectrum of the group's source against scipy's
+/// find_peaks_cwt (`mismatches`, `spectra`, pyUSID's `n_dim` forms).
+pub fn scipy_compare(file: &Path, group: &str) -> serde_json::Value {
+    script("scipy_map_peaks.py", &[file.as_os_str(), OsStr::new(group)])
+}
+
+/// Write `out` with pyUSID (`scripts/pyusid_write_fixture.py`): `args` are the script's options
+/// (`--channel float32:1:1`, ...). Returns pyUSID's view of every main dataset (a JSON list).
+pub fn write_with_pyusid(out: &Path, args: &[&str]) -> serde_json::Value {
+    let mut all = vec![out.as_os_str()];
+    all.extend(args.iter().map(OsStr::new));
+    script("pyusid_write_fixture.py", &all)
+}
