@@ -6,7 +6,7 @@
 //!
 //! The files come from `scripts/make_bad_inputs.py`, which also records scipy's answers.
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::sync::OnceLock;
 
 use crate::util::{
@@ -302,7 +302,7 @@ fn output_on_a_read_only_file_system_is_an_output_error() {
     let ro = dir.path().join("ro");
     std::fs::create_dir(&ro).unwrap();
     let mounted = is_root()
-        && Command::new("mount")
+        && crate::util::command("mount")
             .args(["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs"])
             .arg(&ro)
             .status()
@@ -317,7 +317,7 @@ fn output_on_a_read_only_file_system_is_an_output_error() {
     }
     let out = find(&[s(&input("good.h5")), "--output", s(&ro.join("out.h5"))]);
     if mounted {
-        let _ = Command::new("umount").arg(&ro).status();
+        let _ = crate::util::command("umount").arg(&ro).status();
     }
     assert_fails(&out, 4, "is the directory writable?");
 }
@@ -335,7 +335,7 @@ fn file_size_limit_during_the_final_write_is_an_output_error_and_the_rerun_compl
     let before = std::fs::read(&file).unwrap();
     // 1 block of 512 bytes more than the file: the staging copy fails part-way.
     let blocks = before.len() / 512 + 1;
-    let out = Command::new("sh")
+    let out = crate::util::command("sh")
         .arg("-c")
         .arg(format!("ulimit -f {blocks} && exec \"$0\" find -q \"$1\""))
         .arg(BIN)
@@ -364,7 +364,7 @@ fn full_disk_during_the_final_write_is_an_output_error() {
     let dir = tempfile::tempdir().unwrap();
     let mnt = dir.path().join("small");
     std::fs::create_dir(&mnt).unwrap();
-    let ok = Command::new("mount").args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"]).arg(&mnt).status();
+    let ok = crate::util::command("mount").args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"]).arg(&mnt).status();
     if !ok.is_ok_and(|s| s.success()) {
         eprintln!("skipped: cannot mount a tmpfs here");
         return;
@@ -372,7 +372,7 @@ fn full_disk_during_the_final_write_is_an_output_error() {
     let result = std::panic::catch_unwind(|| {
         let file = mnt.join("map.h5");
         // 1.2 MiB of data: the staging copy cannot fit beside it.
-        let g = Command::new(BIN)
+        let g = crate::util::command(BIN)
             .args(["generate", "--rows", "32", "--cols", "40", "--bins", "119"])
             .arg(&file)
             .output()
@@ -383,7 +383,7 @@ fn full_disk_during_the_final_write_is_an_output_error() {
         assert!(std::fs::read(&file).unwrap() == before, "the target is untouched");
         assert!(leftovers(&mnt).is_empty(), "the staging copy is removed: {:?}", leftovers(&mnt));
     });
-    let _ = Command::new("umount").arg(&mnt).status();
+    let _ = crate::util::command("umount").arg(&mnt).status();
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }
@@ -393,7 +393,7 @@ fn full_disk_during_the_final_write_is_an_output_error() {
 
 /// A Python process holding `file` open with h5py in `mode` until its stdin closes.
 fn h5py_holding(file: &Path, mode: &str) -> Child {
-    let mut child = Command::new(python())
+    let mut child = crate::util::command(python())
         .arg("-c")
         .arg("import h5py, sys\nf = h5py.File(sys.argv[1], sys.argv[2])\nprint('open', flush=True)\nsys.stdin.read()\n")
         .arg(file)

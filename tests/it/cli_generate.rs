@@ -1,7 +1,7 @@
 //! `usid-peaks generate`: the synthetic map is a USID main dataset pyUSID accepts, the seed pins the
 //! data, and bad parameters end in one line on stderr.
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use num_complex::Complex32;
 use serde_json::json;
@@ -92,7 +92,7 @@ fn data_does_not_depend_on_the_thread_count() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("one.h5"), dir.path().join("many.h5"));
     for (f, threads) in [(&a, "1"), (&b, "3")] {
-        let out = Command::new(util::BIN)
+        let out = crate::util::command(util::BIN)
             .env("RAYON_NUM_THREADS", threads)
             .args(["generate", "--rows", "20", "--cols", "21", "--bins", "9"])
             .arg(f)

@@ -6,7 +6,7 @@
 //! a few of them run in CI from scripts/test.sh.
 use std::path::Path;
 #[cfg(feature = "mpi")]
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 #[cfg(feature = "mpi")]
 use std::time::{Duration, Instant};
 
@@ -81,7 +81,7 @@ fn a_rank_killed_mid_run_ends_the_whole_job_with_a_failure_within_seconds() {
     let dir = tempfile::tempdir().unwrap();
     let file = generate(dir.path(), "map.h5", 96, 96, SEED);
     let raw = raw_bytes(&file);
-    let mut job = Command::new("mpirun")
+    let mut job = crate::util::command("mpirun")
         .args(["--allow-run-as-root", "--oversubscribe", "-np", "2", BIN, "find", "-q", "--max-mem", "1"])
         .arg(&file)
         .stdout(Stdio::null())

@@ -6,7 +6,6 @@ use crate::util::mpirun;
 use crate::util::{self, generate, ok, run, s, summary, BIN, RAW};
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Peak_Indices and Peak_Count of a results group.
@@ -178,7 +177,7 @@ fn a_killed_run_resumes_without_redoing_finished_batches() {
     let target = dir.path().join("resumed.h5");
     // Tiny batches on one thread: the run checkpoints often and lasts long enough to be killed.
     let args = ["find", s(&file), "--json", "-q", "--threads", "1", "--max-mem", "1", "-o", s(&target)];
-    let mut child = Command::new(BIN).args(args).spawn().unwrap();
+    let mut child = crate::util::command(BIN).args(args).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     let checkpoint = loop {
         let ck = std::fs::read_dir(dir.path())
@@ -214,7 +213,7 @@ fn a_killed_run_resumes_without_redoing_finished_batches() {
 fn a_build_without_mpi_refuses_an_mpi_launch_with_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
     let file = generate(dir.path(), "map.h5", 4, 4, 1);
-    let Ok(out) = Command::new("mpirun")
+    let Ok(out) = crate::util::command("mpirun")
         .args(["--allow-run-as-root", "--oversubscribe", "-np", "2", BIN, "find", s(&file)])
         .output()
     else {
@@ -259,7 +258,7 @@ fn gzip_copy(plain: &Path, name: &str, chunk_rows: usize) -> std::path::PathBuf 
     let out = plain.with_file_name(name);
     let bins = hdf5::File::open(plain).unwrap().dataset(RAW).unwrap().shape()[1];
     let layout = format!("{RAW}:CHUNK={chunk_rows}x{bins}");
-    let status = Command::new("h5repack")
+    let status = crate::util::command("h5repack")
         .args(["-l", &layout, "-f", &format!("{RAW}:SHUF"), "-f", &format!("{RAW}:GZIP=4")])
         .args([plain, &out])
         .status()
@@ -298,7 +297,7 @@ fn a_corrupt_gzip_chunk_is_one_clear_line_and_exit_3() {
     let plain = generate(dir.path(), "map.h5", 8, 10, 2);
     let gz = gzip_copy(&plain, "gz.h5", 16);
     // Replace the chunk at row 48 with bytes that start like zlib data and are not.
-    let fix = Command::new(pyusid::python())
+    let fix = crate::util::command(util::python())
         .args(["-c", "import h5py,sys; d=h5py.File(sys.argv[1],'r+')[sys.argv[2]]; d.id.write_direct_chunk((48,0), b'\\x78\\x9c\\xff\\xff\\x00\\x13\\x37')"])
         .args([s(&gz), RAW])
         .env("HDF5_USE_FILE_LOCKING", "FALSE")

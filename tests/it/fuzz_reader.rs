@@ -7,7 +7,7 @@
 //!
 //! USID_FUZZ_CASES (default 80) and USID_FUZZ_SEED (default 1) choose the cases; the long runs
 //! recorded in docs/RELIABILITY.md use the same test with more cases.
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::util::{reference, BIN, RAW};
@@ -23,7 +23,7 @@ fn env_or(name: &str, default: u64) -> u64 {
 /// Run `usid-peaks ARGS` under the memory limit; (exit code or None when killed, stderr, seconds).
 fn run_limited(args: &[&str]) -> (Option<i32>, String, f64) {
     let t0 = Instant::now();
-    let mut child = Command::new("sh")
+    let mut child = crate::util::command("sh")
         .arg("-c")
         .arg(format!("ulimit -v {MEMORY_LIMIT_KIB} && exec \"$@\""))
         .arg("sh")

@@ -23,9 +23,32 @@ pub fn s(p: &Path) -> &str {
     p.to_str().expect("temporary paths are UTF-8")
 }
 
+/// A child process that inherits none of this process's open files. The tests share one process,
+/// and HDF5 opens its files without close-on-exec: a child started by one test while another test
+/// has a file open in process would keep that file's lock for its whole life, and a run on that
+/// file would then be refused as busy ("open for writing in another program").
+pub fn command(program: impl AsRef<OsStr>) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(program);
+    // SAFETY: between fork and exec the hook only makes fcntl calls, which are async-signal-safe,
+    // and allocates nothing.
+    unsafe {
+        cmd.pre_exec(|| {
+            for fd in 3..4096 {
+                let flags = libc::fcntl(fd, libc::F_GETFD);
+                if flags >= 0 {
+                    libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+                }
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
 /// `usid-peaks ARGS`, whatever its exit.
 pub fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("start usid-peaks")
+    command(BIN).args(args).output().expect("start usid-peaks")
 }
 
 /// `usid-peaks ARGS`, which must succeed.
@@ -47,7 +70,7 @@ pub fn succeeded(out: Output, what: &str) -> Output {
 /// `mpirun -np NP usid-peaks ARGS`, which must succeed.
 #[cfg(feature = "mpi")]
 pub fn mpirun(np: usize, args: &[&str]) -> Output {
-    let out = Command::new("mpirun")
+    let out = command("mpirun")
         .args(["--allow-run-as-root", "--oversubscribe", "-np", &np.to_string(), BIN])
         .args(args)
         .output()
@@ -110,7 +133,7 @@ pub fn wait_for_checkpoint(child: &mut Child, dir: &Path) {
 /// when a test stops it, started in the background with stderr piped; returned once its
 /// checkpoint exists beside `file` (it holds the lock and computes).
 pub fn slow_find(file: &Path) -> Child {
-    let mut child = Command::new(BIN)
+    let mut child = command(BIN)
         .args(["find", "-q", "--threads", "1", "--max-mem", "1", s(file)])
         .stderr(Stdio::piped())
         .spawn()
@@ -158,7 +181,7 @@ pub fn python() -> PathBuf {
 
 /// `scripts/NAME ARGS` run by the reference Python; it must succeed.
 pub fn reference(name: &str, args: &[&OsStr]) -> Output {
-    let out = Command::new(python())
+    let out = command(python())
         .arg(repo().join("scripts").join(name))
         .args(args)
         // Tests run in parallel threads; a child process forked by another test inherits this
