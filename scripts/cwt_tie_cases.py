@@ -6,15 +6,21 @@ giving scipy's peaks.
 
     .venv/bin/python scripts/cwt_tie_cases.py          # writes tests/fixtures/cwt/tie_cases.bin
 
+(The sweep's generator is imported from its test module, which needs pytest installed.)
+
 The vectors are regenerated from scripts/cwt_fixtures.py's seed and index, so they are exactly
-the runs' (see CASES). File layout (little-endian):
-b"CWTTIE01", u32 header length, header JSON (one entry per case: run seed and index, class,
-parameter set, length, rows, scipy's peaks), then per case its values (f64) and scipy's CWT (rows × length
-f64, row-major).
+the runs' (see CASES), and from the Python package's sweep generator (python/tests/
+test_scipy_equality.py, see SWEEP_CASES). File layout (little-endian):
+b"CWTTIE01", u32 header length, header JSON (one entry per case: where it comes from (`source`),
+run seed and index, class, parameter set — an index into scipy_cwt.bin's `param_sets`, or null
+and the parameters themselves in `params`, floats as Python reprs — length, rows, scipy's peaks),
+then per case its values (f64) and scipy's CWT (rows × length f64, row-major).
 """
 import json
+import os
 import struct
 import sys
+import types
 import warnings
 
 import numpy as np
@@ -30,6 +36,44 @@ LONG = [256, 512, 1024, 2048, 4096, 8192]
 # palindrome of `cwt_fixtures.py --count 2400 --seed 1414 --lengths 256,...,8192` that differs.
 CASES = [(SEED, i, None) for i in [21670, 30040, 32333, 54157, 57143, 57452, 71894, 90308, 94552]]
 CASES += [(1414, 1818, LONG)]
+# (seed, index) of the Python package's sweep (test_one_spectrum_equals_scipy_over_the_parameter_space):
+# case 1585, 1 369 integers 0..3, widths 1..6, window_size 31, where scipy has a peak at 640.
+SWEEP_CASES = [(20261201, 1585)]
+
+
+def scipy_record(head, y, widths, kwargs):
+    """`head` completed with scipy's peaks and CWT rows; the record's bytes."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        peaks = find_peaks_cwt(y, widths, **kwargs)
+        # What find_peaks_cwt computes first (scipy 1.17: _cwt with its private _ricker).
+        cwt = pf._cwt(y, pf._ricker, np.atleast_1d(widths))
+    head.update({"len": int(y.size), "rows": int(cwt.shape[0]), "peaks": [int(p) for p in peaks]})
+    return head, y.astype("<f8").tobytes() + np.ascontiguousarray(cwt, dtype="<f8").tobytes()
+
+
+def sweep_case(seed, index):
+    """Case `index` of the Python sweep's generator, drawn by the test module itself (its binding
+    import stubbed: only the generator runs)."""
+    tests = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python", "tests")
+    sys.path.insert(0, tests)
+    sys.modules.setdefault("usid_peaks", types.ModuleType("usid_peaks"))
+    import test_scipy_equality as sweep
+
+    i, y, widths, kw = next(c for c in sweep.cases(seed, index + 1) if c[0] == index)
+    # The binding computes integer and float32 input in float64, as scipy's CWT does.
+    y = np.asarray(y, dtype=np.float64)
+    params = {"widths": [repr(float(w)) for w in np.atleast_1d(widths)]}
+    for key, value in kw.items():
+        if key in ("min_length", "window_size"):
+            params[key] = int(value)
+        elif key == "max_distances":
+            params[key] = [repr(float(v)) for v in value]
+        else:
+            params[key] = repr(float(value))
+    head = {"source": "python sweep", "seed": seed, "index": index, "class": sweep.KINDS[i % len(sweep.KINDS)],
+            "param_set": None, "params": params}
+    return scipy_record(head, y, widths, kw)
 
 
 def case(seed, index, lengths):
@@ -40,20 +84,13 @@ def case(seed, index, lengths):
     y, wide = vector(rng, CLASSES[ci][0], n)
     y = np.asarray(y, dtype=np.float64 if wide else np.float32).astype(np.float64)
     ps = PARAM_SETS[pi]
-    widths = np.asarray(ps["widths"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        peaks = find_peaks_cwt(y, widths, **scipy_kwargs(ps))
-        # What find_peaks_cwt computes first (scipy 1.17: _cwt with its private _ricker).
-        cwt = pf._cwt(y, pf._ricker, widths)
-    head = {"seed": seed, "index": index, "class": CLASSES[ci][0], "param_set": pi, "len": n,
-            "rows": int(cwt.shape[0]), "peaks": [int(p) for p in peaks]}
-    return head, y.astype("<f8").tobytes() + np.ascontiguousarray(cwt, dtype="<f8").tobytes()
+    head = {"source": "differential run", "seed": seed, "index": index, "class": CLASSES[ci][0], "param_set": pi}
+    return scipy_record(head, y, np.asarray(ps["widths"]), scipy_kwargs(ps))
 
 
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/cwt/tie_cases.bin"
-    cases = [case(*c) for c in CASES]
+    cases = [case(*c) for c in CASES] + [sweep_case(*c) for c in SWEEP_CASES]
     header = json.dumps({"cases": [h for h, _ in cases]}).encode()
     with open(out, "wb") as f:
         f.write(b"CWTTIE01" + struct.pack("<I", len(header)) + header)

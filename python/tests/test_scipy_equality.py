@@ -103,11 +103,26 @@ def assert_same(ours, ref, what):
     assert np.array_equal(ours, np.asarray(ref)), f"{what}: ours {ours.tolist()} scipy {list(ref)}"
 
 
+# Cases of the sweep below that differ from scipy by a proven rounding tie: case index -> the
+# columns scipy has and we lack. Case 1585 (1 369 integers 0..3, widths 1..6, window_size 31):
+# row 0's values at 640 and 641 are equal in exact arithmetic; scipy's sums come out equal, ours
+# 2 ulps apart, because numpy's vectorised exp (AVX-512) rounds some wavelet taps 1-2 ulps away
+# from the C library's. Proven against scipy's own CWT matrix by the Rust test
+# tests/cwt_scipy.rs::the_open_tie_prone_vectors_differ_from_scipy_only_by_rounding_ties (its
+# fixture: scripts/cwt_tie_cases.py); on a CPU where numpy's exp is the C library's, scipy answers ours.
+PROVEN_TIES = {1585: [640]}
+PROOF = "tests/cwt_scipy.rs::the_open_tie_prone_vectors_differ_from_scipy_only_by_rounding_ties"
+
+
 def test_one_spectrum_equals_scipy_over_the_parameter_space():
     tally = Tally()
     for i, y, widths, kw in cases(20261201, N_CASES):
-        tally.check(usid_peaks.find_peaks_cwt(y, widths, **kw), y, widths, kw,
-                    f"case {i}: n={y.size} dtype={y.dtype} widths={widths!r} kw={kw}")
+        ours = usid_peaks.find_peaks_cwt(y, widths, **kw)
+        what = f"case {i}: n={y.size} dtype={y.dtype} widths={widths!r} kw={kw}"
+        if i in PROVEN_TIES:
+            tally.check_proven_tie(ours, y, widths, kw, what, PROVEN_TIES[i], PROOF)
+        else:
+            tally.check(ours, y, widths, kw, what)
     tally.assert_rare()
 
 
