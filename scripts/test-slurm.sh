@@ -351,10 +351,11 @@ json_field() { # FILE KEY: the value of KEY in the last JSON line of FILE (strin
 # outside any launcher (env -i: no SLURM or MPI variables that could make it join a job).
 make_map() {
     local name=$1 rows=$2 cols=$3 seed=$4
+    shift 4 # the rest: find options of the reference run, the same the jobs on this map get
     "$bin" generate "$work/$name.h5" --rows "$rows" --cols "$cols" --seed "$seed" >/dev/null 2>&1 \
         || fail "usid-peaks generate failed"
     cp "$work/$name.h5" "$work/$name-reference.h5"
-    env -i PATH="$PATH" HOME="${HOME:-/root}" "$bin" find "$work/$name-reference.h5" --json --quiet \
+    env -i PATH="$PATH" HOME="${HOME:-/root}" "$bin" find "$work/$name-reference.h5" --json --quiet "$@" \
         >"$work/$name-reference.json" 2>"$work/$name-reference.err" || {
         cat "$work/$name-reference.err" >&2
         fail "the single-process reference run on $name.h5 failed"
@@ -464,12 +465,15 @@ summary="single-node (srun, mpirun), multi-node, array (2 files): equal to a sin
 
 # --- 3. requeue: TERM mid-run, the job requeues itself and resumes -------------------------------
 if [ "$requeue_test" -eq 1 ]; then
-    # Big enough to last a few seconds on 2 ranks; --max-mem 1 cuts it into many small batches,
-    # so the checkpoint grows while it runs.
-    make_map big 192 192 8
+    # Long enough to last a few seconds on 2 ranks: ten times the seed's widths (the kernel does
+    # the 192 x 192 map in under a second with them, less than TERM takes to reach the ranks
+    # through scancel); --max-mem 1 cuts it into many small batches, so the checkpoint grows
+    # while it runs.
+    slow=(--widths 20:60:300)
+    make_map big 192 192 8 "${slow[@]}"
     for launcher in "${requeue_launchers[@]}"; do
         name=requeue-$launcher
-        jid=$(LAUNCHER=$launcher PARAMS="--max-mem 1" submit requeue.sbatch "$name" big)
+        jid=$(LAUNCHER=$launcher PARAMS="--max-mem 1 ${slow[*]}" submit requeue.sbatch "$name" big)
         # What --signal=B:TERM@N does N s before the time limit, but now: TERM to the batch shell
         # once the run has checkpointed a batch (the checkpoint grew past its first size).
         ckpt_size() { stat -c %s "$work/.$name.h5".usid-peaks-*.ckpt 2>/dev/null | head -n 1; }
