@@ -100,6 +100,6 @@ if [ -x scripts/test-slurm.sh ]; then
     skippable_stage "across hosts: SLURM, 2 nodes" bash scripts/test-slurm.sh --nodes 2
 fi
 if [ -x scripts/fault-inject.sh ]; then
-    stage "fault injection (sample)" bash scripts/fault-inject.sh --trials 3 --mode both --rank-kills 1 --rows 80 --cols 80
+    stage "fault injection (sample)" bash scripts/fault-inject.sh --trials 3 --mode both --rank-kills 1 --rows 160 --cols 160
 fi
 echo "test: $passed passed, $skipped skipped, 0 failed"
