@@ -175,7 +175,7 @@ impl World {
         root_bytes
     }
 
-    /// Whether any rank says `flag`: how all ranks agree to stop at the same batch.
+    /// Whether any rank says `flag` (the batch loop votes through [`World::exchange`] instead).
     pub fn any(&self, flag: bool) -> bool {
         #[cfg(feature = "mpi")]
         if let Some(m) = &self.mpi {
@@ -198,11 +198,6 @@ impl World {
         }
         value
     }
-}
-
-#[cfg(feature = "mpi")]
-fn gather_bytes_mpi(world: &mpi::topology::SimpleCommunicator, local: &[u8]) -> Option<Vec<Vec<u8>>> {
-    exchange_mpi(world, local, false).0
 }
 
 /// Every rank's bytes on rank 0 (in rank order; `None` elsewhere), and on every rank whether any
@@ -287,28 +282,38 @@ fn broadcast_bytes_mpi(world: &mpi::topology::SimpleCommunicator, root_bytes: Ve
     buf
 }
 
-/// The distinct hostnames among all ranks, counted on rank 0 and sent to every rank. By name, not
-/// by shared-memory domain: that is what "nodes" means in a job's request and its accounting.
+/// The distinct hostnames among all ranks. By name, not by shared-memory domain: that is what
+/// "nodes" means in a job's request and its accounting. One collective: every rank contributes its
+/// name in a fixed-size buffer and counts the distinct ones itself.
 #[cfg(feature = "mpi")]
 fn count_hosts(world: &mpi::topology::SimpleCommunicator) -> usize {
-    let counted = gather_bytes_mpi(world, &hostname()).map(|names| {
-        let distinct: std::collections::HashSet<Vec<u8>> = names.into_iter().collect();
-        distinct.len() as u64
-    });
-    let bytes = broadcast_bytes_mpi(world, counted.unwrap_or(0).to_le_bytes().to_vec());
-    bytes.try_into().map(|b| u64::from_le_bytes(b) as usize).unwrap_or(1)
+    use mpi::collective::CommunicatorCollectives;
+    use mpi::topology::Communicator;
+    let mine = hostname();
+    let mut all = vec![0u8; HOSTNAME_BYTES * world.size() as usize];
+    world.all_gather_into(&mine[..], &mut all[..]);
+    let distinct: std::collections::HashSet<&[u8]> = all.chunks_exact(HOSTNAME_BYTES).collect();
+    distinct.len().max(1)
 }
 
-/// This host's name; empty if the system will not say (every rank then counts as one host).
+/// Room for a hostname: POSIX's HOST_NAME_MAX is 255 bytes, plus the terminating zero.
 #[cfg(feature = "mpi")]
-fn hostname() -> Vec<u8> {
-    let mut buf = [0u8; 256];
+const HOSTNAME_BYTES: usize = 256;
+
+/// This host's name, zero-padded; all zeros if the system will not say (every rank then counts as
+/// one host).
+#[cfg(feature = "mpi")]
+fn hostname() -> [u8; HOSTNAME_BYTES] {
+    let mut buf = [0u8; HOSTNAME_BYTES];
     // SAFETY: the buffer is valid for its whole length, which is what we pass.
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
     if rc != 0 {
-        return Vec::new();
+        return [0u8; HOSTNAME_BYTES];
     }
-    buf.iter().take_while(|&&b| b != 0).copied().collect()
+    // A name that fills the buffer comes without its zero: make the last byte one, so equal names
+    // always compare equal.
+    buf[HOSTNAME_BYTES - 1] = 0;
+    buf
 }
 
 /// A panic on one rank must end the whole job, not leave the others in a collective forever.
