@@ -2,7 +2,10 @@
 # Two ranks of one thread against one rank of two threads on one node: whole `find` runs on a
 # generated map, the layouts alternated round by round (so drifting load hits both alike), best
 # of ROUNDS wall-clock times (GNU time), with rank 0's seconds_gather and seconds_compute from
-# --json. BEFORE=path/to/an/older/usid-peaks adds that binary's two runs to every round.
+# --json. Each layout also runs on a 4 x 4 map every round: its best wall time is the fixed cost
+# of starting that layout (mpirun, MPI_Init, opening the file), printed and subtracted for a
+# second ratio, the one that grows with the map. BEFORE=path/to/an/older/usid-peaks adds that
+# binary's runs to every round.
 #
 #   scripts/bench-gather.sh [ROWS COLS [ROUNDS]]     # default 512 512 3
 set -euo pipefail
@@ -15,22 +18,24 @@ bin=$PWD/target/release/usid-peaks
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$bin" generate "$work/map.h5" --rows "$rows" --cols "$cols" >/dev/null
+"$bin" generate "$work/tiny.h5" --rows 4 --cols 4 >/dev/null
 mpi=(mpirun --allow-run-as-root --oversubscribe)
 
 binaries=("now=$bin")
 if [ -n "${BEFORE:-}" ]; then binaries+=("before=$BEFORE"); fi
 
-# run NAME BIN LAYOUT: one timed run; appends "NAME LAYOUT wall gather compute" to $work/times.
+# run NAME BIN LAYOUT [MAP]: one timed run; appends "NAME LAYOUT wall gather compute" to
+# $work/times (LAYOUT suffixed "-start" for the 4 x 4 map).
 run() {
-    local name=$1 exe=$2 layout=$3 out="$work/out.h5"
+    local name=$1 exe=$2 layout=$3 map=${4:-map} out="$work/out.h5"
     rm -f "$out"
-    local cmd=("$exe" find "$work/map.h5" -q --json -o "$out")
+    local cmd=("$exe" find "$work/$map.h5" -q --json -o "$out")
     case $layout in
         1x2) cmd+=(--threads 2) ;;
         2x1) cmd=("${mpi[@]}" -np 2 "${cmd[@]}" --threads 1) ;;
     esac
     /usr/bin/time -f %e -o "$work/wall" "${cmd[@]}" >"$work/json"
-    python3 - "$name" "$layout" "$(cat "$work/wall")" "$work/json" >>"$work/times" <<'EOF'
+    python3 - "$name" "$layout$([ "$map" = tiny ] && echo -start)" "$(cat "$work/wall")" "$work/json" >>"$work/times" <<'EOF'
 import json, sys
 name, layout, wall, path = sys.argv[1:]
 v = json.loads(open(path).read().strip().splitlines()[-1])
@@ -42,6 +47,7 @@ for r in $(seq "$rounds"); do
     for b in "${binaries[@]}"; do
         for layout in 1x2 2x1; do
             run "${b%%=*}" "${b#*=}" "$layout"
+            run "${b%%=*}" "${b#*=}" "$layout" tiny
         done
     done
 done
@@ -63,5 +69,8 @@ for (name, layout), rs in runs.items():
     print(f"| {name} | {layout} | {b[0]:.2f} | {b[1]:.2f} | {b[2]:.2f} | {walls} |")
 for name in dict.fromkeys(n for n, _ in runs):
     if (name, "1x2") in best and (name, "2x1") in best:
-        print(f"\n{name}: 2 ranks x 1 thread / 1 rank x 2 threads = {best[(name, '2x1')] / best[(name, '1x2')]:.3f}")
+        print(f"\n{name}: 2 ranks x 1 thread / 1 rank x 2 threads = {best[(name, '2x1')] / best[(name, '1x2')]:.3f} (wall)")
+        s1, s2 = best[(name, "1x2-start")], best[(name, "2x1-start")]
+        ratio = (best[(name, "2x1")] - s2) / (best[(name, "1x2")] - s1)
+        print(f"{name}: start-up (4 x 4 map) 1x2 {s1:.2f} s, 2x1 {s2:.2f} s; after start-up 2x1 / 1x2 = {ratio:.3f}")
 EOF

@@ -40,23 +40,25 @@ pub(crate) fn open_reader(
                     input.display()
                 )))
             })?;
-        let main = MainDataset::open(&shared, &main.path)?;
-        return Ok(Reader::new(shared, &main, layout));
+        // The dataset was validated through `file` already: open it, do not check the ancillary
+        // datasets again through MPI-IO, whose small strided reads cost one system call each.
+        let dataset = shared.dataset(&main.path).map_err(|e| {
+            ComputeError::Input(crate::usid::UsidError(format!(
+                "{}: cannot open {} with MPI-IO: {e}",
+                input.display(),
+                main.path
+            )))
+        })?;
+        return Ok(Reader::new(shared, dataset, main.dtype, layout));
     }
     let _ = (world, input);
-    Ok(Reader::new(file, main, layout))
+    Ok(Reader::new(file, main.dataset().clone(), main.dtype, layout))
 }
 
 impl Reader {
-    /// The reader of `main`'s rows through `file` (which must stay open while it reads).
-    fn new(file: hdf5::File, main: &MainDataset, layout: SpectraLayout) -> Reader {
-        Reader {
-            dataset: main.dataset().clone(),
-            dtype: main.dtype,
-            layout,
-            chunked: ChunkedRows::open(main.dataset(), main.dtype),
-            _file: file,
-        }
+    /// The reader of `dataset`'s rows through `file` (which must stay open while it reads).
+    fn new(file: hdf5::File, dataset: hdf5::Dataset, dtype: ElementType, layout: SpectraLayout) -> Reader {
+        Reader { chunked: ChunkedRows::open(&dataset, dtype), dataset, dtype, layout, _file: file }
     }
 }
 
