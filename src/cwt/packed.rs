@@ -144,7 +144,7 @@ impl Packed {
     #[target_feature(enable = "avx2,fma")]
     unsafe fn transform_avx512(&self, n: usize, u: &[f64], v: &[f64], out: &mut [f64], stride: usize) {
         // SAFETY: the caller checked AVX-512F; `products_avx512` checks the slices.
-        self.transform_body(n, u, v, out, stride, |a, b| unsafe { products_avx512(a, b) })
+        self.transform_body(n, u, v, out, stride, |a, b, tile| unsafe { products_avx512(a, b, tile) })
     }
 
     /// The body of [`Packed::transform`], compiled once per instruction set it is inlined into,
@@ -157,13 +157,15 @@ impl Packed {
         v: &[f64],
         out: &mut [f64],
         stride: usize,
-        products: impl Fn(&[f64], &[f64]) -> Tile,
+        products: impl Fn(&[f64], &[f64], &mut Tile),
     ) {
         let (half, lo) = (self.half, self.lo);
         // Chunks of tiles whose `u` (or `v`) stays in the first-level cache next to one panel's
         // `P` (or `Q`) block: all `E` of the chunk first, then `O` and the stores.
         let tiles = n.div_ceil(MR);
+        // Written in place by `products` (a tile is 768 bytes: no zeroing, no copy per tile).
         let mut e = [[[0.0f64; NR]; MR]; CHUNK];
+        let mut o = [[0.0f64; NR]; MR];
         for chunk in (0..tiles).step_by(CHUNK) {
             let chunk = chunk..tiles.min(chunk + CHUNK);
             for (panel, groups) in self.panels.iter().zip(self.groups.chunks_exact(NR / LANES)) {
@@ -173,11 +175,11 @@ impl Packed {
                 let q_block = &self.data[panel.q_at..panel.q_at + (q1 - q0) * NR];
                 for (t, e) in chunk.clone().zip(e.iter_mut()) {
                     let at = tiled_at(t * MR, half);
-                    *e = products(&u[at + p0 * MR..at + p1 * MR], p_block);
+                    products(&u[at + p0 * MR..at + p1 * MR], p_block, e);
                 }
                 for (t, e) in chunk.clone().zip(&e) {
                     let at = tiled_at(t * MR, lo);
-                    let o = products(&v[at + q0 * MR..at + q1 * MR], q_block);
+                    products(&v[at + q0 * MR..at + q1 * MR], q_block, &mut o);
                     for s in 0..MR.min(n - t * MR) {
                         let cwt = &mut out[(t * MR + s) * stride..(t * MR + s + 1) * stride];
                         for (g, group) in groups.iter().enumerate() {
@@ -205,13 +207,12 @@ pub(crate) fn tiled_at(slot: usize, k: usize) -> usize {
 /// The results of one tile: `MR` spectra × `NR` columns.
 type Tile = [[f64; NR]; MR];
 
-/// `acc[s][c] = Σ_j a[j][s] · block[j][c]` for one tile of folds (`a`, rows of [`MR`]) against
+/// `tile[s][c] = Σ_j a[j][s] · block[j][c]` for one tile of folds (`a`, rows of [`MR`]) against
 /// one panel (`block`, rows of [`NR`]), half a panel at a time (12 accumulators of AVX2);
 /// `FMA`: multiply-adds fused (one rounding), else a multiply then an add.
 #[inline(always)]
-fn products<const FMA: bool>(a: &[f64], block: &[f64]) -> Tile {
+fn products<const FMA: bool>(a: &[f64], block: &[f64], tile: &mut Tile) {
     const H: usize = NR / 2;
-    let mut tile = [[0.0f64; NR]; MR];
     for h in 0..2 {
         let mut acc = [[0.0f64; H]; MR];
         for (x, b) in a.chunks_exact(MR).zip(block.chunks_exact(NR)) {
@@ -226,7 +227,6 @@ fn products<const FMA: bool>(a: &[f64], block: &[f64]) -> Tile {
             t[h * H..(h + 1) * H].copy_from_slice(&acc);
         }
     }
-    tile
 }
 
 /// [`products`] with AVX-512: 12 accumulators of 8 lanes; each tile value is broadcast once
@@ -241,10 +241,9 @@ fn products<const FMA: bool>(a: &[f64], block: &[f64]) -> Tile {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn products_avx512(a: &[f64], block: &[f64]) -> Tile {
+unsafe fn products_avx512(a: &[f64], block: &[f64], tile: &mut Tile) {
     let rows = block.len() / NR;
     assert!(a.len() == rows * MR && block.len() == rows * NR);
-    let mut tile = [[0.0f64; NR]; MR];
     // SAFETY: the loop reads `rows` rows of `a` (MR values, 48 bytes) and of `block` (NR values,
     // 128 bytes), both checked above, and writes the MR × NR values of `tile`.
     unsafe {
@@ -313,7 +312,6 @@ unsafe fn products_avx512(a: &[f64], block: &[f64]) -> Tile {
             options(nostack),
         );
     }
-    tile
 }
 
 /// Stores `e + o` at the group's positions and `e − o` at their mirrors.
@@ -354,15 +352,23 @@ mod tests {
         for rows in [0, 1, 2, 7, 60, 70] {
             let a: Vec<f64> = (0..rows * MR).map(|_| next()).collect();
             let b: Vec<f64> = (0..rows * NR).map(|_| next()).collect();
-            let mut kernels: Vec<(&str, Tile)> =
-                vec![("portable", products::<false>(&a, &b)), ("fused", products::<true>(&a, &b))];
+            let run = |kernel: &dyn Fn(&mut Tile)| {
+                // Start from garbage: a kernel must write every entry, not add to it.
+                let mut tile = [[f64::NAN; NR]; MR];
+                kernel(&mut tile);
+                tile
+            };
+            let mut kernels: Vec<(&str, Tile)> = vec![
+                ("portable", run(&|t| products::<false>(&a, &b, t))),
+                ("fused", run(&|t| products::<true>(&a, &b, t))),
+            ];
             #[cfg(target_arch = "x86_64")]
             if std::arch::is_x86_feature_detected!("avx512f")
                 && std::arch::is_x86_feature_detected!("avx2")
                 && std::arch::is_x86_feature_detected!("fma")
             {
                 // SAFETY: the CPU has AVX-512F, AVX2 and FMA, checked just above.
-                kernels.push(("avx512", unsafe { products_avx512(&a, &b) }));
+                kernels.push(("avx512", run(&|t| unsafe { products_avx512(&a, &b, t) })));
             }
             for (name, tile) in kernels {
                 for s in 0..MR {

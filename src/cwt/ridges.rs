@@ -308,18 +308,98 @@ pub(crate) fn find_peaks(
 
 /// scipy's `argrelmax(row, order=1, mode='clip')` on every row: strictly greater than both
 /// neighbours, so the first and last samples never qualify.
+///
+/// Maxima are few and fall where the data says, so a test-and-branch per sample mispredicts
+/// often (that loop was most of the ridge stage). Instead each run of up to 64 candidates
+/// becomes a bit mask, computed without branches, and only its set bits are visited.
 fn relative_maxima(cwt: &[f64], len: usize, s: &mut RidgeScratch) {
     s.max_start.clear();
     s.max_cols.clear();
     s.max_start.push(0);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        unsafe { relative_maxima_avx2(cwt, len, s) };
+        return;
+    }
+    relative_maxima_with(cwt, len, s, maxima_mask);
+}
+
+/// [`relative_maxima`] with the masks made four candidates per AVX2 compare.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn relative_maxima_avx2(cwt: &[f64], len: usize, s: &mut RidgeScratch) {
+    relative_maxima_with(cwt, len, s, |left, mid, right| {
+        // SAFETY: this closure is only compiled into (and called from) an AVX2 function.
+        unsafe { maxima_mask_avx2(left, mid, right) }
+    });
+}
+
+/// The body of [`relative_maxima`], with `mask` the mask maker of an instruction set.
+#[inline(always)]
+fn relative_maxima_with(
+    cwt: &[f64],
+    len: usize,
+    s: &mut RidgeScratch,
+    mask: impl Fn(&[f64], &[f64], &[f64]) -> u64,
+) {
     for row in cwt.chunks_exact(len) {
-        for (i, w) in row.windows(3).enumerate() {
-            if w[1] > w[0] && w[1] > w[2] {
-                s.max_cols.push(i as u32 + 1);
+        if len < 3 {
+            s.max_start.push(s.max_cols.len() as u32);
+            continue;
+        }
+        let inner = len - 2;
+        let (left, mid, right) = (&row[..inner], &row[1..inner + 1], &row[2..inner + 2]);
+        for base in (0..inner).step_by(64) {
+            let run = base..inner.min(base + 64);
+            let mut bits = mask(&left[run.clone()], &mid[run.clone()], &right[run]);
+            while bits != 0 {
+                s.max_cols.push((base + bits.trailing_zeros() as usize + 1) as u32);
+                bits &= bits - 1;
             }
         }
         s.max_start.push(s.max_cols.len() as u32);
     }
+}
+
+/// Bit j set where `mid[j]` is greater than both `left[j]` and `right[j]` (NaN compares false),
+/// for up to 64 candidates.
+#[inline(always)]
+fn maxima_mask(left: &[f64], mid: &[f64], right: &[f64]) -> u64 {
+    let mut mask = 0u64;
+    for j in 0..mid.len() {
+        mask |= (((mid[j] > left[j]) & (mid[j] > right[j])) as u64) << j;
+    }
+    mask
+}
+
+/// [`maxima_mask`], four candidates per compare (ordered, quiet: NaN gives false, as `>`).
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn maxima_mask_avx2(left: &[f64], mid: &[f64], right: &[f64]) -> u64 {
+    use std::arch::x86_64::{_mm256_and_pd, _mm256_cmp_pd, _mm256_loadu_pd, _mm256_movemask_pd, _CMP_GT_OQ};
+    let n = mid.len();
+    assert!(n <= 64 && left.len() == n && right.len() == n);
+    let mut mask = 0u64;
+    let mut j = 0;
+    while j + 4 <= n {
+        // SAFETY: j + 4 <= n, the length of all three slices.
+        let bits = unsafe {
+            let at = |s: &[f64]| _mm256_loadu_pd(s.as_ptr().add(j));
+            let m = at(mid);
+            _mm256_movemask_pd(_mm256_and_pd(
+                _mm256_cmp_pd(m, at(left), _CMP_GT_OQ),
+                _mm256_cmp_pd(m, at(right), _CMP_GT_OQ),
+            ))
+        };
+        mask |= (bits as u64) << j;
+        j += 4;
+    }
+    mask | (maxima_mask(&left[j..], &mid[j..], &right[j..]) << j)
 }
 
 fn start_line(s: &mut RidgeScratch, cwt: &[f64], len: usize, row: usize, col: u32) {
@@ -371,6 +451,48 @@ fn scipy_first_point(s: &mut RidgeScratch, line: &Line) -> (u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every mask maker finds exactly the samples greater than both neighbours, on rows of every
+    /// length around the 64-candidate runs and with ties, plateaus, NaN and infinities.
+    #[test]
+    fn relative_maxima_are_the_samples_above_both_neighbours() {
+        let mut state = 0x2545f4914f6cdd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            match state % 16 {
+                0 => f64::NAN,
+                1 => f64::INFINITY,
+                2 => 1.0,
+                _ => (state >> 40) as f64 % 7.0,
+            }
+        };
+        for len in [0, 1, 2, 3, 4, 5, 65, 66, 67, 119, 130, 131, 200] {
+            let rows = 3;
+            let cwt: Vec<f64> = (0..rows * len).map(|_| next()).collect();
+            let mut expected = Vec::new();
+            let mut starts = vec![0u32];
+            for row in cwt.chunks_exact(len.max(1)).take(if len == 0 { 0 } else { rows }) {
+                for i in 1..len.saturating_sub(1) {
+                    if row[i] > row[i - 1] && row[i] > row[i + 1] {
+                        expected.push(i as u32);
+                    }
+                }
+                starts.push(expected.len() as u32);
+            }
+            if len == 0 {
+                continue;
+            }
+            let mut s = RidgeScratch::new(rows, len);
+            relative_maxima(&cwt, len, &mut s);
+            assert_eq!((&s.max_cols, &s.max_start), (&expected, &starts), "dispatched, len {len}");
+            let mut p = RidgeScratch::new(rows, len);
+            p.max_start.push(0);
+            relative_maxima_with(&cwt, len, &mut p, maxima_mask);
+            assert_eq!((&p.max_cols, &p.max_start), (&expected, &starts), "portable, len {len}");
+        }
+    }
 
     #[test]
     fn argsort_is_stable_below_17_and_numpys_introsort_above() {
