@@ -117,10 +117,13 @@ fn random_spectrum(rng: &mut Rng, len: usize, kind: usize) -> Vec<f64> {
         .map(|i| {
             let noise = rng.next();
             let x = (i as f64 - centre) / width;
-            match kind % 3 {
+            match kind % 4 {
                 0 => noise,
                 1 => 3.0 / (1.0 + x * x) + 0.3 * noise,
-                _ => 2.0 * (-x * x).exp() + 0.2 * noise,
+                2 => 2.0 * (-x * x).exp() + 0.2 * noise,
+                // A dead pixel, zeros of both signs.
+                _ if noise < 0.5 => 0.0,
+                _ => -0.0,
             }
         })
         .collect()
