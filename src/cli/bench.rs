@@ -2,15 +2,16 @@
 //! (cores against compute time), on data already in memory so the disk does not blur it.
 //!
 //! For each thread count: one warm-up, then `--repeat` timed runs of the engine's inner loop
-//! ([`usid_peaks::compute::map_rows`]) in a rayon pool of that size; the median is reported. Every
-//! thread count must give the same peaks. Results go to `bench.csv`, `bench.json` and
+//! ([`usid_peaks::compute::RowMapper`], whose threads keep their working memory from the warm-up
+//! on, as a run keeps it from batch to batch) in a rayon pool of that size, the counts taking
+//! turns run by run; the median is reported. Every thread count must give the same peaks. Results go to `bench.csv`, `bench.json` and
 //! `scaling.png`; `--ranks-csv` (written by `scripts/bench-ranks.sh`) adds MPI ranks to them.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use usid_peaks::compute::{map_rows, RowItems};
+use usid_peaks::compute::{RowItems, RowMapper};
 use usid_peaks::peaks::PeakFinding;
 use usid_peaks::plot::{self, ScalingFigure, ScalingSeries};
 
@@ -142,20 +143,19 @@ pub fn run(args: Args) -> Result<(), CliError> {
         if args.repeat == 1 { "" } else { "s" }
     );
 
+    // Every thread count is set up and warmed up first (its threads' working memory made and
+    // kept, as a run keeps it); then the timed runs go round the counts in turn, so drifting
+    // machine speed (other jobs, clock changes) slows every count alike and the speed-ups are
+    // ratios measured side by side.
+    let mut setups = Vec::new();
     let mut reference: Option<RowItems<u32>> = None;
-    let mut rows = Vec::new();
     for &n in &counts {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build()
             .map_err(|e| CliError::new(Exit::Launch, format!("cannot start {n} threads: {e}")))?;
-        let once = || {
-            let t = Instant::now();
-            let r = pool.install(|| map_rows(&finder, data.rows(), layout.len()));
-            (t.elapsed().as_secs_f64(), r)
-        };
-        let (_, result) = once();
-        let mut times: Vec<f64> = (0..args.repeat).map(|_| once().0).collect();
+        let mapper = RowMapper::new(&finder, n);
+        let result = pool.install(|| mapper.map(data.rows(), layout.len()));
         let identical = match &reference {
             None => {
                 reference = Some(result);
@@ -163,6 +163,17 @@ pub fn run(args: Args) -> Result<(), CliError> {
             }
             Some(r) => *r == result,
         };
+        setups.push((n, pool, mapper, identical, Vec::with_capacity(args.repeat)));
+    }
+    for _ in 0..args.repeat {
+        for (_, pool, mapper, _, times) in &mut setups {
+            let t = Instant::now();
+            pool.install(|| mapper.map(data.rows(), layout.len()));
+            times.push(t.elapsed().as_secs_f64());
+        }
+    }
+    let mut rows = Vec::new();
+    for (n, _, _, identical, mut times) in setups {
         let seconds = median(&mut times);
         eprintln!("bench: {n:>3} thread{}: {seconds:.3} s", if n == 1 { " " } else { "s" });
         rows.push(Row {

@@ -92,10 +92,17 @@ const ROWS_PER_TASK: usize = 128;
 /// spectra (128 × 1 024 samples) still splits over every thread. 128 rows of 128 samples.
 const SAMPLES_PER_TASK: usize = 128 * 128;
 
-/// Rows per rayon task for rows of `n_bins` samples: [`ROWS_PER_TASK`] up to 128 samples, then
-/// fewer, down to one row per task from 16 384 samples.
-fn rows_per_task(n_bins: usize) -> usize {
-    (SAMPLES_PER_TASK / n_bins.max(1)).clamp(1, ROWS_PER_TASK)
+/// Tasks per thread at least, where a batch has the rows for it: the threads finish within
+/// about one task of each other, so a late-waking thread or one slow task costs a few percent of
+/// a short batch, not a quarter of it.
+const TASKS_PER_THREAD: usize = 8;
+
+/// Rows per rayon task for `n` rows of `n_bins` samples on `threads` threads: [`ROWS_PER_TASK`]
+/// up to 128 samples, then fewer, down to one row per task from 16 384 samples; and fewer still
+/// when that would leave a thread less than [`TASKS_PER_THREAD`] tasks.
+fn rows_per_task(n: usize, n_bins: usize, threads: usize) -> usize {
+    let by_length = (SAMPLES_PER_TASK / n_bins.max(1)).clamp(1, ROWS_PER_TASK);
+    by_length.min(n.div_ceil(threads.max(1) * TASKS_PER_THREAD)).max(1)
 }
 
 /// Run `analysis` over every row of a main dataset on every rank of `world`, and write its results
@@ -277,7 +284,7 @@ where
     );
     let mut stopped = false;
     let (mut seconds_read, mut seconds_gather) = (0.0, 0.0);
-    let scratches = Scratches::new(&analysis, threads);
+    let scratches = Scratches::new(threads);
     let mut collector = Collector {
         world,
         checkpoint,
@@ -584,25 +591,47 @@ impl<A: Analysis> Step<'_, A> {
 }
 
 /// Run `analysis` over every spectrum of an in-memory block (`len` values per spectrum) on the
-/// current rayon pool, and return the spectra's items in order — the engine's inner loop, also what
-/// `usid-peaks bench` times. Run it inside `pool.install` to choose the threads.
+/// current rayon pool, and return the spectra's items in order — the engine's inner loop. Run it
+/// inside `pool.install` to choose the threads. Each call makes the threads' working memory
+/// afresh; to call it many times, keep a [`RowMapper`].
 pub fn map_rows<A: Analysis>(analysis: &A, rows: Rows<'_>, len: usize) -> RowItems<A::Item> {
-    let scratches = Scratches::new(analysis, rayon::current_num_threads());
-    map_rows_with(analysis, &scratches, rows, len, &|_| {})
+    RowMapper::new(analysis, rayon::current_num_threads()).map(rows, len)
 }
 
-/// One scratch per pool thread, made once per run: rayon's `map_init` would make one per work
+/// The engine's inner loop with each thread's working memory (the analysis's scratch) kept from
+/// one call to the next, as a run keeps it from batch to batch — what `usid-peaks bench` times.
+pub struct RowMapper<'a, A: Analysis> {
+    analysis: &'a A,
+    scratches: Scratches<A::Scratch>,
+}
+
+impl<'a, A: Analysis> RowMapper<'a, A> {
+    /// A mapper for pools of up to `threads` threads.
+    pub fn new(analysis: &'a A, threads: usize) -> Self {
+        RowMapper { analysis, scratches: Scratches::new(threads) }
+    }
+
+    /// [`map_rows`] with this mapper's scratches; run it inside `pool.install`.
+    pub fn map(&self, rows: Rows<'_>, len: usize) -> RowItems<A::Item> {
+        map_rows_with(self.analysis, &self.scratches, rows, len, &|_| {})
+    }
+}
+
+/// One scratch per pool thread, made once per run by the thread that uses it (so in parallel,
+/// and its pages first touched where they are used): rayon's `map_init` would make one per work
 /// split, i.e. many per batch, each a fresh allocation of the analysis's working memory.
-struct Scratches<S>(Vec<std::sync::Mutex<S>>);
+struct Scratches<S>(Vec<std::sync::Mutex<Option<S>>>);
 
 impl<S> Scratches<S> {
-    fn new<A: Analysis<Scratch = S>>(analysis: &A, threads: usize) -> Self {
-        Scratches((0..threads.max(1)).map(|_| std::sync::Mutex::new(analysis.new_scratch())).collect())
+    fn new(threads: usize) -> Self {
+        Scratches((0..threads.max(1)).map(|_| std::sync::Mutex::new(None)).collect())
     }
-    /// The calling pool thread's scratch (uncontended: no two threads share an index).
-    fn mine(&self) -> std::sync::MutexGuard<'_, S> {
+    /// Run `f` with the calling pool thread's scratch (uncontended: no two threads share an
+    /// index), made by `make` on first use.
+    fn with_mine<R>(&self, make: impl FnOnce() -> S, f: impl FnOnce(&mut S) -> R) -> R {
         let i = rayon::current_thread_index().unwrap_or(0) % self.0.len();
-        self.0[i].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        let mut slot = self.0[i].lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(slot.get_or_insert_with(make))
     }
 }
 
@@ -614,13 +643,16 @@ fn map_rows_with<A: Analysis>(
     done: &(dyn Fn(u64) + Sync),
 ) -> RowItems<A::Item> {
     let n = data.len().checked_div(n_bins).unwrap_or(0);
-    let per_task = rows_per_task(n_bins);
+    let per_task = rows_per_task(n, n_bins, rayon::current_num_threads());
     let parts: Vec<RowItems<A::Item>> = (0..n.div_ceil(per_task))
         .into_par_iter()
         .map(|t| {
             let (a, b) = (t * per_task, ((t + 1) * per_task).min(n));
             let mut out = RowItems::with_capacity(b - a);
-            analysis.process(data.slice_rows(a, b, n_bins), &mut scratches.mine(), &mut out);
+            scratches.with_mine(
+                || analysis.new_scratch(),
+                |s| analysis.process(data.slice_rows(a, b, n_bins), s, &mut out),
+            );
             done((b - a) as u64);
             out
         })
@@ -673,4 +705,24 @@ fn assemble<T: bytemuck::Pod>(
         }
     }
     Ok(RowItems { counts, items })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rows_per_task;
+
+    #[test]
+    fn tasks_shrink_with_the_row_length_and_for_small_batches() {
+        // The seed's 119 bins in a large batch: the kernel's blocks stay whole.
+        assert_eq!(rows_per_task(16_384, 119, 2), 128);
+        assert_eq!(rows_per_task(16_384, 119, 16), 128);
+        // Long rows: fewer rows per task, down to one.
+        assert_eq!(rows_per_task(16_384, 1_024, 2), 16);
+        assert_eq!(rows_per_task(16_384, 65_536, 2), 1);
+        // 128 spectra of 1 024 bins on 2 threads: 16 tasks of 8, not 8 of 16.
+        assert_eq!(rows_per_task(128, 1_024, 2), 8);
+        // Tiny batches still make tasks of at least one row.
+        assert_eq!(rows_per_task(1, 119, 16), 1);
+        assert_eq!(rows_per_task(0, 119, 2), 1);
+    }
 }

@@ -24,7 +24,7 @@ pub mod world;
 
 pub use analysis::{Analysis, Param, RowItems, Rows, WriteTarget};
 pub use check::{check_analysis, Checked};
-pub use engine::{map_rows, run, run_until, Job, Summary};
+pub use engine::{map_rows, run, run_until, Job, RowMapper, Summary};
 pub use parallel::{parallel_compute, parallel_compute_init};
 pub use plan::batch_rows_for;
 pub use progress::ProgressMode;
