@@ -71,7 +71,10 @@ pub struct Summary {
     pub seconds_total: f64,
     /// Reading and computing the rows (excludes start-up and the final write).
     pub seconds_compute: f64,
-    /// Of `seconds_compute`, rank 0's time reading its rows from the file.
+    /// Of `seconds_compute`, rank 0's time waiting for its rows from the file: the first batch's
+    /// read, then the part of each read that outlasts the computation it overlaps (batch i+1 is
+    /// read while batch i is computed). A compressed dataset's chunks are decoded on the pool,
+    /// so their decoding counts here.
     pub seconds_read: f64,
     /// Of `seconds_compute`, rank 0's time gathering results and appending them to the checkpoint
     /// (including waiting for slower ranks) while its pool has nothing to compute: the gather of a
@@ -332,7 +335,10 @@ where
             seconds_gather += end.saturating_duration_since(computed_at.max(start)).as_secs_f64();
         }
         block = next;
-        seconds_read += read;
+        // Likewise the read of the next batch.
+        if let Some((start, end)) = read {
+            seconds_read += end.saturating_duration_since(computed_at.max(start)).as_secs_f64();
+        }
         pending = Some(super::checkpoint::encode_batch(batch, &local));
         if stop {
             stopped = true;
@@ -534,7 +540,8 @@ impl<T: bytemuck::Pod> Collector<'_, T> {
 
 /// A step's results: the batch's items, the next batch's rows, the seconds spent reading them, and
 /// when the computation of the batch ended.
-type StepOutcome<T> = (RowItems<T>, Option<SpectraBlock>, f64, Instant);
+/// A step's items, the next block, when its read started and ended, and when the computation ended.
+type StepOutcome<T> = (RowItems<T>, Option<SpectraBlock>, Option<(Instant, Instant)>, Instant);
 
 /// What one step of the batch loop works with.
 struct Step<'a, A: Analysis> {
@@ -549,7 +556,8 @@ struct Step<'a, A: Analysis> {
 impl<A: Analysis> Step<'_, A> {
     /// Run the analysis over `block` (the rows `rows`) on the pool while this thread reads the
     /// next batch — this thread stays the only one that calls HDF5 and MPI (MPI is initialised
-    /// FUNNELED). Returns the block's items, the next block and the seconds spent reading it.
+    /// FUNNELED). Returns the block's items, the next block, when reading it started and ended,
+    /// and when the computation ended.
     /// `meanwhile` runs on this thread after the read, still while the pool computes.
     fn compute_and_read_next(
         &self,
@@ -560,7 +568,7 @@ impl<A: Analysis> Step<'_, A> {
     ) -> Result<StepOutcome<A::Item>, ComputeError> {
         let mut items = RowItems::default();
         let mut next = Ok(None);
-        let mut read = 0.0;
+        let mut read = None;
         let mut computed_at = Instant::now();
         self.pool.in_place_scope(|scope| {
             if let Some(b) = &block {
@@ -575,7 +583,7 @@ impl<A: Analysis> Step<'_, A> {
             if let Some(next_rows) = next_rows {
                 let t = Instant::now();
                 next = read_block(self.reader, next_rows, self.pool);
-                read = t.elapsed().as_secs_f64();
+                read = Some((t, Instant::now()));
             }
             meanwhile();
         });
