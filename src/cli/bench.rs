@@ -191,7 +191,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     add_speedups(&mut rows);
     add_speedups(&mut ranks);
 
-    print!("{}", table(&rows, &ranks));
+    super::print_stdout(&table(&rows, &ranks))?;
     let all: Vec<Row> = rows.iter().chain(&ranks).cloned().collect();
     write_csv(&args.out.join("bench.csv"), &all)?;
     let peaks = reference.as_ref().map_or(0, |r| r.items.len());

@@ -67,27 +67,27 @@ pub fn run(args: Args, started: Instant) -> Result<(), CliError> {
         Err(e) => return Err(CliError::silent(CliError::from(e).exit)),
     };
     if world.is_root() {
-        report(&summary, &args);
+        report(&summary, &args)?;
     }
     Ok(())
 }
 
-fn report(s: &Summary, args: &Args) {
+fn report(s: &Summary, args: &Args) -> Result<(), CliError> {
     if args.json {
         match serde_json::to_string(s) {
-            Ok(j) => println!("{j}"),
+            Ok(j) => super::print_stdout(&format!("{j}\n"))?,
             Err(e) => usid_peaks::say!("usid-peaks: cannot format the summary: {e}"),
         }
     }
     if args.quiet {
-        return;
+        return Ok(());
     }
     if s.reused {
         usid_peaks::say!(
             "usid-peaks: {}:{} already holds these results (same parameters, complete); reusing it — --force computes a new group",
             s.file, s.group
         );
-        return;
+        return Ok(());
     }
     let resumed =
         if s.resumed > 0 { format!(", {} resumed from a checkpoint", s.resumed) } else { String::new() };
@@ -113,4 +113,5 @@ fn report(s: &Summary, args: &Args) {
         s.file,
         s.group
     );
+    Ok(())
 }

@@ -1,6 +1,5 @@
 //! `usid-peaks inspect FILE [DSET] [--json]`: list the USID main datasets of a file, or describe
 //! one the way pyUSID's `USIDataset` prints it.
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -161,24 +160,13 @@ pub fn run(args: Args) -> Result<(), CliError> {
             }
         }
     };
-    print(&out)
+    super::print_stdout(&out)
 }
 
 fn to_json(value: &impl Serialize) -> Result<String, CliError> {
     serde_json::to_string_pretty(value)
         .map(|s| s + "\n")
         .map_err(|e| CliError::new(Exit::Internal, format!("cannot write JSON: {e}")))
-}
-
-/// Write to stdout; a closed pipe (`inspect | head`) is not an error.
-fn print(text: &str) -> Result<(), CliError> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(CliError::new(Exit::Output, format!("cannot write to stdout: {e}")))
-        }
-        _ => Ok(()),
-    }
 }
 
 /// `(30, 21)`, as numpy prints a shape.

@@ -111,6 +111,19 @@ pub fn main() -> i32 {
     }
 }
 
+/// Write to stdout, the one way every command does: a reader that went away (`| head`) is not an
+/// error and no panic (Rust ignores SIGPIPE, so `println!` would panic on the closed pipe).
+pub(crate) fn print_stdout(text: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(CliError::new(Exit::Output, format!("cannot write to stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A write past the file-size limit (`ulimit -f`, a batch system's limit) raises SIGXFSZ, whose
 /// default action kills the process without a word. Ignored, the write fails with EFBIG instead,
 /// which the writers report as an output error (exit 4) and clean up after.

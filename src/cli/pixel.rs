@@ -192,30 +192,48 @@ pub fn run(args: Args) -> Result<(), CliError> {
             }
             _ => j["spectra"] = serde_json::json!(found),
         }
-        println!("{j}");
-        return Ok(());
+        return super::print_stdout(&format!("{j}\n"));
     }
-    println!("{}  pixel (row {}, col {}) = index {}", main.path, pixel.row, pixel.col, pixel.index);
+    super::print_stdout(&listing(&main.path, &pixel, &layout, &found, &axis, &units))
+}
+
+/// The human-readable listing of a pixel's peaks.
+fn listing(
+    path: &str,
+    pixel: &PixelRef,
+    layout: &SpectraLayout,
+    found: &[SpectrumPeaks],
+    axis: &str,
+    units: &str,
+) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "{path}  pixel (row {}, col {}) = index {}", pixel.row, pixel.col, pixel.index);
     if layout.per_pixel() > 1 {
-        println!("{} spectra along {} ({units}); bins: peaks = {axis} values", layout.per_pixel(), axis);
-        for f in &found {
+        let _ = writeln!(
+            out,
+            "{} spectra along {} ({units}); bins: peaks = {axis} values",
+            layout.per_pixel(),
+            axis
+        );
+        for f in found {
             let bins: Vec<String> = f.peaks.iter().map(|p| p.to_string()).collect();
             let values: Vec<String> = f.values.iter().map(|v| v.to_string()).collect();
-            match f.peaks.len() {
-                0 => println!("{}: no peaks", f.label),
-                _ => println!("{}: bins {} = {}", f.label, bins.join(", "), values.join(", ")),
-            }
+            let _ = match f.peaks.len() {
+                0 => writeln!(out, "{}: no peaks", f.label),
+                _ => writeln!(out, "{}: bins {} = {}", f.label, bins.join(", "), values.join(", ")),
+            };
         }
-        return Ok(());
+        return out;
     }
     let peaks = found.first().map(|f| (f.peaks.as_slice(), f.values.as_slice())).unwrap_or_default();
     if peaks.0.is_empty() {
-        println!("no peaks");
-        return Ok(());
+        out.push_str("no peaks\n");
+        return out;
     }
-    println!("{:>6}  {} ({units})", "bin", axis);
+    let _ = writeln!(out, "{:>6}  {} ({units})", "bin", axis);
     for (p, v) in peaks.0.iter().zip(peaks.1) {
-        println!("{p:>6}  {v}");
+        let _ = writeln!(out, "{p:>6}  {v}");
     }
-    Ok(())
+    out
 }

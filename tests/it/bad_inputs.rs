@@ -476,3 +476,37 @@ fn one_dataset_as_both_position_indices_and_values_is_copied_once_to_an_output_f
     // compare_with_scipy writes to --output, where the shared dataset must be copied once.
     compare_with_scipy(&["shared_position.h5"]);
 }
+
+/// A reader that goes away (`usid-peaks … | head`) is not an error: every command that prints to
+/// stdout exits 0, and none panics on the closed pipe.
+#[test]
+fn a_closed_stdout_is_neither_an_error_nor_a_panic() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let dir = tempfile::tempdir().unwrap();
+    let map = crate::util::generate(dir.path(), "map.h5", 4, 4, 1);
+    let out = dir.path().join("out.h5");
+    let bench = dir.path().join("bench");
+    let commands: [&[&str]; 5] = [
+        &["inspect", s(&map)],
+        &["pixel", s(&map), "--index", "3"],
+        &["pixel", s(&map), "--index", "3", "--json"],
+        &["find", s(&map), "-q", "--json", "-o", s(&out)],
+        &["bench", s(&map), "--threads", "1", "--repeat", "1", "--out", s(&bench)],
+    ];
+    for args in commands {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for the two descriptors pipe() writes.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: pipe() just opened both descriptors, and nothing else owns them.
+        let (read_end, write_end) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        drop(read_end);
+        let done = crate::util::command(BIN)
+            .args(args)
+            .stdout(std::process::Stdio::from(write_end))
+            .output()
+            .expect("start usid-peaks");
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert!(done.status.success(), "{args:?}: {:?}, stderr: {stderr}", done.status);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
