@@ -194,7 +194,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         }
         return super::print_stdout(&format!("{j}\n"));
     }
-    super::print_stdout(&listing(&main.path, &pixel, &layout, &found, &axis, &units))
+    super::print_stdout(&listing(&main.path, &pixel, &layout, &found, axis, units))
 }
 
 /// The human-readable listing of a pixel's peaks.
