@@ -9,7 +9,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
@@ -18,7 +18,7 @@ use pyo3::exceptions::{PyException, PyKeyboardInterrupt, PyRuntimeError, PyValue
 use pyo3::prelude::*;
 use rayon::prelude::*;
 
-use usid_peaks::compute::{self, ComputeError, Job, ProgressMode, World};
+use usid_peaks::compute::{self, ComputeError, Job, ProgressCounter, ProgressMode, World};
 use usid_peaks::cwt::{CwtParams, PeakFinder, Scratch, SnrFrom};
 use usid_peaks::error::Class;
 use usid_peaks::peaks::{Component, PeakFinding};
@@ -227,8 +227,13 @@ fn engine_error(e: ComputeError) -> PyErr {
 /// The engine runs on its own thread with the GIL released; this thread wakes every 50 ms to let
 /// Python's own SIGINT handler run. A `KeyboardInterrupt` asks the engine to stop after the
 /// current batch (checkpointed, so the same call resumes) and is raised once it has.
+///
+/// `on_progress(done, total)` (spectra), when given, replaces the engine's own progress on
+/// stderr: it is called from this thread, with the GIL, at most every 0.2 s while the run
+/// computes and once at its end. An exception it raises stops the run like an interrupt and is
+/// raised once the engine has stopped.
 #[pyfunction]
-#[pyo3(signature = (path, params, dataset=None, along=None, output=None, threads=None, max_mem_mb=1024, force=false, progress=true))]
+#[pyo3(signature = (path, params, dataset=None, along=None, output=None, threads=None, max_mem_mb=1024, force=false, progress=true, on_progress=None))]
 #[allow(clippy::too_many_arguments)] // the CLI's options, one argument each
 fn find(
     py: Python<'_>,
@@ -241,6 +246,7 @@ fn find(
     max_mem_mb: u64,
     force: bool,
     progress: bool,
+    on_progress: Option<Bound<'_, PyAny>>,
 ) -> PyResult<String> {
     if threads == Some(0) {
         return Err(PyValueError::new_err("threads must be at least 1"));
@@ -248,6 +254,7 @@ fn find(
     if max_mem_mb == 0 {
         return Err(PyValueError::new_err("max_mem_mb must be at least 1"));
     }
+    let counter = Arc::new(ProgressCounter::default());
     let job = Job {
         input: path,
         dataset,
@@ -255,13 +262,17 @@ fn find(
         threads,
         max_mem_mb,
         force,
-        progress: if progress { ProgressMode::Auto } else { ProgressMode::Quiet },
+        progress: match (&on_progress, progress) {
+            (Some(_), _) => ProgressMode::Observed(Arc::clone(&counter)),
+            (None, true) => ProgressMode::Auto,
+            (None, false) => ProgressMode::Quiet,
+        },
         along,
     };
     let (cwt, component) = (params.cwt.clone(), params.component);
     let stop = AtomicBool::new(false);
     let started = Instant::now();
-    let (outcome, interrupt) = std::thread::scope(|s| {
+    let (outcome, interrupt, raised) = std::thread::scope(|s| {
         let engine = s.spawn(|| {
             catch_unwind(AssertUnwindSafe(|| {
                 compute::run_until(&World::single(), &job, started, &stop, |_, layout| {
@@ -269,7 +280,20 @@ fn find(
                 })
             }))
         });
-        let mut interrupt = None;
+        // A KeyboardInterrupt from Python's SIGINT handler, or the exception the progress
+        // callable raised: either stops the engine after the current batch.
+        let (mut interrupt, mut raised): (Option<PyErr>, Option<PyErr>) = (None, None);
+        let tell = |raised: &mut Option<PyErr>| {
+            let Some(f) = &on_progress else { return };
+            if counter.total() == 0 {
+                return; // not computing yet, or nothing to compute (a reused group)
+            }
+            if let Err(e) = f.call1((counter.done(), counter.total())) {
+                stop.store(true, Ordering::Relaxed);
+                raised.get_or_insert(e);
+            }
+        };
+        let mut told = Instant::now();
         while !engine.is_finished() {
             py.detach(|| std::thread::sleep(Duration::from_millis(50)));
             if interrupt.is_none() {
@@ -278,11 +302,24 @@ fn find(
                     interrupt = Some(e);
                 }
             }
+            if interrupt.is_none() && raised.is_none() && told.elapsed() >= Duration::from_millis(200) {
+                told = Instant::now();
+                tell(&mut raised);
+            }
         }
-        (engine.join(), interrupt)
+        let outcome = engine.join();
+        if interrupt.is_none() && raised.is_none() {
+            tell(&mut raised);
+        }
+        (outcome, interrupt, raised)
     });
     let summary = match outcome {
         Ok(Ok(Ok(summary))) => summary,
+        // Stopped for the progress callable's exception: raise that one (the checkpoint stays,
+        // so the same call resumes), not the engine's KeyboardInterrupt.
+        Ok(Ok(Err(ComputeError::Interrupted(_)))) if interrupt.is_none() && raised.is_some() => {
+            return Err(raised.expect("checked just above"))
+        }
         Ok(Ok(Err(e))) => return Err(engine_error(e)),
         Ok(Err(_)) | Err(_) => {
             return Err(PyRuntimeError::new_err(
@@ -290,8 +327,9 @@ fn find(
             ))
         }
     };
-    // Interrupted during the final write: the results are complete, but the user asked to stop.
-    if let Some(e) = interrupt {
+    // Stopped during the final write, or the callable raised at the end: the results are
+    // complete, but the user (or their code) asked to stop.
+    if let Some(e) = interrupt.or(raised) {
         return Err(e);
     }
     serde_json::to_string(&summary).map_err(|e| PyRuntimeError::new_err(e.to_string()))

@@ -1,6 +1,6 @@
 """usid_peaks.find and usid_peaks.pixel against the usid-peaks command on generated maps: the
-same results group (h5diff-equal), the same pixel, and a KeyboardInterrupt that leaves a
-checkpoint the next call resumes from.
+same results group (h5diff-equal), the same pixel, a KeyboardInterrupt that leaves a
+checkpoint the next call resumes from, and progress shown in a notebook or given to a callable.
 
 Needs the command (`cargo build --release` makes target/release/usid-peaks; USID_PEAKS_BIN
 overrides) and h5diff (hdf5-tools)."""
@@ -97,6 +97,89 @@ def test_pixel_equals_the_command_and_scipy(small_map):
         usid_peaks.pixel(small_map, 0, 20)
     with pytest.raises(ValueError, match="outside"):
         usid_peaks.pixel(small_map, index=480)
+
+
+def test_find_reports_progress_to_a_callable(tmp_path):
+    big = generate(tmp_path / "big.h5", 96, 96, 5)
+    calls = []
+    summary = usid_peaks.find(big, output=tmp_path / "out.h5", max_mem_mb=1, threads=1,
+                              progress=lambda done, total: calls.append((done, total)))
+    assert calls, "the callable was never called"
+    assert {total for _, total in calls} == {96 * 96}
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and done[-1] == 96 * 96, done
+    # A reused group computes nothing: nothing to report.
+    calls.clear()
+    assert usid_peaks.find(big, output=tmp_path / "out.h5", progress=calls.append)["reused"] is True
+    assert calls == []
+
+
+def test_an_exception_in_the_progress_callable_stops_find_and_the_next_call_resumes(tmp_path):
+    # Long enough on one thread (≈ 0.5 s or more) for a report before the end.
+    big = generate(tmp_path / "big.h5", 320, 320, 6)
+    out = tmp_path / "out.h5"
+
+    def stop_early(done, total):
+        if done > 0:
+            raise RuntimeError(f"stop at {done} of {total}")
+
+    with pytest.raises(RuntimeError, match="stop at"):
+        usid_peaks.find(big, output=out, max_mem_mb=1, threads=1, progress=stop_early)
+    assert list(tmp_path.glob(".out.h5.*ckpt")), "no checkpoint left to resume from"
+    summary = usid_peaks.find(big, output=out, progress=False)
+    assert summary["resumed"] > 0 and summary["resumed"] + summary["computed"] == 320 * 320
+
+
+NOTEBOOK = textwrap.dedent(
+    """
+    import sys, types, usid_peaks
+    # What find() sees in a Jupyter kernel: ipykernel loaded and stderr not a terminal.
+    sys.modules["ipykernel"] = types.ModuleType("ipykernel")
+    sys.modules["tqdm"] = None  # as if tqdm were not installed: the self-updating line
+    usid_peaks.find(sys.argv[1], output=sys.argv[2], max_mem_mb=1, threads=1)
+    """
+)
+
+
+def test_in_a_notebook_find_shows_a_line_that_updates_itself(tmp_path):
+    big = generate(tmp_path / "big.h5", 320, 320, 7)
+    done = subprocess.run([sys.executable, "-c", NOTEBOOK, str(big), str(tmp_path / "out.h5")],
+                          capture_output=True, timeout=120)
+    stderr = done.stderr.decode()  # bytes: text mode would turn each \r into a line break
+    assert done.returncode == 0, stderr
+    updates = stderr.split("\r")[1:]
+    assert len(updates) >= 2, stderr
+    assert updates[-1].startswith("usid-peaks: 100% (102400/102400 spectra)") and stderr.endswith("\n"), stderr
+
+
+NOTEBOOK_TQDM = textwrap.dedent(
+    """
+    import sys, types, usid_peaks
+
+    class Bar:  # stands for tqdm.auto.tqdm: records what find() does with it
+        def __init__(self, total, **kw):
+            self.total, self.n, self.updates = total, 0, 0
+        def update(self, k):
+            self.n += k
+            self.updates += 1
+        def close(self):
+            print(f"closed {self.n}/{self.total} after {self.updates} updates", file=sys.stderr)
+
+    sys.modules["ipykernel"] = types.ModuleType("ipykernel")
+    sys.modules["tqdm"] = types.ModuleType("tqdm")
+    sys.modules["tqdm.auto"] = auto = types.ModuleType("tqdm.auto")
+    auto.tqdm = Bar
+    usid_peaks.find(sys.argv[1], output=sys.argv[2], max_mem_mb=1, threads=1)
+    """
+)
+
+
+def test_in_a_notebook_with_tqdm_find_drives_a_tqdm_bar_to_the_end(tmp_path):
+    big = generate(tmp_path / "big.h5", 320, 320, 8)
+    done = subprocess.run([sys.executable, "-c", NOTEBOOK_TQDM, str(big), str(tmp_path / "out.h5")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "closed 102400/102400 after" in done.stderr, done.stderr
 
 
 INTERRUPTED = textwrap.dedent(

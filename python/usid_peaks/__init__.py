@@ -12,6 +12,8 @@ USID HDF5 files.
 import json
 import math
 import operator
+import sys
+import time
 
 import numpy as np
 
@@ -149,8 +151,13 @@ def find(
         Memory bound for the rows in flight, in MiB.
     force : bool
         Compute a new group even if a complete one with the same parameters exists.
-    progress : bool
-        A progress bar on stderr (a line every few seconds when stderr is not a terminal).
+    progress : bool or callable
+        ``True``: a progress bar — the engine's own on a terminal; in a Jupyter notebook, one in
+        the cell (``tqdm``'s when it is installed, else a line that updates itself); a line every
+        few seconds on stderr otherwise (logs). ``False``: nothing. A callable: called as
+        ``progress(done, total)`` (spectra of this run) about every 0.2 s while computing and once
+        at the end, instead of any bar; an exception it raises stops the run after the current
+        batch (checkpointed, so the same call resumes) and is raised.
     component : {"abs", "real", "imag", "phase"}
         What of each (complex) value the peaks are found in. Default ``abs``, the seed's ``np.abs``.
     **cwt_params
@@ -176,11 +183,69 @@ def find(
         Interrupted; progress is saved and the same call resumes.
     """
     params = _file_params(widths, component, cwt_params)
-    summary = _native.find(
-        _path(path), params, dataset, _along(along), None if output is None else _path(output), _threads(threads),
-        _positive_int(max_mem_mb, "max_mem_mb"), bool(force), bool(progress),
-    )
+    engine_bar, on_progress, close = _progress(progress)
+    try:
+        summary = _native.find(
+            _path(path), params, dataset, _along(along), None if output is None else _path(output),
+            _threads(threads), _positive_int(max_mem_mb, "max_mem_mb"), bool(force), engine_bar, on_progress,
+        )
+    finally:
+        close()
     return json.loads(summary)
+
+
+def _progress(progress):
+    """How :func:`find` shows progress: (the engine's own bar or lines on stderr?, a callback for
+    the engine's counts or None, what to call once the run has ended)."""
+    if callable(progress):
+        return False, progress, lambda: None
+    if not progress:
+        return False, None, lambda: None
+    in_notebook = "ipykernel" in sys.modules and not _isatty(sys.stderr)
+    if not in_notebook:
+        return True, None, lambda: None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return (False, *_progress_line())
+    bar = []
+
+    def update(done, total):
+        if not bar:
+            bar.append(tqdm(total=total, unit=" spectra", unit_scale=True, desc="usid-peaks"))
+        bar[0].update(done - bar[0].n)
+
+    return False, update, lambda: bar and bar[0].close()
+
+
+def _progress_line():
+    """A progress line that rewrites itself (``\\r``), for a notebook without ``tqdm``."""
+    start, shown = time.monotonic(), []
+
+    def update(done, total):
+        seconds = time.monotonic() - start
+        rate = done / seconds if seconds > 0 else 0.0
+        eta = f"{(total - done) / rate:.0f} s" if rate > 0 else "?"
+        sys.stderr.write(
+            f"\rusid-peaks: {100 * done / max(total, 1):.0f}% ({done}/{total} spectra), "
+            f"{rate:.0f} spectra/s, ETA {eta}  "
+        )
+        sys.stderr.flush()
+        shown.append(True)
+
+    def close():
+        if shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+    return update, close
+
+
+def _isatty(stream):
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def pixel(path, row=None, col=None, dataset=None, *, index=None, widths=None, along=None, component="abs",

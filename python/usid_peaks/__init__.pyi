@@ -1,7 +1,7 @@
 """Type stubs of usid_peaks (the runtime module holds the same documentation)."""
 
 import os
-from typing import Any, Literal, Optional, Sequence, Union
+from typing import Any, Callable, Literal, Optional, Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -103,7 +103,7 @@ def find(
     threads: Optional[int] = None,
     max_mem_mb: int = 1024,
     force: bool = False,
-    progress: bool = True,
+    progress: Union[bool, Callable[[int, int], object]] = True,
     component: _Component = "abs",
     max_distances: Optional[npt.ArrayLike] = None,
     gap_thresh: Optional[float] = None,
@@ -142,8 +142,9 @@ def find(
         Memory bound for the rows in flight, in MiB.
     force : bool
         Compute a new group even if a complete one with the same parameters exists.
-    progress : bool
-        A progress bar on stderr (a line every few seconds when stderr is not a terminal).
+    progress : bool or callable
+        A bar (the engine's on a terminal, one in the cell in a notebook), nothing, or calls
+        ``progress(done, total)``; the runtime docstring has the details.
     component : {"abs", "real", "imag", "phase"}
         What of each (complex) value the peaks are found in. Default ``abs``, the seed's ``np.abs``.
     **cwt_params

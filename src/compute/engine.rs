@@ -281,7 +281,7 @@ where
     let t_compute = Instant::now();
     let reader = open_reader(world, input_file, &main, &layout, &job.input)?;
     let progress = Progress::start(
-        if world.is_root() { job.progress } else { ProgressMode::Quiet },
+        if world.is_root() { job.progress.clone() } else { ProgressMode::Quiet },
         todo.len() * per_pixel as u64,
         world.size(),
     );

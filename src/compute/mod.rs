@@ -27,7 +27,7 @@ pub use check::{check_analysis, Checked};
 pub use engine::{map_rows, run, run_until, Job, RowMapper, Summary};
 pub use parallel::{parallel_compute, parallel_compute_init};
 pub use plan::batch_rows_for;
-pub use progress::ProgressMode;
+pub use progress::{ProgressCounter, ProgressMode};
 pub use world::World;
 
 use crate::error::Class;
