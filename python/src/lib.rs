@@ -230,8 +230,8 @@ fn engine_error(e: ComputeError) -> PyErr {
 ///
 /// `on_progress(done, total)` (spectra), when given, replaces the engine's own progress on
 /// stderr: it is called from this thread, with the GIL, at most every 0.2 s while the run
-/// computes and once at its end. An exception it raises stops the run like an interrupt and is
-/// raised once the engine has stopped.
+/// computes, and once more when it has completed. An exception it raises stops the run like an
+/// interrupt and is raised once the engine has stopped.
 #[pyfunction]
 #[pyo3(signature = (path, params, dataset=None, along=None, output=None, threads=None, max_mem_mb=1024, force=false, progress=true, on_progress=None))]
 #[allow(clippy::too_many_arguments)] // the CLI's options, one argument each
@@ -308,7 +308,8 @@ fn find(
             }
         }
         let outcome = engine.join();
-        if interrupt.is_none() && raised.is_none() {
+        // The final count, for a run that completed (a failed one raises its own error).
+        if interrupt.is_none() && raised.is_none() && matches!(outcome, Ok(Ok(Ok(_)))) {
             tell(&mut raised);
         }
         (outcome, interrupt, raised)

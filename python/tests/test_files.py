@@ -115,8 +115,8 @@ def test_find_reports_progress_to_a_callable(tmp_path):
 
 
 def test_an_exception_in_the_progress_callable_stops_find_and_the_next_call_resumes(tmp_path):
-    # Long enough on one thread (≈ 0.5 s or more) for a report before the end.
-    big = generate(tmp_path / "big.h5", 320, 320, 6)
+    # Long enough on one thread (≈ 1.5 s here) for reports before the end on a faster machine too.
+    big = generate(tmp_path / "big.h5", 480, 480, 6)
     out = tmp_path / "out.h5"
 
     def stop_early(done, total):
@@ -127,7 +127,7 @@ def test_an_exception_in_the_progress_callable_stops_find_and_the_next_call_resu
         usid_peaks.find(big, output=out, max_mem_mb=1, threads=1, progress=stop_early)
     assert list(tmp_path.glob(".out.h5.*ckpt")), "no checkpoint left to resume from"
     summary = usid_peaks.find(big, output=out, progress=False)
-    assert summary["resumed"] > 0 and summary["resumed"] + summary["computed"] == 320 * 320
+    assert summary["resumed"] > 0 and summary["resumed"] + summary["computed"] == 480 * 480
 
 
 NOTEBOOK = textwrap.dedent(
@@ -142,14 +142,14 @@ NOTEBOOK = textwrap.dedent(
 
 
 def test_in_a_notebook_find_shows_a_line_that_updates_itself(tmp_path):
-    big = generate(tmp_path / "big.h5", 320, 320, 7)
+    big = generate(tmp_path / "big.h5", 480, 480, 7)
     done = subprocess.run([sys.executable, "-c", NOTEBOOK, str(big), str(tmp_path / "out.h5")],
                           capture_output=True, timeout=120)
     stderr = done.stderr.decode()  # bytes: text mode would turn each \r into a line break
     assert done.returncode == 0, stderr
     updates = stderr.split("\r")[1:]
     assert len(updates) >= 2, stderr
-    assert updates[-1].startswith("usid-peaks: 100% (102400/102400 spectra)") and stderr.endswith("\n"), stderr
+    assert updates[-1].startswith("usid-peaks: 100% (230400/230400 spectra)") and stderr.endswith("\n"), stderr
 
 
 NOTEBOOK_TQDM = textwrap.dedent(

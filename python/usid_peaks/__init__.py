@@ -156,8 +156,8 @@ def find(
         the cell (``tqdm``'s when it is installed, else a line that updates itself); a line every
         few seconds on stderr otherwise (logs). ``False``: nothing. A callable: called as
         ``progress(done, total)`` (spectra of this run) about every 0.2 s while computing and once
-        at the end, instead of any bar; an exception it raises stops the run after the current
-        batch (checkpointed, so the same call resumes) and is raised.
+        when the run has completed, instead of any bar; an exception it raises stops the run
+        after the current batch (checkpointed, so the same call resumes) and is raised.
     component : {"abs", "real", "imag", "phase"}
         What of each (complex) value the peaks are found in. Default ``abs``, the seed's ``np.abs``.
     **cwt_params

@@ -132,7 +132,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let t = Instant::now();
     let data = layout.read_range(main.dataset(), main.dtype, 0..main.n_positions)?;
     let n_spectra = data.n_spectra();
-    eprintln!(
+    usid_peaks::say!(
         "bench: {} ({} pixels x {} bins; {n_spectra} spectra along {}) read in {:.2} s; {} timed run{} per thread count after a warm-up",
         main.path,
         main.n_positions,
@@ -175,7 +175,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let mut rows = Vec::new();
     for (n, _, _, identical, mut times) in setups {
         let seconds = median(&mut times);
-        eprintln!("bench: {n:>3} thread{}: {seconds:.3} s", if n == 1 { " " } else { "s" });
+        usid_peaks::say!("bench: {n:>3} thread{}: {seconds:.3} s", if n == 1 { " " } else { "s" });
         rows.push(Row {
             kind: "threads",
             workers: n,
@@ -238,7 +238,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     };
     let png = args.out.join("scaling.png");
     plot::save(&figure, &png, (1400, 650)).map_err(plot_error)?;
-    eprintln!(
+    usid_peaks::say!(
         "bench: wrote {}, {}, {}",
         args.out.join("bench.csv").display(),
         args.out.join("bench.json").display(),

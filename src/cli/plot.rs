@@ -64,7 +64,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
 
 fn save<F: plot::Figure>(figure: &F, out: &Path, size: plot::Size) -> Result<(), CliError> {
     plot::save(figure, out, size).map_err(plot_error)?;
-    eprintln!("wrote {}", out.display());
+    usid_peaks::say!("wrote {}", out.display());
     Ok(())
 }
 

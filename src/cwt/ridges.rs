@@ -399,7 +399,11 @@ unsafe fn maxima_mask_avx2(left: &[f64], mid: &[f64], right: &[f64]) -> u64 {
         mask |= (bits as u64) << j;
         j += 4;
     }
-    mask | (maxima_mask(&left[j..], &mid[j..], &right[j..]) << j)
+    // The rest, fewer than four (none after a whole run of 64, where `<< 64` would overflow).
+    if j < n {
+        mask |= maxima_mask(&left[j..], &mid[j..], &right[j..]) << j;
+    }
+    mask
 }
 
 fn start_line(s: &mut RidgeScratch, cwt: &[f64], len: usize, row: usize, col: u32) {

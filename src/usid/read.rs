@@ -413,8 +413,9 @@ fn sort_distinct(v: &mut Vec<f64>) {
 /// The size of each dimension as pyUSID's `get_dimensionality` finds it: the number of distinct
 /// index values along it. Reads the index table in blocks of whole entries (all dimensions at
 /// once): one read per block whatever the driver — through MPI-IO, a strided read of one column
-/// costs one system call per element (half a million for a 512 × 512 map). Memory stays one
-/// block plus the distinct values found so far.
+/// costs one system call per element (half a million for a 512 × 512 map). Each dimension's
+/// values are reduced to their distinct ones whenever they have doubled since the last time, so
+/// memory stays about a block plus twice the distinct values, and the time O(N log N).
 fn dim_sizes(anc: &Ancillary, path: &str) -> Result<Vec<usize>, UsidError> {
     const BLOCK: usize = 1 << 16;
     let shape = anc.indices.shape();
@@ -422,7 +423,8 @@ fn dim_sizes(anc: &Ancillary, path: &str) -> Result<Vec<usize>, UsidError> {
         Kind::Position => shape[0],
         Kind::Spectroscopic => shape[1],
     };
-    let mut distinct: Vec<Vec<f64>> = vec![Vec::new(); anc.n_dims()];
+    // Per dimension: the values so far, and how many of them were distinct at the last reduction.
+    let mut distinct: Vec<(Vec<f64>, usize)> = vec![(Vec::new(), 0); anc.n_dims()];
     for start in (0..entries).step_by(BLOCK) {
         let end = (start + BLOCK).min(entries);
         let read = match anc.kind {
@@ -434,12 +436,21 @@ fn dim_sizes(anc: &Ancillary, path: &str) -> Result<Vec<usize>, UsidError> {
         let block = read.map_err(|e| {
             UsidError(format!("{path}: cannot read {} ({})", anc.indices.name(), one_line(e)))
         })?;
-        for (d, values) in distinct.iter_mut().enumerate() {
+        for (d, (values, reduced)) in distinct.iter_mut().enumerate() {
             values.extend(block.column(d));
-            sort_distinct(values);
+            if values.len() >= 2 * (*reduced).max(BLOCK) {
+                sort_distinct(values);
+                *reduced = values.len();
+            }
         }
     }
-    Ok(distinct.iter().map(Vec::len).collect())
+    Ok(distinct
+        .into_iter()
+        .map(|(mut values, _)| {
+            sort_distinct(&mut values);
+            values.len()
+        })
+        .collect())
 }
 
 /// A validated USID main dataset: a 2-D (positions × spectroscopic bins) dataset with its
@@ -745,19 +756,20 @@ mod tests {
 
     #[test]
     fn dimension_sizes_count_every_block_of_a_long_index_table() {
-        // 263 × 257 pixels: more positions than one block of the index table, and a size in
-        // each dimension that a count of the first block alone would get wrong.
+        // 371 × 367 pixels: more than two blocks of the index table (so the values are reduced
+        // to their distinct ones once on the way and once at the end), and a size in each
+        // dimension that a count of the first block alone would get wrong.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("map.h5");
         let params =
-            crate::usid::generate::GenerateParams { rows: 263, cols: 257, bins: 3, dc_steps: 5, seed: 1 };
+            crate::usid::generate::GenerateParams { rows: 371, cols: 367, bins: 3, dc_steps: 5, seed: 1 };
         crate::usid::generate::generate(&path, &params).unwrap();
         let file = open_file(&path).unwrap();
         let m = MainDataset::open(&file, RAW).unwrap();
         let mut sizes: Vec<(String, usize)> =
             m.position_dims.iter().map(|d| (d.name.clone(), d.size)).collect();
         sizes.sort();
-        assert_eq!(sizes, vec![("X".to_string(), 257), ("Y".to_string(), 263)]);
+        assert_eq!(sizes, vec![("X".to_string(), 367), ("Y".to_string(), 371)]);
         let spec: Vec<usize> = m.spectroscopic_dims.iter().map(|d| d.size).collect();
         assert_eq!(spec.iter().product::<usize>(), 15);
         assert!(spec.contains(&5) && spec.contains(&3), "{spec:?}");
