@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test, from a fresh machine: install what is missing, then
 #   1. formatting and lints,
-#   2. the unit, integration and doc tests (scipy, pyUSID and mpirun as references),
+#   2. the unit, integration and doc tests (scipy, pyUSID and mpirun as references), and the
+#      library's unit tests again with overflow checks and debug assertions,
 #   3. the build without MPI against a serial HDF5, and its tests,
 #   3b. the Python package (pip install ./python into .venv) and its pytest suite,
 #   4. a real single-host SLURM cluster running the project's sbatch file,
@@ -88,6 +89,7 @@ python_tests() {
 stage "format" cargo fmt --check
 stage "clippy" cargo clippy --release --all-targets -- -D warnings
 stage "tests" cargo test --release
+stage "library tests with overflow checks" cargo test --profile checked --lib
 stage "no-MPI build and tests" no_mpi_tests
 stage "Python package" python_tests
 if [ -x scripts/test-slurm.sh ]; then
