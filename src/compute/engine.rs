@@ -628,17 +628,23 @@ impl<'a, A: Analysis> RowMapper<'a, A> {
 /// One scratch per pool thread, made once per run by the thread that uses it (so in parallel,
 /// and its pages first touched where they are used): rayon's `map_init` would make one per work
 /// split, i.e. many per batch, each a fresh allocation of the analysis's working memory.
-struct Scratches<S>(Vec<std::sync::Mutex<Option<S>>>);
+struct Scratches<S>(Vec<Slot<S>>);
+
+/// One thread's scratch, alone on its cache lines: a scratch's vectors change their lengths all
+/// the time, and two threads writing to one line (the end of one slot, the start of the next)
+/// would pass it back and forth between their cores.
+#[repr(align(128))]
+struct Slot<S>(std::sync::Mutex<Option<S>>);
 
 impl<S> Scratches<S> {
     fn new(threads: usize) -> Self {
-        Scratches((0..threads.max(1)).map(|_| std::sync::Mutex::new(None)).collect())
+        Scratches((0..threads.max(1)).map(|_| Slot(std::sync::Mutex::new(None))).collect())
     }
     /// Run `f` with the calling pool thread's scratch (uncontended: no two threads share an
     /// index), made by `make` on first use.
     fn with_mine<R>(&self, make: impl FnOnce() -> S, f: impl FnOnce(&mut S) -> R) -> R {
         let i = rayon::current_thread_index().unwrap_or(0) % self.0.len();
-        let mut slot = self.0[i].lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut slot = self.0[i].0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         f(slot.get_or_insert_with(make))
     }
 }
