@@ -523,7 +523,6 @@ impl<T: bytemuck::Pod> Collector<'_, T> {
                 fail_job(world, ComputeError::Internal("a rank sent a malformed batch".into()))
             })?;
             self.computed += piece.rows.len();
-            self.progress.set_global(self.computed * self.per_pixel);
             if let Some(ck) = self.checkpoint.as_mut() {
                 if !piece.rows.is_empty() {
                     ck.append(&piece.rows, &piece.items).map_err(|e| {
@@ -534,12 +533,11 @@ impl<T: bytemuck::Pod> Collector<'_, T> {
             }
             self.pieces.push(piece);
         }
+        self.progress.set_global(self.computed * self.per_pixel);
         Ok(any)
     }
 }
 
-/// A step's results: the batch's items, the next batch's rows, the seconds spent reading them, and
-/// when the computation of the batch ended.
 /// A step's items, the next block, when its read started and ended, and when the computation ended.
 type StepOutcome<T> = (RowItems<T>, Option<SpectraBlock>, Option<(Instant, Instant)>, Instant);
 

@@ -149,11 +149,6 @@ impl World {
         std::process::exit(code)
     }
 
-    /// Gather every rank's bytes on rank 0, in rank order; other ranks get `None`.
-    pub fn gather_bytes(&self, local: &[u8]) -> Option<Vec<Vec<u8>>> {
-        self.exchange(local, false).0
-    }
-
     /// The batch loop's one exchange: every rank's bytes on rank 0 (in rank order; `None` on the
     /// others), and on every rank whether any rank says `flag` (how all ranks agree to stop at the
     /// same batch). The calling thread waits by polling, not spinning, so a rank that calls it
@@ -175,18 +170,6 @@ impl World {
         root_bytes
     }
 
-    /// Whether any rank says `flag` (the batch loop votes through [`World::exchange`] instead).
-    pub fn any(&self, flag: bool) -> bool {
-        #[cfg(feature = "mpi")]
-        if let Some(m) = &self.mpi {
-            use mpi::collective::{CommunicatorCollectives, SystemOperation};
-            let mut out = 0u8;
-            m.world.all_reduce_into(&(flag as u8), &mut out, SystemOperation::max());
-            return out != 0;
-        }
-        flag
-    }
-
     /// The largest of every rank's `value`.
     pub fn max_u64(&self, value: u64) -> u64 {
         #[cfg(feature = "mpi")]
@@ -201,35 +184,32 @@ impl World {
 }
 
 /// Every rank's bytes on rank 0 (in rank order; `None` elsewhere), and on every rank whether any
-/// rank says `flag`. Non-blocking collectives waited for by [`wait_polled`].
+/// rank says `flag`. Two non-blocking collectives waited for by [`wait_polled`]: one all-gather of
+/// every rank's (length, flag) — the vote and the sizes rank 0 needs, together — then the bytes.
 #[cfg(feature = "mpi")]
 fn exchange_mpi(
     world: &mpi::topology::SimpleCommunicator,
     local: &[u8],
     flag: bool,
 ) -> (Option<Vec<Vec<u8>>>, bool) {
-    use mpi::collective::{CommunicatorCollectives, SystemOperation};
+    use mpi::collective::CommunicatorCollectives;
     use mpi::datatype::PartitionMut;
     use mpi::topology::Communicator;
     use mpi::traits::Root;
     let root = world.process_at_rank(0);
-    let len = local.len() as u64;
-    let (flag, mut any) = (flag as u8, 0u8);
+    let mine = [local.len() as u64, flag as u64];
+    let mut both = vec![0u64; 2 * world.size() as usize];
+    mpi::request::scope(|scope| {
+        wait_polled(world.immediate_all_gather_into(scope, &mine[..], &mut both[..]));
+    });
+    let any = both.chunks_exact(2).any(|p| p[1] != 0);
     if world.rank() != 0 {
         mpi::request::scope(|scope| {
-            let vote = world.immediate_all_reduce_into(scope, &flag, &mut any, SystemOperation::max());
-            wait_polled(root.immediate_gather_into(scope, &len));
-            wait_polled(vote);
             wait_polled(root.immediate_gather_varcount_into(scope, local));
         });
-        return (None, any != 0);
+        return (None, any);
     }
-    let mut lens = vec![0u64; world.size() as usize];
-    mpi::request::scope(|scope| {
-        let vote = world.immediate_all_reduce_into(scope, &flag, &mut any, SystemOperation::max());
-        wait_polled(root.immediate_gather_into_root(scope, &len, &mut lens[..]));
-        wait_polled(vote);
-    });
+    let lens: Vec<u64> = both.chunks_exact(2).map(|p| p[0]).collect();
     let counts: Vec<i32> = lens.iter().map(|&l| l as i32).collect();
     let displs: Vec<i32> = counts
         .iter()
@@ -253,7 +233,7 @@ fn exchange_mpi(
         out.push(all[at..at + l as usize].to_vec());
         at += l as usize;
     }
-    (Some(out), any != 0)
+    (Some(out), any)
 }
 
 /// Wait for `request` by testing it every 50 µs: OpenMPI's own wait spins, and the thread that
