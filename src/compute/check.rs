@@ -69,7 +69,7 @@ where
             match &reference {
                 None => reference = Some((what, items)),
                 Some((first, r)) => {
-                    if let Some(s) = (0..spectra).find(|&s| r.rows().nth(s) != items.rows().nth(s)) {
+                    if let Some(s) = r.rows().zip(items.rows()).position(|(a, b)| a != b) {
                         return Err(format!("spectrum {s}: {what} gives other items than {first}"));
                     }
                 }

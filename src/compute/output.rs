@@ -47,7 +47,8 @@ fn side_file(path: &Path, suffix: &str) -> PathBuf {
 
 /// An exclusive lock on the target, released when dropped; the lock file is removed then too.
 pub(crate) struct Lock {
-    file: File,
+    /// Held, never read: the lock lives as long as this open file.
+    _file: File,
     path: PathBuf,
 }
 
@@ -57,7 +58,6 @@ impl Drop for Lock {
         // gets the lock, that the path no longer names what it locked, and starts again (see
         // `lock`), so two runs never both hold "the" lock.
         let _ = std::fs::remove_file(&self.path);
-        let _ = &self.file;
     }
 }
 
@@ -89,7 +89,7 @@ pub(crate) fn lock(paths: &TargetPaths) -> Result<Lock, ComputeError> {
                     paths.lock.display(),
                     paths.target.display()
                 );
-                return Ok(Lock { file, path: paths.lock.clone() });
+                return Ok(Lock { _file: file, path: paths.lock.clone() });
             }
             return Err(ComputeError::Busy(format!(
                 "{} is being written by another usid-peaks run (lock {} is held); wait for it to finish",
@@ -100,7 +100,7 @@ pub(crate) fn lock(paths: &TargetPaths) -> Result<Lock, ComputeError> {
         let same = |a: &std::fs::Metadata, b: &std::fs::Metadata| a.dev() == b.dev() && a.ino() == b.ino();
         match (file.metadata(), std::fs::metadata(&paths.lock)) {
             (Ok(ours), Ok(there)) if same(&ours, &there) => {
-                return Ok(Lock { file, path: paths.lock.clone() });
+                return Ok(Lock { _file: file, path: paths.lock.clone() });
             }
             // The previous holder removed the file we locked: lock the new one.
             _ => continue,
@@ -166,9 +166,11 @@ pub(crate) fn find_reusable(
         return None;
     }
     let file = hdf5::File::open(target).ok()?;
-    results::groups_for(&file, dset_path, process)
-        .into_iter()
+    // Newest first, opening each group only until one matches.
+    results::group_paths_for(&file, dset_path, process)
+        .iter()
         .rev()
+        .filter_map(|p| results::ResultsGroup::open(&file, p))
         .find(|g| g.complete && g.attr("usid_peaks_fingerprint") == Some(fingerprint))
         .map(|g| g.path)
 }

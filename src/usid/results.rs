@@ -81,6 +81,12 @@ fn attr_text(g: &hdf5::Group, name: &str) -> Option<String> {
 /// The results groups of process `process` on the dataset at `dset_path`, found at that path's
 /// parent in `file` (the source file, or an `--output` file), oldest first.
 pub fn groups_for(file: &hdf5::File, dset_path: &str, process: &str) -> Vec<ResultsGroup> {
+    group_paths_for(file, dset_path, process).iter().filter_map(|p| ResultsGroup::open(file, p)).collect()
+}
+
+/// The paths of [`groups_for`]'s groups, oldest first, none of them opened yet: a caller after
+/// one group opens (and reads the completion of) only the ones it looks at.
+pub fn group_paths_for(file: &hdf5::File, dset_path: &str, process: &str) -> Vec<String> {
     let Ok(parent) = file.group(parent_path(dset_path)) else { return Vec::new() };
     let base = group_base(dset_path, process);
     let mut found: Vec<(u64, String)> = parent
@@ -91,10 +97,7 @@ pub fn groups_for(file: &hdf5::File, dset_path: &str, process: &str) -> Vec<Resu
         .filter(|(_, m)| matches!(parent.loc_type_by_name(m), Ok(LocationType::Group)))
         .collect();
     found.sort();
-    found
-        .into_iter()
-        .filter_map(|(_, m)| ResultsGroup::open(file, &format!("{}/{m}", parent.name())))
-        .collect()
+    found.into_iter().map(|(_, m)| format!("{}/{m}", parent.name())).collect()
 }
 
 /// How deep and how many groups [`all_groups`] looks.
