@@ -64,6 +64,9 @@ pub struct PeakScratch {
 }
 
 impl PeakFinding {
+    /// The process name of its results groups (`<dataset>-Peak_Finding_NNN`).
+    pub const NAME: &'static str = "Peak_Finding";
+
     /// Prepare peak finding on the spectra of `layout` (builds the wavelet bank for their length
     /// once).
     pub fn new(
@@ -142,7 +145,7 @@ impl Analysis for PeakFinding {
     type Scratch = PeakScratch;
 
     fn name(&self) -> &str {
-        "Peak_Finding"
+        PeakFinding::NAME
     }
 
     fn parameters(&self) -> Vec<(String, Param)> {

@@ -231,7 +231,7 @@ fn results_to_draw(args: &Args) -> Result<(hdf5::File, ResultsGroup, Option<usiz
 }
 
 /// The name of the process whose groups `plot --map` draws.
-const PROCESS: &str = "Peak_Finding";
+const PROCESS: &str = PeakFinding::NAME;
 
 /// The map of one results group, drawn from the group alone: Peak_Count's position dimensions
 /// give the grid and its spectroscopic dimensions (the source's other dims) the `--step` choice;

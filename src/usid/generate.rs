@@ -106,9 +106,12 @@ pub struct GenerateSummary {
 
 /// Checks the parameters: every size at least 1 and the data small enough to address.
 pub fn validate(params: &GenerateParams) -> Result<(), UsidError> {
-    for (flag, v) in
-        [("rows", params.rows), ("cols", params.cols), ("bins", params.bins), ("dc-steps", params.dc_steps)]
-    {
+    for (flag, v) in [
+        ("rows", params.rows),
+        ("cols", params.cols),
+        ("bins", params.bins),
+        ("spec-dims DC_Offset", params.dc_steps),
+    ] {
         if v == 0 {
             return Err(UsidError(format!("--{flag} must be at least 1 (got 0)")));
         }
@@ -267,8 +270,7 @@ pub fn generate(path: &Path, params: &GenerateParams) -> Result<GenerateSummary,
 /// Writes everything into `tmp`; messages name `target`, the file the user asked for.
 fn write_file(tmp: &Path, target: &Path, params: &GenerateParams) -> Result<Vec<usize>, UsidError> {
     let shown = target.display().to_string();
-    let h5 =
-        |what: &str, e: hdf5::Error| UsidError(format!("{shown}: {what}: {}", crate::error::one_line(e)));
+    let h5 = |what: &str, e: hdf5::Error| super::write::h5_error(&shown, what, e);
     let file = hdf5::File::create(tmp).map_err(|e| h5("cannot create the file", e))?;
     let meas = file.create_group("Measurement_000").map_err(|e| h5("cannot create a group", e))?;
     let chan = meas.create_group("Channel_000").map_err(|e| h5("cannot create a group", e))?;

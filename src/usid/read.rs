@@ -29,7 +29,7 @@ pub const MAX_DIMS: usize = attr::MAX_STRINGS;
 /// block).
 const HDF5_SIGNATURE: [u8; 8] = *b"\x89HDF\r\n\x1a\n";
 
-pub(crate) use crate::error::one_line;
+use crate::error::one_line;
 
 /// Check that `path` names an existing regular file that carries the HDF5 signature, so that the
 /// common mistakes (typo, directory, wrong file) get a crisp message before HDF5 sees the file.

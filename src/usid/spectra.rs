@@ -219,17 +219,6 @@ impl SpectraLayout {
             .collect()
     }
 
-    /// The spectrum at the given steps along [`Self::others`] (fastest first).
-    pub fn spectrum_at(&self, steps: &[usize]) -> usize {
-        let mut s = 0;
-        let mut stride = 1;
-        for (d, &i) in self.others.iter().zip(steps) {
-            s += i * stride;
-            stride *= d.values.len().max(1);
-        }
-        s
-    }
-
     /// `DC_Offset=-2.5 V, Field=1` for spectrum `s`: the other dimensions' values, slowest first
     /// (as one reads a nested loop); empty with one spectroscopic dimension.
     pub fn label(&self, s: usize) -> String {
@@ -362,7 +351,11 @@ pub fn read_rows_into<T: hdf5::H5Type + Copy>(
         .conversion(hdf5::Conversion::Hard)
         .read_slice_2d::<T, _>(ndarray::s![rows.clone(), ..])
         .map_err(|e| {
-            UsidError(format!("{}: cannot read rows {rows:?} ({})", dataset.name(), super::read::one_line(e)))
+            UsidError(format!(
+                "{}: cannot read rows {rows:?} ({})",
+                dataset.name(),
+                crate::error::one_line(e)
+            ))
         })?;
     out.extend(part);
     Ok(())

@@ -634,7 +634,7 @@ fn obj_name(obj: &Location) -> String {
 }
 
 /// Where, what, and HDF5's message on one line.
-fn h5_error(here: &str, what: &str, e: hdf5::Error) -> UsidError {
+pub(super) fn h5_error(here: &str, what: &str, e: hdf5::Error) -> UsidError {
     UsidError(format!("{here}: {what}: {}", crate::error::one_line(e)))
 }
 

@@ -123,15 +123,10 @@ fn create<S: Stored>(
 }
 
 /// The library's read of `rows`, as the engine does it.
-fn library<T: H5Type>(ds: &hdf5::Dataset, rows: &[Range<u64>]) -> Vec<T> {
+fn library<T: H5Type + Copy>(ds: &hdf5::Dataset, rows: &[Range<u64>]) -> Vec<T> {
     let mut out = Vec::new();
     for r in rows {
-        let part = ds
-            .as_reader()
-            .conversion(hdf5::Conversion::Hard)
-            .read_slice_2d::<T, _>(ndarray::s![r.start as usize..r.end as usize, ..])
-            .unwrap();
-        out.extend(part);
+        crate::usid::spectra::read_rows_into(ds, r.start as usize..r.end as usize, &mut out).unwrap();
     }
     out
 }
