@@ -79,7 +79,9 @@ def test_find_with_parameters_matches_the_command_and_the_2d_call(small_map, tmp
         raw = np.abs(f[RAW][:])
     with h5py.File(tmp_path / "py.h5", "r") as f:
         indices = f[summary["group"] + "/Peak_Indices"][:]
-    for row, peaks in zip(indices, usid_peaks.find_peaks_cwt(raw, **kw)):
+    found = usid_peaks.find_peaks_cwt(raw, **kw)
+    assert len(found) == len(indices) == 480
+    for row, peaks in zip(indices, found):
         assert np.array_equal(row[row >= 0], peaks)
 
 

@@ -160,10 +160,13 @@ def test_2d_results_do_not_depend_on_threads_or_on_layout():
     for other in (usid_peaks.find_peaks_cwt(x, widths, threads=3),
                   usid_peaks.find_peaks_cwt(np.asfortranarray(x), widths),
                   usid_peaks.find_peaks_cwt(x.tolist(), widths)):
+        assert len(other) == len(one) == 1000
         assert all(np.array_equal(a, b) for a, b in zip(one, other))
     # A strided view is its rows, not the memory under it.
     view = np.repeat(x, 2, axis=1)[:, ::2]
-    assert all(np.array_equal(a, b) for a, b in zip(one, usid_peaks.find_peaks_cwt(view, widths)))
+    strided = usid_peaks.find_peaks_cwt(view, widths)
+    assert len(strided) == len(one)
+    assert all(np.array_equal(a, b) for a, b in zip(one, strided))
 
 
 def test_empty_2d_and_short_spectra_like_scipy():
