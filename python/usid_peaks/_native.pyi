@@ -1,6 +1,6 @@
 """The Rust half of usid_peaks (private: call the functions of usid_peaks instead)."""
 
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +33,7 @@ def find(
     max_mem_mb: int = 1024,
     force: bool = False,
     progress: bool = True,
+    on_progress: Optional[Callable[[int, int], object]] = None,
 ) -> str: ...
 def pixel(
     path: str,
