@@ -52,6 +52,16 @@ install_rust_check() {
         say "cargo not found: install Rust (https://rustup.rs), then run this script again"
         exit 1
     fi
+    # The format and lint stages of scripts/test.sh need these components of the toolchain.
+    if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+        if command -v rustup >/dev/null 2>&1; then
+            say "adding the rustfmt and clippy components"
+            rustup component add rustfmt clippy
+        else
+            say "cargo fmt or cargo clippy is missing: install rustfmt and clippy for your toolchain"
+            exit 1
+        fi
+    fi
 }
 
 # The venv is rebuilt when the requirements file changes: a stamp holds the hash it was built from.
