@@ -2,7 +2,10 @@
 //! spectrum lengths, every transform side by side in one run (same spectra, same process):
 //!
 //! * `matrices`: the folded matrix products on the bank packed once per plan, with the unfold
-//!   fused into the store (at 119 samples the automatic choice);
+//!   fused into the store, against 13 basis wavelets mixed into the 30 rows where the bank has
+//!   that low a rank (at 119 samples: the automatic choice);
+//! * `full-bank`: the same packed products against all 30 wavelets (the fast path before the
+//!   low-rank bank);
 //! * `gemm`: the same products through matrixmultiply's general matrix product, which repacks
 //!   the bank every block (the fast path before the packed kernel);
 //! * `fft`: FFT convolution (the automatic choice above 128 samples);
@@ -47,13 +50,14 @@ fn bench(c: &mut Criterion) {
         group.measurement_time(Duration::from_secs(if len > 1000 { 4 } else { 2 }));
         let transforms = [
             ("matrices", Transform::Matrices),
+            ("full-bank", Transform::FullBank),
             ("gemm", Transform::Gemm),
             ("fft", Transform::Fft),
             ("direct", Transform::Direct),
         ];
         for (name, transform) in transforms {
             // Beyond 256 samples there are no matrices: that plan would be the direct sums again.
-            if matches!(transform, Transform::Matrices | Transform::Gemm) && len > 256 {
+            if matches!(transform, Transform::Matrices | Transform::FullBank | Transform::Gemm) && len > 256 {
                 continue;
             }
             let finder = PeakFinder::with_transform(len, &params, transform).expect("valid parameters");

@@ -2,8 +2,8 @@
 //!
 //! `cwt_throughput SPECTRA.f64 LEN [REPEATS] [TRANSFORM] [PEAKS_OUT]`: SPECTRA.f64 holds
 //! n × LEN little-endian f64 values (what scripts/bench_cwt_vs_scipy.py and
-//! scripts/cwt_length_sweep.py write). TRANSFORM is `auto` (default), `matrices`, `fft` or
-//! `direct` (see `usid_peaks::cwt::Transform`). Prints the best rate over the repeats and the
+//! scripts/cwt_length_sweep.py write). TRANSFORM is `auto` (default), `matrices`, `full-bank`,
+//! `gemm`, `fft` or `direct` (see `usid_peaks::cwt::Transform`). Prints the best rate over the repeats and the
 //! total number of peaks; with PEAKS_OUT, also writes every spectrum's peaks there, one line
 //! each (space-separated), so that a caller can compare them with scipy's one by one.
 use std::io::Write;
@@ -28,9 +28,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let transform = match rest.get(1).map(String::as_str) {
         None | Some("auto") => Transform::Auto,
         Some("matrices") => Transform::Matrices,
+        Some("full-bank") => Transform::FullBank,
+        Some("gemm") => Transform::Gemm,
         Some("fft") => Transform::Fft,
         Some("direct") => Transform::Direct,
-        Some(t) => return Err(format!("unknown transform {t:?}: auto, matrices, fft or direct").into()),
+        Some(t) => {
+            return Err(
+                format!("unknown transform {t:?}: auto, matrices, full-bank, gemm, fft or direct").into()
+            )
+        }
     };
     let bytes = std::fs::read(path)?;
     let data: Vec<f64> = bytes

@@ -39,6 +39,7 @@
 //! samples) and where we do (realistic spectra over [`FFT_MIN_LEN`] samples) differ; that only
 //! changes rounding, and we copy the FFT's one visible effect in scipy, a row of NaN when the
 //! spectrum has a NaN or ±inf.
+mod lowrank;
 mod packed;
 mod params;
 mod reference;

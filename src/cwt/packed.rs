@@ -111,6 +111,11 @@ impl Packed {
         Packed { half, lo, panels, groups, data }
     }
 
+    /// Multiply-adds per spectrum, padding included.
+    pub(crate) fn cost(&self) -> usize {
+        self.panels.iter().map(|p| (p.p_rows.1 - p.p_rows.0 + p.q_rows.1 - p.q_rows.0) * NR).sum()
+    }
+
     /// The CWT matrices (`rows × len` each, `stride` apart in `out`) of the `n` spectra whose
     /// folds are in `u` (`half` samples each) and `v` (`lo` each), laid out by [`tiled_at`]
     /// for at least `n` rounded up to [`MR`] spectra; the extra ones are computed and dropped.
@@ -144,7 +149,9 @@ impl Packed {
     #[target_feature(enable = "avx2,fma")]
     unsafe fn transform_avx512(&self, n: usize, u: &[f64], v: &[f64], out: &mut [f64], stride: usize) {
         // SAFETY: the caller checked AVX-512F; `products_avx512` checks the slices.
-        self.transform_body(n, u, v, out, stride, |a, b, tile| unsafe { products_avx512(a, b, tile) })
+        self.transform_body(n, u, v, out, stride, |a, b, s, out, os| unsafe {
+            products_avx512(a, b, s, out, os)
+        })
     }
 
     /// The body of [`Packed::transform`], compiled once per instruction set it is inlined into,
@@ -157,15 +164,15 @@ impl Packed {
         v: &[f64],
         out: &mut [f64],
         stride: usize,
-        products: impl Fn(&[f64], &[f64], &mut Tile),
+        products: impl Fn(&[f64], &[f64], usize, &mut [f64], usize),
     ) {
         let (half, lo) = (self.half, self.lo);
         // Chunks of tiles whose `u` (or `v`) stays in the first-level cache next to one panel's
         // `P` (or `Q`) block: all `E` of the chunk first, then `O` and the stores.
         let tiles = n.div_ceil(MR);
         // Written in place by `products` (a tile is 768 bytes: no zeroing, no copy per tile).
-        let mut e = [[[0.0f64; NR]; MR]; CHUNK];
-        let mut o = [[0.0f64; NR]; MR];
+        let mut e: [Tile; CHUNK] = [[[0.0; NR]; MR]; CHUNK];
+        let mut o: Tile = [[0.0; NR]; MR];
         for chunk in (0..tiles).step_by(CHUNK) {
             let chunk = chunk..tiles.min(chunk + CHUNK);
             for (panel, groups) in self.panels.iter().zip(self.groups.chunks_exact(NR / LANES)) {
@@ -175,11 +182,11 @@ impl Packed {
                 let q_block = &self.data[panel.q_at..panel.q_at + (q1 - q0) * NR];
                 for (t, e) in chunk.clone().zip(e.iter_mut()) {
                     let at = tiled_at(t * MR, half);
-                    products(&u[at + p0 * MR..at + p1 * MR], p_block, e);
+                    products(&u[at + p0 * MR..at + p1 * MR], p_block, NR, e.as_flattened_mut(), NR);
                 }
                 for (t, e) in chunk.clone().zip(&e) {
                     let at = tiled_at(t * MR, lo);
-                    products(&v[at + q0 * MR..at + q1 * MR], q_block, &mut o);
+                    products(&v[at + q0 * MR..at + q1 * MR], q_block, NR, o.as_flattened_mut(), NR);
                     for s in 0..MR.min(n - t * MR) {
                         let cwt = &mut out[(t * MR + s) * stride..(t * MR + s + 1) * stride];
                         for (g, group) in groups.iter().enumerate() {
@@ -187,6 +194,104 @@ impl Packed {
                             unfold(group, &e[s][lanes.clone()], &o[s][lanes], cwt);
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+/// CWT rows as combinations of a few basis rows (a low-rank bank, see `super::lowrank`):
+/// `cwt[r] = Σ_k c[r][k] · z[k]`, [`MR`] rows by [`NR`] positions at a time through the same
+/// tile kernels as the products.
+#[derive(Debug, Clone)]
+pub(crate) struct Mixer {
+    rows: usize,
+    rank: usize,
+    /// The coefficients by tiles of [`MR`] rows (the last padded with zero rows), each tile
+    /// `rank × MR`, row `k` holding the tile's coefficients of basis row `k`.
+    tiles: Vec<f64>,
+}
+
+impl Mixer {
+    /// `coefficients`: `rows × rank`, row-major.
+    pub(crate) fn new(rows: usize, rank: usize, coefficients: &[f64]) -> Mixer {
+        assert!(rank > 0 && coefficients.len() == rows * rank);
+        let mut tiles = vec![0.0; rows.div_ceil(MR) * MR * rank];
+        for (r, c) in coefficients.chunks_exact(rank).enumerate() {
+            for (k, &c) in c.iter().enumerate() {
+                tiles[(r / MR) * MR * rank + k * MR + r % MR] = c;
+            }
+        }
+        Mixer { rows, rank, tiles }
+    }
+
+    /// Multiply-adds per spectrum of `len` samples, padding included.
+    pub(crate) fn cost(&self, len: usize) -> usize {
+        self.tiles.len() * len.div_ceil(NR) * NR
+    }
+
+    /// Values [`Mixer::mix`] reads per spectrum: `rank × len`, and a panel's reach past the end.
+    pub(crate) fn input_len(&self, len: usize) -> usize {
+        self.rank * len + NR
+    }
+
+    /// Mixes one spectrum's basis rows `z` (`rank × len`, [`Mixer::input_len`] values) into its
+    /// CWT matrix (`rows × len`).
+    pub(crate) fn mix(&self, z: &[f64], len: usize, cwt: &mut [f64]) {
+        assert!(z.len() >= self.input_len(len) && cwt.len() >= self.rows * len);
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx512f") && has!("avx2") && has!("fma") {
+                // SAFETY: the CPU has AVX-512F, AVX2 and FMA, checked just above.
+                return unsafe { self.mix_avx512(z, len, cwt) };
+            }
+            if has!("avx2") && has!("fma") {
+                // SAFETY: the CPU has AVX2 and FMA, checked just above.
+                return unsafe { self.mix_avx2_fma(z, len, cwt) };
+            }
+        }
+        self.mix_body(z, len, cwt, products::<false>)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn mix_avx2_fma(&self, z: &[f64], len: usize, cwt: &mut [f64]) {
+        self.mix_body(z, len, cwt, products::<true>)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn mix_avx512(&self, z: &[f64], len: usize, cwt: &mut [f64]) {
+        // SAFETY: the caller checked AVX-512F; `products_avx512` checks the slices.
+        self.mix_body(z, len, cwt, |a, b, s, out, os| unsafe { products_avx512(a, b, s, out, os) })
+    }
+
+    /// The body of [`Mixer::mix`], compiled once per instruction set, like
+    /// [`Packed::transform_body`]. A panel of the last positions reads past the row into the
+    /// next (or the slack after the last): those columns are computed and dropped.
+    #[inline(always)]
+    fn mix_body(
+        &self,
+        z: &[f64],
+        len: usize,
+        cwt: &mut [f64],
+        products: impl Fn(&[f64], &[f64], usize, &mut [f64], usize),
+    ) {
+        let mut tile: Tile = [[0.0; NR]; MR];
+        for (t, coefficients) in self.tiles.chunks_exact(self.rank * MR).enumerate() {
+            let rows = t * MR..self.rows.min((t + 1) * MR);
+            for p0 in (0..len).step_by(NR) {
+                let z = &z[p0..p0 + (self.rank - 1) * len + NR];
+                let columns = NR.min(len - p0);
+                if rows.len() == MR && columns == NR {
+                    // A whole tile of the CWT matrix: stored in place.
+                    products(coefficients, z, len, &mut cwt[rows.start * len + p0..], len);
+                    continue;
+                }
+                products(coefficients, z, len, tile.as_flattened_mut(), NR);
+                for (r, tile) in rows.clone().zip(&tile) {
+                    cwt[r * len + p0..r * len + p0 + columns].copy_from_slice(&tile[..columns]);
                 }
             }
         }
@@ -207,24 +312,27 @@ pub(crate) fn tiled_at(slot: usize, k: usize) -> usize {
 /// The results of one tile: `MR` spectra × `NR` columns.
 type Tile = [[f64; NR]; MR];
 
-/// `tile[s][c] = Σ_j a[j][s] · block[j][c]` for one tile of folds (`a`, rows of [`MR`]) against
-/// one panel (`block`, rows of [`NR`]), half a panel at a time (12 accumulators of AVX2);
-/// `FMA`: multiply-adds fused (one rounding), else a multiply then an add.
+/// `out[s · out_stride + c] = Σ_j a[j][s] · block[j · stride + c]` for one tile of folds (`a`,
+/// rows of [`MR`]) against one panel (`block`, rows of [`NR`] values `stride` apart), half a
+/// panel at a time (12 accumulators of AVX2); `FMA`: multiply-adds fused (one rounding), else
+/// a multiply then an add. A [`Tile`] is `out` with `out_stride` [`NR`].
 #[inline(always)]
-fn products<const FMA: bool>(a: &[f64], block: &[f64], tile: &mut Tile) {
+fn products<const FMA: bool>(a: &[f64], block: &[f64], stride: usize, out: &mut [f64], out_stride: usize) {
     const H: usize = NR / 2;
+    let rows = a.len() / MR;
+    assert!(rows == 0 || block.len() >= (rows - 1) * stride + NR);
     for h in 0..2 {
         let mut acc = [[0.0f64; H]; MR];
-        for (x, b) in a.chunks_exact(MR).zip(block.chunks_exact(NR)) {
-            let b = &b[h * H..(h + 1) * H];
+        for (j, x) in a.chunks_exact(MR).enumerate() {
+            let b = &block[j * stride + h * H..j * stride + (h + 1) * H];
             for (acc, &x) in acc.iter_mut().zip(x) {
                 for (acc, &b) in acc.iter_mut().zip(b) {
                     *acc = if FMA { x.mul_add(b, *acc) } else { *acc + x * b };
                 }
             }
         }
-        for (t, acc) in tile.iter_mut().zip(acc) {
-            t[h * H..(h + 1) * H].copy_from_slice(&acc);
+        for (s, acc) in acc.iter().enumerate() {
+            out[s * out_stride + h * H..s * out_stride + (h + 1) * H].copy_from_slice(acc);
         }
     }
 }
@@ -241,11 +349,13 @@ fn products<const FMA: bool>(a: &[f64], block: &[f64], tile: &mut Tile) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn products_avx512(a: &[f64], block: &[f64], tile: &mut Tile) {
-    let rows = block.len() / NR;
-    assert!(a.len() == rows * MR && block.len() == rows * NR);
+unsafe fn products_avx512(a: &[f64], block: &[f64], stride: usize, out: &mut [f64], out_stride: usize) {
+    let rows = a.len() / MR;
+    assert!(rows == 0 || block.len() >= (rows - 1) * stride + NR);
+    assert!(out_stride >= NR && out.len() >= (MR - 1) * out_stride + NR);
     // SAFETY: the loop reads `rows` rows of `a` (MR values, 48 bytes) and of `block` (NR values,
-    // 128 bytes), both checked above, and writes the MR × NR values of `tile`.
+    // 128 bytes, `stride` values apart), both checked above, and writes MR rows of NR values
+    // `out_stride` apart in `out`, checked too.
     unsafe {
         std::arch::asm!(
             "vxorpd xmm0, xmm0, xmm0",
@@ -284,27 +394,34 @@ unsafe fn products_avx512(a: &[f64], block: &[f64], tile: &mut Tile) {
             "vfmadd231pd zmm10, zmm12, zmm15",
             "vfmadd231pd zmm11, zmm13, zmm15",
             "add {a}, 48",
-            "add {b}, 128",
+            "add {b}, {bs}",
             "dec {k}",
             "jnz 2b",
             "3:",
             "vmovupd [{t}], zmm0",
             "vmovupd [{t} + 64], zmm1",
-            "vmovupd [{t} + 128], zmm2",
-            "vmovupd [{t} + 192], zmm3",
-            "vmovupd [{t} + 256], zmm4",
-            "vmovupd [{t} + 320], zmm5",
-            "vmovupd [{t} + 384], zmm6",
-            "vmovupd [{t} + 448], zmm7",
-            "vmovupd [{t} + 512], zmm8",
-            "vmovupd [{t} + 576], zmm9",
-            "vmovupd [{t} + 640], zmm10",
-            "vmovupd [{t} + 704], zmm11",
+            "add {t}, {ts}",
+            "vmovupd [{t}], zmm2",
+            "vmovupd [{t} + 64], zmm3",
+            "add {t}, {ts}",
+            "vmovupd [{t}], zmm4",
+            "vmovupd [{t} + 64], zmm5",
+            "add {t}, {ts}",
+            "vmovupd [{t}], zmm6",
+            "vmovupd [{t} + 64], zmm7",
+            "add {t}, {ts}",
+            "vmovupd [{t}], zmm8",
+            "vmovupd [{t} + 64], zmm9",
+            "add {t}, {ts}",
+            "vmovupd [{t}], zmm10",
+            "vmovupd [{t} + 64], zmm11",
             "vzeroupper",
             a = inout(reg) a.as_ptr() => _,
             b = inout(reg) block.as_ptr() => _,
             k = inout(reg) rows => _,
-            t = in(reg) tile.as_mut_ptr(),
+            bs = in(reg) stride * 8,
+            t = inout(reg) out.as_mut_ptr() => _,
+            ts = in(reg) out_stride * 8,
             out("ymm0") _, out("ymm1") _, out("ymm2") _, out("ymm3") _, out("ymm4") _,
             out("ymm5") _, out("ymm6") _, out("ymm7") _, out("ymm8") _, out("ymm9") _,
             out("ymm10") _, out("ymm11") _, out("ymm12") _, out("ymm13") _, out("ymm14") _,
@@ -349,18 +466,30 @@ mod tests {
             state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
         };
-        for rows in [0, 1, 2, 7, 60, 70] {
+        // Panels packed (rows NR apart) and read in place from a wider matrix (the mixer's
+        // basis rows); tiles stored packed and into a wider matrix (the CWT).
+        for (rows, stride, out_stride) in [
+            (0, NR, NR),
+            (1, NR, NR),
+            (2, NR, NR),
+            (7, NR, NR),
+            (60, NR, NR),
+            (70, NR, NR),
+            (13, 119, 119),
+            (3, 17, 21),
+        ] {
             let a: Vec<f64> = (0..rows * MR).map(|_| next()).collect();
-            let b: Vec<f64> = (0..rows * NR).map(|_| next()).collect();
-            let run = |kernel: &dyn Fn(&mut Tile)| {
-                // Start from garbage: a kernel must write every entry, not add to it.
-                let mut tile = [[f64::NAN; NR]; MR];
-                kernel(&mut tile);
-                tile
+            let b: Vec<f64> = (0..rows * stride + NR).map(|_| next()).collect();
+            let run = |kernel: &dyn Fn(&mut [f64])| {
+                // Start from garbage: a kernel must write every entry, not add to it; and
+                // leave every value between the tile's rows alone.
+                let mut out = vec![f64::NAN; MR * out_stride];
+                kernel(&mut out);
+                out
             };
-            let mut kernels: Vec<(&str, Tile)> = vec![
-                ("portable", run(&|t| products::<false>(&a, &b, t))),
-                ("fused", run(&|t| products::<true>(&a, &b, t))),
+            let mut kernels: Vec<(&str, Vec<f64>)> = vec![
+                ("portable", run(&|t| products::<false>(&a, &b, stride, t, out_stride))),
+                ("fused", run(&|t| products::<true>(&a, &b, stride, t, out_stride))),
             ];
             #[cfg(target_arch = "x86_64")]
             if std::arch::is_x86_feature_detected!("avx512f")
@@ -368,17 +497,21 @@ mod tests {
                 && std::arch::is_x86_feature_detected!("fma")
             {
                 // SAFETY: the CPU has AVX-512F, AVX2 and FMA, checked just above.
-                kernels.push(("avx512", run(&|t| unsafe { products_avx512(&a, &b, t) })));
+                kernels.push(("avx512", run(&|t| unsafe { products_avx512(&a, &b, stride, t, out_stride) })));
             }
-            for (name, tile) in kernels {
+            for (name, out) in kernels {
                 for s in 0..MR {
-                    for c in 0..NR {
-                        let terms = (0..rows).map(|j| a[j * MR + s] * b[j * NR + c]);
+                    for c in 0..out_stride {
+                        let got = out[s * out_stride + c];
+                        if c >= NR {
+                            assert!(got.is_nan(), "{name} wrote between rows");
+                            continue;
+                        }
+                        let terms = (0..rows).map(|j| a[j * MR + s] * b[j * stride + c]);
                         let (sum, scale) = terms.fold((0.0, 0.0), |(t, m), x| (t + x, m + x.abs()));
-                        let got = tile[s][c];
                         assert!(
                             (got - sum).abs() <= 1e-15 * scale.max(1e-300),
-                            "{name} rows {rows}: {got} vs {sum}"
+                            "{name} rows {rows}, stride {stride}: {got} vs {sum}"
                         );
                     }
                 }

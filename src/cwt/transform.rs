@@ -1,7 +1,8 @@
 //! The continuous wavelet transform: scipy's row-by-row direct convolution, the batched
 //! transform of many spectra as a few matrix products against a wavelet bank built once, and
 //! the FFT convolution of long spectra.
-use super::packed::{tiled_at, FoldedRow, Packed, MR};
+use super::lowrank::low_rank;
+use super::packed::{tiled_at, FoldedRow, Mixer, Packed, MR};
 use super::spectral::{Spectral, SpectralScratch};
 use super::wavelet::Kernel;
 
@@ -71,8 +72,15 @@ pub enum Transform {
     /// Matrix products (folded when every wavelet is a palindrome); spectra longer than
     /// 256 samples have no matrices and take the direct sums instead. The folded products run
     /// on a bank packed once per plan, skipping its zero band, with the unfold fused into the
-    /// store (AVX2+FMA when the CPU has them, detected at run time).
+    /// store (AVX-512 or AVX2+FMA when the CPU has them, detected at run time). When the
+    /// wavelets are alike (one length, neighbouring widths, as the seed's 20..60) and it saves
+    /// multiply-adds, the products run against a few basis wavelets within `1e-15` of the bank
+    /// and a small product mixes their rows into the CWT rows (13 basis wavelets for the seed's
+    /// 30 at 119 samples).
     Matrices,
+    /// [`Transform::Matrices`] always on the full bank, one packed row per wavelet: the fast
+    /// path before the low-rank bank, kept for the tests and the benchmarks.
+    FullBank,
     /// The same matrix products through a general matrix multiplication (the matrixmultiply
     /// crate), which repacks the bank for every block of spectra and leaves the unfold to a
     /// second pass: the short-spectrum path before the packed kernel, kept as a second
@@ -175,8 +183,11 @@ pub(crate) struct Bank {
     /// Realistic spectra take the folded products (else the dense one, or the direct sums).
     fold_realistic: bool,
     /// The folded bank in the explicit kernel's layout ([`Transform::Matrices`]); without it the
-    /// folded products go through [`gemm`] ([`Transform::Gemm`]).
+    /// folded products go through [`gemm`] ([`Transform::Gemm`]). With a `mixer`, the bank of
+    /// the basis wavelets.
     packed: Option<Packed>,
+    /// Mixes the basis rows the packed kernel leaves into the CWT rows (a low-rank bank).
+    mixer: Option<Mixer>,
     /// The FFT form, when the plan gives it realistic spectra.
     spectral: Option<Spectral>,
     /// Longest wavelet: the zero padding the direct sums need on the right.
@@ -219,8 +230,9 @@ impl Bank {
             lo,
             fold: None,
             packed: None,
+            mixer: None,
             dense_t: Vec::new(),
-            fold_realistic: matches!(transform, Transform::Matrices | Transform::Gemm),
+            fold_realistic: matches!(transform, Transform::Matrices | Transform::FullBank | Transform::Gemm),
             spectral,
             longest,
         };
@@ -238,8 +250,22 @@ impl Bank {
         }
         if bank.fold_realistic && bank.kernels.iter().all(|k| k.symmetric) {
             let folded = Folded::new(len, &bank.kernels);
-            if transform == Transform::Matrices {
-                bank.packed = Some(folded.packed(len));
+            if matches!(transform, Transform::Matrices | Transform::FullBank) {
+                let full = folded.packed(len);
+                let low =
+                    (transform == Transform::Matrices).then(|| low_rank(&bank.kernels)).flatten().map(|lr| {
+                        let basis = Folded::new(len, &lr.basis).packed(len);
+                        (basis, Mixer::new(bank.kernels.len(), lr.rank, &lr.coefficients))
+                    });
+                // The basis only where it is clearly fewer multiply-adds: the mixing runs
+                // slower than the products per multiply-add (it writes every CWT value).
+                match low {
+                    Some((basis, mixer)) if (basis.cost() + mixer.cost(len)) * 10 < full.cost() * 9 => {
+                        bank.packed = Some(basis);
+                        bank.mixer = Some(mixer);
+                    }
+                    _ => bank.packed = Some(full),
+                }
             }
             bank.fold = Some(folded);
         }
@@ -258,6 +284,15 @@ impl Bank {
         }
     }
 
+    /// Values per spectrum the packed kernel writes: its rows' CWT matrices, and with a
+    /// mixer the slack its last panel reads past them.
+    fn packed_stride(&self) -> usize {
+        match &self.mixer {
+            Some(mixer) => mixer.input_len(self.len),
+            None => self.kernels.len() * self.len,
+        }
+    }
+
     fn has_matrices(&self) -> bool {
         !self.dense_t.is_empty()
     }
@@ -272,7 +307,7 @@ impl Bank {
         // The packed kernel works on whole tiles of spectra; it writes the CWT matrices itself.
         let (e_cols, tiled, cwts) = match (&self.packed, folded_cols) {
             (_, 0) => (0, block, 0),
-            (Some(_), _) => (0, block.div_ceil(MR) * MR, block * rows * self.len),
+            (Some(_), _) => (0, block.div_ceil(MR) * MR, block * self.packed_stride()),
             (None, cols) => (cols, block, 0),
         };
         TransformScratch {
@@ -325,7 +360,7 @@ impl Bank {
             s.routes.push((r, slot));
         }
         if let (Some(p), true) = (&self.packed, n_folded > 0) {
-            p.transform(n_folded, &s.u, &s.v, &mut s.cwts, self.kernels.len() * len);
+            p.transform(n_folded, &s.u, &s.v, &mut s.cwts, self.packed_stride());
         } else if let (Some(f), true) = (&self.fold, n_folded > 0) {
             gemm(n_folded, half, f.cols, &s.u, &f.p_t, &mut s.e);
             gemm(n_folded, lo, f.cols, &s.v, &f.q_t, &mut s.o);
@@ -349,7 +384,14 @@ impl Bank {
         let n = self.kernels.len() * len;
         let rows = cwt.chunks_exact_mut(len);
         match s.routes[index] {
-            (Route::Folded, slot) if self.packed.is_some() => return &s.cwts[slot * n..(slot + 1) * n],
+            (Route::Folded, slot) if self.packed.is_some() => {
+                let stride = self.packed_stride();
+                let rows = &s.cwts[slot * stride..(slot + 1) * stride];
+                match &self.mixer {
+                    Some(mixer) => mixer.mix(rows, len, cwt),
+                    None => return &rows[..n],
+                }
+            }
             (Route::Folded, slot) => {
                 let Some(f) = &self.fold else { return cwt };
                 for (&(n_pos, mirror, col), out) in f.rows.iter().zip(rows) {
@@ -552,8 +594,14 @@ mod tests {
     fn every_route_equals_the_direct_convolution() {
         let mut next = xorshift(0x9e3779b97f4a7c15);
         let lengths = [2, 3, 4, 7, 8, 33, 64, 119, 128, 129, 256, 257, 500, 1000];
-        let transforms =
-            [Transform::Matrices, Transform::Gemm, Transform::Fft, Transform::Direct, Transform::Auto];
+        let transforms = [
+            Transform::Matrices,
+            Transform::FullBank,
+            Transform::Gemm,
+            Transform::Fft,
+            Transform::Direct,
+            Transform::Auto,
+        ];
         for (len, transform) in lengths.iter().flat_map(|&l| transforms.map(|t| (l, t))) {
             for widths in [&[0.25, 0.3, 0.45, 1.0, 2.0, 2.5, 5.0, 20.0, 61.7][..], &[1.0, 2.5, 20.0]] {
                 let kernels: Vec<Kernel> = widths.iter().map(|&w| Kernel::new(w, len)).collect();
@@ -622,43 +670,55 @@ mod tests {
     }
 
     /// The packed kernel (whatever instruction set the CPU gives it: AVX-512, AVX2+FMA, or the
-    /// portable body) against the direct convolution and against the general matrix product
-    /// it replaces: every length parity, even- and odd-length wavelets, narrow wavelets whose
-    /// bank has a zero band, and blocks of many tiles with a partial last one.
+    /// portable body), on the full bank and on a low-rank one, against the direct convolution
+    /// and against the general matrix product it replaces: every length parity, even- and
+    /// odd-length wavelets, narrow wavelets whose bank has a zero band, the seed's 30 alike
+    /// wavelets (a low-rank bank), and blocks of many tiles with a partial last one.
     #[test]
     fn packed_kernel_equals_the_direct_convolution_and_the_general_products() {
         let mut next = xorshift(0x5851f42d4c957f2d);
+        let seed = crate::cwt::linspace(20.0, 60.0, 30);
         for len in [3, 4, 5, 16, 17, 63, 118, 119, 120, 200, 256] {
-            for widths in [&[20.0, 24.0, 31.0, 60.0][..], &[0.3, 0.4, 1.0, 1.5, 2.0, 3.3, 5.0], &[0.5, 0.7]] {
+            for widths in
+                [&[20.0, 24.0, 31.0, 60.0][..], &[0.3, 0.4, 1.0, 1.5, 2.0, 3.3, 5.0], &[0.5, 0.7], &seed]
+            {
                 let kernels: Vec<Kernel> = widths.iter().map(|&w| Kernel::new(w, len)).collect();
                 if !kernels.iter().all(|k| k.symmetric) {
                     continue;
                 }
-                let packed = Bank::new(len, kernels.clone(), Transform::Matrices);
+                let low = Bank::new(len, kernels.clone(), Transform::Matrices);
+                let full = Bank::new(len, kernels.clone(), Transform::FullBank);
                 let general = Bank::new(len, kernels.clone(), Transform::Gemm);
-                assert!(packed.packed.is_some() && general.packed.is_none() && general.fold.is_some());
-                // More spectra than one chunk of tiles, not a whole number of tiles.
-                let n = 71;
-                let spectra: Vec<f64> = (0..n * len).map(|_| next() * 3.0 - 1.0).collect();
-                let (mut sp, mut sg) = (packed.scratch(n), general.scratch(n));
-                packed.multiply(&spectra, &mut sp);
-                general.multiply(&spectra, &mut sg);
-                let (mut cp, mut cg) = (vec![0.0; widths.len() * len], vec![0.0; widths.len() * len]);
-                for (i, x) in spectra.chunks_exact(len).enumerate() {
-                    assert_eq!(sp.routes[i].0, Route::Folded, "len {len}, spectrum {i}");
-                    let a = packed.assemble(i, x, &mut sp, &mut cp);
-                    let b = general.assemble(i, x, &mut sg, &mut cg);
-                    for (r, k) in kernels.iter().enumerate() {
-                        let scale: f64 = k.taps.iter().map(|t| t.abs()).sum::<f64>() * 3.0;
-                        let direct = naive(x, k);
-                        for p in 0..len {
-                            let (a, b, d) = (a[r * len + p], b[r * len + p], direct[p]);
-                            let tol = 1e-14 * scale;
-                            assert!(
-                                (a - d).abs() <= tol && (a - b).abs() <= tol,
-                                "len {len}, widths {widths:?}, spectrum {i}, row {r}, position {p}: \
-                                 packed {a}, general {b}, direct {d}"
-                            );
+                assert!(low.packed.is_some() && full.packed.is_some() && full.mixer.is_none());
+                assert!(general.packed.is_none() && general.fold.is_some());
+                if widths.len() == 30 && (63..=200).contains(&len) {
+                    assert!(low.mixer.is_some(), "len {len}: the seed's bank is low-rank");
+                }
+                for packed in [low, full] {
+                    // More spectra than one chunk of tiles, not a whole number of tiles.
+                    let n = 71;
+                    let spectra: Vec<f64> = (0..n * len).map(|_| next() * 3.0 - 1.0).collect();
+                    let (mut sp, mut sg) = (packed.scratch(n), general.scratch(n));
+                    packed.multiply(&spectra, &mut sp);
+                    general.multiply(&spectra, &mut sg);
+                    let (mut cp, mut cg) = (vec![0.0; widths.len() * len], vec![0.0; widths.len() * len]);
+                    for (i, x) in spectra.chunks_exact(len).enumerate() {
+                        assert_eq!(sp.routes[i].0, Route::Folded, "len {len}, spectrum {i}");
+                        let a = packed.assemble(i, x, &mut sp, &mut cp);
+                        let b = general.assemble(i, x, &mut sg, &mut cg);
+                        for (r, k) in kernels.iter().enumerate() {
+                            let scale: f64 = k.taps.iter().map(|t| t.abs()).sum::<f64>() * 3.0;
+                            let direct = naive(x, k);
+                            for p in 0..len {
+                                let (a, b, d) = (a[r * len + p], b[r * len + p], direct[p]);
+                                let tol = 1e-14 * scale;
+                                assert!(
+                                    (a - d).abs() <= tol && (a - b).abs() <= tol,
+                                    "len {len}, widths {widths:?}, low rank {}, spectrum {i}, row {r}, \
+                                 position {p}: packed {a}, general {b}, direct {d}",
+                                    packed.mixer.is_some()
+                                );
+                            }
                         }
                     }
                 }
