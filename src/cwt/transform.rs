@@ -123,21 +123,23 @@ const FFT_MAX_MAGNITUDE: f64 = 1e200;
 /// summed in opposite orders, so the two middle ones of an even-length wavelet tie up to
 /// rounding; the folded products would make them exactly equal).
 pub(crate) fn tie_prone(x: &[f64]) -> bool {
-    x.contains(&0.0) || x.windows(2).any(|w| w[0] == w[1]) || x.iter().eq(x.iter().rev())
+    // Without early exits, so that the compiler vectorises the passes: realistic spectra,
+    // the common case, have to be read to the end anyway.
+    let zero = x.iter().fold(false, |z, &v| z | (v == 0.0));
+    let equal_neighbours = x.windows(2).fold(false, |e, w| e | (w[0] == w[1]));
+    zero || equal_neighbours || x.iter().eq(x.iter().rev())
 }
 
 /// The route for `x`.
 pub(crate) fn route(x: &[f64], bank: &Bank) -> Route {
-    let mut max_abs = 0.0f64;
-    for v in x {
-        if !v.is_finite() {
-            return Route::Direct;
-        }
-        max_abs = max_abs.max(v.abs());
+    if !x.iter().fold(true, |f, v| f & v.is_finite()) || tie_prone(x) {
+        return Route::Direct;
     }
-    if tie_prone(x) {
-        Route::Direct
-    } else if bank.spectral.is_some() && (1.0 / FFT_MAX_MAGNITUDE..=FFT_MAX_MAGNITUDE).contains(&max_abs) {
+    let moderate = || {
+        let max_abs = x.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        (1.0 / FFT_MAX_MAGNITUDE..=FFT_MAX_MAGNITUDE).contains(&max_abs)
+    };
+    if bank.spectral.is_some() && moderate() {
         Route::Fft
     } else if !bank.has_matrices() {
         Route::Direct
