@@ -43,7 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .chunks_exact(8)
         .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
         .collect();
-    if len == 0 || data.len() % len != 0 {
+    if len == 0 || !data.len().is_multiple_of(len) {
         return Err(format!("{path}: {} values are not a whole number of spectra", data.len()).into());
     }
     let n = data.len() / len;

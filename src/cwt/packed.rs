@@ -80,9 +80,9 @@ impl Packed {
                 columns.extend((0..LANES).map(|l| (l < valid).then_some((r, p0 + l))));
             }
         }
-        while columns.len() % NR != 0 {
+        while !columns.len().is_multiple_of(NR) {
             columns.push(None);
-            if columns.len() % LANES == 0 {
+            if columns.len().is_multiple_of(LANES) {
                 groups.push(Group::default());
             }
         }
@@ -146,7 +146,7 @@ impl Packed {
 
     /// The products in AVX-512 (see [`products_avx512`]), the unfold in AVX2.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
     unsafe fn transform_avx512(&self, n: usize, u: &[f64], v: &[f64], out: &mut [f64], stride: usize) {
         // SAFETY: the caller checked AVX-512F; `products_avx512` checks the slices.
         self.transform_body(n, u, v, out, stride, |a, b, s, out, os| unsafe {
@@ -261,7 +261,7 @@ impl Mixer {
     }
 
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
     unsafe fn mix_avx512(&self, z: &[f64], len: usize, cwt: &mut [f64]) {
         // SAFETY: the caller checked AVX-512F; `products_avx512` checks the slices.
         self.mix_body(z, len, cwt, |a, b, s, out, os| unsafe { products_avx512(a, b, s, out, os) })
@@ -338,96 +338,40 @@ fn products<const FMA: bool>(a: &[f64], block: &[f64], stride: usize, out: &mut 
 }
 
 /// [`products`] with AVX-512: 12 accumulators of 8 lanes; each tile value is broadcast once
-/// for its two multiply-adds (8 loads per 12 multiply-adds). Written in assembly because the crate's minimum Rust
-/// (1.82) cannot enable AVX-512 for a function (`target_feature(enable = "avx512f")` is stable
-/// from 1.89); the assembly uses only zmm0–zmm15, declared clobbered (as ymm0–ymm15, whose
-/// upper halves `vzeroupper` clears before it returns; code compiled without AVX-512 keeps
-/// nothing above them).
+/// for its two multiply-adds (8 loads per 12 multiply-adds).
 ///
 /// # Safety
-/// The CPU must have AVX-512F and AVX2.
+/// The CPU must have AVX-512F.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn products_avx512(a: &[f64], block: &[f64], stride: usize, out: &mut [f64], out_stride: usize) {
+    use std::arch::x86_64::{
+        __m512d, _mm512_fmadd_pd, _mm512_loadu_pd, _mm512_set1_pd, _mm512_setzero_pd, _mm512_storeu_pd,
+    };
     let rows = a.len() / MR;
     assert!(rows == 0 || block.len() >= (rows - 1) * stride + NR);
     assert!(out_stride >= NR && out.len() >= (MR - 1) * out_stride + NR);
-    // SAFETY: the loop reads `rows` rows of `a` (MR values, 48 bytes) and of `block` (NR values,
-    // 128 bytes, `stride` values apart), both checked above, and writes MR rows of NR values
-    // `out_stride` apart in `out`, checked too.
-    unsafe {
-        std::arch::asm!(
-            "vxorpd xmm0, xmm0, xmm0",
-            "vxorpd xmm1, xmm1, xmm1",
-            "vxorpd xmm2, xmm2, xmm2",
-            "vxorpd xmm3, xmm3, xmm3",
-            "vxorpd xmm4, xmm4, xmm4",
-            "vxorpd xmm5, xmm5, xmm5",
-            "vxorpd xmm6, xmm6, xmm6",
-            "vxorpd xmm7, xmm7, xmm7",
-            "vxorpd xmm8, xmm8, xmm8",
-            "vxorpd xmm9, xmm9, xmm9",
-            "vxorpd xmm10, xmm10, xmm10",
-            "vxorpd xmm11, xmm11, xmm11",
-            "test {k}, {k}",
-            "jz 3f",
-            "2:",
-            "vmovupd zmm12, [{b}]",
-            "vmovupd zmm13, [{b} + 64]",
-            "vbroadcastsd zmm14, qword ptr [{a}]",
-            "vfmadd231pd zmm0, zmm12, zmm14",
-            "vfmadd231pd zmm1, zmm13, zmm14",
-            "vbroadcastsd zmm15, qword ptr [{a} + 8]",
-            "vfmadd231pd zmm2, zmm12, zmm15",
-            "vfmadd231pd zmm3, zmm13, zmm15",
-            "vbroadcastsd zmm14, qword ptr [{a} + 16]",
-            "vfmadd231pd zmm4, zmm12, zmm14",
-            "vfmadd231pd zmm5, zmm13, zmm14",
-            "vbroadcastsd zmm15, qword ptr [{a} + 24]",
-            "vfmadd231pd zmm6, zmm12, zmm15",
-            "vfmadd231pd zmm7, zmm13, zmm15",
-            "vbroadcastsd zmm14, qword ptr [{a} + 32]",
-            "vfmadd231pd zmm8, zmm12, zmm14",
-            "vfmadd231pd zmm9, zmm13, zmm14",
-            "vbroadcastsd zmm15, qword ptr [{a} + 40]",
-            "vfmadd231pd zmm10, zmm12, zmm15",
-            "vfmadd231pd zmm11, zmm13, zmm15",
-            "add {a}, 48",
-            "add {b}, {bs}",
-            "dec {k}",
-            "jnz 2b",
-            "3:",
-            "vmovupd [{t}], zmm0",
-            "vmovupd [{t} + 64], zmm1",
-            "add {t}, {ts}",
-            "vmovupd [{t}], zmm2",
-            "vmovupd [{t} + 64], zmm3",
-            "add {t}, {ts}",
-            "vmovupd [{t}], zmm4",
-            "vmovupd [{t} + 64], zmm5",
-            "add {t}, {ts}",
-            "vmovupd [{t}], zmm6",
-            "vmovupd [{t} + 64], zmm7",
-            "add {t}, {ts}",
-            "vmovupd [{t}], zmm8",
-            "vmovupd [{t} + 64], zmm9",
-            "add {t}, {ts}",
-            "vmovupd [{t}], zmm10",
-            "vmovupd [{t} + 64], zmm11",
-            "vzeroupper",
-            a = inout(reg) a.as_ptr() => _,
-            b = inout(reg) block.as_ptr() => _,
-            k = inout(reg) rows => _,
-            bs = in(reg) stride * 8,
-            t = inout(reg) out.as_mut_ptr() => _,
-            ts = in(reg) out_stride * 8,
-            out("ymm0") _, out("ymm1") _, out("ymm2") _, out("ymm3") _, out("ymm4") _,
-            out("ymm5") _, out("ymm6") _, out("ymm7") _, out("ymm8") _, out("ymm9") _,
-            out("ymm10") _, out("ymm11") _, out("ymm12") _, out("ymm13") _, out("ymm14") _,
-            out("ymm15") _,
-            options(nostack),
-        );
+    let mut acc: [[__m512d; 2]; MR] = [[_mm512_setzero_pd(); 2]; MR];
+    for (j, x) in a.chunks_exact(MR).enumerate() {
+        // SAFETY: row j of `block` holds NR values from j · stride, checked above.
+        let (b0, b1) = unsafe {
+            let b = block.as_ptr().add(j * stride);
+            (_mm512_loadu_pd(b), _mm512_loadu_pd(b.add(8)))
+        };
+        for (acc, &x) in acc.iter_mut().zip(x) {
+            let x = _mm512_set1_pd(x);
+            acc[0] = _mm512_fmadd_pd(x, b0, acc[0]);
+            acc[1] = _mm512_fmadd_pd(x, b1, acc[1]);
+        }
+    }
+    for (s, acc) in acc.iter().enumerate() {
+        // SAFETY: row s of the tile, NR values from s · out_stride, lies in `out` (checked above).
+        unsafe {
+            let o = out.as_mut_ptr().add(s * out_stride);
+            _mm512_storeu_pd(o, acc[0]);
+            _mm512_storeu_pd(o.add(8), acc[1]);
+        }
     }
 }
 
