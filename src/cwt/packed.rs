@@ -401,15 +401,19 @@ fn unfold(group: &Group, e: &[f64], o: &[f64], cwt: &mut [f64]) {
 mod tests {
     use super::*;
 
+    /// Uniform values in [-0.5, 0.5) from a linear congruential generator.
+    fn uniform(mut state: u64) -> impl FnMut() -> f64 {
+        move || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        }
+    }
+
     /// Every tile kernel this CPU can run gives the plain sum of products within rounding
     /// (the orders differ: fused or not, one chain per output), on tiles with 0 to 70 rows.
     #[test]
     fn every_tile_kernel_is_the_plain_sum_of_products() {
-        let mut state = 0x9e3779b97f4a7c15u64;
-        let mut next = move || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
+        let mut next = uniform(0x9e3779b97f4a7c15u64);
         // Panels packed (rows NR apart) and read in place from a wider matrix (the mixer's
         // basis rows); tiles stored packed and into a wider matrix (the CWT).
         for (rows, stride, out_stride) in [
@@ -456,6 +460,48 @@ mod tests {
                         assert!(
                             (got - sum).abs() <= 1e-15 * scale.max(1e-300),
                             "{name} rows {rows}, stride {stride}: {got} vs {sum}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// The mixing, with every tile kernel this CPU can run, is the plain sum `Σ_k c[r][k]·z[k]`:
+    /// rows that fill no whole tile, a last panel of fewer than 16 positions, a rank of one.
+    #[test]
+    fn every_mixer_body_is_the_plain_sum() {
+        let mut next = uniform(0x2545f4914f6cdd1du64);
+        for (rows, rank, len) in [(30, 13, 119), (7, 3, 33), (3, 1, 16), (1, 1, 1), (13, 5, 40)] {
+            let c: Vec<f64> = (0..rows * rank).map(|_| next()).collect();
+            let mixer = Mixer::new(rows, rank, &c);
+            let z: Vec<f64> = (0..mixer.input_len(len)).map(|_| next()).collect();
+            let run = |body: &dyn Fn(&mut [f64])| {
+                let mut cwt = vec![f64::NAN; rows * len];
+                body(&mut cwt);
+                cwt
+            };
+            let mut bodies: Vec<(&str, Vec<f64>)> = vec![
+                ("portable", run(&|cwt| mixer.mix_body(&z, len, cwt, products::<false>))),
+                ("fused", run(&|cwt| mixer.mix_body(&z, len, cwt, products::<true>))),
+                ("dispatched", run(&|cwt| mixer.mix(&z, len, cwt))),
+            ];
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F, checked just above.
+                let avx512 =
+                    |a: &[f64], b: &[f64], s, o: &mut [f64], os| unsafe { products_avx512(a, b, s, o, os) };
+                bodies.push(("avx512", run(&|cwt| mixer.mix_body(&z, len, cwt, avx512))));
+            }
+            for (name, cwt) in bodies {
+                for r in 0..rows {
+                    for p in 0..len {
+                        let terms = (0..rank).map(|k| c[r * rank + k] * z[k * len + p]);
+                        let (sum, scale) = terms.fold((0.0, 0.0), |(t, m), x| (t + x, m + x.abs()));
+                        let got = cwt[r * len + p];
+                        assert!(
+                            (got - sum).abs() <= 1e-15 * scale.max(1e-300),
+                            "{name} ({rows}, {rank}, {len}) row {r} position {p}: {got} vs {sum}"
                         );
                     }
                 }
