@@ -13,7 +13,9 @@
 //!   [`FFT_MIN_LEN`] samples, half-size matrix products of `x ± reversed x` when every wavelet
 //!   is a palindrome (half the multiply-adds; the full products up to [`FFT_MIN_LEN_UNFOLDED`]
 //!   otherwise), against a few basis wavelets mixed into the rows when the wavelets are alike
-//!   (13 for the seed's 30: two thirds of the multiply-adds again); beyond, FFT convolution (one forward transform, one inverse per pair of widths). Both round differently at each position, so spectra that
+//!   (13 for the seed's 30: two thirds of the multiply-adds again, and up to
+//!   [`FFT_MIN_LEN_LOW_RANK`] samples); beyond, FFT convolution (one forward transform, one
+//!   inverse per pair of widths). Both round differently at each position, so spectra that
 //!   can hold scipy's exact ties — an exact zero or two equal neighbours, where scipy's sums
 //!   give exactly equal outputs — take the full Toeplitz product (up to 256 samples) or the
 //!   direct sums, whose rounding is the same at every position; NaN/±inf take the direct sums.
@@ -55,7 +57,7 @@ pub use wavelet::ricker;
 
 use ridges::RidgeScratch;
 use transform::{Bank, TransformScratch};
-pub use transform::{Transform, FFT_MIN_LEN, FFT_MIN_LEN_UNFOLDED};
+pub use transform::{Transform, FFT_MIN_LEN, FFT_MIN_LEN_LOW_RANK, FFT_MIN_LEN_UNFOLDED};
 use wavelet::Kernel;
 
 /// An invalid parameter of the peak finder; `Display` is the one-line message.

@@ -65,8 +65,9 @@ pub(crate) enum Route {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Transform {
     /// The fastest measured for the spectrum length: matrix products for short spectra, the
-    /// FFT above [`FFT_MIN_LEN`] samples — above [`FFT_MIN_LEN_UNFOLDED`] when some wavelet is
-    /// not a palindrome (fractional `10 · width`), where the products cannot be folded.
+    /// FFT above [`FFT_MIN_LEN`] samples — above [`FFT_MIN_LEN_LOW_RANK`] when the bank is
+    /// low-rank (the seed's widths up to 200 samples), above [`FFT_MIN_LEN_UNFOLDED`] when some
+    /// wavelet is not a palindrome (fractional `10 · width`), where the products cannot be folded.
     #[default]
     Auto,
     /// Matrix products (folded when every wavelet is a palindrome); spectra longer than
@@ -94,9 +95,13 @@ pub enum Transform {
 
 impl Transform {
     /// What [`Transform::Auto`] means for spectra of `len` samples, `foldable` when every wavelet
-    /// is a palindrome.
-    pub(crate) fn choose(self, len: usize, foldable: bool) -> Transform {
-        let min_len = if foldable { FFT_MIN_LEN } else { FFT_MIN_LEN_UNFOLDED };
+    /// is a palindrome, `low_rank` when the bank has a basis of fewer wavelets.
+    pub(crate) fn choose(self, len: usize, foldable: bool, low_rank: bool) -> Transform {
+        let min_len = match (foldable, low_rank) {
+            (true, true) => FFT_MIN_LEN_LOW_RANK,
+            (true, false) => FFT_MIN_LEN,
+            (false, _) => FFT_MIN_LEN_UNFOLDED,
+        };
         match self {
             Transform::Auto if len > min_len => Transform::Fft,
             Transform::Auto => Transform::Matrices,
@@ -109,6 +114,12 @@ impl Transform {
 /// the folded products between 119 and 160 samples (seed widths 20..60 and narrow widths 1..10;
 /// docs/BENCHMARKS.md).
 pub const FFT_MIN_LEN: usize = 128;
+
+/// The same when the bank is low-rank (wavelets alike, all spanning the spectrum; see
+/// [`Transform::Matrices`]): measured at 128, 160 and 200 samples with the seed's widths, the
+/// low-rank products run 1.6–1.75× the FFT (docs/BENCHMARKS.md). Beyond 200 samples the seed's
+/// widths no longer make a low-rank bank, and other banks were not measured there.
+pub const FFT_MIN_LEN_LOW_RANK: usize = 200;
 
 /// The same when the products cannot be folded (some wavelet of a fractional length): the FFT
 /// overtakes the full products between 64 and 119 samples.
@@ -222,7 +233,13 @@ fn toeplitz(k: &Kernel, i: usize, j: usize) -> f64 {
 impl Bank {
     pub fn new(len: usize, kernels: Vec<Kernel>, transform: Transform) -> Bank {
         let (half, lo) = (len.div_ceil(2), len / 2);
-        let transform = transform.choose(len, kernels.iter().all(|k| k.symmetric));
+        let foldable = kernels.iter().all(|k| k.symmetric);
+        // Only banks of up to 256 samples have matrices at all.
+        let low =
+            (foldable && matches!(transform, Transform::Auto | Transform::Matrices) && len <= BANK_MAX_LEN)
+                .then(|| low_rank(&kernels))
+                .flatten();
+        let transform = transform.choose(len, foldable, low.is_some());
         let spectral = (transform == Transform::Fft && len >= 2).then(|| Spectral::new(len, &kernels));
         let longest = kernels.iter().map(|k| k.taps.len()).max().unwrap_or(0);
         let mut bank = Bank {
@@ -254,11 +271,10 @@ impl Bank {
             let folded = Folded::new(len, &bank.kernels);
             if matches!(transform, Transform::Matrices | Transform::FullBank) {
                 let full = folded.packed(len);
-                let low =
-                    (transform == Transform::Matrices).then(|| low_rank(&bank.kernels)).flatten().map(|lr| {
-                        let basis = Folded::new(len, &lr.basis).packed(len);
-                        (basis, Mixer::new(bank.kernels.len(), lr.rank, &lr.coefficients))
-                    });
+                let low = low.filter(|_| transform == Transform::Matrices).map(|lr| {
+                    let basis = Folded::new(len, &lr.basis).packed(len);
+                    (basis, Mixer::new(bank.kernels.len(), lr.rank, &lr.coefficients))
+                });
                 // The basis only where it is clearly fewer multiply-adds: the mixing runs
                 // slower than the products per multiply-add (it writes every CWT value).
                 match low {
@@ -618,7 +634,9 @@ mod tests {
                 spectra[2 * len] = f64::NAN; // spectrum 2 the direct one
                 let mut s = bank.scratch(n);
                 bank.multiply(&spectra, &mut s);
-                let expected = match transform.choose(len, kernels.iter().all(|k| k.symmetric)) {
+                let foldable = kernels.iter().all(|k| k.symmetric);
+                let low_rank = foldable && len <= BANK_MAX_LEN && low_rank(&kernels).is_some();
+                let expected = match transform.choose(len, foldable, low_rank) {
                     _ if tie_prone(&spectra[..len]) => Route::Direct,
 
                     Transform::Fft if len >= 2 => Route::Fft,
