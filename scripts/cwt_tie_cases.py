@@ -36,6 +36,9 @@ LONG = [256, 512, 1024, 2048, 4096, 8192]
 # palindrome of `cwt_fixtures.py --count 2400 --seed 1414 --lengths 256,...,8192` that differs.
 CASES = [(SEED, i, None) for i in [21670, 30040, 32333, 54157, 57143, 57452, 71894, 90308, 94552]]
 CASES += [(1414, 1818, LONG)]
+# The two step vectors of `cwt_fixtures.py --count 4000 --lengths 129,160,200` (same seed) where
+# the reference path differs from scipy.
+CASES += [(SEED, i, [129, 160, 200]) for i in [69, 3109]]
 # (seed, index) of the Python package's sweep (test_one_spectrum_equals_scipy_over_the_parameter_space):
 # case 1585, 1 369 integers 0..3, widths 1..6, window_size 31, where scipy has a peak at 640.
 SWEEP_CASES = [(20261201, 1585)]
