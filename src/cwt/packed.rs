@@ -18,6 +18,33 @@ pub(crate) const MR: usize = 6;
 /// Columns a group of stores shares: one row of the CWT, consecutive positions.
 const LANES: usize = 4;
 
+/// The tile kernels this CPU runs, the best one detected at run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Isa {
+    /// AVX-512F for the products, AVX2 and FMA for the rest.
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    #[cfg(target_arch = "x86_64")]
+    Avx2Fma,
+    Portable,
+}
+
+impl Isa {
+    fn detect() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx512f") && has!("avx2") && has!("fma") {
+                return Isa::Avx512;
+            }
+            if has!("avx2") && has!("fma") {
+                return Isa::Avx2Fma;
+            }
+        }
+        Isa::Portable
+    }
+}
+
 /// Where one panel of the bank lies in [`Packed::data`] and which rows of `U`, `V` it reads.
 #[derive(Debug, Clone)]
 struct Panel {
@@ -123,19 +150,15 @@ impl Packed {
         let tiles = n.div_ceil(MR);
         assert!(u.len() >= tiles * MR * self.half && v.len() >= tiles * MR * self.lo);
         assert!(out.len() >= n * stride);
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::is_x86_feature_detected as has;
-            if has!("avx512f") && has!("avx2") && has!("fma") {
-                // SAFETY: the CPU has AVX-512F, AVX2 and FMA, checked just above.
-                return unsafe { self.transform_avx512(n, u, v, out, stride) };
-            }
-            if has!("avx2") && has!("fma") {
-                // SAFETY: the CPU has AVX2 and FMA, checked just above.
-                return unsafe { self.transform_avx2_fma(n, u, v, out, stride) };
-            }
+        match Isa::detect() {
+            // SAFETY: the CPU has AVX-512F, AVX2 and FMA (detected).
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => unsafe { self.transform_avx512(n, u, v, out, stride) },
+            // SAFETY: the CPU has AVX2 and FMA (detected).
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => unsafe { self.transform_avx2_fma(n, u, v, out, stride) },
+            Isa::Portable => self.transform_body(n, u, v, out, stride, products::<false>),
         }
-        self.transform_body(n, u, v, out, stride, products::<false>)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -239,19 +262,15 @@ impl Mixer {
     /// CWT matrix (`rows × len`).
     pub(crate) fn mix(&self, z: &[f64], len: usize, cwt: &mut [f64]) {
         assert!(z.len() >= self.input_len(len) && cwt.len() >= self.rows * len);
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::is_x86_feature_detected as has;
-            if has!("avx512f") && has!("avx2") && has!("fma") {
-                // SAFETY: the CPU has AVX-512F, AVX2 and FMA, checked just above.
-                return unsafe { self.mix_avx512(z, len, cwt) };
-            }
-            if has!("avx2") && has!("fma") {
-                // SAFETY: the CPU has AVX2 and FMA, checked just above.
-                return unsafe { self.mix_avx2_fma(z, len, cwt) };
-            }
+        match Isa::detect() {
+            // SAFETY: the CPU has AVX-512F, AVX2 and FMA (detected).
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => unsafe { self.mix_avx512(z, len, cwt) },
+            // SAFETY: the CPU has AVX2 and FMA (detected).
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => unsafe { self.mix_avx2_fma(z, len, cwt) },
+            Isa::Portable => self.mix_body(z, len, cwt, products::<false>),
         }
-        self.mix_body(z, len, cwt, products::<false>)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -440,11 +459,8 @@ mod tests {
                 ("fused", run(&|t| products::<true>(&a, &b, stride, t, out_stride))),
             ];
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                // SAFETY: the CPU has AVX-512F, AVX2 and FMA, checked just above.
+            if Isa::detect() == Isa::Avx512 {
+                // SAFETY: the CPU has AVX-512F, AVX2 and FMA (detected).
                 kernels.push(("avx512", run(&|t| unsafe { products_avx512(&a, &b, stride, t, out_stride) })));
             }
             for (name, out) in kernels {
@@ -487,8 +503,8 @@ mod tests {
                 ("dispatched", run(&|cwt| mixer.mix(&z, len, cwt))),
             ];
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU has AVX-512F, checked just above.
+            if Isa::detect() == Isa::Avx512 {
+                // SAFETY: the CPU has AVX-512F (detected).
                 let avx512 =
                     |a: &[f64], b: &[f64], s, o: &mut [f64], os| unsafe { products_avx512(a, b, s, o, os) };
                 bodies.push(("avx512", run(&|cwt| mixer.mix_body(&z, len, cwt, avx512))));

@@ -117,7 +117,7 @@ pub const FFT_MIN_LEN: usize = 128;
 
 /// The same when the bank is low-rank (wavelets alike, all spanning the spectrum; see
 /// [`Transform::Matrices`]): measured at 128, 160 and 200 samples with the seed's widths, the
-/// low-rank products run 1.6–1.75× the FFT (docs/BENCHMARKS.md). Beyond 200 samples the seed's
+/// low-rank products run 1.4–1.8× the FFT (docs/BENCHMARKS.md). Beyond 200 samples the seed's
 /// widths no longer make a low-rank bank, and other banks were not measured there.
 pub const FFT_MIN_LEN_LOW_RANK: usize = 200;
 
@@ -566,11 +566,8 @@ fn gemm(m: usize, k: usize, n: usize, a: &[f64], b: &[f64], c: &mut [f64]) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::lowrank::norm;
     use super::*;
-
-    fn norm(v: &[f64]) -> f64 {
-        v.iter().map(|v| v * v).sum::<f64>().sqrt()
-    }
 
     fn naive(x: &[f64], k: &Kernel) -> Vec<f64> {
         let mut out = vec![0.0; x.len()];
