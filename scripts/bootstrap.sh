@@ -18,8 +18,10 @@ cd "$repo"
 #   fonts-dejavu-core    a TrueType font for the text in `usid-peaks plot` pictures
 #   python3-venv         the reference environment
 #   time                 GNU time: whole-process seconds and peak memory in the benchmark scripts
+#   build-essential      the C compiler and linker (`cc`) rustc links with, and the C parts of
+#                        libdeflater and mpi-sys
 APT_PACKAGES=(libhdf5-openmpi-dev libhdf5-dev openmpi-bin libopenmpi-dev hdf5-tools libclang-dev pkg-config
-              fonts-dejavu-core python3-venv time)
+              fonts-dejavu-core python3-venv time build-essential)
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
@@ -51,6 +53,20 @@ install_rust_check() {
     if ! command -v cargo >/dev/null 2>&1; then
         say "cargo not found: install Rust (https://rustup.rs), then run this script again"
         exit 1
+    fi
+    # The crate's minimum Rust (Cargo.toml's rust-version): a distribution's packaged rustc is
+    # often older, and cargo would stop only once the build starts.
+    local need have
+    need=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
+    have=$(rustc --version | cut -d' ' -f2)
+    if [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -n1)" != "$need" ]; then
+        if command -v rustup >/dev/null 2>&1; then
+            say "rustc $have is older than the $need this crate needs: updating the stable toolchain"
+            rustup update stable
+        else
+            say "rustc $have is older than the $need this crate needs: install a newer Rust (https://rustup.rs)"
+            exit 1
+        fi
     fi
     # The format and lint stages of scripts/test.sh need these components of the toolchain.
     if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then

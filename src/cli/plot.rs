@@ -192,11 +192,10 @@ fn results_to_draw(args: &Args) -> Result<(hdf5::File, ResultsGroup, Option<usiz
     let file = usid::open_file(&t.file)?;
     let has_source = t.dataset.is_some()
         || usid::find_main_datasets(&file)?.iter().any(|p| !usid::select::is_in_results_group(p));
-    let (rfile, rpath, groups, pixels) = if has_source {
+    let (rfile, rpath, group, pixels) = if has_source {
         let (_f, main) = open_main(&t.file, t.dataset.as_deref())?;
         let rpath = args.results.clone().unwrap_or_else(|| t.file.clone());
         let rfile = if args.results.is_some() { usid::open_file(&rpath)? } else { file };
-        let groups = results::groups_for(&rfile, &main.path, PROCESS);
         let hint = match &args.results {
             Some(r) => format!("run usid-peaks find {} -o {} first", t.file.display(), r.display()),
             None => format!(
@@ -204,21 +203,23 @@ fn results_to_draw(args: &Args) -> Result<(hdf5::File, ResultsGroup, Option<usiz
                 t.file.display()
             ),
         };
-        if !groups.iter().any(|g| g.complete) {
+        let Some(group) = results::newest_group_where(&rfile, &main.path, PROCESS, |g| g.complete) else {
             return Err(CliError::new(
                 Exit::Input,
                 format!("{}: no complete results for {} — {hint}", rpath.display(), main.path),
             ));
-        }
-        (rfile, rpath, groups, Some(main.n_positions))
+        };
+        (rfile, rpath, Some(group), Some(main.n_positions))
     } else {
-        let groups: Vec<ResultsGroup> = results::all_groups(&file)
+        let tag = format!("-{PROCESS}_");
+        let group = results::all_groups(&file)
             .into_iter()
-            .filter(|g| g.path.rsplit('/').next().is_some_and(|n| n.contains(&format!("-{PROCESS}_"))))
-            .collect();
-        (file, t.file.clone(), groups, None)
+            .rev()
+            .filter(|g| g.path.rsplit('/').next().is_some_and(|n| n.contains(&tag)))
+            .find(|g| g.complete);
+        (file, t.file.clone(), group, None)
     };
-    let group = groups.into_iter().rev().find(|g| g.complete).ok_or_else(|| {
+    let group = group.ok_or_else(|| {
         CliError::new(
             Exit::Input,
             format!(

@@ -166,13 +166,10 @@ pub(crate) fn find_reusable(
         return None;
     }
     let file = hdf5::File::open(target).ok()?;
-    // Newest first, opening each group only until one matches.
-    results::group_paths_for(&file, dset_path, process)
-        .iter()
-        .rev()
-        .filter_map(|p| results::ResultsGroup::open(&file, p))
-        .find(|g| g.complete && g.attr("usid_peaks_fingerprint") == Some(fingerprint))
-        .map(|g| g.path)
+    results::newest_group_where(&file, dset_path, process, |g| {
+        g.complete && g.attr("usid_peaks_fingerprint") == Some(fingerprint)
+    })
+    .map(|g| g.path)
 }
 
 /// How many items a complete results group holds, as its analysis counts them (0 if it cannot).

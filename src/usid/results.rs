@@ -84,6 +84,20 @@ pub fn groups_for(file: &hdf5::File, dset_path: &str, process: &str) -> Vec<Resu
     group_paths_for(file, dset_path, process).iter().filter_map(|p| ResultsGroup::open(file, p)).collect()
 }
 
+/// The newest of [`groups_for`] that `keep` accepts, opening each group only until one does.
+pub fn newest_group_where(
+    file: &hdf5::File,
+    dset_path: &str,
+    process: &str,
+    keep: impl Fn(&ResultsGroup) -> bool,
+) -> Option<ResultsGroup> {
+    group_paths_for(file, dset_path, process)
+        .iter()
+        .rev()
+        .filter_map(|p| ResultsGroup::open(file, p))
+        .find(|g| keep(g))
+}
+
 /// The paths of [`groups_for`]'s groups, oldest first, none of them opened yet: a caller after
 /// one group opens (and reads the completion of) only the ones it looks at.
 pub fn group_paths_for(file: &hdf5::File, dset_path: &str, process: &str) -> Vec<String> {
