@@ -465,11 +465,12 @@ summary="single-node (srun, mpirun), multi-node, array (2 files): equal to a sin
 
 # --- 3. requeue: TERM mid-run, the job requeues itself and resumes -------------------------------
 if [ "$requeue_test" -eq 1 ]; then
-    # Long enough to last a few seconds on 2 ranks: ten times the seed's widths (the kernel does
-    # the 192 x 192 map in under a second with them, less than TERM takes to reach the ranks
-    # through scancel); --max-mem 1 cuts it into many small batches, so the checkpoint grows
-    # while it runs.
-    slow=(--widths 20:60:300)
+    # Long enough to last a few seconds on 2 ranks: ten times the seed's number of widths (the
+    # kernel does the 192 x 192 map in under a second with the seed's, less than TERM takes to
+    # reach the ranks through scancel), starting at 2 so that the wavelets differ in length and
+    # the bank cannot be low-rank (20:60:300 is 13 basis wavelets, hardly slower than the seed);
+    # --max-mem 1 cuts it into many small batches, so the checkpoint grows while it runs.
+    slow=(--widths 2:60:300)
     make_map big 192 192 8 "${slow[@]}"
     for launcher in "${requeue_launchers[@]}"; do
         name=requeue-$launcher
