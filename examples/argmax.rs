@@ -6,7 +6,7 @@
 //! ```
 //! `tests/it/analysis.rs` holds it to `compute::check_analysis` and has pyUSID read its group.
 use usid_peaks::compute::{
-    self, Analysis, ComputeError, Job, Param, ProgressMode, RowItems, Rows, World, WriteTarget,
+    self, Analysis, Binding, ComputeError, Job, Param, ProgressMode, RowItems, Rows, World, WriteTarget,
 };
 use usid_peaks::usid::write::{self, Ancillary, DimSpec, MainSpec};
 use usid_peaks::usid::{SpectraLayout, UsidError};
@@ -94,6 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         force: false,
         progress: ProgressMode::Auto,
         along: None,
+        bind_threads: Binding::Auto,
     };
     let summary = compute::run(&world, &job, std::time::Instant::now(), |_, spectra| ArgMax::new(spectra))?;
     println!("{} pixels -> {}:{}", summary.pixels, summary.file, summary.group);

@@ -18,7 +18,7 @@ use pyo3::exceptions::{PyException, PyKeyboardInterrupt, PyRuntimeError, PyValue
 use pyo3::prelude::*;
 use rayon::prelude::*;
 
-use usid_peaks::compute::{self, ComputeError, Job, ProgressCounter, ProgressMode, World};
+use usid_peaks::compute::{self, Binding, ComputeError, Job, ProgressCounter, ProgressMode, World};
 use usid_peaks::cwt::{CwtParams, PeakFinder, Scratch, SnrFrom};
 use usid_peaks::error::Class;
 use usid_peaks::peaks::{Component, PeakFinding};
@@ -171,12 +171,7 @@ fn find_peaks_2d<'py>(
         let finder = plan(len, params)?;
         let pool = match threads {
             Some(0) => return Err(PyValueError::new_err("threads must be at least 1")),
-            Some(n) => Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(n)
-                    .build()
-                    .map_err(|e| PyRuntimeError::new_err(format!("cannot start {n} threads: {e}")))?,
-            ),
+            Some(n) => Some(compute::thread_pool(n, Binding::Auto, 1).map_err(PyRuntimeError::new_err)?),
             None => None,
         };
         // A panic inside a rayon task resumes on this thread, where `no_panic` catches it; the
@@ -268,6 +263,7 @@ fn find(
             (None, false) => ProgressMode::Quiet,
         },
         along,
+        bind_threads: Binding::Auto,
     };
     let (cwt, component) = (params.cwt.clone(), params.component);
     let stop = AtomicBool::new(false);

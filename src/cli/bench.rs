@@ -11,11 +11,11 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use usid_peaks::compute::{RowItems, RowMapper};
+use usid_peaks::compute::{thread_pool, RowItems, RowMapper};
 use usid_peaks::peaks::PeakFinding;
 use usid_peaks::plot::{self, ScalingFigure, ScalingSeries};
 
-use super::params::{AlongArg, CwtArgs};
+use super::params::{AlongArg, BindArg, CwtArgs};
 use super::pixel::open_main;
 use super::plot::plot_error;
 use super::{CliError, Exit};
@@ -40,6 +40,8 @@ pub struct Args {
     #[arg(long, value_name = "CSV")]
     pub ranks_csv: Option<PathBuf>,
     #[command(flatten)]
+    pub bind: BindArg,
+    #[command(flatten)]
     pub along: AlongArg,
     #[command(flatten)]
     pub cwt: CwtArgs,
@@ -55,6 +57,9 @@ struct Row {
     seconds: f64,
     seconds_min: f64,
     seconds_max: f64,
+    /// Every timed run, in the order they ran (bench.json only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    times: Vec<f64>,
     spectra_per_s: f64,
     /// Against the fewest workers of the same kind (exactly t(1)/t(N) when 1 was measured).
     speedup: f64,
@@ -150,10 +155,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let mut setups = Vec::new();
     let mut reference: Option<RowItems<u32>> = None;
     for &n in &counts {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .map_err(|e| CliError::new(Exit::Launch, format!("cannot start {n} threads: {e}")))?;
+        let pool = thread_pool(n, args.bind.bind_threads, 1).map_err(|e| CliError::new(Exit::Launch, e))?;
         let mapper = RowMapper::new(&finder, n);
         let result = pool.install(|| mapper.map(data.rows(), layout.len()));
         let identical = match &reference {
@@ -174,6 +176,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     }
     let mut rows = Vec::new();
     for (n, _, _, identical, mut times) in setups {
+        let in_order = times.clone();
         let seconds = median(&mut times);
         usid_peaks::say!("bench: {n:>3} thread{}: {seconds:.3} s", if n == 1 { " " } else { "s" });
         rows.push(Row {
@@ -182,6 +185,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
             seconds,
             seconds_min: times[0],
             seconds_max: times[times.len() - 1],
+            times: in_order,
             spectra_per_s: n_spectra as f64 / seconds,
             speedup: 1.0,
             efficiency: 1.0,
@@ -348,6 +352,7 @@ fn read_ranks_csv(path: &Path) -> Result<Vec<Row>, CliError> {
             seconds,
             seconds_min: seconds,
             seconds_max: seconds,
+            times: Vec::new(),
             spectra_per_s: rate,
             speedup: 1.0,
             efficiency: 1.0,

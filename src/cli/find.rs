@@ -6,7 +6,7 @@ use std::time::Instant;
 use usid_peaks::compute::{self, Job, ProgressMode, Summary, World};
 use usid_peaks::peaks::PeakFinding;
 
-use super::params::{AlongArg, CwtArgs};
+use super::params::{AlongArg, BindArg, CwtArgs};
 use super::CliError;
 
 #[derive(clap::Args, Debug)]
@@ -25,6 +25,8 @@ pub struct Args {
     /// Threads per rank [default: SLURM_CPUS_PER_TASK, OMP_NUM_THREADS, or cores / ranks on the node].
     #[arg(long)]
     pub threads: Option<usize>,
+    #[command(flatten)]
+    pub bind: BindArg,
     /// Memory bound per rank for the rows in flight, in MiB.
     #[arg(long, value_name = "MB", default_value_t = 1024)]
     pub max_mem: u64,
@@ -57,6 +59,7 @@ pub fn run(args: Args, started: Instant) -> Result<(), CliError> {
         force: args.force,
         progress: if args.quiet || !world.is_root() { ProgressMode::Quiet } else { ProgressMode::Auto },
         along: args.along.along.clone(),
+        bind_threads: args.bind.bind_threads,
     };
     let component = args.cwt.component;
     let result = compute::run(&world, &job, started, |_, layout| PeakFinding::new(layout, params, component));

@@ -1,5 +1,7 @@
-//! The options shared by `pixel`, `find`, `plot` and `bench`: find_peaks_cwt's, and `--along`.
+//! The options shared by `pixel`, `find`, `plot` and `bench`: find_peaks_cwt's, `--along`, and
+//! `--bind-threads`.
 
+use usid_peaks::compute::Binding;
 use usid_peaks::cwt::{parse_widths, CwtParams, SnrFrom};
 use usid_peaks::peaks::Component;
 use usid_peaks::usid::{MainDataset, SpectraLayout};
@@ -98,4 +100,13 @@ impl AlongArg {
     pub fn layout(&self, main: &MainDataset) -> Result<SpectraLayout, CliError> {
         SpectraLayout::named(main, self.along.as_deref())?.map_err(CliError::usage)
     }
+}
+
+/// `--bind-threads`, for `find` and `bench`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BindArg {
+    /// Bind each thread to a CPU: `auto` does when a rank has one thread per CPU it may run on
+    /// and shares them with no other rank (as OMP_PROC_BIND does for OpenMP threads).
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    pub bind_threads: Binding,
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use super::analysis::{Analysis, RowItems};
 use super::engine::{run_with, Job, Tuning};
+use super::pool::Binding;
 use super::progress::ProgressMode;
 use super::world::World;
 use super::ComputeError;
@@ -51,6 +52,7 @@ where
                 force: true,
                 progress: ProgressMode::Quiet,
                 along: None,
+                bind_threads: Binding::Auto,
             };
             let what = format!(
                 "batches of {} pixels on {threads} threads",

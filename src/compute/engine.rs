@@ -11,6 +11,7 @@ use super::checkpoint::{Batch, Checkpoint, Loaded};
 use super::messages::{share_decision, share_verdict, Start, StartDecision};
 use super::output::{self, RunInfo, TargetPaths};
 use super::plan::{batch_rows_for, Plan, RowSet};
+use super::pool::{thread_pool, Binding};
 use super::progress::{Progress, ProgressMode};
 use super::reader::{open_reader, read_block, Reader};
 use super::signals::install_signal_flag;
@@ -37,6 +38,8 @@ pub struct Job {
     pub progress: ProgressMode,
     /// The spectroscopic dimension a spectrum runs along, by name; `None`: the fastest-varying.
     pub along: Option<String>,
+    /// Whether the threads are bound to CPUs ([`Binding::Auto`]: when there is one per CPU).
+    pub bind_threads: Binding,
 }
 
 /// What a run did, as rank 0 reports it.
@@ -255,10 +258,7 @@ where
         Start::Compute(todo) => todo,
     };
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| ComputeError::Internal(format!("cannot start {threads} threads: {e}")))?;
+    let pool = thread_pool(threads, job.bind_threads, world.node_ranks()).map_err(ComputeError::Launch)?;
     // In flight per row: the batch being computed and the next one being read, plus its items.
     let bytes_per_row = (main.n_bins * usid::spectra::element_bytes(main.dtype) * 2 + 64) as u64;
     let batch_rows = tuning

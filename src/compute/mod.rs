@@ -17,6 +17,7 @@ mod messages;
 mod output;
 mod parallel;
 mod plan;
+mod pool;
 mod progress;
 mod reader;
 mod signals;
@@ -27,6 +28,7 @@ pub use check::{check_analysis, Checked};
 pub use engine::{map_rows, run, run_until, Job, RowMapper, Summary};
 pub use parallel::{parallel_compute, parallel_compute_init};
 pub use plan::batch_rows_for;
+pub use pool::{thread_pool, Binding};
 pub use progress::{ProgressCounter, ProgressMode};
 pub use world::World;
 

@@ -3,6 +3,8 @@
 use ndarray::{ArrayView1, ArrayView2, Axis};
 use rayon::prelude::*;
 
+use super::pool::{thread_pool, Binding};
+
 /// Apply `f` to every row of `data` on `threads` threads (0: all cores) and return the results in
 /// row order — pyUSID's `parallel_compute(data, func, cores)`.
 ///
@@ -24,13 +26,7 @@ where
     R: Send,
     F: Fn(ArrayView1<'_, T>) -> R + Sync,
 {
-    let run = || data.axis_iter(Axis(0)).into_par_iter().map(&f).collect::<Vec<R>>();
-    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-        Ok(pool) => pool.install(run),
-        // A pool cannot be built (e.g. the OS refuses threads): the global pool still gives the
-        // same results.
-        Err(_) => run(),
-    }
+    in_pool(threads, || data.axis_iter(Axis(0)).into_par_iter().map(&f).collect())
 }
 
 /// [`parallel_compute`] with per-thread state: `init` makes one state (e.g. a
@@ -43,9 +39,15 @@ where
     I: Fn() -> S + Sync,
     F: Fn(&mut S, ArrayView1<'_, T>) -> R + Sync,
 {
-    let run = || data.axis_iter(Axis(0)).into_par_iter().map_init(&init, &f).collect::<Vec<R>>();
-    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+    in_pool(threads, || data.axis_iter(Axis(0)).into_par_iter().map_init(&init, &f).collect())
+}
+
+/// `run` in a pool of `threads` threads (0: all cores), bound as [`Binding::Auto`] says.
+fn in_pool<R: Send>(threads: usize, run: impl FnOnce() -> R + Send) -> R {
+    match thread_pool(threads, Binding::Auto, 1) {
         Ok(pool) => pool.install(run),
+        // A pool cannot be built (e.g. the OS refuses threads): the global pool still gives the
+        // same results.
         Err(_) => run(),
     }
 }

@@ -326,7 +326,7 @@ pub fn default_threads(node_ranks: usize) -> usize {
     (online / node_ranks.max(1)).min(allowed).max(1)
 }
 
-fn online_cpus() -> usize {
+pub(crate) fn online_cpus() -> usize {
     // SAFETY: sysconf has no preconditions.
     let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
     if n > 0 {

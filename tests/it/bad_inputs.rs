@@ -238,7 +238,13 @@ fn invalid_widths_and_options_are_usage_errors() {
 
 #[test]
 fn malformed_command_lines_exit_2_without_a_backtrace() {
-    for args in [&["--window-size", "-1"][..], &["--min-length", "x"], &["--bogus"], &[]] {
+    for args in [
+        &["--window-size", "-1"][..],
+        &["--min-length", "x"],
+        &["--bind-threads", "always"],
+        &["--bogus"],
+        &[],
+    ] {
         let good = input("good.h5");
         let mut all = vec![];
         if !args.is_empty() {

@@ -24,7 +24,7 @@ fn png_size(path: &Path) -> (u32, u32) {
 fn bench_writes_csv_json_and_png_with_one_row_per_thread_count_all_identical() {
     let (dir, file) = small_map();
     let out = dir.path().join("b");
-    let run = ok(&["bench", s(&file), "--threads", "1,2", "--repeat", "1", "--out", s(&out)]);
+    let run = ok(&["bench", s(&file), "--threads", "1,2", "--repeat", "2", "--out", s(&out)]);
     let table = String::from_utf8_lossy(&run.stdout);
     assert!(table.contains("speed-up") && table.contains("efficiency"), "{table}");
 
@@ -46,7 +46,16 @@ fn bench_writes_csv_json_and_png_with_one_row_per_thread_count_all_identical() {
         serde_json::from_slice(&std::fs::read(out.join("bench.json")).unwrap()).unwrap();
     assert_eq!(json["identical"], true);
     assert_eq!(json["pixels"], 256);
-    assert_eq!(json["rows"].as_array().unwrap().len(), 2);
+    let rows = json["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for row in rows {
+        // Every timed run, the median among them.
+        let times: Vec<f64> = row["times"].as_array().unwrap().iter().map(|t| t.as_f64().unwrap()).collect();
+        assert_eq!(times.len(), 2, "{row}");
+        let (lo, hi) = (times[0].min(times[1]), times[0].max(times[1]));
+        assert_eq!(row["seconds"].as_f64().unwrap(), (lo + hi) / 2.0, "{row}");
+        assert_eq!((row["seconds_min"].as_f64().unwrap(), row["seconds_max"].as_f64().unwrap()), (lo, hi));
+    }
     let (w, h) = png_size(&out.join("scaling.png"));
     assert!(w >= 800 && h >= 600, "{w}x{h}");
 }

@@ -59,7 +59,7 @@ fn every_pixel_equals_scipy_and_pyusid_reads_the_results_as_main_datasets() {
 
 #[test]
 #[cfg(feature = "mpi")]
-fn results_do_not_depend_on_ranks_threads_or_batch_size() {
+fn results_do_not_depend_on_ranks_threads_binding_or_batch_size() {
     let dir = tempfile::tempdir().unwrap();
     let file = generate(dir.path(), "map.h5", 20, 31, 3);
     let out = |name: &str| dir.path().join(name);
@@ -68,10 +68,11 @@ fn results_do_not_depend_on_ranks_threads_or_batch_size() {
     ok(&["find", s(&file), "-q", "--threads", "1", "-o", s(&out("t1.h5"))]);
     // 1 MiB of rows in flight: batches of a few hundred rows.
     ok(&["find", s(&file), "-q", "--threads", "2", "--max-mem", "1", "-o", s(&out("small.h5"))]);
+    ok(&["find", s(&file), "-q", "--threads", "2", "--bind-threads", "none", "-o", s(&out("unbound.h5"))]);
     mpirun(2, &["find", s(&file), "-q", "-o", s(&out("np2.h5"))]);
     mpirun(3, &["find", s(&file), "-q", "--threads", "1", "--max-mem", "1", "-o", s(&out("np3.h5"))]);
     let reference = results(&out("default.h5"), &group);
-    for name in ["t1.h5", "small.h5", "np2.h5", "np3.h5"] {
+    for name in ["t1.h5", "small.h5", "unbound.h5", "np2.h5", "np3.h5"] {
         assert_eq!(results(&out(name), &group), reference, "{name} differs from the single-rank run");
     }
 }
