@@ -62,6 +62,8 @@ def test_find_writes_the_same_group_as_the_command(small_map, tmp_path):
     assert summary["group"] == ours["group"] == f"{RAW}-Peak_Finding_000"
     assert (summary["pixels"], summary["peaks"], summary["computed"]) == (ours["pixels"], ours["peaks"], 480)
     assert summary["reused"] is False and summary["file"] == str(tmp_path / "py.h5")
+    # Bound as the command binds (both on the same CPUs).
+    assert summary["threads_bound"] == ours["threads_bound"]
     assert_same_group(tmp_path / "py.h5", summary["group"], tmp_path / "cli.h5", ours["group"])
     # The same call again finds the complete group and reuses it; force computes a new one.
     assert usid_peaks.find(small_map, output=tmp_path / "py.h5", progress=False)["reused"] is True

@@ -6,6 +6,8 @@
 //! on, as a run keeps it from batch to batch) in a rayon pool of that size, the counts taking
 //! turns run by run; the median is reported. Every thread count must give the same peaks. Results go to `bench.csv`, `bench.json` and
 //! `scaling.png`; `--ranks-csv` (written by `scripts/bench-ranks.sh`) adds MPI ranks to them.
+//! Pools are bound to CPUs as `find`'s are (`--bind-threads`): with `auto`, only the count equal to
+//! the CPUs this process may use is bound; bench.json says which (`bound`).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -67,6 +69,9 @@ struct Row {
     efficiency: f64,
     /// Whether the results equal those of the first thread count (ranks: as the CSV says).
     identical: Option<bool>,
+    /// Whether each thread ran on a CPU of its own (`--bind-threads`; ranks: not known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bound: Option<bool>,
 }
 
 /// 1, 2, 4, … below `cores`, then `cores`.
@@ -175,7 +180,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         }
     }
     let mut rows = Vec::new();
-    for (n, _, _, identical, mut times) in setups {
+    for (n, pool, _, identical, mut times) in setups {
         let in_order = times.clone();
         let seconds = median(&mut times);
         usid_peaks::say!("bench: {n:>3} thread{}: {seconds:.3} s", if n == 1 { " " } else { "s" });
@@ -190,6 +195,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
             speedup: 1.0,
             efficiency: 1.0,
             identical: Some(identical),
+            bound: Some(pool.bound()),
         });
     }
     add_speedups(&mut rows);
@@ -209,6 +215,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         "peaks": peaks,
         "cores": cores,
         "repeat": args.repeat,
+        "bind_threads": args.bind.bind_threads,
         "component": args.cwt.component,
         "identical": all.iter().all(|r| r.identical != Some(false)),
         "rows": all,
@@ -357,6 +364,7 @@ fn read_ranks_csv(path: &Path) -> Result<Vec<Row>, CliError> {
             speedup: 1.0,
             efficiency: 1.0,
             identical,
+            bound: None,
         });
     }
     if rows.is_empty() {

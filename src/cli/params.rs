@@ -106,7 +106,8 @@ impl AlongArg {
 #[derive(clap::Args, Debug, Clone)]
 pub struct BindArg {
     /// Bind each thread to a CPU: `auto` does when a rank has one thread per CPU it may run on
-    /// and shares them with no other rank (as OMP_PROC_BIND does for OpenMP threads).
+    /// and too few ranks on its node to share them (as OMP_PROC_BIND=close does for OpenMP
+    /// threads; OMP_PROC_BIND=false turns it off).
     #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
     pub bind_threads: Binding,
 }

@@ -70,6 +70,8 @@ pub struct Summary {
     /// Distinct hosts among the ranks (by hostname).
     pub nodes: usize,
     pub threads: usize,
+    /// Whether each thread ran on one CPU of its own ([`Binding`]; false when nothing was computed).
+    pub threads_bound: bool,
     /// From the start of the process to the end of the run.
     pub seconds_total: f64,
     /// Reading and computing the rows (excludes start-up and the final write).
@@ -246,6 +248,7 @@ where
                 ranks: world.size(),
                 nodes: world.nodes(),
                 threads,
+                threads_bound: false,
                 seconds_total: started.elapsed().as_secs_f64(),
                 seconds_compute: 0.0,
                 seconds_read: 0.0,
@@ -402,6 +405,7 @@ where
         ranks: world.size(),
         nodes: world.nodes(),
         threads,
+        threads_bound: pool.bound(),
         seconds_total: started.elapsed().as_secs_f64(),
         seconds_compute,
         seconds_read,

@@ -42,9 +42,10 @@ where
     in_pool(threads, || data.axis_iter(Axis(0)).into_par_iter().map_init(&init, &f).collect())
 }
 
-/// `run` in a pool of `threads` threads (0: all cores), bound as [`Binding::Auto`] says.
+/// `run` in a pool of `threads` threads (0: rayon's default, all cores). Not bound to CPUs: `f` is
+/// anyone's code, and threads it started on a bound thread would all share that thread's CPU.
 fn in_pool<R: Send>(threads: usize, run: impl FnOnce() -> R + Send) -> R {
-    match thread_pool(threads, Binding::Auto, 1) {
+    match thread_pool(threads, Binding::None, 1) {
         Ok(pool) => pool.install(run),
         // A pool cannot be built (e.g. the OS refuses threads): the global pool still gives the
         // same results.

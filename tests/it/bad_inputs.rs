@@ -254,6 +254,10 @@ fn malformed_command_lines_exit_2_without_a_backtrace() {
         let out = find(&all);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+        if args.first() == Some(&"--bind-threads") {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.contains("possible values: auto, none"), "{stderr}");
+        }
     }
 }
 

@@ -24,7 +24,7 @@ fn png_size(path: &Path) -> (u32, u32) {
 fn bench_writes_csv_json_and_png_with_one_row_per_thread_count_all_identical() {
     let (dir, file) = small_map();
     let out = dir.path().join("b");
-    let run = ok(&["bench", s(&file), "--threads", "1,2", "--repeat", "2", "--out", s(&out)]);
+    let run = ok(&["bench", s(&file), "--threads", "1,2", "--repeat", "3", "--out", s(&out)]);
     let table = String::from_utf8_lossy(&run.stdout);
     assert!(table.contains("speed-up") && table.contains("efficiency"), "{table}");
 
@@ -49,13 +49,16 @@ fn bench_writes_csv_json_and_png_with_one_row_per_thread_count_all_identical() {
     let rows = json["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
     for row in rows {
-        // Every timed run, the median among them.
-        let times: Vec<f64> = row["times"].as_array().unwrap().iter().map(|t| t.as_f64().unwrap()).collect();
-        assert_eq!(times.len(), 2, "{row}");
-        let (lo, hi) = (times[0].min(times[1]), times[0].max(times[1]));
-        assert_eq!(row["seconds"].as_f64().unwrap(), (lo + hi) / 2.0, "{row}");
-        assert_eq!((row["seconds_min"].as_f64().unwrap(), row["seconds_max"].as_f64().unwrap()), (lo, hi));
+        // Every timed run; the median is the middle one.
+        let mut times: Vec<f64> =
+            row["times"].as_array().unwrap().iter().map(|t| t.as_f64().unwrap()).collect();
+        assert_eq!(times.len(), 3, "{row}");
+        times.sort_by(f64::total_cmp);
+        let field = |k: &str| row[k].as_f64().unwrap();
+        assert_eq!([field("seconds_min"), field("seconds"), field("seconds_max")], times[..], "{row}");
     }
+    assert_eq!(json["bind_threads"], "auto");
+    assert_eq!(rows[0]["bound"], false, "one thread is never bound");
     let (w, h) = png_size(&out.join("scaling.png"));
     assert!(w >= 800 && h >= 600, "{w}x{h}");
 }
@@ -73,6 +76,17 @@ fn bench_adds_the_ranks_of_a_ranks_csv_to_its_tables() {
         csv.lines().any(|l| l.starts_with("ranks,2,1.000000,") && l.contains(",2.0000,1.0000,true")),
         "{csv}"
     );
+}
+
+#[test]
+fn bench_with_bind_threads_none_binds_no_pool_and_says_so() {
+    let (dir, file) = small_map();
+    let out = dir.path().join("b");
+    ok(&["bench", s(&file), "--threads", "2", "--repeat", "1", "--bind-threads", "none", "--out", s(&out)]);
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("bench.json")).unwrap()).unwrap();
+    assert_eq!(json["bind_threads"], "none");
+    assert_eq!(json["rows"][0]["bound"], false, "{json}");
 }
 
 #[test]

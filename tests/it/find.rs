@@ -7,6 +7,7 @@ use crate::util::{self, generate, ok, run, s, summary, BIN, RAW};
 
 use std::path::Path;
 use std::time::{Duration, Instant};
+use usid_peaks::compute::{thread_pool, Binding};
 
 /// Peak_Indices and Peak_Count of a results group.
 fn results(file: &Path, group: &str) -> (ndarray::Array2<i32>, ndarray::Array2<u32>) {
@@ -113,6 +114,7 @@ fn json_summary_has_the_documented_fields() {
         "ranks",
         "nodes",
         "threads",
+        "threads_bound",
         "seconds_total",
         "seconds_compute",
         "spectra_per_s",
@@ -126,6 +128,22 @@ fn json_summary_has_the_documented_fields() {
     assert!(v["seconds_compute"].as_f64().unwrap() <= v["seconds_total"].as_f64().unwrap());
     let (_, cnt) = results(&file, v["group"].as_str().unwrap());
     assert_eq!(v["peaks"].as_u64().unwrap(), cnt.iter().map(|&c| c as u64).sum::<u64>());
+}
+
+#[test]
+fn threads_are_bound_as_the_library_decides_and_never_with_bind_threads_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = generate(dir.path(), "map.h5", 8, 8, 2);
+    // Bound where this process may run on exactly 2 CPUs (pool.rs's tests hold the rule itself).
+    let expected = thread_pool(2, Binding::Auto, 1).unwrap().bound();
+    let auto = summary(&ok(&["find", s(&file), "--json", "-q", "--threads", "2", "--force"]));
+    assert_eq!(auto["threads_bound"], expected, "{auto}");
+    let none = ["find", s(&file), "--json", "-q", "--threads", "2", "--force", "--bind-threads", "none"];
+    assert_eq!(summary(&ok(&none))["threads_bound"], false);
+    let one = summary(&ok(&["find", s(&file), "--json", "-q", "--threads", "1", "--force"]));
+    assert_eq!(one["threads_bound"], false, "one thread is never bound");
+    // Reusing a complete group computes nothing, so binds nothing.
+    assert_eq!(summary(&ok(&["find", s(&file), "--json", "-q"]))["threads_bound"], false);
 }
 
 #[test]
