@@ -18,18 +18,25 @@ pub enum ProgressMode {
     Observed(Arc<ProgressCounter>),
 }
 
-/// Spectra finished out of the run's total, for a host that shows progress itself: set by the
-/// engine as it goes, read from any thread.
+/// Spectra finished out of the run's total: set by the engine as it goes, read from any thread —
+/// by the progress line, or by a host that shows progress itself.
 #[derive(Debug, Default)]
 pub struct ProgressCounter {
-    done: AtomicU64,
+    /// Spectra this rank finished in this run.
+    local: AtomicU64,
+    /// Spectra all ranks finished in this run, known exactly after each gather.
+    global: AtomicU64,
     total: AtomicU64,
+    ranks: AtomicU64,
 }
 
 impl ProgressCounter {
-    /// Spectra finished so far in this run (every rank's, estimated between gathers).
+    /// Spectra finished so far in this run, every rank's: between gathers only this rank's own
+    /// count is known; shares are balanced, so rank 0's count times the number of ranks is a
+    /// fair estimate. Never more than the total; never less than before (both counts only grow).
     pub fn done(&self) -> u64 {
-        self.done.load(Ordering::Relaxed)
+        let est = self.local.load(Ordering::Relaxed).saturating_mul(self.ranks.load(Ordering::Relaxed));
+        est.max(self.global.load(Ordering::Relaxed)).min(self.total())
     }
     /// Spectra this run computes (fewer than the map's when it resumes); 0 until it has started.
     pub fn total(&self) -> u64 {
@@ -39,72 +46,38 @@ impl ProgressCounter {
 
 /// Rows finished so far, shared with the workers; a background thread reports them.
 pub(crate) struct Progress {
-    state: Arc<State>,
+    counter: Arc<ProgressCounter>,
+    stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
-}
-
-struct State {
-    /// Spectra this rank finished in this run.
-    local: AtomicU64,
-    /// Spectra all ranks finished in this run, known exactly after each gather.
-    global: AtomicU64,
-    stop: AtomicBool,
-    total: u64,
-    ranks: u64,
-    /// Where [`ProgressMode::Observed`] wants the counts.
-    observer: Option<Arc<ProgressCounter>>,
-}
-
-impl State {
-    /// Spectra every rank has finished: between gathers only this rank's own count is known;
-    /// shares are balanced, so rank 0's count times the number of ranks is a fair estimate.
-    fn done(&self) -> u64 {
-        let est = self.local.load(Ordering::Relaxed).saturating_mul(self.ranks);
-        est.max(self.global.load(Ordering::Relaxed)).min(self.total)
-    }
-    fn tell_observer(&self) {
-        if let Some(o) = &self.observer {
-            o.done.fetch_max(self.done(), Ordering::Relaxed);
-        }
-    }
 }
 
 impl Progress {
     /// Start reporting a run of `total` spectra (this run's share of work, all ranks) on `ranks` ranks.
     pub fn start(mode: ProgressMode, total: u64, ranks: usize) -> Progress {
-        let observer = match &mode {
-            ProgressMode::Observed(counter) => {
-                counter.total.store(total, Ordering::Relaxed);
-                counter.done.store(0, Ordering::Relaxed);
-                Some(Arc::clone(counter))
-            }
-            _ => None,
+        let counter = match &mode {
+            ProgressMode::Observed(counter) => Arc::clone(counter),
+            _ => Arc::default(),
         };
-        let state = Arc::new(State {
-            local: AtomicU64::new(0),
-            global: AtomicU64::new(0),
-            stop: AtomicBool::new(false),
-            total,
-            ranks: ranks as u64,
-            observer,
-        });
+        counter.local.store(0, Ordering::Relaxed);
+        counter.global.store(0, Ordering::Relaxed);
+        counter.ranks.store(ranks as u64, Ordering::Relaxed);
+        counter.total.store(total, Ordering::Relaxed);
+        let stop = Arc::new(AtomicBool::new(false));
         let thread = (matches!(mode, ProgressMode::Auto) && total > 0).then(|| {
-            let s = Arc::clone(&state);
-            std::thread::spawn(move || report(&s))
+            let (counter, stop) = (Arc::clone(&counter), Arc::clone(&stop));
+            std::thread::spawn(move || report(&counter, &stop))
         });
-        Progress { state, thread }
+        Progress { counter, stop, thread }
     }
 
     /// Count `rows` more spectra finished by this rank.
     pub fn add_local(&self, rows: u64) {
-        self.state.local.fetch_add(rows, Ordering::Relaxed);
-        self.state.tell_observer();
+        self.counter.local.fetch_add(rows, Ordering::Relaxed);
     }
 
     /// All ranks together have finished `rows` spectra in this run.
     pub fn set_global(&self, rows: u64) {
-        self.state.global.store(rows, Ordering::Relaxed);
-        self.state.tell_observer();
+        self.counter.global.fetch_max(rows, Ordering::Relaxed);
     }
 
     /// Stop reporting (and clear the bar).
@@ -113,7 +86,7 @@ impl Progress {
     }
 
     fn stop_thread(&mut self) {
-        self.state.stop.store(true, Ordering::Relaxed);
+        self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -126,9 +99,9 @@ impl Drop for Progress {
     }
 }
 
-fn report(s: &State) {
+fn report(counter: &ProgressCounter, stop: &AtomicBool) {
     let start = Instant::now();
-    let (total, done) = (s.total, || s.done());
+    let (total, done) = (counter.total(), || counter.done());
     if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(total);
         bar.set_style(
@@ -144,14 +117,14 @@ fn report(s: &State) {
             })
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
-        while !s.stop.load(Ordering::Relaxed) {
+        while !stop.load(Ordering::Relaxed) {
             bar.set_position(done());
             std::thread::sleep(Duration::from_millis(100));
         }
         bar.finish_and_clear();
     } else {
         let mut last = Instant::now();
-        while !s.stop.load(Ordering::Relaxed) {
+        while !stop.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(100));
             if last.elapsed() >= Duration::from_secs(5) {
                 last = Instant::now();
