@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use num_complex::{Complex32, Complex64};
-use usid_peaks::compute::batch_rows_for;
+use usid_peaks::compute::{batch_rows_for, thread_pool, Binding};
 use usid_peaks::usid::chunked::{ChunkedRows, RowValue};
 use usid_peaks::usid::{self, ElementType, MainDataset};
 
@@ -150,7 +150,8 @@ fn main() -> Result<(), Error> {
         let mb = (main.n_positions * main.n_bins * value_bytes) as f64 / 1e6;
         let mut base = None;
         for &threads in &args.threads {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+            // Bound to CPUs as `find`'s pool is.
+            let pool = thread_pool(threads, Binding::Auto, 1)?;
             // The batches `find` reads with its default --max-mem.
             let batch = batch_rows_for(1024 << 20, (main.n_bins * value_bytes * 2 + 64) as u64, threads);
             timed_pass(&main, chunked.as_ref(), &pool, batch)?;
