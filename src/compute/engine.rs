@@ -521,9 +521,9 @@ impl<T: bytemuck::Pod> Collector<'_, T> {
     /// back as the error.
     fn exchange(&mut self, bytes: &[u8], stop: bool) -> Result<bool, ComputeError> {
         let world = self.world;
-        let (all, any) = world.exchange(bytes, stop);
-        for b in all.unwrap_or_default() {
-            let piece = super::checkpoint::decode_batch::<T>(&b).ok_or_else(|| {
+        let (gathered, any) = world.exchange(bytes, stop);
+        for b in gathered.iter().flat_map(|g| g.parts()) {
+            let piece = super::checkpoint::decode_batch::<T>(b).ok_or_else(|| {
                 fail_job(world, ComputeError::Internal("a rank sent a malformed batch".into()))
             })?;
             self.computed += piece.rows.len();

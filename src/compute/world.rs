@@ -149,16 +149,16 @@ impl World {
         std::process::exit(code)
     }
 
-    /// The batch loop's one exchange: every rank's bytes on rank 0 (in rank order; `None` on the
-    /// others), and on every rank whether any rank says `flag` (how all ranks agree to stop at the
-    /// same batch). The calling thread waits by polling, not spinning, so a rank that calls it
-    /// while its pool computes leaves its cores to the pool.
-    pub fn exchange(&self, local: &[u8], flag: bool) -> (Option<Vec<Vec<u8>>>, bool) {
+    /// The batch loop's one exchange: every rank's bytes on rank 0 (`None` on the others), and on
+    /// every rank whether any rank says `flag` (how all ranks agree to stop at the same batch).
+    /// The calling thread waits by polling, not spinning, so a rank that calls it while its pool
+    /// computes leaves its cores to the pool.
+    pub fn exchange(&self, local: &[u8], flag: bool) -> (Option<Gathered>, bool) {
         #[cfg(feature = "mpi")]
         if let Some(m) = &self.mpi {
             return exchange_mpi(&m.world, local, flag);
         }
-        (Some(vec![local.to_vec()]), flag)
+        (Some(Gathered { bytes: local.to_vec(), lens: vec![local.len()] }), flag)
     }
 
     /// Rank 0's bytes, on every rank.
@@ -183,6 +183,24 @@ impl World {
     }
 }
 
+/// Every rank's bytes, gathered into one buffer on rank 0.
+pub struct Gathered {
+    bytes: Vec<u8>,
+    /// Each rank's share of `bytes`, in rank order.
+    lens: Vec<usize>,
+}
+
+impl Gathered {
+    /// Each rank's bytes, in rank order.
+    pub fn parts(&self) -> impl Iterator<Item = &[u8]> {
+        self.lens.iter().scan(0usize, |at, &len| {
+            let part = &self.bytes[*at..*at + len];
+            *at += len;
+            Some(part)
+        })
+    }
+}
+
 /// Every rank's bytes on rank 0 (in rank order; `None` elsewhere), and on every rank whether any
 /// rank says `flag`. Two non-blocking collectives waited for by [`wait_polled`]: one all-gather of
 /// every rank's (length, flag) — the vote and the sizes rank 0 needs, together — then the bytes.
@@ -191,7 +209,7 @@ fn exchange_mpi(
     world: &mpi::topology::SimpleCommunicator,
     local: &[u8],
     flag: bool,
-) -> (Option<Vec<Vec<u8>>>, bool) {
+) -> (Option<Gathered>, bool) {
     use mpi::collective::CommunicatorCollectives;
     use mpi::datatype::PartitionMut;
     use mpi::topology::Communicator;
@@ -227,13 +245,7 @@ fn exchange_mpi(
             wait_polled(root.immediate_gather_varcount_into_root(scope, local, &mut partition));
         });
     }
-    let mut out = Vec::with_capacity(lens.len());
-    let mut at = 0usize;
-    for l in lens {
-        out.push(all[at..at + l as usize].to_vec());
-        at += l as usize;
-    }
-    (Some(out), any)
+    (Some(Gathered { bytes: all, lens: lens.iter().map(|&l| l as usize).collect() }), any)
 }
 
 /// Wait for `request` by testing it every 50 µs: OpenMPI's own wait spins, and the thread that
@@ -333,5 +345,20 @@ pub(crate) fn online_cpus() -> usize {
         n as usize
     } else {
         1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gathered_bytes_come_back_as_each_ranks_part_in_rank_order() {
+        // Three ranks, the second with nothing to send.
+        let g = Gathered { bytes: b"abcdef".to_vec(), lens: vec![2, 0, 4] };
+        assert_eq!(g.parts().collect::<Vec<_>>(), [&b"ab"[..], b"", b"cdef"]);
+        let (single, flag) = World::single().exchange(b"xyz", true);
+        assert_eq!(single.unwrap().parts().collect::<Vec<_>>(), [&b"xyz"[..]]);
+        assert!(flag);
     }
 }
