@@ -169,18 +169,6 @@ impl World {
         }
         root_bytes
     }
-
-    /// The largest of every rank's `value`.
-    pub fn max_u64(&self, value: u64) -> u64 {
-        #[cfg(feature = "mpi")]
-        if let Some(m) = &self.mpi {
-            use mpi::collective::{CommunicatorCollectives, SystemOperation};
-            let mut out = 0u64;
-            m.world.all_reduce_into(&value, &mut out, SystemOperation::max());
-            return out;
-        }
-        value
-    }
 }
 
 /// Every rank's bytes, gathered into one buffer on rank 0.
