@@ -10,6 +10,7 @@ the sweep names them (`Tally.check_proven_tie`). Any other mismatch fails."""
 
 import math
 import warnings
+from fractions import Fraction
 
 import numpy as np
 import scipy.signal._peak_finding as _pf
@@ -50,6 +51,40 @@ def rounding_decides(y, widths, kw):
     finally:
         _pf._cwt = _SCIPY_CWT
     return False
+
+
+def _cwt_with(data, wavelet, widths, number):
+    """scipy's CWT with every convolution summed over Python numbers made by `number` (term by
+    term in numpy's order: object arrays take no BLAS kernel), each value rounded to float64."""
+    data = np.array([number(float(v)) for v in np.asarray(data, dtype=np.float64)], dtype=object)
+    out = np.empty((len(widths), len(data)))
+    for row, width in enumerate(widths):
+        taps = np.asarray(wavelet(np.min([10 * width, len(data)]), width), dtype=np.float64)
+        taps = np.array([number(float(t)) for t in taps[::-1]], dtype=object)
+        out[row] = [float(v) for v in np.convolve(data, taps, mode="same")]
+    return out
+
+
+def _scipy_find_on(cwt, y, widths, kw):
+    _pf._cwt = cwt
+    try:
+        return scipy_find(y, widths, **kw)
+    finally:
+        _pf._cwt = _SCIPY_CWT
+
+
+def scipy_find_summed_in_order(y, widths, **kw):
+    """scipy's peaks with its CWT's sums taken term by term in float64 (numpy's order, no BLAS).
+    numpy's `convolve` of float64 sums with the BLAS dot kernel chosen for the CPU, so where two
+    CWT values are equal in exact arithmetic scipy's own answer can change with the CPU; this one
+    does not."""
+    return _scipy_find_on(lambda d, wav, w, **_: _cwt_with(d, wav, w, float), y, widths, kw)
+
+
+def scipy_find_exact(y, widths, **kw):
+    """scipy's peaks with its CWT summed exactly (rationals) and rounded once: the peaks that do
+    not hang on a rounding."""
+    return _scipy_find_on(lambda d, wav, w, **_: _cwt_with(d, wav, w, Fraction), y, widths, kw)
 
 
 class _NumpyWithLibmExp:
