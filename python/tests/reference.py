@@ -40,17 +40,19 @@ def _cwt_reversed(data, wavelet, widths, dtype=None, **kwargs):
     return out
 
 
+def _scipy_find_on(cwt, y, widths, kw):
+    """scipy's peaks with `cwt` in place of its own CWT."""
+    _pf._cwt = cwt
+    try:
+        return scipy_find(y, widths, **kw)
+    finally:
+        _pf._cwt = _SCIPY_CWT
+
+
 def rounding_decides(y, widths, kw):
     """Whether scipy's peaks for this case change when its CWT is summed another way."""
     ref = scipy_find(y, widths, **kw)
-    try:
-        for cwt in (_cwt_extended, _cwt_reversed):
-            _pf._cwt = cwt
-            if not np.array_equal(scipy_find(y, widths, **kw), ref):
-                return True
-    finally:
-        _pf._cwt = _SCIPY_CWT
-    return False
+    return any(not np.array_equal(_scipy_find_on(cwt, y, widths, kw), ref) for cwt in (_cwt_extended, _cwt_reversed))
 
 
 def _cwt_with(data, wavelet, widths, number):
@@ -63,14 +65,6 @@ def _cwt_with(data, wavelet, widths, number):
         taps = np.array([number(float(t)) for t in taps[::-1]], dtype=object)
         out[row] = [float(v) for v in np.convolve(data, taps, mode="same")]
     return out
-
-
-def _scipy_find_on(cwt, y, widths, kw):
-    _pf._cwt = cwt
-    try:
-        return scipy_find(y, widths, **kw)
-    finally:
-        _pf._cwt = _SCIPY_CWT
 
 
 def scipy_find_summed_in_order(y, widths, **kw):

@@ -219,9 +219,9 @@ def assert_same_up_to_cpu_ties(ours, y, widths, what, tie_columns):
 
 
 def test_coarse_integer_sine_like_scipy():
-    y = np.array(COARSE_SINE)
-    ours = usid_peaks.find_peaks_cwt(y, list(range(1, 20)))
-    assert_same_up_to_cpu_ties(ours, y, list(range(1, 20)), "coarse sine", tie_columns=[61, 62])
+    y, widths = np.array(COARSE_SINE), list(range(1, 20))
+    ours = usid_peaks.find_peaks_cwt(y, widths)
+    assert_same_up_to_cpu_ties(ours, y, widths, "coarse sine", tie_columns=[61, 62])
 
 
 def test_exact_tie_at_the_edge_like_scipy():

@@ -78,13 +78,8 @@ fn attr_text(g: &hdf5::Group, name: &str) -> Option<String> {
     None
 }
 
-/// The results groups of process `process` on the dataset at `dset_path`, found at that path's
-/// parent in `file` (the source file, or an `--output` file), oldest first.
-pub fn groups_for(file: &hdf5::File, dset_path: &str, process: &str) -> Vec<ResultsGroup> {
-    group_paths_for(file, dset_path, process).iter().filter_map(|p| ResultsGroup::open(file, p)).collect()
-}
-
-/// The newest of [`groups_for`] that `keep` accepts, opening each group only until one does.
+/// The newest results group of process `process` on the dataset at `dset_path` that `keep`
+/// accepts, opening each group (newest first) only until one does.
 pub fn newest_group_where(
     file: &hdf5::File,
     dset_path: &str,
@@ -98,8 +93,10 @@ pub fn newest_group_where(
         .find(|g| keep(g))
 }
 
-/// The paths of [`groups_for`]'s groups, oldest first, none of them opened yet: a caller after
-/// one group opens (and reads the completion of) only the ones it looks at.
+/// The paths of the results groups of process `process` on the dataset at `dset_path`, found at
+/// that path's parent in `file` (the source file, or an `--output` file), oldest first, none of
+/// them opened yet: a caller after one group opens (and reads the completion of) only the ones it
+/// looks at.
 pub fn group_paths_for(file: &hdf5::File, dset_path: &str, process: &str) -> Vec<String> {
     let Ok(parent) = file.group(parent_path(dset_path)) else { return Vec::new() };
     let base = group_base(dset_path, process);
