@@ -314,7 +314,34 @@ fn check_against_scipy(path: &str, at_least: usize) {
         fx.header["scipy"],
         fx.header["numpy"]
     );
-    // Group by (length, parameter set) so the fast path runs real batches.
+    let fast = fast_peaks(&fx);
+    let mut tallies: Vec<Tally> = fx.classes.iter().map(|_| Tally::default()).collect();
+    for (i, r) in fx.records.iter().enumerate() {
+        let reference = find_peaks_cwt(&r.values, &fx.params[r.param_set]).unwrap();
+        let t = &mut tallies[r.class];
+        t.compared += 1;
+        if reference == r.peaks && fast[i].iter().all(|f| *f == r.peaks) {
+            t.agreed += 1;
+        } else if judge_disagreement(&fx, i, &reference, &fast[i], &proven) {
+            t.accepted_ties += 1;
+        } else {
+            t.failed += 1;
+        }
+    }
+    println!("{:<12} {:>9} {:>9} {:>8} {:>7}", "class", "compared", "agreed", "ties", "failed");
+    for (c, t) in fx.classes.iter().zip(&tallies) {
+        println!("{:<12} {:>9} {:>9} {:>8} {:>7}", c.name, t.compared, t.agreed, t.accepted_ties, t.failed);
+    }
+    let compared: usize = tallies.iter().map(|t| t.compared).sum();
+    let failed: usize = tallies.iter().map(|t| t.failed).sum();
+    assert!(compared > 0, "no vectors compared in {path}");
+    assert!(compared >= at_least || std::env::var("CWT_FIXTURES").is_ok(), "{compared} vectors in {path}");
+    assert_eq!(failed, 0, "{failed} of {compared} vectors disagree with scipy beyond a tie");
+}
+
+/// Every record's peaks by every transform of [`TRANSFORMS`] (`[record][transform]`), the
+/// records grouped by (length, parameter set) so the fast path runs real batches.
+fn fast_peaks(fx: &Fixtures) -> Vec<Vec<Vec<usize>>> {
     let mut groups: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
     for (i, r) in fx.records.iter().enumerate() {
         groups.entry((r.values.len(), r.param_set)).or_default().push(i);
@@ -330,113 +357,113 @@ fn check_against_scipy(path: &str, at_least: usize) {
             });
         }
     }
+    fast
+}
 
-    let mut tallies: Vec<Tally> = fx.classes.iter().map(|_| Tally::default()).collect();
-    for (i, r) in fx.records.iter().enumerate() {
-        let params = &fx.params[r.param_set];
-        let reference = find_peaks_cwt(&r.values, params).unwrap();
-        let t = &mut tallies[r.class];
-        t.compared += 1;
-        if reference == r.peaks && fast[i].iter().all(|f| *f == r.peaks) {
-            t.agreed += 1;
-            continue;
-        }
-        // Explain each disagreement from the reference CWT: near ties that lead from the
-        // reference's answer to scipy's, and to the fast path's.
-        let cwt = cwt_matrix(&r.values, params).unwrap();
-        let scales = term_scales(&r.values, &params.widths);
-        let class = &fx.classes[r.class];
-        let mut ok = class.tie_prone;
-        // Proven by scipy's own CWT in the_open_tie_prone_vectors_differ_from_scipy_only_by_rounding_ties.
-        if let Some(case) = proven.iter().find(|c| c.x == r.values && c.scipy_peaks == r.peaks) {
-            let fast_is_reference = fast[i].iter().all(|f| *f == reference);
-            println!(
-                "{} vector {i} (class {}, length {}): {} vector {} of the tie cases, proven a rounding tie against scipy's CWT",
-                if fast_is_reference { "ACCEPTED TIE" } else { "DISAGREEMENT" },
-                class.name,
-                r.values.len(),
-                case.source,
-                case.index
-            );
-            if fast_is_reference {
-                t.accepted_ties += 1;
-            } else {
-                t.failed += 1;
-            }
-            continue;
-        }
-        let mut report = Vec::new();
-        let others = TRANSFORMS.iter().zip(&fast[i]).map(|((name, _), peaks)| (*name, peaks));
-        for (name, other) in [("scipy", &r.peaks)].into_iter().chain(others) {
-            if *other == reference {
-                continue;
-            }
-            let (near, closest) = near_ties(&cwt, &scales, Some(&differing(other, &reference)));
-            // A flip far from the differing columns can still move a ridge line onto them.
-            let explained = explained_by_ties(&cwt, &near, params, other)
-                .or_else(|| explained_by_ties(&cwt, &near_ties(&cwt, &scales, None).0, params, other));
-            match explained {
-                Some(ties) => {
-                    for n in ties {
-                        report.push(format!(
-                            "  reference → {name}: flipping cwt[{}][{}] vs cwt[{}][{}] ({:.2} ulps of Σ|w·x|, relative {:.3e})",
-                            n.row, n.col, n.row, n.col + 1, n.ulps, n.relative
-                        ));
-                    }
-                }
-                None if explained_by_snr_tie(&cwt, params, other).is_some() => {
-                    let k = explained_by_snr_tie(&cwt, params, other).unwrap_or_default();
-                    report.push(format!(
-                        "  reference → {name}: a signal-to-noise ratio within {:.0} ulps of min_snr {} (moving min_snr by {k:+} ulps gives {name}'s peaks)",
-                        k.abs(),
-                        params.min_snr
-                    ));
-                }
-                None => {
-                    // Several ties at once (a flat or mirrored region) are beyond the flip search;
-                    // the nearest comparison by the differing columns still has to be a tie.
-                    let tie = closest.filter(|n| n.ulps <= TIE_ULPS);
-                    ok &= tie.is_some();
-                    report.push(format!(
-                        "  reference → {name}: not one or two flips; nearest comparison by the differing columns: {}",
-                        closest.map_or("none".into(), |n| format!(
-                            "cwt[{}][{}] vs cwt[{}][{}], {:.2} ulps of Σ|w·x|, relative {:.3e}",
-                            n.row, n.col, n.row, n.col + 1, n.ulps, n.relative
-                        ))
-                    ));
-                }
-            }
-        }
+/// Whether record `i`, where scipy, the reference and the fast paths (`fast`) do not all
+/// agree, disagrees only by rounding ties (printed with the evidence either way).
+fn judge_disagreement(
+    fx: &Fixtures,
+    i: usize,
+    reference: &[usize],
+    fast: &[Vec<usize>],
+    proven: &[TieCase],
+) -> bool {
+    let r = &fx.records[i];
+    let class = &fx.classes[r.class];
+    // Proven by scipy's own CWT in the_open_tie_prone_vectors_differ_from_scipy_only_by_rounding_ties.
+    if let Some(case) = proven.iter().find(|c| c.x == r.values && c.scipy_peaks == r.peaks) {
+        let fast_is_reference = fast.iter().all(|f| f == reference);
         println!(
-            "{} vector {i} (class {}, parameters {}, length {}): scipy {:?}, reference {:?}, auto/matrices/fft/direct {:?}",
-            if ok { "ACCEPTED TIE" } else { "DISAGREEMENT" },
+            "{} vector {i} (class {}, length {}): {} vector {} of the tie cases, proven a rounding tie against scipy's CWT",
+            if fast_is_reference { "ACCEPTED TIE" } else { "DISAGREEMENT" },
             class.name,
-            fx.header["param_sets"][r.param_set]["name"],
             r.values.len(),
-            r.peaks,
-            reference,
-            fast[i],
+            case.source,
+            case.index
         );
-        for line in report {
-            println!("{line}");
-        }
-        println!("  vector: {:?}", r.values);
-        if ok {
-            t.accepted_ties += 1;
-        } else {
-            t.failed += 1;
+        return fast_is_reference;
+    }
+    let params = &fx.params[r.param_set];
+    let cwt = cwt_matrix(&r.values, params).unwrap();
+    let scales = term_scales(&r.values, &params.widths);
+    let mut ok = class.tie_prone;
+    let mut report = Vec::new();
+    let others = TRANSFORMS.iter().zip(fast).map(|((name, _), peaks)| (*name, peaks));
+    for (name, other) in [("scipy", &r.peaks)].into_iter().chain(others) {
+        if *other != reference {
+            let (tie, line) = explain(&cwt, &scales, params, name, other, reference);
+            ok &= tie;
+            report.extend((!line.is_empty()).then_some(line));
         }
     }
+    println!(
+        "{} vector {i} (class {}, parameters {}, length {}): scipy {:?}, reference {:?}, auto/matrices/fft/direct {:?}",
+        if ok { "ACCEPTED TIE" } else { "DISAGREEMENT" },
+        class.name,
+        fx.header["param_sets"][r.param_set]["name"],
+        r.values.len(),
+        r.peaks,
+        reference,
+        fast,
+    );
+    for line in report {
+        println!("{line}");
+    }
+    println!("  vector: {:?}", r.values);
+    ok
+}
 
-    println!("{:<12} {:>9} {:>9} {:>8} {:>7}", "class", "compared", "agreed", "ties", "failed");
-    for (c, t) in fx.classes.iter().zip(&tallies) {
-        println!("{:<12} {:>9} {:>9} {:>8} {:>7}", c.name, t.compared, t.agreed, t.accepted_ties, t.failed);
+/// Explain `name`'s answer `other` from the reference CWT: near ties that lead from the
+/// reference's answer to it. Returns whether it is a tie, and the lines that say why.
+fn explain(
+    cwt: &[Vec<f64>],
+    scales: &[Vec<f64>],
+    params: &CwtParams,
+    name: &str,
+    other: &[usize],
+    reference: &[usize],
+) -> (bool, String) {
+    let (near, closest) = near_ties(cwt, scales, Some(&differing(other, reference)));
+    // A flip far from the differing columns can still move a ridge line onto them.
+    let explained = explained_by_ties(cwt, &near, params, other)
+        .or_else(|| explained_by_ties(cwt, &near_ties(cwt, scales, None).0, params, other));
+    if let Some(ties) = explained {
+        let lines: Vec<String> = ties
+            .iter()
+            .map(|n| {
+                format!(
+                    "  reference → {name}: flipping cwt[{}][{}] vs cwt[{}][{}] ({:.2} ulps of Σ|w·x|, relative {:.3e})",
+                    n.row, n.col, n.row, n.col + 1, n.ulps, n.relative
+                )
+            })
+            .collect();
+        return (true, lines.join("\n"));
     }
-    let compared: usize = tallies.iter().map(|t| t.compared).sum();
-    let failed: usize = tallies.iter().map(|t| t.failed).sum();
-    assert!(compared > 0, "no vectors compared in {path}");
-    assert!(compared >= at_least || std::env::var("CWT_FIXTURES").is_ok(), "{compared} vectors in {path}");
-    assert_eq!(failed, 0, "{failed} of {compared} vectors disagree with scipy beyond a tie");
+    if let Some(k) = explained_by_snr_tie(cwt, params, other) {
+        let line = format!(
+            "  reference → {name}: a signal-to-noise ratio within {:.0} ulps of min_snr {} (moving min_snr by {k:+} ulps gives {name}'s peaks)",
+            k.abs(),
+            params.min_snr
+        );
+        return (true, line);
+    }
+    // Several ties at once (a flat or mirrored region) are beyond the flip search; the nearest
+    // comparison by the differing columns still has to be a tie.
+    let tie = closest.filter(|n| n.ulps <= TIE_ULPS);
+    let line = format!(
+        "  reference → {name}: not one or two flips; nearest comparison by the differing columns: {}",
+        closest.map_or("none".into(), |n| format!(
+            "cwt[{}][{}] vs cwt[{}][{}], {:.2} ulps of Σ|w·x|, relative {:.3e}",
+            n.row,
+            n.col,
+            n.row,
+            n.col + 1,
+            n.ulps,
+            n.relative
+        ))
+    );
+    (tie.is_some(), line)
 }
 
 #[test]

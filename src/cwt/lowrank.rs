@@ -18,7 +18,7 @@
 //! 13-term mixing, not the truncation: 2.5 times as close to flipping a near-tie, still far
 //! below what realistic spectra come near (the 100 000-vector differential run finds no
 //! difference, docs/BENCHMARKS.md). The same routes keep scipy's exact ties: only
-//! realistic spectra take the products (see [`super::transform::Route`]).
+//! realistic spectra take the products (see [`super::route::Route`]).
 use super::wavelet::Kernel;
 
 /// Largest residual a basis leaves on any wavelet of the bank, relative to the wavelet's norm.

@@ -42,22 +42,25 @@
 //! samples) and where we do (realistic spectra over [`FFT_MIN_LEN`] samples) differ; that only
 //! changes rounding, and we copy the FFT's one visible effect in scipy, a row of NaN when the
 //! spectrum has a NaN or ±inf.
+mod bank;
+mod direct;
+mod isa;
 mod lowrank;
 mod packed;
 mod params;
 mod reference;
 mod ridges;
+mod route;
 mod spectral;
-mod transform;
 mod wavelet;
 
 pub use params::{linspace, parse_widths, CwtParams, ResolvedParams, SnrFrom};
 pub use reference::{cwt_matrix, find_peaks_cwt, peaks_from_cwt};
 pub use wavelet::ricker;
 
+use bank::{Bank, TransformScratch};
 use ridges::RidgeScratch;
-use transform::{Bank, TransformScratch};
-pub use transform::{Transform, FFT_MIN_LEN, FFT_MIN_LEN_LOW_RANK, FFT_MIN_LEN_UNFOLDED};
+pub use route::{Transform, FFT_MIN_LEN, FFT_MIN_LEN_LOW_RANK, FFT_MIN_LEN_UNFOLDED};
 use wavelet::Kernel;
 
 /// An invalid parameter of the peak finder; `Display` is the one-line message.

@@ -8,6 +8,8 @@
 //! the kernel's panels when the plan is built, the zero band of narrow wavelets is skipped, and
 //! the unfold happens while the results are still in registers.
 
+use super::isa::{Isa, Level};
+
 /// Columns of one panel: two 8-lane AVX-512 vectors of `f64` per spectrum and product (four
 /// 4-lane AVX2 vectors, taken in two halves).
 pub(crate) const NR: usize = 16;
@@ -17,33 +19,6 @@ pub(crate) const NR: usize = 16;
 pub(crate) const MR: usize = 6;
 /// Columns a group of stores shares: one row of the CWT, consecutive positions.
 const LANES: usize = 4;
-
-/// The tile kernels this CPU runs, the best one detected at run time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Isa {
-    /// AVX-512F for the products, AVX2 and FMA for the rest.
-    #[cfg(target_arch = "x86_64")]
-    Avx512,
-    #[cfg(target_arch = "x86_64")]
-    Avx2Fma,
-    Portable,
-}
-
-impl Isa {
-    fn detect() -> Isa {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::is_x86_feature_detected as has;
-            if has!("avx512f") && has!("avx2") && has!("fma") {
-                return Isa::Avx512;
-            }
-            if has!("avx2") && has!("fma") {
-                return Isa::Avx2Fma;
-            }
-        }
-        Isa::Portable
-    }
-}
 
 /// Where one panel of the bank lies in [`Packed::data`] and which rows of `U`, `V` it reads.
 #[derive(Debug, Clone)]
@@ -146,18 +121,19 @@ impl Packed {
     /// The CWT matrices (`rows × len` each, `stride` apart in `out`) of the `n` spectra whose
     /// folds are in `u` (`half` samples each) and `v` (`lo` each), laid out by [`tiled_at`]
     /// for at least `n` rounded up to [`MR`] spectra; the extra ones are computed and dropped.
-    pub(crate) fn transform(&self, n: usize, u: &[f64], v: &[f64], out: &mut [f64], stride: usize) {
+    /// `isa`: the plan's instruction set, one this CPU runs.
+    pub(crate) fn transform(&self, isa: Isa, n: usize, u: &[f64], v: &[f64], out: &mut [f64], stride: usize) {
         let tiles = n.div_ceil(MR);
         assert!(u.len() >= tiles * MR * self.half && v.len() >= tiles * MR * self.lo);
         assert!(out.len() >= n * stride);
-        match Isa::detect() {
-            // SAFETY: the CPU has AVX-512F, AVX2 and FMA (detected).
+        match isa.level() {
+            // SAFETY: the CPU has AVX-512F, AVX2 and FMA (an `Isa` is only made by detection).
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => unsafe { self.transform_avx512(n, u, v, out, stride) },
-            // SAFETY: the CPU has AVX2 and FMA (detected).
+            Level::Avx512 => unsafe { self.transform_avx512(n, u, v, out, stride) },
+            // SAFETY: the CPU has AVX2 and FMA (an `Isa` is only made by detection).
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2Fma => unsafe { self.transform_avx2_fma(n, u, v, out, stride) },
-            Isa::Portable => self.transform_body(n, u, v, out, stride, products::<false>),
+            Level::Avx2Fma => unsafe { self.transform_avx2_fma(n, u, v, out, stride) },
+            Level::Portable => self.transform_body(n, u, v, out, stride, products::<false>),
         }
     }
 
@@ -259,17 +235,17 @@ impl Mixer {
     }
 
     /// Mixes one spectrum's basis rows `z` (`rank × len`, [`Mixer::input_len`] values) into its
-    /// CWT matrix (`rows × len`).
-    pub(crate) fn mix(&self, z: &[f64], len: usize, cwt: &mut [f64]) {
+    /// CWT matrix (`rows × len`) with the tile kernel of `isa`, one this CPU runs.
+    pub(crate) fn mix(&self, isa: Isa, z: &[f64], len: usize, cwt: &mut [f64]) {
         assert!(z.len() >= self.input_len(len) && cwt.len() >= self.rows * len);
-        match Isa::detect() {
-            // SAFETY: the CPU has AVX-512F, AVX2 and FMA (detected).
+        match isa.level() {
+            // SAFETY: the CPU has AVX-512F, AVX2 and FMA (an `Isa` is only made by detection).
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => unsafe { self.mix_avx512(z, len, cwt) },
-            // SAFETY: the CPU has AVX2 and FMA (detected).
+            Level::Avx512 => unsafe { self.mix_avx512(z, len, cwt) },
+            // SAFETY: the CPU has AVX2 and FMA (an `Isa` is only made by detection).
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2Fma => unsafe { self.mix_avx2_fma(z, len, cwt) },
-            Isa::Portable => self.mix_body(z, len, cwt, products::<false>),
+            Level::Avx2Fma => unsafe { self.mix_avx2_fma(z, len, cwt) },
+            Level::Portable => self.mix_body(z, len, cwt, products::<false>),
         }
     }
 
@@ -459,7 +435,7 @@ mod tests {
                 ("fused", run(&|t| products::<true>(&a, &b, stride, t, out_stride))),
             ];
             #[cfg(target_arch = "x86_64")]
-            if Isa::detect() == Isa::Avx512 {
+            if Isa::detect().level() == Level::Avx512 {
                 // SAFETY: the CPU has AVX-512F, AVX2 and FMA (detected).
                 kernels.push(("avx512", run(&|t| unsafe { products_avx512(&a, &b, stride, t, out_stride) })));
             }
@@ -497,17 +473,20 @@ mod tests {
                 body(&mut cwt);
                 cwt
             };
-            let mut bodies: Vec<(&str, Vec<f64>)> = vec![
-                ("portable", run(&|cwt| mixer.mix_body(&z, len, cwt, products::<false>))),
-                ("fused", run(&|cwt| mixer.mix_body(&z, len, cwt, products::<true>))),
-                ("dispatched", run(&|cwt| mixer.mix(&z, len, cwt))),
+            let mut bodies: Vec<(String, Vec<f64>)> = vec![
+                ("portable".into(), run(&|cwt| mixer.mix_body(&z, len, cwt, products::<false>))),
+                ("fused".into(), run(&|cwt| mixer.mix_body(&z, len, cwt, products::<true>))),
             ];
+            // Each instruction set's compiled body, as a plan of that set runs it.
+            for isa in Isa::supported() {
+                bodies.push((format!("{:?}", isa.level()), run(&|cwt| mixer.mix(isa, &z, len, cwt))));
+            }
             #[cfg(target_arch = "x86_64")]
-            if Isa::detect() == Isa::Avx512 {
+            if Isa::detect().level() == Level::Avx512 {
                 // SAFETY: the CPU has AVX-512F (detected).
                 let avx512 =
                     |a: &[f64], b: &[f64], s, o: &mut [f64], os| unsafe { products_avx512(a, b, s, o, os) };
-                bodies.push(("avx512", run(&|cwt| mixer.mix_body(&z, len, cwt, avx512))));
+                bodies.push(("avx512".into(), run(&|cwt| mixer.mix_body(&z, len, cwt, avx512))));
             }
             for (name, cwt) in bodies {
                 for r in 0..rows {

@@ -1,9 +1,9 @@
 //! `find_peaks_cwt` transcribed step by step from scipy's algorithm, one spectrum at a time,
 //! with plain vectors: the yardstick of the fast path.
+use super::direct::convolve_same;
 use super::params::{CwtParams, ResolvedParams, SnrFrom};
 use super::ridges::{interpolate, noise_window, numpy_argsort, numpy_order, passes_snr};
 use super::ridges::{percentile_at, PercentileAt};
-use super::transform::convolve_same;
 use super::wavelet::Kernel;
 use super::CwtError;
 
@@ -75,7 +75,7 @@ pub fn peaks_from_cwt(cwt: &[Vec<f64>], p: &ResolvedParams) -> Vec<usize> {
 
 /// scipy's `_identify_ridge_lines`: each line as (rows, cols) in scipy's order, closed lines
 /// first, then the lines still open at row 0.
-pub(crate) fn identify_ridge_lines(
+fn identify_ridge_lines(
     cwt: &[Vec<f64>],
     max_distances: &[f64],
     gap_thresh: f64,

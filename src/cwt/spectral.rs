@@ -6,7 +6,7 @@
 //! The rounding is not the direct sums': each output carries an error of order
 //! `ε · log(size) · Σ|x| · max|taps|` instead of `ε · Σ|taps · x|`, and outputs that scipy's
 //! sums make exactly equal (flat runs, exact zeros) come out unequal. Only spectra that cannot
-//! produce such ties take this route (see [`super::transform::route`]).
+//! produce such ties take this route (see [`super::route::route`]).
 use super::wavelet::Kernel;
 use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
