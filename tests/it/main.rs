@@ -13,6 +13,7 @@ mod bad_inputs;
 mod cli_bench_plot;
 mod cli_generate;
 mod cli_inspect;
+mod compat;
 mod faults;
 mod find;
 mod fuzz_reader;
