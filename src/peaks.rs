@@ -12,8 +12,9 @@ use num_complex::ComplexFloat;
 
 use crate::compute::{Analysis, ComputeError, Param, RowItems, Rows, WriteTarget};
 use crate::cwt::{CwtParams, PeakFinder, Scratch, SnrFrom};
+use crate::usid::select::{open_main, select_spectra, Pixel, PixelChoice, SelectError};
 use crate::usid::write::{Ancillary, DimSpec, MainSpec};
-use crate::usid::{self, SpectraLayout, UsidError};
+use crate::usid::{self, MainDataset, SpectraLayout, UsidError};
 
 /// Which real number of each (possibly complex) value the peaks are found in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -101,6 +102,38 @@ impl PeakFinding {
         &self.axis
     }
 
+    /// The axis's value at each peak, in its units (NaN for a bin outside it).
+    pub fn values_at(&self, peaks: &[u32]) -> Vec<f64> {
+        peaks.iter().map(|&p| self.axis.get(p as usize).copied().unwrap_or(f64::NAN)).collect()
+    }
+
+    /// The peaks of the `spectra` (indices among the pixel's, see
+    /// [`crate::usid::select::select_spectra`]) of one pixel of `main`.
+    pub fn pixel(
+        &self,
+        main: &MainDataset,
+        layout: &SpectraLayout,
+        pixel: Pixel,
+        spectra: &[usize],
+    ) -> Result<PixelPeaks, UsidError> {
+        let block = layout.read_range(main.dataset(), main.dtype, pixel.index..pixel.index + 1)?;
+        let found = spectra
+            .iter()
+            .map(|&s| {
+                let peaks = self.find_one(block.spectrum(s));
+                SpectrumPeaks { label: layout.label(s), spectrum: s, values: self.values_at(&peaks), peaks }
+            })
+            .collect();
+        Ok(PixelPeaks {
+            dataset: main.path.clone(),
+            pixel,
+            axis: self.axis_name.clone(),
+            units: self.axis_units.clone(),
+            per_pixel: layout.per_pixel(),
+            spectra: found,
+        })
+    }
+
     /// Name and units of the spectroscopic axis, e.g. (`Frequency`, `Hz`).
     pub fn axis_label(&self) -> (&str, &str) {
         (&self.axis_name, &self.axis_units)
@@ -138,6 +171,83 @@ impl PeakFinding {
             })),
         }
     }
+}
+
+/// One spectrum's peaks.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SpectrumPeaks {
+    /// The other spectroscopic dimensions' values, e.g. `DC_Offset=-2.5 V` (empty with one).
+    pub label: String,
+    /// The spectrum's index among the pixel's spectra.
+    pub spectrum: usize,
+    /// The peaks' bins, ascending.
+    pub peaks: Vec<u32>,
+    /// The along dimension's value at each peak, in its units.
+    pub values: Vec<f64>,
+}
+
+/// One pixel's peaks: what `usid-peaks pixel` prints and `usid_peaks.pixel` returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PixelPeaks {
+    /// The main dataset's path.
+    pub dataset: String,
+    pub pixel: Pixel,
+    /// The name and units of the dimension the spectra run along.
+    pub axis: String,
+    pub units: String,
+    /// The spectra per pixel of the dataset (more than were chosen, with `--step`).
+    pub per_pixel: usize,
+    /// The chosen spectra's peaks, in order.
+    pub spectra: Vec<SpectrumPeaks>,
+}
+
+impl PixelPeaks {
+    /// The JSON form (`pixel --json`): `file` (as given), `dataset`, `index`, `row`, `col`,
+    /// `axis`, `units`, and with one spectrum per pixel its `peaks` and `values` (flat); with
+    /// several, `spectra`: one `{label, spectrum, peaks, values}` per chosen spectrum.
+    pub fn to_json(&self, file: &str) -> serde_json::Value {
+        let mut j = serde_json::json!({
+            "file": file, "dataset": self.dataset,
+            "index": self.pixel.index, "row": self.pixel.row, "col": self.pixel.col,
+            "axis": self.axis, "units": self.units,
+        });
+        match self.spectra.as_slice() {
+            [one] if self.per_pixel == 1 => {
+                j["peaks"] = serde_json::json!(one.peaks);
+                j["values"] = serde_json::json!(one.values);
+            }
+            _ => j["spectra"] = serde_json::json!(self.spectra),
+        }
+        j
+    }
+}
+
+/// Which pixel and spectra of which file [`pixel_peaks`] looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct PixelQuery<'a> {
+    pub file: &'a std::path::Path,
+    /// The main dataset; `None`: the file's only source dataset.
+    pub dataset: Option<&'a str>,
+    pub pixel: PixelChoice,
+    /// The spectroscopic dimension the spectra run along; `None`: the fastest-varying.
+    pub along: Option<&'a str>,
+    /// `(dimension, step)` choices among the pixel's spectra; none: every spectrum.
+    pub steps: &'a [(&'a str, usize)],
+}
+
+/// The peaks of one pixel's spectra, as `usid-peaks pixel` and `usid_peaks.pixel` find them.
+pub fn pixel_peaks(
+    query: &PixelQuery<'_>,
+    params: CwtParams,
+    component: Component,
+) -> Result<PixelPeaks, ComputeError> {
+    let select = |e: SelectError| ComputeError::of_class(e.class(), e.to_string());
+    let (_file, main) = open_main(query.file, query.dataset).map_err(select)?;
+    let pixel = Pixel::resolve(&main, query.pixel).map_err(select)?;
+    let layout = SpectraLayout::named(&main, query.along)?.map_err(ComputeError::Usage)?;
+    let chosen = select_spectra(&layout, query.steps).map_err(select)?;
+    let finding = PeakFinding::new(&layout, params, component)?;
+    Ok(finding.pixel(&main, &layout, pixel, &chosen)?)
 }
 
 impl Analysis for PeakFinding {

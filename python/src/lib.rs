@@ -21,8 +21,8 @@ use rayon::prelude::*;
 use usid_peaks::compute::{self, Binding, ComputeError, Job, ProgressCounter, ProgressMode, World};
 use usid_peaks::cwt::{CwtParams, PeakFinder, Scratch, SnrFrom};
 use usid_peaks::error::Class;
-use usid_peaks::peaks::{Component, PeakFinding};
-use usid_peaks::usid::{self, MainDataset, SpectraLayout};
+use usid_peaks::peaks::{pixel_peaks, Component, PeakFinding, PixelQuery};
+use usid_peaks::usid::select::PixelChoice;
 
 create_exception!(usid_peaks, Error, PyException, "Base class of the errors usid_peaks raises for files.");
 create_exception!(
@@ -332,20 +332,14 @@ fn find(
     serde_json::to_string(&summary).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }
 
-/// One spectrum of a pixel: its label (the other spectroscopic dimensions' values, empty with
-/// one), its index among the pixel's spectra, its peaks (bins) and their values in the axis's units.
-type SpectrumPeaks<'py> = (String, usize, Bound<'py, PyArray1<i64>>, Vec<f64>);
-
 /// One pixel's spectra's peaks, by `index` or by (`row`, `col`) on the position grid (columns:
 /// the position dimension that varies fastest), the spectra along `along` (default: the
-/// fastest-varying spectroscopic dimension), as `usid-peaks pixel` finds them. Returns (dataset,
-/// index, row, col, axis name, units, spectra per pixel, every spectrum's peaks).
+/// fastest-varying spectroscopic dimension), as `usid-peaks pixel --json` prints them (JSON).
 #[pyfunction]
 #[pyo3(signature = (path, params, dataset=None, row=None, col=None, index=None, along=None))]
-#[allow(clippy::type_complexity)] // a plain tuple the Python half turns into a dict
 #[allow(clippy::too_many_arguments)] // the CLI's options, one argument each
-fn pixel<'py>(
-    py: Python<'py>,
+fn pixel(
+    py: Python<'_>,
     path: PathBuf,
     params: &Params,
     dataset: Option<String>,
@@ -353,59 +347,23 @@ fn pixel<'py>(
     col: Option<usize>,
     index: Option<usize>,
     along: Option<String>,
-) -> PyResult<(String, usize, usize, usize, String, String, usize, Vec<SpectrumPeaks<'py>>)> {
+) -> PyResult<String> {
     no_panic(|| {
-        let input = |e: usid::UsidError| InputError::new_err(e.to_string());
-        let file = usid::open_file(&path).map_err(input)?;
-        let dset = match dataset {
-            Some(d) => d,
-            None => usid::select::only_source_dataset(&file, &path)
-                .map_err(|e| class_error(e.class(), e.to_string()))?,
-        };
-        let main = MainDataset::open(&file, &dset).map_err(input)?;
-        let fast = main.fastest_position_dim().map_err(input)?;
-        let n_cols = main.position_dims.get(fast).map(|d| d.size).unwrap_or(1).max(1);
-        let (index, row, col) = match (index, row, col) {
-            (Some(i), None, None) => (i, i / n_cols, i % n_cols),
-            (None, Some(r), Some(c)) if c < n_cols => (c + r * n_cols, r, c),
-            (None, Some(_), Some(c)) => {
-                return Err(PyValueError::new_err(format!("col {c} is outside the grid ({n_cols} columns)")))
-            }
+        let choice = match (index, row, col) {
+            (Some(i), None, None) => PixelChoice::Index(i),
+            (None, Some(row), Some(col)) => PixelChoice::Grid { row, col },
             _ => return Err(PyValueError::new_err("give row and col, or index")),
         };
-        if index >= main.n_positions {
-            return Err(PyValueError::new_err(format!(
-                "pixel ({row}, {col}) = index {index} is outside {} ({} positions)",
-                main.path, main.n_positions
-            )));
-        }
-        let layout = SpectraLayout::named(&main, along.as_deref())
-            .map_err(input)?
-            .map_err(|m| class_error(Class::Usage, m))?;
-        let finding =
-            PeakFinding::new(&layout, params.cwt.clone(), params.component).map_err(engine_error)?;
-        let block = layout.read_range(main.dataset(), main.dtype, index..index + 1).map_err(input)?;
-        let spectra = (0..layout.per_pixel())
-            .map(|s| {
-                let peaks = finding.find_one(block.spectrum(s));
-                let values = peaks
-                    .iter()
-                    .map(|&p| finding.axis().get(p as usize).copied().unwrap_or(f64::NAN))
-                    .collect();
-                (layout.label(s), s, to_array(py, &peaks), values)
-            })
-            .collect();
-        let (axis, units) = finding.axis_label();
-        Ok((
-            main.path.clone(),
-            index,
-            row,
-            col,
-            axis.to_string(),
-            units.to_string(),
-            layout.per_pixel(),
-            spectra,
-        ))
+        let query = PixelQuery {
+            file: &path,
+            dataset: dataset.as_deref(),
+            pixel: choice,
+            along: along.as_deref(),
+            steps: &[],
+        };
+        let (cwt, component) = (params.cwt.clone(), params.component);
+        let found = py.detach(|| pixel_peaks(&query, cwt, component)).map_err(engine_error)?;
+        Ok(found.to_json(&path.display().to_string()).to_string())
     })
 }
 

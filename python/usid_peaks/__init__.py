@@ -272,16 +272,12 @@ def pixel(path, row=None, col=None, dataset=None, *, index=None, widths=None, al
     idx = None if index is None else _index(index, "index")
     r = None if row is None else _index(row, "row")
     c = None if col is None else _index(col, "col")
-    file = _path(path)
-    dset, i, r, c, axis, units, per_pixel, spectra = _native.pixel(file, params, dataset, r, c, idx, _along(along))
-    out = {"file": file, "dataset": dset, "index": i, "row": r, "col": c, "axis": axis, "units": units}
-    found = [{"label": label, "spectrum": s, "peaks": peaks, "values": np.asarray(values, dtype=np.float64)}
-             for label, s, peaks, values in spectra]
-    # One spectrum per pixel keeps the flat form, as the command's --json does.
-    if per_pixel == 1:
-        out.update(peaks=found[0]["peaks"], values=found[0]["values"])
-    else:
-        out["spectra"] = found
+    out = json.loads(_native.pixel(_path(path), params, dataset, r, c, idx, _along(along)))
+    # The command's JSON shape; bins and values as arrays.
+    for spectrum in [out, *out.get("spectra", [])]:
+        if "peaks" in spectrum:
+            spectrum["peaks"] = np.asarray(spectrum["peaks"], dtype=np.int64)
+            spectrum["values"] = np.asarray(spectrum["values"], dtype=np.float64)
     return out
 
 

@@ -46,6 +46,12 @@ impl From<usid_peaks::usid::UsidError> for CliError {
     }
 }
 
+impl From<usid_peaks::usid::select::SelectError> for CliError {
+    fn from(e: usid_peaks::usid::select::SelectError) -> Self {
+        CliError::new(e.class(), e.to_string())
+    }
+}
+
 impl From<usid_peaks::cwt::CwtError> for CliError {
     fn from(e: usid_peaks::cwt::CwtError) -> Self {
         CliError::new(Exit::Usage, e.to_string())

@@ -88,8 +88,15 @@ pub trait Analysis: Sync {
     /// Per-thread working memory, reused from one block of rows to the next.
     type Scratch: Send;
 
-    /// The process name in the results group's name, pyUSID style: `Peak_Finding`.
+    /// The process name in the results group's name, pyUSID style: `Peak_Finding` (no `-`; see
+    /// [`crate::usid::results`] for the rule).
     fn name(&self) -> &str;
+    /// The status datasets that mark its results groups complete, each one uint8 per position,
+    /// all 1 once every position is computed: pyUSID's `completed_positions`, unless the analysis
+    /// keeps its own (an SHO fit: `completed_guess_positions` and `completed_fit_positions`).
+    fn status_datasets(&self) -> &'static [&'static str] {
+        &[crate::usid::results::STATUS]
+    }
     /// Every parameter that changes the results, recorded on the results group; two runs with the
     /// same name and parameters on the same data give the same results (which is what reuse and
     /// resume rely on).

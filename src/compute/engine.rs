@@ -465,7 +465,7 @@ fn decide<A: Analysis>(
     let lock = output::lock(paths)?;
     output::check_target(paths)?;
     if !job.force {
-        if let Some(group) = output::find_reusable(&paths.target, dset_path, analysis.name(), fingerprint) {
+        if let Some(group) = output::find_reusable(&paths.target, dset_path, analysis, fingerprint) {
             // A run killed between moving its results into place and deleting its checkpoint
             // leaves the checkpoint behind; the complete group makes it useless.
             let _ = std::fs::remove_file(ck_path);

@@ -10,6 +10,7 @@
 //! `parallel_compute`).
 
 mod analysis;
+pub mod bench;
 mod check;
 mod checkpoint;
 mod engine;

@@ -155,19 +155,19 @@ pub(crate) fn check_not_open_for_writing(path: &Path) -> Result<(), ComputeError
     Ok(())
 }
 
-/// The newest complete results group in `target` made with `fingerprint`, if any.
-pub(crate) fn find_reusable(
+/// The newest complete results group of `analysis` in `target` made with `fingerprint`, if any.
+pub(crate) fn find_reusable<A: Analysis>(
     target: &Path,
     dset_path: &str,
-    process: &str,
+    analysis: &A,
     fingerprint: &str,
 ) -> Option<String> {
     if !target.exists() {
         return None;
     }
     let file = hdf5::File::open(target).ok()?;
-    results::newest_group_where(&file, dset_path, process, |g| {
-        g.complete && g.attr("usid_peaks_fingerprint") == Some(fingerprint)
+    results::newest_group_where(&file, dset_path, analysis.name(), |g| {
+        g.complete_for(analysis.status_datasets()) && g.attr("usid_peaks_fingerprint") == Some(fingerprint)
     })
     .map(|g| g.path)
 }
@@ -273,14 +273,9 @@ fn fill_group<A: Analysis>(
             _ => usid::write::copy_ancillary(src_pos_ind, src_pos_val, &parent)?,
         }
     };
-    let group = usid::write::create_indexed_group(&parent, &results::group_base(dset_path, analysis.name()))?;
+    let group = results::create_indexed_group(&parent, &results::stem(dset_path, analysis.name()))?;
     write_attrs(&group, analysis, dset_path, source.n_positions, info)?;
-    let completed = vec![1u8; source.n_positions];
-    group
-        .new_dataset_builder()
-        .with_data(&completed)
-        .create("completed_positions")
-        .map_err(|e| h5("cannot write completed_positions", e))?;
+    results::mark_complete(&group, source.n_positions, analysis.status_datasets())?;
     let target =
         WriteTarget { group: &group, source: &source, position_indices: &pos_ind, position_values: &pos_val };
     analysis.write(results, &target)?;

@@ -6,11 +6,15 @@
 //!   a value (no peak, dead) are drawn grey.
 //! * [`ScalingFigure`] — compute time and speed-up against cores (threads, MPI ranks).
 //!
+//! [`spectrum_figure`] and [`map_figure`] make the first two from a file: a pixel's spectrum and
+//! peaks, and the newest complete peak-finding results over the grid.
+//!
 //! Text is rendered with a TrueType font read at run time (see [`font`]), so no fontconfig or
 //! freetype is needed to build or run.
 
 pub mod font;
 mod map;
+mod peaks;
 mod scaling;
 mod spectrum;
 mod units;
@@ -24,6 +28,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 pub use map::MapFigure;
+pub use peaks::{map_figure, spectrum_figure, MapOf, MapQuery};
 pub use scaling::{ScalingFigure, ScalingSeries};
 pub use spectrum::SpectrumFigure;
 pub use units::{si_scale, Scaled};
@@ -45,6 +50,10 @@ impl PlotError {
     /// A picture that cannot be written.
     pub fn output(message: impl Into<String>) -> Self {
         PlotError { class: Class::Output, message: message.into() }
+    }
+    /// A picture of data that cannot be read or is not what it should be.
+    pub fn input(message: impl Into<String>) -> Self {
+        PlotError { class: Class::Input, message: message.into() }
     }
 }
 

@@ -4,6 +4,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{centred_line, draw_legend, drawing, Figure, Fonts, PlotError};
+use crate::compute::bench;
 
 /// One way of adding cores (rayon threads, MPI ranks): the median time at each count.
 #[derive(Debug, Clone)]
@@ -35,6 +36,42 @@ pub struct ScalingFigure {
     pub series: Vec<ScalingSeries>,
     /// The machine's cores: a dashed line marks where more workers can only share them.
     pub cores: Option<usize>,
+}
+
+impl ScalingFigure {
+    /// The figure of `usid-peaks bench`: its thread timings (`threads`) and the MPI rank
+    /// timings it was given (`ranks`, may be empty), of the main dataset of `file` (`shape`:
+    /// pixels × bins), on a machine of `cores` cores, medians of `repeat` runs.
+    pub fn of_bench(
+        threads: &[bench::Row],
+        ranks: &[bench::Row],
+        file: &std::path::Path,
+        shape: [usize; 2],
+        cores: usize,
+        repeat: usize,
+    ) -> Self {
+        let series = |label: &str, rows: &[bench::Row]| ScalingSeries {
+            label: label.into(),
+            points: rows.iter().map(|r| (r.workers, r.seconds)).collect(),
+        };
+        let mut all = vec![series("rayon threads (in memory)", threads)];
+        if !ranks.is_empty() {
+            all.push(series("MPI ranks x 1 thread (find)", ranks));
+        }
+        let name =
+            file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into());
+        ScalingFigure {
+            title: "find_peaks_cwt over every pixel: time and speed-up against cores".into(),
+            subtitle: format!(
+                "{name}: {} pixels x {} bins; {cores} cores on this machine; median of {repeat} run{}",
+                shape[0],
+                shape[1],
+                if repeat == 1 { "" } else { "s" }
+            ),
+            series: all,
+            cores: Some(cores),
+        }
+    }
 }
 
 const COLOURS: [RGBColor; 4] =

@@ -20,11 +20,11 @@ pub mod spectra;
 pub mod write;
 
 pub use read::{check_hdf5_file, find_main_datasets, open_file, MainDataset};
+pub use results::{create_indexed_group, next_indexed_name};
 pub use spectra::{Rows, SpectraBlock, SpectraLayout};
 pub use write::{
-    copy_ancillary, create_indexed_group, create_main_dataset, link_as_main, next_indexed_group_name,
-    write_f64_array_attr, write_f64_attr, write_i64_array_attr, write_i64_attr, write_str_array_attr,
-    write_str_attr, Ancillary, DimSpec, MainSpec,
+    copy_ancillary, create_main_dataset, link_as_main, write_f64_array_attr, write_f64_attr,
+    write_i64_array_attr, write_i64_attr, write_str_array_attr, write_str_attr, Ancillary, DimSpec, MainSpec,
 };
 
 /// One dimension of a USID main dataset (a position or a spectroscopic dimension).

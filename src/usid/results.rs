@@ -1,15 +1,100 @@
-//! The rules of results groups, in one place for `find` (reuse), `plot --map` and `inspect`:
-//! where a group goes (`<dataset>-<Process>_NNN` beside the source dataset's path, in the source
-//! file or at the same path in an `--output` file), when it is complete (every entry of
-//! `completed_positions` is 1), and what it records (its source dataset, its parameters).
+//! The one rule of results groups, for writing (`find`), selection (which datasets are data),
+//! reuse, `inspect` and `plot`:
+//!
+//! * **name** — pyUSID's: `<dataset name>-<Process>_<index>` beside the source dataset (in the
+//!   source file, or at the same group path in an `--output` file). The process name holds no
+//!   `-` (pyUSID replaces it), so the last `-` splits dataset from process.
+//! * **number** — the index is at least three ASCII digits (`_000`, …, `_999`, `_1000`); a new
+//!   group takes one more than the highest index of the groups already there (sidpy's
+//!   `assign_group_index`).
+//! * **completeness** — every status dataset of the process is all 1: pyUSID's
+//!   `completed_positions`, or an analysis's own (an SHO fit's `completed_guess_positions` and
+//!   `completed_fit_positions`). Without knowing the process, every `completed_*positions`
+//!   dataset the group holds must be (and there must be one).
+//!
+//! The same index rule serves other indexed groups ([`create_indexed_group`] with any stem, e.g.
+//! pyNSID's `Log_NNN`).
 
 use hdf5::types::VarLenUnicode;
-use hdf5::LocationType;
+use hdf5::{Group, LocationType};
 
-/// The name results groups of process `process` on `dset_path` get: `<dataset name>-<Process>_`.
-pub fn group_base(dset_path: &str, process: &str) -> String {
-    let name = dset_path.rsplit('/').next().unwrap_or(dset_path);
-    format!("{name}-{process}_")
+use super::write::h5_error;
+use super::UsidError;
+
+/// pyUSID's status dataset (`Process._status_dset_name`): one uint8 per position, 1 once computed.
+pub const STATUS: &str = "completed_positions";
+
+/// The fewest digits of an index: pyUSID writes `{:03d}`.
+const INDEX_DIGITS: usize = 3;
+
+/// `name` split into its stem and index if it ends in `_` and at least three ASCII digits.
+fn split_index(name: &str) -> Option<(&str, u64)> {
+    let (stem, digits) = name.rsplit_once('_')?;
+    if digits.len() < INDEX_DIGITS || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((stem, digits.parse().ok()?))
+}
+
+/// `stem` and `index` as an indexed name: `Raw_Data-Peak_Finding_007`, `…_1000`.
+pub fn indexed_name(stem: &str, index: u64) -> String {
+    format!("{stem}_{index:0INDEX_DIGITS$}")
+}
+
+/// The next free indexed name `stem_NNN` under `parent`: one more than the highest index of the
+/// *groups* named so (datasets and other suffixes are ignored), as sidpy's `assign_group_index`
+/// counts; `stem_000` when there is none or the members cannot be listed (creating it will then
+/// report the problem). A trailing `_` in `stem` is not doubled.
+pub fn next_indexed_name(parent: &Group, stem: &str) -> String {
+    let stem = stem.strip_suffix('_').unwrap_or(stem);
+    let next = parent
+        .member_names()
+        .unwrap_or_default()
+        .iter()
+        .filter(|m| matches!(parent.loc_type_by_name(m), Ok(LocationType::Group)))
+        .filter_map(|m| split_index(m).filter(|(s, _)| *s == stem).map(|(_, i)| i.saturating_add(1)))
+        .max()
+        .unwrap_or(0);
+    indexed_name(stem, next)
+}
+
+/// Create the group [`next_indexed_name`] names (pyUSID's `create_indexed_group`).
+pub fn create_indexed_group(parent: &Group, stem: &str) -> Result<Group, UsidError> {
+    let name = next_indexed_name(parent, stem);
+    parent.create_group(&name).map_err(|e| {
+        h5_error(&format!("{}:{}/{name}", parent.filename(), parent.name()), "cannot create the group", e)
+    })
+}
+
+/// A results group's name, taken apart: `<dataset>-<process>_<index>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupName<'a> {
+    /// The source dataset's name (the last component of its path).
+    pub dataset: &'a str,
+    /// The process, e.g. `Peak_Finding` or `SHO_Fit`.
+    pub process: &'a str,
+    pub index: u64,
+}
+
+impl<'a> GroupName<'a> {
+    /// `name` (one path component) as a results group's name, if it follows the rule.
+    pub fn parse(name: &'a str) -> Option<Self> {
+        let (stem, index) = split_index(name)?;
+        let (dataset, process) = stem.rsplit_once('-')?;
+        (!dataset.is_empty() && !process.is_empty()).then_some(GroupName { dataset, process, index })
+    }
+}
+
+/// The stem of the results groups of `process` on the dataset at `dset_path`:
+/// `<dataset name>-<Process>`.
+pub fn stem(dset_path: &str, process: &str) -> String {
+    format!("{}-{process}", base_name(dset_path))
+}
+
+/// Whether `path` lies in a results group: such datasets are results of an analysis, not data
+/// to analyse.
+pub fn is_in_results_group(path: &str) -> bool {
+    path.rsplit('/').skip(1).any(|g| GroupName::parse(g).is_some())
 }
 
 /// The parent group path of an HDF5 object path (`/` for top-level objects).
@@ -20,29 +105,82 @@ pub fn parent_path(path: &str) -> &str {
     }
 }
 
+fn base_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Write `status` datasets (one uint8 per position, all 1) into `group`: its results are complete.
+pub fn mark_complete(group: &Group, n_positions: usize, status: &[&str]) -> Result<(), UsidError> {
+    let done = vec![1u8; n_positions];
+    for name in status {
+        group.new_dataset_builder().with_data(&done).create(*name).map_err(|e| {
+            h5_error(&format!("{}:{}", group.filename(), group.name()), &format!("cannot write {name}"), e)
+        })?;
+    }
+    Ok(())
+}
+
+/// Whether `name` is a status dataset's: pyUSID's `completed_positions`, or `completed_*_positions`.
+fn is_status_name(name: &str) -> bool {
+    name == STATUS || (name.starts_with("completed_") && name.ends_with("_positions"))
+}
+
 /// A results group as found in a file.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ResultsGroup {
     /// The group's absolute path.
     pub path: String,
-    /// The source dataset's path (its `source_dataset` attribute; in the source's file).
+    /// The source dataset's path: the group's `source_dataset` attribute (ours), else the
+    /// dataset its name names beside it (pyUSID's own groups).
     pub source_dataset: String,
-    /// Whether every position was computed.
+    /// Whether it is complete by the rule for a group of unknown process (see the module).
     pub complete: bool,
     /// The group's string and number attributes (parameters, tool, time, …), as text.
     pub attributes: Vec<(String, String)>,
+    /// The process its name gives, e.g. `Peak_Finding`.
+    #[serde(skip)]
+    pub process: String,
+    /// Its index.
+    #[serde(skip)]
+    pub index: u64,
+    /// Each status dataset it holds, and whether it is all 1.
+    #[serde(skip)]
+    status: Vec<(String, bool)>,
 }
 
 impl ResultsGroup {
-    /// Read the group at `path`; `None` if it is not a results group (no `source_dataset`).
+    /// Read the group at `path`; `None` if there is no group there or its name is not a results
+    /// group's.
     pub fn open(file: &hdf5::File, path: &str) -> Option<ResultsGroup> {
         let g = file.group(path).ok()?;
-        let source_dataset = string_attr(&g, "source_dataset")?;
-        let complete = is_complete(&g);
-        let mut names = g.attr_names().ok()?;
+        let full = g.name();
+        let name = GroupName::parse(base_name(&full))?;
+        let source_dataset = string_attr(&g, "source_dataset").unwrap_or_else(|| {
+            let parent = parent_path(&full);
+            format!("{}/{}", parent.strip_suffix('/').unwrap_or(parent), name.dataset)
+        });
+        let mut names = g.member_names().unwrap_or_default();
         names.sort();
-        let attributes = names.into_iter().filter_map(|n| Some((n.clone(), attr_text(&g, &n)?))).collect();
-        Some(ResultsGroup { path: g.name(), source_dataset, complete, attributes })
+        let status: Vec<(String, bool)> =
+            names.into_iter().filter(|n| is_status_name(n)).map(|n| (n.clone(), all_ones(&g, &n))).collect();
+        let mut attr_names = g.attr_names().unwrap_or_default();
+        attr_names.sort();
+        let attributes =
+            attr_names.into_iter().filter_map(|n| Some((n.clone(), attr_text(&g, &n)?))).collect();
+        Some(ResultsGroup {
+            complete: !status.is_empty() && status.iter().all(|(_, done)| *done),
+            process: name.process.to_string(),
+            index: name.index,
+            path: full,
+            source_dataset,
+            attributes,
+            status,
+        })
+    }
+
+    /// Whether every one of the `status` datasets (a process's own) is there and all 1.
+    pub fn complete_for(&self, status: &[&str]) -> bool {
+        !status.is_empty() && status.iter().all(|s| self.status.iter().any(|(n, done)| n == s && *done))
     }
 
     /// The attribute `name` as text, if the group has it.
@@ -51,20 +189,20 @@ impl ResultsGroup {
     }
 }
 
-/// Whether every position of the group was computed.
-pub fn is_complete(g: &hdf5::Group) -> bool {
-    g.dataset("completed_positions")
+/// Whether dataset `name` of `g` is non-empty and all 1.
+fn all_ones(g: &Group, name: &str) -> bool {
+    g.dataset(name)
         .and_then(|d| d.read_raw::<u8>())
         .is_ok_and(|done| !done.is_empty() && done.iter().all(|&c| c == 1))
 }
 
 /// The string attribute `name` of `g`.
-pub fn string_attr(g: &hdf5::Group, name: &str) -> Option<String> {
+fn string_attr(g: &Group, name: &str) -> Option<String> {
     g.attr(name).ok()?.read_scalar::<VarLenUnicode>().ok().map(|v| v.as_str().to_string())
 }
 
 /// A scalar or 1-D attribute as text: strings as they are, numbers as Rust prints them.
-fn attr_text(g: &hdf5::Group, name: &str) -> Option<String> {
+fn attr_text(g: &Group, name: &str) -> Option<String> {
     let a = g.attr(name).ok()?;
     if let Ok(v) = a.read_scalar::<VarLenUnicode>() {
         return Some(v.as_str().to_string());
@@ -78,45 +216,35 @@ fn attr_text(g: &hdf5::Group, name: &str) -> Option<String> {
     None
 }
 
-/// The newest results group of process `process` on the dataset at `dset_path` that `keep`
-/// accepts, opening each group (newest first) only until one does.
+/// The newest (highest index) results group of `process` on the dataset at `dset_path` that
+/// `keep` accepts, found at that path's parent in `file` (the source file, or an `--output`
+/// file), opening each group, newest first, only until one is kept.
 pub fn newest_group_where(
     file: &hdf5::File,
     dset_path: &str,
     process: &str,
     keep: impl Fn(&ResultsGroup) -> bool,
 ) -> Option<ResultsGroup> {
-    group_paths_for(file, dset_path, process)
-        .iter()
-        .rev()
-        .filter_map(|p| ResultsGroup::open(file, p))
-        .find(|g| keep(g))
-}
-
-/// The paths of the results groups of process `process` on the dataset at `dset_path`, found at
-/// that path's parent in `file` (the source file, or an `--output` file), oldest first, none of
-/// them opened yet: a caller after one group opens (and reads the completion of) only the ones it
-/// looks at.
-pub fn group_paths_for(file: &hdf5::File, dset_path: &str, process: &str) -> Vec<String> {
-    let Ok(parent) = file.group(parent_path(dset_path)) else { return Vec::new() };
-    let base = group_base(dset_path, process);
+    let parent = file.group(parent_path(dset_path)).ok()?;
+    let stem = stem(dset_path, process);
     let mut found: Vec<(u64, String)> = parent
         .member_names()
         .unwrap_or_default()
         .into_iter()
-        .filter_map(|m| Some((m.strip_prefix(&base)?.parse::<u64>().ok()?, m)))
-        .filter(|(_, m)| matches!(parent.loc_type_by_name(m), Ok(LocationType::Group)))
+        .filter_map(|m| split_index(&m).filter(|(s, _)| *s == stem).map(|(_, i)| i).map(|i| (i, m)))
         .collect();
     found.sort();
-    found.into_iter().map(|(_, m)| format!("{}/{m}", parent.name())).collect()
+    let parent_name = parent.name();
+    let at = parent_name.strip_suffix('/').unwrap_or(&parent_name).to_string();
+    found.iter().rev().filter_map(|(_, m)| ResultsGroup::open(file, &format!("{at}/{m}"))).find(|g| keep(g))
 }
 
 /// How deep and how many groups [`all_groups`] looks.
 const MAX_DEPTH: usize = 8;
 const MAX_GROUPS_VISITED: usize = 10_000;
 
-/// Every results group in `file`, wherever it is, in path order (for `inspect` and for a file
-/// that holds only results).
+/// Every results group in `file`, wherever it is, ordered by parent, stem and index (so the
+/// newest of a dataset's groups comes last, `_1000` after `_999`).
 pub fn all_groups(file: &hdf5::File) -> Vec<ResultsGroup> {
     let mut out = Vec::new();
     // Hard links can make cycles and a hostile file can be deep or wide: the walk is bounded (a
@@ -140,6 +268,50 @@ pub fn all_groups(file: &hdf5::File) -> Vec<ResultsGroup> {
             }
         }
     }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
+    let key = |g: &ResultsGroup| {
+        let stem = split_index(base_name(&g.path)).map_or("", |(s, _)| s).to_string();
+        (parent_path(&g.path).to_string(), stem, g.index)
+    };
+    out.sort_by_cached_key(key);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_pyusids_rule_past_999() {
+        let n = GroupName::parse("Raw_Data-Peak_Finding_000").unwrap();
+        assert_eq!((n.dataset, n.process, n.index), ("Raw_Data", "Peak_Finding", 0));
+        let n = GroupName::parse("Raw-Data-SHO_Fit_1000").unwrap();
+        assert_eq!((n.dataset, n.process, n.index), ("Raw-Data", "SHO_Fit", 1000));
+        for not in
+            ["Raw_Data_000", "Raw_Data-Peak_Finding_01", "Raw_Data-Peak_Finding_+12", "-P_000", "R-_000"]
+        {
+            assert_eq!(GroupName::parse(not), None, "{not}");
+        }
+        assert_eq!(indexed_name("Raw_Data-Peak_Finding", 7), "Raw_Data-Peak_Finding_007");
+        assert_eq!(indexed_name("Raw_Data-Peak_Finding", 1000), "Raw_Data-Peak_Finding_1000");
+        assert_eq!(stem("/M/C/Raw_Data", "Peak_Finding"), "Raw_Data-Peak_Finding");
+    }
+
+    #[test]
+    fn results_groups_are_recognised_by_their_names_at_any_depth() {
+        assert!(is_in_results_group("/M/C/Raw_Data-Peak_Finding_000/Peak_Indices"));
+        assert!(is_in_results_group("/M/C/Raw_Data-Peak_Finding_1000/Peak_Indices"));
+        assert!(is_in_results_group("/M/C/Raw_Data-SHO_Fit_012/Fit"));
+        assert!(!is_in_results_group("/Measurement_000/Channel_000/Raw_Data"));
+        assert!(!is_in_results_group("/a-b/Raw_Data_x/data"));
+        assert!(!is_in_results_group("/M/Raw_Data-Peak_Finding_000"), "the dataset itself is not inside");
+    }
+
+    #[test]
+    fn status_datasets_are_pyusids_and_an_analysiss_own() {
+        assert!(is_status_name("completed_positions"));
+        assert!(is_status_name("completed_fit_positions"));
+        assert!(!is_status_name("completed"));
+        assert_eq!(parent_path("/a/b"), "/a");
+        assert_eq!(parent_path("/a"), "/");
+    }
 }

@@ -1,6 +1,6 @@
 //! Writing USID main datasets, their ancillary datasets and attributes the way pyUSID 0.0.12
 //! writes them (`write_main_dataset`, `write_ind_val_dsets`, `build_ind_val_matrices`,
-//! `link_as_main`, `create_indexed_group`), so that pyUSID's `check_if_main` and `USIDataset`
+//! `link_as_main`), so that pyUSID's `check_if_main` and `USIDataset`
 //! accept what we write.
 //!
 //! What pyUSID 0.0.12 writes, and so what we write:
@@ -24,7 +24,7 @@
 //! With a file opened through the MPI-IO driver every function here creates objects, so it must be
 //! called collectively, with identical arguments, on every rank.
 use hdf5::types::{FixedAscii, FixedUnicode, TypeDescriptor, VarLenUnicode};
-use hdf5::{Dataset, Group, H5Type, Location, LocationType, ObjectReference1};
+use hdf5::{Dataset, Group, H5Type, Location, ObjectReference1};
 
 use super::UsidError;
 
@@ -488,30 +488,6 @@ fn drop_reference_attrs(dset: &Dataset, here: &str) -> Result<(), UsidError> {
 /// The last component of an HDF5 path.
 pub fn base_name(path: &str) -> String {
     path.rsplit('/').next().unwrap_or(path).to_string()
-}
-
-/// The next free pyUSID-style indexed name under `parent`: `base_000`, `base_001`, ... — one more
-/// than the highest index of the *groups* named `base_NNN` (pyUSID's `assign_group_index`;
-/// datasets and non-numeric suffixes are ignored). A trailing `_` in `base` is not doubled. If the
-/// members cannot be listed, `base_000` is returned and creating it will report the problem.
-pub fn next_indexed_group_name(parent: &Group, base: &str) -> String {
-    let stem = if base.ends_with('_') { base.to_string() } else { format!("{base}_") };
-    let next = parent
-        .member_names()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|m| m.strip_prefix(&stem).and_then(|s| s.parse::<u64>().ok()).map(|i| (m, i)))
-        .filter(|(m, _)| matches!(parent.loc_type_by_name(m), Ok(LocationType::Group)))
-        .map(|(_, i)| i + 1)
-        .max()
-        .unwrap_or(0);
-    format!("{stem}{next:03}")
-}
-
-/// Creates the group named by [`next_indexed_group_name`] (pyUSID's `create_indexed_group`).
-pub fn create_indexed_group(parent: &Group, base: &str) -> Result<Group, UsidError> {
-    let name = next_indexed_group_name(parent, base);
-    parent.create_group(&name).map_err(|e| h5_error(&describe(parent, &name), "cannot create the group", e))
 }
 
 /// Sets the string attribute `name` on a group, dataset or file (a scalar variable-length UTF-8

@@ -169,6 +169,40 @@ fn a_complete_group_with_the_same_parameters_is_reused_and_force_makes_a_new_one
 }
 
 #[test]
+fn groups_past_999_stay_results_for_reuse_selection_inspect_and_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = generate(dir.path(), "map.h5", 6, 5, 3);
+    ok(&["find", s(&file), "-q"]);
+    {
+        // As if 999 runs had been forced before this one.
+        let f = hdf5::File::open_rw(&file).unwrap();
+        let channel = f.group(crate::util::CHANNEL).unwrap();
+        channel.relink("Raw_Data-Peak_Finding_000", "Raw_Data-Peak_Finding_999").unwrap();
+    }
+    let forced = summary(&ok(&["find", s(&file), "--json", "-q", "--force"]));
+    assert_eq!(forced["group"], format!("{RAW}-Peak_Finding_1000"));
+    // The file still has one source dataset (the results' main datasets are not data), and the
+    // newest complete group with these parameters is _1000.
+    let again = summary(&ok(&["find", s(&file), "--json", "-q"]));
+    assert_eq!((again["reused"].clone(), again["group"].clone()), (true.into(), forced["group"].clone()));
+    ok(&["pixel", s(&file), "--index", "3"]);
+    let listed: serde_json::Value =
+        serde_json::from_slice(&ok(&["inspect", s(&file), "--json"]).stdout).unwrap();
+    let groups: Vec<(&str, bool)> = listed["results_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["path"].as_str().unwrap(), g["complete"].as_bool().unwrap()))
+        .collect();
+    let (g999, g1000) = (format!("{RAW}-Peak_Finding_999"), format!("{RAW}-Peak_Finding_1000"));
+    assert_eq!(groups, [(g999.as_str(), true), (g1000.as_str(), true)], "by index, not by text");
+    // plot --map draws the newest: _1000 (named in the title).
+    let svg = dir.path().join("map.svg");
+    ok(&["plot", s(&file), "--map", "-o", s(&svg)]);
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("Raw_Data-Peak_Finding_1000"));
+}
+
+#[test]
 fn output_file_gets_the_group_at_the_source_path_with_copied_position_datasets() {
     let dir = tempfile::tempdir().unwrap();
     let file = generate(dir.path(), "map.h5", 7, 9, 5);

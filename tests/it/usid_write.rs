@@ -5,9 +5,10 @@ use std::path::Path;
 
 use hdf5::{File, Group};
 use serde_json::json;
+use usid_peaks::usid::results::{create_indexed_group, next_indexed_name};
 use usid_peaks::usid::write::{
-    copy_ancillary, create_indexed_group, create_main_dataset, next_indexed_group_name, write_f64_array_attr,
-    write_f64_attr, write_i64_attr, write_str_array_attr, write_str_attr, Ancillary, DimSpec, MainSpec,
+    copy_ancillary, create_main_dataset, write_f64_array_attr, write_f64_attr, write_i64_attr,
+    write_str_array_attr, write_str_attr, Ancillary, DimSpec, MainSpec,
 };
 
 use crate::util::{self, ok, s, CHANNEL};
@@ -53,7 +54,7 @@ fn results_dataset_linked_to_the_sources_positions_is_main_and_reshapes_to_rows_
     {
         let f = File::open_rw(&file).unwrap();
         let channel = f.group(CHANNEL).unwrap();
-        let name = next_indexed_group_name(&channel, "Raw_Data-Peak_Finding");
+        let name = next_indexed_name(&channel, "Raw_Data-Peak_Finding");
         assert_eq!(name, "Raw_Data-Peak_Finding_000");
         let results = channel.create_group(&name).unwrap();
         let ds = write_results(&results, &channel, 24, 3);
@@ -230,14 +231,18 @@ fn mismatched_sizes_and_existing_names_are_one_line_errors() {
 fn indexed_group_names_follow_pyusid_counting_only_groups() {
     let dir = tempfile::tempdir().unwrap();
     let f = File::create(dir.path().join("groups.h5")).unwrap();
-    assert_eq!(next_indexed_group_name(&f, "Results"), "Results_000");
+    assert_eq!(next_indexed_name(&f, "Results"), "Results_000");
     f.create_group("Results_000").unwrap();
     f.create_group("Results_002").unwrap();
     f.create_group("Results_x").unwrap();
     f.new_dataset::<u8>().shape(1).create("Results_009").unwrap();
-    assert_eq!(next_indexed_group_name(&f, "Results"), "Results_003");
-    assert_eq!(next_indexed_group_name(&f, "Results_"), "Results_003");
+    assert_eq!(next_indexed_name(&f, "Results"), "Results_003");
+    assert_eq!(next_indexed_name(&f, "Results_"), "Results_003");
     assert_eq!(create_indexed_group(&f, "Results").unwrap().name(), "/Results_003");
+    // Past 999 the index grows a digit, and counts on from there.
+    f.create_group("Results_999").unwrap();
+    assert_eq!(create_indexed_group(&f, "Results").unwrap().name(), "/Results_1000");
+    assert_eq!(next_indexed_name(&f, "Results"), "Results_1001");
 }
 
 #[test]

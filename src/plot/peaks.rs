@@ -1,0 +1,335 @@
+//! The pictures of peak finding, made from the files: one pixel's spectrum with its peaks, and a
+//! results group over the position grid (`usid-peaks plot --pixel` and `--map`).
+
+use std::path::Path;
+
+use super::{si_scale, MapFigure, PlotError, SpectrumFigure};
+use crate::compute::ComputeError;
+use crate::cwt::CwtParams;
+use crate::error::Class;
+use crate::peaks::{Component, PeakFinding, PixelQuery};
+use crate::usid::results::{self, ResultsGroup};
+use crate::usid::select::{open_main, resolve_steps, select_spectra, Pixel, SelectError};
+use crate::usid::{self, MainDataset, SpectraLayout, UsidError};
+
+impl From<UsidError> for PlotError {
+    fn from(e: UsidError) -> Self {
+        PlotError { class: Class::Input, message: e.to_string() }
+    }
+}
+
+impl From<SelectError> for PlotError {
+    fn from(e: SelectError) -> Self {
+        PlotError { class: e.class(), message: e.to_string() }
+    }
+}
+
+impl From<ComputeError> for PlotError {
+    fn from(e: ComputeError) -> Self {
+        PlotError { class: e.class(), message: e.to_string() }
+    }
+}
+
+/// One spectrum of one pixel with its peaks: the first of the spectra `query.steps` selects.
+pub fn spectrum_figure(
+    query: &PixelQuery<'_>,
+    params: CwtParams,
+    component: Component,
+) -> Result<SpectrumFigure, PlotError> {
+    let (_file, main) = open_main(query.file, query.dataset)?;
+    let pixel = Pixel::resolve(&main, query.pixel)?;
+    let layout = SpectraLayout::named(&main, query.along)?.map_err(PlotError::usage)?;
+    let spectrum = select_spectra(&layout, query.steps)?.first().copied().unwrap_or(0);
+    let finding = PeakFinding::new(&layout, params, component)?;
+    let block = layout.read_range(main.dataset(), main.dtype, pixel.index..pixel.index + 1)?;
+    let peaks = finding.find_one(block.spectrum(spectrum));
+    let mut y = Vec::new();
+    finding.component_values(block.spectrum(spectrum), &mut y);
+    let x = finding.axis().to_vec();
+    let (name, units) = finding.axis_label();
+    let (y_name, y_units) = component_label(&main, component);
+    Ok(SpectrumFigure {
+        title: format!(
+            "{}  pixel (row {}, col {}) = index {}{}",
+            base_name(&main.path),
+            pixel.row,
+            pixel.col,
+            pixel.index,
+            if layout.per_pixel() > 1 { format!(", {}", layout.label(spectrum)) } else { String::new() }
+        ),
+        subtitle: peaks_line(&peaks, &x, units),
+        x,
+        x_name: name.to_string(),
+        x_units: units.to_string(),
+        y,
+        y_name,
+        y_units,
+        peaks: peaks.iter().map(|&p| p as usize).collect(),
+    })
+}
+
+/// `3 peaks: bins 40, 60, 80 = 340.2, 350.3, 360.1 kHz`: the peaks in the axis's prefixed units.
+fn peaks_line(peaks: &[u32], x: &[f64], units: &str) -> String {
+    let scale = si_scale(units, x.iter().fold(0f64, |m, v| if v.is_finite() { m.max(v.abs()) } else { m }));
+    let bins: Vec<String> = peaks.iter().map(|p| p.to_string()).collect();
+    let values: Vec<String> = peaks
+        .iter()
+        .map(|&p| x.get(p as usize).map_or("?".into(), |v| trim_zeros(&format!("{:.2}", v * scale.factor))))
+        .collect();
+    match peaks.len() {
+        0 => "no peaks found".to_string(),
+        n => format!(
+            "{n} peak{}: bin{} {} = {} {}",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "" } else { "s" },
+            short_list(&bins, 8),
+            short_list(&values, 8),
+            scale.units
+        ),
+    }
+}
+
+/// `|quantity|`, `Re quantity`, … and its units: the y axis of a spectrum.
+fn component_label(main: &MainDataset, c: Component) -> (String, String) {
+    let q = if main.quantity.is_empty() { "value" } else { main.quantity.as_str() };
+    match c {
+        Component::Abs => (format!("|{q}|"), main.units.clone()),
+        Component::Real => (format!("Re {q}"), main.units.clone()),
+        Component::Imag => (format!("Im {q}"), main.units.clone()),
+        Component::Phase => (format!("phase of {q}"), "rad".into()),
+    }
+}
+
+/// A list for a title: at most `max` items, then how many more.
+fn short_list(items: &[String], max: usize) -> String {
+    if items.len() <= max {
+        items.join(", ")
+    } else {
+        format!("{}, … ({} more)", items[..max].join(", "), items.len() - max)
+    }
+}
+
+/// `330.100000` → `330.1`.
+fn trim_zeros(s: &str) -> String {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+fn base_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// What a peak-finding map shows per pixel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapOf {
+    /// The first peak's spectroscopic value (e.g. frequency).
+    Frequency,
+    /// The first peak's bin index.
+    Index,
+    /// The number of peaks.
+    Count,
+}
+
+/// Which results [`map_figure`] draws.
+#[derive(Debug, Clone, Copy)]
+pub struct MapQuery<'a> {
+    /// The source map, or a file `find -o` wrote (then the newest complete group in it is drawn).
+    pub file: &'a Path,
+    /// The source dataset; `None`: the file's only source dataset.
+    pub dataset: Option<&'a str>,
+    /// The file the results are in, when not `file` (what `find -o` wrote).
+    pub results: Option<&'a Path>,
+    pub of: MapOf,
+    /// `(dimension, step)`: which spectrum of each pixel, with several (the first by default).
+    pub steps: &'a [(&'a str, usize)],
+}
+
+/// The process whose groups a map draws.
+const PROCESS: &str = PeakFinding::NAME;
+
+/// The newest complete peak-finding group to draw, the file it is in, and the source's pixel
+/// count when the source is known: beside the source dataset of `file` (in `file`, or in
+/// `results`), or — when `file` holds no source dataset, as a file `find -o` wrote — the newest
+/// complete one in `file`.
+fn results_to_draw(q: &MapQuery<'_>) -> Result<(hdf5::File, ResultsGroup, Option<usize>), PlotError> {
+    let complete = |g: &ResultsGroup| g.process == PROCESS && g.complete_for(&[results::STATUS]);
+    let file = usid::open_file(q.file)?;
+    let has_source = q.dataset.is_some()
+        || usid::find_main_datasets(&file)?.iter().any(|p| !results::is_in_results_group(p));
+    if !has_source {
+        let group = results::all_groups(&file).into_iter().rev().find(|g| complete(g)).ok_or_else(|| {
+            PlotError::input(format!(
+                "{}: has no USID source dataset and no complete results of usid-peaks find",
+                q.file.display()
+            ))
+        })?;
+        return Ok((file, group, None));
+    }
+    let (_f, main) = open_main(q.file, q.dataset)?;
+    let rfile = match q.results {
+        Some(r) => usid::open_file(r)?,
+        None => file,
+    };
+    let hint = match q.results {
+        Some(r) => format!("run usid-peaks find {} -o {} first", q.file.display(), r.display()),
+        None => format!(
+            "run usid-peaks find {} first (or give --results with the file find -o wrote)",
+            q.file.display()
+        ),
+    };
+    let Some(group) = results::newest_group_where(&rfile, &main.path, PROCESS, complete) else {
+        return Err(PlotError::input(format!(
+            "{}: no complete results for {} — {hint}",
+            q.results.unwrap_or(q.file).display(),
+            main.path
+        )));
+    };
+    Ok((rfile, group, Some(main.n_positions)))
+}
+
+/// The map of one results group, drawn from the group alone: Peak_Count's position dimensions
+/// give the grid and its spectroscopic dimensions (the source's other dims) the step choice;
+/// Peak_Frequencies says the along dimension's name and units.
+pub fn map_figure(q: &MapQuery<'_>) -> Result<MapFigure, PlotError> {
+    let (file, group, source_pixels) = results_to_draw(q)?;
+    let at = |name: &str| format!("{}/{name}", group.path);
+    let count = MainDataset::open(&file, &at("Peak_Count"))?;
+    let freqs = MainDataset::open(&file, &at("Peak_Frequencies"))?;
+    if let Some(n) = source_pixels.filter(|&n| n != count.n_positions) {
+        return Err(PlotError::input(format!(
+            "{}: {} has {} pixels but the source dataset has {n}; are these its results?",
+            file.filename(),
+            group.path,
+            count.n_positions
+        )));
+    }
+    let (column, label) = chosen_column(&count, &freqs.quantity, q.steps)?;
+    let read = |name: &str| -> Result<ndarray::Array2<f64>, PlotError> {
+        let d = file.dataset(&at(name)).and_then(|d| d.read_2d::<f64>());
+        d.map_err(|e| {
+            let e = crate::error::one_line(e);
+            PlotError::input(format!("{}: {}: {e}", file.filename(), at(name)))
+        })
+    };
+    let per_pixel = count.n_bins.max(1);
+    // The first peak of the chosen spectrum: its column, the peak slot varying fastest.
+    let first = |name: &str| read(name).map(|a| a.column(column * (a.ncols() / per_pixel)).to_vec());
+    let along = freqs.quantity.clone();
+    let (values, value_name, value_units, what) = match q.of {
+        MapOf::Frequency => {
+            let name = format!("first peak's {along}");
+            (first("Peak_Frequencies")?, name.clone(), freqs.units.clone(), name)
+        }
+        MapOf::Index => {
+            let v = first("Peak_Indices")?.into_iter().map(|i| if i < 0.0 { f64::NAN } else { i }).collect();
+            (v, "first peak's bin index".into(), String::new(), "first peak's bin".into())
+        }
+        MapOf::Count => {
+            let v = read("Peak_Count")?
+                .column(column)
+                .iter()
+                .map(|&c| if c == 0.0 { f64::NAN } else { c })
+                .collect();
+            (v, "number of peaks".into(), String::new(), "peak count".into())
+        }
+    };
+    let mut figure = grid_figure(&count, values)?;
+    figure.title =
+        format!("{}: {what}{label} ({})", base_name(&group.source_dataset), base_name(&group.path));
+    figure.value_name = value_name;
+    figure.value_units = value_units;
+    figure.integers = q.of != MapOf::Frequency;
+    Ok(figure)
+}
+
+/// Which column of Peak_Count (which spectrum of each pixel) the `steps` choose, and its label
+/// for the title (`, DC_Offset=-2.5 V`; empty with one spectrum per pixel). Peak_Count's
+/// spectroscopic dims are the source's other dims, or a one-bin `Count` axis.
+fn chosen_column(
+    count: &MainDataset,
+    along: &str,
+    steps: &[(&str, usize)],
+) -> Result<(usize, String), PlotError> {
+    let per_pixel = count.n_bins.max(1);
+    let others: Vec<(String, usize)> = if count.spectroscopic_dims.iter().any(|d| d.name == "Count") {
+        Vec::new()
+    } else {
+        count.spectroscopic_dims.iter().map(|d| (d.name.clone(), d.size)).collect()
+    };
+    let wanted = resolve_steps(steps, &others, along)?;
+    let idx = count.spectroscopic_indices()?;
+    let vals = count.spectroscopic_values()?;
+    let column = (0..per_pixel)
+        .find(|&c| wanted.iter().enumerate().all(|(d, w)| w.is_none_or(|w| idx[[d, c]] == w as f64)))
+        .unwrap_or(0);
+    if others.is_empty() {
+        return Ok((column, String::new()));
+    }
+    let parts: Vec<String> = count
+        .spectroscopic_dims
+        .iter()
+        .enumerate()
+        .map(|(d, dim)| {
+            let v = vals[[d, column]] as f32;
+            if dim.units.is_empty() {
+                format!("{}={v}", dim.name)
+            } else {
+                format!("{}={v} {}", dim.name, dim.units)
+            }
+        })
+        .collect();
+    Ok((column, format!(", {}", parts.join(", "))))
+}
+
+/// A map of `values` (one per pixel of `main`) over its 1-D or 2-D position grid; the title and
+/// the values' name and units are the caller's to fill in.
+fn grid_figure(main: &MainDataset, values: Vec<f64>) -> Result<MapFigure, PlotError> {
+    let dims = &main.position_dims;
+    if dims.is_empty() || dims.len() > 2 {
+        return Err(PlotError::usage(format!(
+            "plot --map draws 1-D or 2-D position grids; {} has {} position dimensions",
+            main.path,
+            dims.len()
+        )));
+    }
+    let pos = main.position_values()?;
+    if pos.nrows() != main.n_positions || pos.ncols() != dims.len() {
+        return Err(PlotError::input(format!(
+            "{}: Position_Values does not match {} pixels",
+            main.path, main.n_positions
+        )));
+    }
+    let fast = main.fastest_position_dim()?;
+    let slow = 1 - fast;
+    let nx = dims[fast].size.max(1);
+    let ny = if dims.len() == 2 { dims[slow].size.max(1) } else { 1 };
+    if nx * ny != main.n_positions {
+        return Err(PlotError::input(format!(
+            "{}: the position grid {ny} x {nx} does not match {} pixels",
+            main.path, main.n_positions
+        )));
+    }
+    let x: Vec<f64> = (0..nx).map(|c| pos[[c, fast]]).collect();
+    let (y, y_name, y_units) = if dims.len() == 2 {
+        ((0..ny).map(|r| pos[[r * nx, slow]]).collect(), dims[slow].name.clone(), dims[slow].units.clone())
+    } else {
+        (vec![0.0], String::new(), String::new())
+    };
+    Ok(MapFigure {
+        title: String::new(),
+        x,
+        y,
+        x_name: dims[fast].name.clone(),
+        x_units: dims[fast].units.clone(),
+        y_name,
+        y_units,
+        values,
+        value_name: String::new(),
+        value_units: String::new(),
+        missing_meaning: "no peak, e.g. a dead pixel".into(),
+        integers: false,
+    })
+}
