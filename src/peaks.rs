@@ -173,6 +173,54 @@ impl PeakFinding {
     }
 }
 
+/// `find_peaks_cwt` over real spectra in memory — `data` holds `len` values per spectrum, one
+/// after the other — on `threads` threads (`None`: rayon's global pool, every core), through the
+/// engine's row mapper: each thread keeps one scratch, and the kernel gets blocks of spectra to
+/// batch. Every spectrum's peaks (bins), in order; the same whatever the threads.
+pub fn find_peaks_rows(
+    data: &[f64],
+    len: usize,
+    params: &CwtParams,
+    threads: Option<usize>,
+) -> Result<RowItems<u32>, ComputeError> {
+    if threads == Some(0) {
+        return Err(ComputeError::Usage("threads must be at least 1".into()));
+    }
+    let kernel = InMemory(PeakFinder::new(len, params).map_err(|e| ComputeError::Usage(e.to_string()))?);
+    let map = || crate::compute::map_rows(&kernel, Rows::Float64(data), len);
+    match threads {
+        Some(n) => Ok(crate::compute::thread_pool(n, crate::compute::Binding::Auto, 1)
+            .map_err(ComputeError::Launch)?
+            .install(map)),
+        None => Ok(map()),
+    }
+}
+
+/// The kernel as an analysis of real spectra in memory, for the row mapper; it writes no files.
+struct InMemory(PeakFinder);
+
+impl Analysis for InMemory {
+    type Item = u32;
+    type Scratch = Scratch;
+    fn name(&self) -> &str {
+        PeakFinding::NAME
+    }
+    fn parameters(&self) -> Vec<(String, Param)> {
+        Vec::new()
+    }
+    fn new_scratch(&self) -> Scratch {
+        self.0.new_scratch()
+    }
+    fn process(&self, rows: Rows<'_>, scratch: &mut Scratch, out: &mut RowItems<u32>) {
+        if let Rows::Float64(v) = rows {
+            self.0.find_batch(v, scratch, |_, peaks| out.push_row(peaks));
+        }
+    }
+    fn write(&self, _: &RowItems<u32>, target: &WriteTarget<'_>) -> Result<(), UsidError> {
+        Err(UsidError(format!("{}: spectra in memory have no results group", target.group.name())))
+    }
+}
+
 /// One spectrum's peaks.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SpectrumPeaks {
@@ -378,5 +426,33 @@ impl Analysis for PeakFinding {
     fn count_items(&self, group: &hdf5::Group) -> Option<u64> {
         let counts = group.dataset("Peak_Count").ok()?.read_raw::<u32>().ok()?;
         Some(counts.iter().map(|&c| u64::from(c)).sum())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spectra_in_memory_get_each_spectrums_own_peaks_whatever_the_threads() {
+        // 300 spectra of 119 bins: more than one task per thread, a last task cut short.
+        let len = 119;
+        let data: Vec<f64> = (0..300 * len)
+            .map(|i| {
+                let (s, x) = ((i / len) as f64, (i % len) as f64);
+                1.0 / (1.0 + ((x - 20.0 - s % 80.0) / 9.0).powi(2)) + 0.3 * (x * (0.3 + s / 700.0)).sin()
+            })
+            .collect();
+        let params = CwtParams::default();
+        let finder = PeakFinder::new(len, &params).unwrap();
+        let mut scratch = finder.new_scratch();
+        let one_by_one: Vec<Vec<u32>> = data.chunks(len).map(|s| finder.find(s, &mut scratch)).collect();
+        assert!(one_by_one.iter().any(|p| p.len() > 1), "the spectra have peaks to find");
+        for threads in [Some(1), Some(3), None] {
+            let rows = find_peaks_rows(&data, len, &params, threads).unwrap();
+            assert_eq!(rows.rows().map(<[u32]>::to_vec).collect::<Vec<_>>(), one_by_one, "{threads:?}");
+        }
+        assert!(find_peaks_rows(&data, len, &params, Some(0)).is_err(), "no pool of 0 threads");
+        assert!(find_peaks_rows(&[], 0, &params, None).is_err(), "empty spectra are refused");
     }
 }

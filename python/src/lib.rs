@@ -16,12 +16,11 @@ use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods}
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyKeyboardInterrupt, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use rayon::prelude::*;
 
 use usid_peaks::compute::{self, Binding, ComputeError, Job, ProgressCounter, ProgressMode, World};
 use usid_peaks::cwt::{CwtParams, PeakFinder, Scratch, SnrFrom};
 use usid_peaks::error::Class;
-use usid_peaks::peaks::{pixel_peaks, Component, PeakFinding, PixelQuery};
+use usid_peaks::peaks::{find_peaks_rows, pixel_peaks, Component, PeakFinding, PixelQuery};
 use usid_peaks::usid::select::PixelChoice;
 
 create_exception!(usid_peaks, Error, PyException, "Base class of the errors usid_peaks raises for files.");
@@ -38,10 +37,6 @@ create_exception!(
     "The results cannot be written (permissions, full disk, ...)."
 );
 create_exception!(usid_peaks, BusyError, Error, "Another run is writing the same file.");
-
-/// Spectra per rayon task in the 2-D call: enough for the kernel to batch its matrix products,
-/// few enough to balance the threads (the engine uses the same figure).
-const ROWS_PER_TASK: usize = 128;
 
 /// The peak finder's parameters, validated for type by the Python half; the values themselves are
 /// checked against each spectrum length by the library, like scipy does.
@@ -104,14 +99,17 @@ impl Params {
 
 /// Run `f`, turning a panic into `RuntimeError` instead of letting it unwind into Python.
 fn no_panic<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| {
-        let what = p
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| p.downcast_ref::<&str>().copied())
-            .unwrap_or("unknown panic");
-        Err(PyRuntimeError::new_err(format!("usid_peaks: internal error (a bug, please report it): {what}")))
-    })
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| Err(internal_error(p.as_ref())))
+}
+
+/// A panic's payload as the `RuntimeError` that reports it, with the panic's own message.
+fn internal_error(payload: &(dyn std::any::Any + Send)) -> PyErr {
+    let what = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    PyRuntimeError::new_err(format!("usid_peaks: internal error (a bug, please report it): {what}"))
 }
 
 fn plan(len: usize, params: &Params) -> PyResult<PeakFinder> {
@@ -168,34 +166,10 @@ fn find_peaks_2d<'py>(
         if n_rows == 0 {
             return Ok(Vec::new());
         }
-        let finder = plan(len, params)?;
-        let pool = match threads {
-            Some(0) => return Err(PyValueError::new_err("threads must be at least 1")),
-            Some(n) => Some(compute::thread_pool(n, Binding::Auto, 1).map_err(PyRuntimeError::new_err)?),
-            None => None,
-        };
         // A panic inside a rayon task resumes on this thread, where `no_panic` catches it; the
         // GIL is held again by then.
-        let peaks: Vec<Vec<u32>> = py.detach(|| {
-            let work = || {
-                x.par_chunks(ROWS_PER_TASK * len)
-                    .map_init(
-                        || finder.new_scratch(),
-                        |scratch, block| {
-                            let mut out = Vec::with_capacity(block.len() / len);
-                            finder.find_batch(block, scratch, |_, p| out.push(p.to_vec()));
-                            out
-                        },
-                    )
-                    .flatten_iter()
-                    .collect()
-            };
-            match &pool {
-                Some(p) => p.install(work),
-                None => work(),
-            }
-        });
-        Ok(peaks.iter().map(|p| to_array(py, p)).collect())
+        let peaks = py.detach(|| find_peaks_rows(x, len, &params.cwt, threads)).map_err(engine_error)?;
+        Ok(peaks.rows().map(|p| to_array(py, p)).collect())
     })
 }
 
@@ -318,11 +292,7 @@ fn find(
             return Err(raised.expect("checked just above"))
         }
         Ok(Ok(Err(e))) => return Err(engine_error(e)),
-        Ok(Err(_)) | Err(_) => {
-            return Err(PyRuntimeError::new_err(
-                "usid_peaks: internal error in the engine (a bug, please report it)",
-            ))
-        }
+        Ok(Err(panic)) | Err(panic) => return Err(internal_error(panic.as_ref())),
     };
     // Stopped during the final write, or the callable raised at the end: the results are
     // complete, but the user (or their code) asked to stop.
@@ -381,4 +351,18 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("OutputError", py.get_type::<OutputError>())?;
     m.add("BusyError", py.get_type::<BusyError>())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panics_message_reaches_the_runtime_error() {
+        Python::initialize();
+        let e = Python::attach(|_| no_panic::<()>(|| panic!("stop at {}", 3)).unwrap_err());
+        assert!(e.to_string().contains("internal error (a bug, please report it): stop at 3"), "{e}");
+        let payload: Box<dyn std::any::Any + Send> = Box::new("a &str payload");
+        assert!(internal_error(payload.as_ref()).to_string().ends_with("a &str payload"));
+    }
 }
