@@ -30,6 +30,8 @@
 # Needs root, iproute2 and util-linux. State lives in $USID_CLUSTER_DIR (default
 # /run/usid-peaks-cluster).
 set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 prefix=usidc                     # every netns, link and bridge made here starts with it
 state=${USID_CLUSTER_DIR:-/run/usid-peaks-cluster}
@@ -37,10 +39,7 @@ bridge=$prefix-br0
 net=198.18.0                     # /24 out of 198.18.0.0/15
 head_addr=$net.254
 
-say() { printf 'cluster: %s\n' "$*" >&2; }
-die() { say "$*"; exit 1; }
 cannot() { say "cannot make a test cluster here: $*"; exit 77; }
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
 netns_of() { echo "$prefix-$1"; }
 uts_of() { echo "$state/uts/$1"; }
@@ -258,8 +257,7 @@ cmd_mpirun() {
     [ "${1:-}" = -- ] && [ $# -ge 2 ] || { say "mpirun [mpirun options] -- CMD..."; exit 2; }
     shift
     [ -s "$state/hostfile" ] || die "no cluster (scripts/cluster.sh up N)"
-    local root=()
-    [ "$(id -u)" -eq 0 ] && root=(--allow-run-as-root)
+    mpirun_cmd no
     # As MCA variables in the environment, not options: the caller's own --mca, --map-by or
     # --bind-to then override them (mpirun refuses an MCA option given twice).
     OMPI_MCA_orte_default_hostfile=$state/hostfile \
@@ -270,14 +268,14 @@ cmd_mpirun() {
         OMPI_MCA_rmaps_base_mapping_policy=node \
         OMPI_MCA_hwloc_base_binding_policy=none \
         OMPI_MCA_mpi_yield_when_idle=1 \
-        exec mpirun "${root[@]}" "${opts[@]}" "$@"
+        exec "${MPIRUN_LINE[@]}" "${opts[@]}" "$@"
 }
 
 # Shape the traffic every host sends: netem (delay and rate) where the kernel has it; otherwise
 # a token bucket for the rate alone, and the delay is refused in one line.
 cmd_shape() {
     [ -s "$state/hosts" ] || die "no cluster (scripts/cluster.sh up N)"
-    local delay= rate= h
+    local delay='' rate='' h
     if [ "${1:-}" = off ]; then
         for h in $(host_names); do on "$h" tc qdisc del dev eth0 root 2>/dev/null || true; done
         say "shaping off"

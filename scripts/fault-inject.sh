@@ -19,32 +19,21 @@
 #
 # Prints one line per trial and a summary; exits 0 only if every trial survived. The binary is
 # target/release/usid-peaks (USID_PEAKS overrides); it is copied first so a rebuild during the
-# trials cannot change it. Needs .venv (scripts/bootstrap.sh) and, for mpi, mpirun.
+# trials cannot change it. Needs .venv (scripts/bootstrap.sh --tests) and, for mpi, mpirun.
 set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 trials=50 mode=both rank_kills=10 rows=200 cols=200 seed=$$ keep=0
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --trials) trials=$2; shift 2 ;;
-        --mode) mode=$2; shift 2 ;;
-        --rank-kills) rank_kills=$2; shift 2 ;;
-        --rows) rows=$2; shift 2 ;;
-        --cols) cols=$2; shift 2 ;;
-        --seed) seed=$2; shift 2 ;;
-        --keep) keep=1; shift ;;
-        -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "fault-inject: unknown argument $1 (see --help)" >&2; exit 2 ;;
-    esac
-done
-case "$mode" in single|mpi|both) ;; *) echo "fault-inject: --mode single|mpi|both" >&2; exit 2 ;; esac
+options "trials mode rank-kills rows cols seed" "keep" "$@"
+case "$mode" in single|mpi|both) ;; *) say "--mode single|mpi|both"; exit 2 ;; esac
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 py=$repo/.venv/bin/python
-[ -x "$py" ] || { echo "fault-inject: $py missing: run scripts/bootstrap.sh" >&2; exit 2; }
+[ -x "$py" ] || { say "$py missing: run scripts/bootstrap.sh --tests"; exit 2; }
 src_bin=${USID_PEAKS:-$repo/target/release/usid-peaks}
-[ -x "$src_bin" ] || { echo "fault-inject: $src_bin missing: cargo build --release" >&2; exit 2; }
+[ -x "$src_bin" ] || { say "$src_bin missing: cargo build --release"; exit 2; }
 if [ "$mode" != single ] || [ "$rank_kills" -gt 0 ]; then
-    command -v mpirun >/dev/null || { echo "fault-inject: mpirun not found" >&2; exit 2; }
+    command -v mpirun >/dev/null || { say "mpirun not found"; exit 2; }
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/fault-inject.XXXXXX")
@@ -52,18 +41,17 @@ cleanup() { if [ "$keep" = 1 ]; then echo "fault-inject: kept $work" >&2; else r
 trap cleanup EXIT
 bin=$work/usid-peaks
 cp "$src_bin" "$bin"
-"$bin" --version | grep -q '^usid-peaks ' || { echo "fault-inject: $src_bin does not run: rebuild it" >&2; exit 2; }
+"$bin" --version | grep -q '^usid-peaks ' || { say "$src_bin does not run: rebuild it"; exit 2; }
 RANDOM=$seed
-mpirun=(mpirun --allow-run-as-root --oversubscribe -np 2)
+mpirun_cmd
+mpirun=("${MPIRUN_LINE[@]}" -np 2)
 
-say() { printf 'fault-inject: %s\n' "$*"; }
 now() { date +%s.%N; }
 # Uniform random integer in [0, $1).
 rand() { echo $(( (RANDOM * 32768 + RANDOM) % $1 )); }
-check() { "$py" "$repo/scripts/fault_check.py" "$1"; }
+check() { "$py" "$repo/tests/reference/fault_check.py" "$1"; }
 has_checkpoint() { compgen -G "$1/.*.ckpt" >/dev/null; }
 field() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }
-json_field() { sed -n "s/.*\"$1\":\\([^,}]*\\).*/\\1/p" <<<"$2"; }
 
 # Start "$@" in a session of its own (so mpirun and every rank can be found and killed, even the
 # ranks OpenMPI puts in process groups of their own); sets $run_pid (setsid -w, which exits with
@@ -128,7 +116,7 @@ for m in single mpi; do
         t0=$(now)
         summary=$("${cmd[@]}")
         clean_s[$m]=$(echo "$(now) - $t0" | bc -l)
-        write_s[$m]=$(json_field seconds_write "$summary")
+        write_s[$m]=$(json_field "$summary" seconds_write)
     done
     peaks=$(field peaks "$(check "$work/clean.h5")")
     if [ -z "$ref_peaks" ]; then ref_peaks=$peaks; fi
@@ -150,8 +138,8 @@ verify_and_rerun() {
     local out rc=0
     out=$("${cmd[@]}" 2>"$work/rerun.err") || rc=$?
     if [ "$rc" != 0 ]; then verdict="rerun exit $rc: $(head -c 300 "$work/rerun.err")"; return; fi
-    if [ "$(json_field reused "$out")" = true ]; then rerun_note=reused
-    elif [ "$(json_field resumed "$out")" != 0 ]; then rerun_note="resumed $(json_field resumed "$out")"
+    if [ "$(json_field "$out" reused)" = true ]; then rerun_note=reused
+    elif [ "$(json_field "$out" resumed)" != 0 ]; then rerun_note="resumed $(json_field "$out" resumed)"
     else rerun_note=fresh; fi
     state=$(check "$file")
     if [ "$(field raw "$state")" != "$raw0" ]; then verdict="source changed by the rerun"; return; fi

@@ -15,9 +15,9 @@
 #   MPIRUN        the launcher (default: mpirun)
 #   MPIRUN_ARGS   extra mpirun options, split on spaces, e.g. "--mca btl self,vader"
 set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-say() { printf 'run-mpi: %s\n' "$*" >&2; }
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
 if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
@@ -89,8 +89,6 @@ if libs=$(ldd "$(command -v "$bin")" 2>/dev/null) && ! grep -q libmpi <<<"$libs"
     single_process "$bin is built without MPI"
 fi
 
-launch=("$mpirun" -np "$ranks")
-[ "$(id -u)" -eq 0 ] && launch+=(--allow-run-as-root)
 if [ "$ranks" -gt "$cores" ]; then
     oversubscribe=1
 fi
@@ -98,7 +96,8 @@ if [ -z "$threads" ]; then
     threads=$((oversubscribe ? 1 : cores / ranks))
     rest+=(--threads "$threads")
 fi
-[ "$oversubscribe" -eq 1 ] && launch+=(--oversubscribe)
+if [ "$oversubscribe" -eq 1 ]; then mpirun_cmd; else mpirun_cmd no; fi
+launch=("${MPIRUN_LINE[@]}" -np "$ranks")
 # (A --threads value that is not a positive number is left for usid-peaks to judge.)
 if [ "$oversubscribe" -eq 1 ] || ! [ "$threads" -ge 1 ] 2>/dev/null || [ $((ranks * threads)) -gt "$cores" ]; then
     # Binding more threads than cores fails in OpenMPI; let the kernel place them.

@@ -12,22 +12,12 @@
 # Usage: scripts/test-cluster.sh [--rows R] [--cols C] [--keep]
 # Environment: USID_PEAKS the binary (default target/release/usid-peaks, built if missing).
 set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 rows=256 cols=256 keep=0
-while [ $# -gt 0 ]; do
-    case $1 in
-        --rows) rows=$2; shift 2 ;;
-        --cols) cols=$2; shift 2 ;;
-        --keep) keep=1; shift ;;
-        -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        *) echo "test-cluster: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-    esac
-done
+options "rows cols" "keep" "$@"
 
-say() { printf 'test-cluster: %s\n' "$*" >&2; }
-fail() { say "FAIL: $*"; exit 1; }
-cluster() { bash "$repo/scripts/cluster.sh" "$@"; }
 # Namespaces need root; a machine that cannot host the cluster skips the test (cluster.sh up says
 # so too, for the other reasons: no iproute2, a kernel or container that refuses namespaces).
 [ "$(id -u)" -eq 0 ] || { say "cannot make a test cluster here: not root"; exit 77; }
@@ -39,13 +29,9 @@ else
         || fail "cargo build --release failed"
     src_bin=$repo/target/release/usid-peaks
 fi
-command -v mpirun >/dev/null 2>&1 || fail "no mpirun (scripts/bootstrap.sh installs OpenMPI)"
+need mpirun "scripts/bootstrap.sh installs OpenMPI"
 # The hosts need iproute2 (ip, tc), which a minimal Debian/Ubuntu image lacks.
-if ! command -v ip >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-    say "installing iproute2"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        iproute2 >/dev/null || say "could not install iproute2"
-fi
+command -v ip >/dev/null 2>&1 || apt_install iproute2
 
 # On the shared file system every host sees; a copy, so a rebuild meanwhile changes nothing.
 work=$(mktemp -d "${TMPDIR:-/tmp}/test-cluster.XXXXXX")
@@ -72,16 +58,7 @@ up() {
     [ "$rc" -eq 0 ] || exit "$rc" # 77: no namespaces here, reported by cluster.sh in one line
 }
 
-json_field() { # JSON-LINE KEY: the value of KEY (strings unquoted)
-    sed -n "s/.*\"$2\": *\"\{0,1\}\([^\",}]*\).*/\1/p" <<<"$1"
-}
 group=/Measurement_000/Channel_000/Raw_Data-Peak_Finding_000
-same_results() {
-    local ds
-    for ds in Peak_Indices Peak_Count Peak_Frequencies; do
-        h5diff -q "$1" "$2" "$group/$ds" "$group/$ds" || return 1
-    done
-}
 
 "$bin" generate "$work/map.h5" --rows "$rows" --cols "$cols" --seed 11 >/dev/null 2>&1 \
     || fail "usid-peaks generate failed"
@@ -103,7 +80,7 @@ run_equal() {
     [ "$threads" -ge 1 ] || threads=1
     [ "$(json_field "$line" threads)" = "$threads" ] \
         || fail "$name: default threads not $(nproc) cores / $ranks ranks = $threads: $line"
-    same_results "$work/reference.h5" "$work/$name.h5" \
+    same_results "$work/reference.h5" "$work/$name.h5" "$group" \
         || fail "$name: results differ from the single-process run"
     say "ok: $hosts hosts x $ranks ranks: nodes=$hosts, $threads thread(s) per rank, results identical to one process ($rows x $cols)"
 }
@@ -164,6 +141,6 @@ line=$(cluster "${dead_cmd[@]}" 2>"$work/resume.err") \
     || fail "the rerun after the dead rank failed: $(tail -n 3 "$work/resume.err")"
 resumed=$(json_field "$line" resumed)
 [ "${resumed:-0}" -gt 0 ] || fail "the rerun did not resume from the checkpoint: $line"
-same_results "$work/reference.h5" "$work/dead.h5" || fail "the resumed run differs from one process"
+same_results "$work/reference.h5" "$work/dead.h5" "$group" || fail "the resumed run differs from one process"
 say "$(printf 'ok: rank killed on node2 -> job ended on every host in %.2f s, exit %s, file untouched; rerun resumed %s of %s pixels, identical' \
     "$secs" "$rc" "$resumed" $((rows * cols)))"

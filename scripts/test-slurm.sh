@@ -33,35 +33,16 @@
 #   TEST_SLURM_TIMEOUT   seconds to wait for each job (default 120)
 #   TMPDIR               where the state dir is made (default /tmp)
 set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 timeout_s=${TEST_SLURM_TIMEOUT:-120}
-requeue_test=1
+nodes=1 no_requeue=0 requeue_mpirun=0 keep=0
+options "nodes" "no-requeue requeue-mpirun keep" "$@"
+[[ $nodes =~ ^[0-9]+$ ]] && [ "$nodes" -ge 1 ] && [ "$nodes" -le 8 ] || { say "--nodes N, N = 1..8"; exit 2; }
 requeue_launchers=(srun)
-keep=0
-nodes=1
-while [ $# -gt 0 ]; do
-    arg=$1
-    shift
-    case $arg in
-        --nodes)
-            nodes=${1:-}
-            shift || true
-            [[ $nodes =~ ^[0-9]+$ ]] && [ "$nodes" -ge 1 ] && [ "$nodes" -le 8 ] \
-                || { echo "test-slurm: --nodes N, N = 1..8" >&2; exit 2; }
-            ;;
-        --no-requeue) requeue_test=0 ;;
-        --requeue-mpirun) requeue_launchers=(srun mpirun) ;;
-        --keep) keep=1 ;;
-        -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        *) echo "test-slurm: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
-    esac
-done
+[ "$requeue_mpirun" -eq 0 ] || requeue_launchers=(srun mpirun)
 
-say() { printf 'test-slurm: %s\n' "$*" >&2; }
-fail() { say "FAIL: $*"; exit 1; }
-
-cluster() { bash "$repo/scripts/cluster.sh" "$@"; }
 if [ "$(id -u)" -ne 0 ]; then
     # Across hosts, like every test of the namespace cluster: a machine that cannot host it skips.
     [ "$nodes" -eq 1 ] || { say "cannot make a test cluster here: not root"; exit 77; }
@@ -72,29 +53,12 @@ fi
 while IFS= read -r v; do unset "$v"; done < <(compgen -v SLURM_ || true)
 
 # --- packages -------------------------------------------------------------------------------------
-install_packages() {
-    local missing=()
-    command -v munged >/dev/null 2>&1 || missing+=(munge)
-    command -v slurmctld >/dev/null 2>&1 && command -v slurmd >/dev/null 2>&1 \
-        && command -v sbatch >/dev/null 2>&1 || missing+=(slurm-wlm)
-    command -v h5diff >/dev/null 2>&1 || [ -x "$repo/.venv/bin/python" ] || missing+=(hdf5-tools)
-    command -v mpirun >/dev/null 2>&1 || missing+=(openmpi-bin)
-    # --nodes: the namespace hosts need iproute2 (ip, tc); nsenter and unshare are util-linux.
-    [ "$nodes" -eq 1 ] || command -v ip >/dev/null 2>&1 || missing+=(iproute2)
-    # SLURM's PMIx plugin dlopens the unversioned libpmix.so, which only the -dev package has.
-    if command -v dpkg-query >/dev/null 2>&1 \
-        && ! dpkg-query -W -f='${Status}' libpmix-dev 2>/dev/null | grep -q "install ok installed"; then
-        missing+=(libpmix-dev)
-    fi
-    [ ${#missing[@]} -eq 0 ] && return 0
-    command -v apt-get >/dev/null 2>&1 || fail "missing ${missing[*]} and no apt-get to install them"
-    say "installing ${missing[*]}"
-    apt-get update -qq
-    # No recommends: the daemons are all we need, not docs or the MySQL accounting plugin.
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
-        >/dev/null
-}
-install_packages
+# SLURM's PMIx plugin dlopens the unversioned libpmix.so, which only the -dev package has; h5diff
+# (hdf5-tools) compares the results; --nodes: the namespace hosts need iproute2 (ip, tc).
+packages=(munge slurm-wlm libpmix-dev openmpi-bin hdf5-tools)
+[ "$nodes" -eq 1 ] || packages+=(iproute2)
+apt_install "${packages[@]}"
+for t in munged slurmctld slurmd sbatch mpirun h5diff; do need "$t"; done
 id munge >/dev/null 2>&1 || fail "no user 'munge' (the munge package creates it)"
 
 # --- the binary under test ------------------------------------------------------------------------
@@ -343,8 +307,8 @@ else
     [ "$got" = "$want" ] || fail "srun --mpi=pmix -N $nodes gave '$(echo $got)', expected '$(echo $want)'"
 fi
 
-json_field() { # FILE KEY: the value of KEY in the last JSON line of FILE (strings unquoted)
-    grep '^{' "$1" | tail -n 1 | sed -n "s/.*\"$2\": *\"\{0,1\}\([^\",}]*\).*/\1/p"
+json_of() { # FILE KEY: the value of KEY in the last JSON line of FILE (strings unquoted)
+    json_field "$(grep '^{' "$1" | tail -n 1)" "$2"
 }
 
 # A map NAME.h5 of ROWS x COLS pixels, and NAME-reference.h5: its results from a single-process run
@@ -360,24 +324,8 @@ make_map() {
         cat "$work/$name-reference.err" >&2
         fail "the single-process reference run on $name.h5 failed"
     }
-    group=$(json_field "$work/$name-reference.json" group)
+    group=$(json_of "$work/$name-reference.json" group)
     [ -n "$group" ] || fail "no results group in the reference's --json: $(cat "$work/$name-reference.json")"
-}
-
-# Exact equality of the results datasets (h5diff, or h5py from the project's venv).
-same_results() {
-    local a=$1 b=$2 ds
-    for ds in Peak_Indices Peak_Count Peak_Frequencies; do
-        if command -v h5diff >/dev/null 2>&1; then
-            h5diff -q "$a" "$b" "$group/$ds" "$group/$ds" || return 1
-        else
-            "$repo/.venv/bin/python" - "$a" "$b" "$group/$ds" <<'PY' || return 1
-import sys, h5py, numpy as np
-with h5py.File(sys.argv[1], "r") as a, h5py.File(sys.argv[2], "r") as b:
-    sys.exit(0 if np.array_equal(a[sys.argv[3]][()], b[sys.argv[3]][()]) else 1)
-PY
-        fi
-    done
 }
 
 job_field() { scontrol show job -o "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
@@ -416,11 +364,11 @@ check_job() {
     local job=$1 out=$2 h5=$3 ranks=$4 ref=$5 on=${6:-1}
     wait_job "$job"
     [ "$job_state" = COMPLETED ] || fail "job $job ended $job_state (exit $(job_field "$job" ExitCode))"
-    [ "$(json_field "$out" ranks)" = "$ranks" ] \
+    [ "$(json_of "$out" ranks)" = "$ranks" ] \
         || fail "job $job did not report $ranks ranks: $(grep '^{' "$out" || echo 'no --json line')"
-    [ "$(json_field "$out" nodes)" = "$on" ] \
+    [ "$(json_of "$out" nodes)" = "$on" ] \
         || fail "job $job did not report $on nodes: $(grep '^{' "$out" || echo 'no --json line')"
-    same_results "$ref" "$h5" || fail "job $job: results differ from the single-process run"
+    same_results "$ref" "$h5" "$group" || fail "job $job: results differ from the single-process run"
 }
 
 # --- 2 (--nodes N). multi-node.sbatch across the hosts, with srun and with mpirun ----------------
@@ -464,7 +412,7 @@ done
 summary="single-node (srun, mpirun), multi-node, array (2 files): equal to a single process"
 
 # --- 3. requeue: TERM mid-run, the job requeues itself and resumes -------------------------------
-if [ "$requeue_test" -eq 1 ]; then
+if [ "$no_requeue" -eq 0 ]; then
     # Long enough to last a few seconds on 2 ranks: ten times the seed's number of widths (the
     # kernel does the 192 x 192 map in under a second with the seed's, less than TERM takes to
     # reach the ranks through scancel), starting at 2 so that the wavelets differ in length and
@@ -487,7 +435,7 @@ if [ "$requeue_test" -eq 1 ]; then
         check_job "$jid" "$work/$name-$jid.out" "$work/$name.h5" 2 "$work/big-reference.h5"
         restarts=$(job_field "$jid" Restarts)
         [ "${restarts:-0}" -ge 1 ] || fail "requeue job $jid was not requeued (Restarts=$restarts)"
-        resumed=$(json_field "$work/$name-$jid.out" resumed)
+        resumed=$(json_of "$work/$name-$jid.out" resumed)
         [ "${resumed:-0}" -gt 0 ] \
             || fail "requeue job $jid's second run did not resume from the checkpoint (resumed=$resumed)"
         summary+="; requeue ($launcher): TERM -> requeued -> resumed $resumed of $((192 * 192)) pixels -> equal"

@@ -1,107 +1,142 @@
 #!/usr/bin/env bash
-# Every test, from a fresh machine: install what is missing, then
-#   1. formatting and lints,
-#   2. the unit, integration and doc tests (scipy, pyUSID and mpirun as references), and the
-#      library's unit tests again with overflow checks and debug assertions,
-#   3. the build without MPI against a serial HDF5, and its tests,
-#   3b. the Python package (pip install ./python into .venv) and its pytest suite,
-#   4. a real single-host SLURM cluster running the project's sbatch file,
-#   5. across hosts: OpenMPI on a test cluster of network namespaces (2 and 3 hosts, a rank
-#      killed on one host), and a 2-node SLURM cluster on it,
-#   6. a sample of the kill -9 fault-injection trials.
-# Stops at the first failing stage; prints one line per stage and a closing tally. The across-host
-# stages need root and network namespaces: where they cannot be made the stage says so in one line
-# and the tally counts it as skipped, not passed.
+# Every test, from a fresh machine: install what is missing (scripts/bootstrap.sh --tests: the
+# system packages and the Python reference environment), then the stages in order:
+#   format        cargo fmt --check of the crate and of python/
+#   clippy        -D warnings on the MPI build, the build without MPI and python/
+#   tests         the unit, integration and doc tests (scipy, pyUSID and mpirun as references)
+#   overflow      the library's unit tests again with overflow checks and debug assertions
+#   no-MPI        the build without MPI against a serial HDF5, its tests, and its results against
+#                 the MPI build's on one map
+#   Python        the package (pip install ./python into .venv) and its pytest suite
+#   SLURM         a real single-host SLURM cluster running the project's sbatch files
+#   across hosts  OpenMPI on a test cluster of network namespaces (2 and 3 hosts, a rank killed on
+#                 one host), and a 2-node SLURM cluster on it
+#   faults        a sample of the kill -9 fault-injection trials
+# Stops at the first failing stage; prints one line per stage and a closing tally. A stage run by
+# a script of scripts/ fails when that script is missing or not executable (checked for every
+# stage before anything runs). The across-host stages need root and network namespaces: where
+# they cannot be made the stage says so in one line and the tally counts it as skipped, not passed.
+#
+#   scripts/test.sh            every stage
+#   scripts/test.sh --stages   list the stages and check their scripts; run nothing
 set -euo pipefail
-
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$repo"
 
-bash scripts/bootstrap.sh
-
-passed=0
-skipped=0
-stage() {
-    local name=$1
-    shift
-    echo "=== $name" >&2
-    local t0=$SECONDS
-    "$@"
-    passed=$((passed + 1))
-    echo "=== $name: ok ($((SECONDS - t0)) s)" >&2
-}
-# A stage whose command exits 77 when this machine cannot host it (it says why in one line).
-skippable_stage() {
-    local name=$1 rc=0
-    shift
-    echo "=== $name" >&2
-    local t0=$SECONDS
-    "$@" || rc=$?
-    case $rc in
-        0)
-            passed=$((passed + 1))
-            echo "=== $name: ok ($((SECONDS - t0)) s)" >&2
-            ;;
-        77)
-            skipped=$((skipped + 1))
-            echo "=== $name: SKIPPED (see the line above)" >&2
-            ;;
-        *)
-            echo "=== $name: FAILED (exit $rc)" >&2
-            exit "$rc"
-            ;;
-    esac
+# The stages, in order. `skippable` marks a stage whose command exits 77 when this machine cannot
+# host it (it says why in one line); `run_script NAME ARGS` runs scripts/NAME.
+stages() {
+    stage "format" formatting
+    stage "clippy (MPI build, no-MPI build, python/)" lints
+    stage "tests" cargo test --release
+    stage "library tests with overflow checks" cargo test --profile checked --lib
+    stage "no-MPI build and tests" no_mpi_tests
+    stage "Python package" python_tests
+    stage "SLURM" run_script test-slurm.sh
+    skippable stage "across hosts: OpenMPI (2 x 2, 3 x 1, dead rank)" run_script test-cluster.sh
+    skippable stage "across hosts: SLURM, 2 nodes" run_script test-slurm.sh --nodes 2
+    stage "fault injection (sample)" run_script fault-inject.sh --trials 3 --mode both --rank-kills 1 \
+        --rows 160 --cols 160
 }
 
-# Debian installs serial HDF5 beside the parallel one; the no-MPI build is pointed at it.
-serial_hdf5() {
+formatting() {
+    cargo fmt --check
+    (cd python && cargo fmt --check)
+}
+
+# CMD with HDF5_DIR set to Debian's serial HDF5, which builds without MPI link.
+nompi() {
     local d
-    for d in /usr/lib/x86_64-linux-gnu/hdf5/serial /usr/lib/aarch64-linux-gnu/hdf5/serial; do
-        [ -d "$d" ] && { echo "$d"; return; }
-    done
-    echo "test: no serial HDF5 found (Debian's libhdf5-dev); scripts/bootstrap.sh installs it" >&2
-    return 1
+    d=$(serial_hdf5) || return 1
+    HDF5_DIR=$d "$@"
 }
+# CMD as the Python package builds: without MPI, in the no-MPI build's target folder (the
+# dependencies they share are compiled once), and with PYO3_PYTHON as pip's build of the package
+# sets it (else the two rebuild pyo3 for each other).
+package() {
+    nompi env CARGO_TARGET_DIR="$repo/target/nompi" PYO3_PYTHON="$repo/.venv/bin/python" "$@"
+}
+
+lints() {
+    cargo clippy --release --all-targets -- -D warnings
+    nompi cargo clippy --release --all-targets --no-default-features --target-dir target/nompi -- -D warnings
+    (cd python && package cargo clippy --release --all-targets -- -D warnings)
+}
+
 no_mpi_tests() {
-    HDF5_DIR=$(serial_hdf5) cargo test --release --no-default-features --target-dir target/nompi
+    nompi cargo test --release --no-default-features --target-dir target/nompi
     # Same CLI, identical results: both builds on one map, compared dataset by dataset.
-    local tmp group=/Measurement_000/Channel_000/Raw_Data-Peak_Finding_000
+    local tmp
     tmp=$(mktemp -d)
     target/release/usid-peaks generate "$tmp/map.h5" --rows 40 --cols 40 --seed 11
     target/release/usid-peaks find "$tmp/map.h5" -q -o "$tmp/mpi.h5"
     target/nompi/release/usid-peaks find "$tmp/map.h5" -q -o "$tmp/serial.h5"
-    local d
-    for d in Peak_Indices Peak_Count Peak_Frequencies; do
-        h5diff "$tmp/mpi.h5" "$tmp/serial.h5" "$group/$d" "$group/$d"
-    done
+    same_results "$tmp/mpi.h5" "$tmp/serial.h5" /Measurement_000/Channel_000/Raw_Data-Peak_Finding_000 \
+        || fail "the builds with and without MPI wrote different results"
     rm -rf "$tmp"
 }
 
-# The Python package links the serial HDF5 too, and builds in the no-MPI build's target folder:
-# the dependencies it shares with that build are compiled once, and reruns are incremental.
 python_tests() {
-    HDF5_DIR=$(serial_hdf5) CARGO_TARGET_DIR="$repo/target/nompi" \
-        .venv/bin/python -m pip install -q --disable-pip-version-check "pytest>=7" ./python
-    (cd python && cargo fmt --check)
+    package .venv/bin/python -m pip install -q --disable-pip-version-check ./python
     USID_PEAKS_BIN="$repo/target/release/usid-peaks" .venv/bin/python -m pytest -q python/tests
 }
 
-stage "format" cargo fmt --check
-stage "clippy" cargo clippy --release --all-targets -- -D warnings
-stage "tests" cargo test --release
-stage "library tests with overflow checks" cargo test --profile checked --lib
-stage "no-MPI build and tests" no_mpi_tests
-stage "Python package" python_tests
-if [ -x scripts/test-slurm.sh ]; then
-    stage "SLURM" bash scripts/test-slurm.sh
+run_script() {
+    "$repo/scripts/$1" "${@:2}"
+}
+
+# --- walking the stages: checking them first, then running them ---------------------------------
+walk=check
+problems=()
+passed=0
+skipped=0
+
+skippable() { STAGE_SKIPPABLE=1 "$@"; }
+
+stage() {
+    local name=$1
+    shift
+    if [ "$walk" != run ]; then
+        [ "$walk" != list ] || printf '%s%s\n' "$name" "${STAGE_SKIPPABLE:+ (may be skipped)}"
+        if [ "$1" = run_script ]; then
+            if [ ! -e "scripts/$2" ]; then
+                problems+=("stage '$name': scripts/$2 is missing")
+            elif [ ! -f "scripts/$2" ] || [ ! -x "scripts/$2" ]; then
+                problems+=("stage '$name': scripts/$2 is not an executable file")
+            fi
+        fi
+        return 0
+    fi
+    echo "=== $name" >&2
+    local t0=$SECONDS rc=0
+    "$@" || rc=$?
+    if [ "$rc" -eq 0 ]; then
+        passed=$((passed + 1))
+        echo "=== $name: ok ($((SECONDS - t0)) s)" >&2
+    elif [ "$rc" -eq 77 ] && [ -n "${STAGE_SKIPPABLE:-}" ]; then
+        skipped=$((skipped + 1))
+        echo "=== $name: SKIPPED (see the line above)" >&2
+    else
+        echo "=== $name: FAILED (exit $rc)" >&2
+        say "$passed passed, $skipped skipped, 1 failed"
+        exit "$rc"
+    fi
+}
+
+case ${1:-} in
+    --stages) walk=list ;;
+    '') ;;
+    *) say "usage: scripts/test.sh [--stages]"; exit 2 ;;
+esac
+stages
+if [ ${#problems[@]} -gt 0 ]; then
+    for p in "${problems[@]}"; do say "$p"; done
+    die "${#problems[@]} stage(s) cannot run: nothing was run"
 fi
-if [ -x scripts/test-cluster.sh ]; then
-    skippable_stage "across hosts: OpenMPI (2 x 2, 3 x 1, dead rank)" bash scripts/test-cluster.sh
-fi
-if [ -x scripts/test-slurm.sh ]; then
-    skippable_stage "across hosts: SLURM, 2 nodes" bash scripts/test-slurm.sh --nodes 2
-fi
-if [ -x scripts/fault-inject.sh ]; then
-    stage "fault injection (sample)" bash scripts/fault-inject.sh --trials 3 --mode both --rank-kills 1 --rows 160 --cols 160
-fi
-echo "test: $passed passed, $skipped skipped, 0 failed"
+[ "$walk" = check ] || exit 0
+
+bash scripts/bootstrap.sh --tests
+walk=run
+stages
+say "$passed passed, $skipped skipped, 0 failed"

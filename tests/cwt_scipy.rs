@@ -1,10 +1,10 @@
 //! Equality with scipy: every fixture vector through the fast `PeakFinder` and the reference
-//! path, against what `scipy.signal.find_peaks_cwt` returned (scripts/cwt_fixtures.py).
+//! path, against what `scipy.signal.find_peaks_cwt` returned (tests/reference/cwt_fixtures.py).
 //!
 //! The committed set has 5 000 vectors. For a larger run:
 //!
 //! ```text
-//! .venv/bin/python scripts/cwt_fixtures.py --count 100000 --out /tmp/cwt_100k.bin --jobs 2
+//! .venv/bin/python tests/reference/cwt_fixtures.py --count 100000 --out /tmp/cwt_100k.bin --jobs 2
 //! CWT_FIXTURES=/tmp/cwt_100k.bin cargo test --release --test cwt_scipy -- --nocapture
 //! ```
 //!
@@ -482,7 +482,7 @@ fn linspace_matches_numpy_bits_on_fixture_cases() {
 /// 2 step vectors of a 4 000-vector run at 129, 160 and 200 samples, and case 1585 of the Python
 /// package's sweep (1 369 integers 0..3, widths 1..6, `window_size` 31:
 /// scipy has a peak at 640, we do not), each with scipy's own CWT matrix
-/// (scripts/cwt_tie_cases.py). In case 1585 row 0's values at 640 and 641 are equal in exact
+/// (tests/reference/cwt_tie_cases.py). In case 1585 row 0's values at 640 and 641 are equal in exact
 /// arithmetic (samples 635..=645 are a palindrome and the width-1 wavelet is symmetric): scipy's
 /// sums come out equal (no relative maximum), ours 2 ulps apart (one). They part in the
 /// wavelet: numpy's vectorised `exp` (its AVX-512 loop) rounds some taps 1–2 ulps away from the
@@ -584,7 +584,7 @@ fn the_open_tie_prone_vectors_differ_from_scipy_only_by_rounding_ties() {
     }
 }
 
-/// One vector of scripts/cwt_tie_cases.py: where it comes from (a differential run or the Python
+/// One vector of tests/reference/cwt_tie_cases.py: where it comes from (a differential run or the Python
 /// sweep), its index there, its class and parameters, its values, scipy's peaks and scipy's CWT
 /// matrix.
 struct TieCase {

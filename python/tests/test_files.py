@@ -44,7 +44,7 @@ def generate(path, rows, cols, seed):
 def assert_same_group(a, group_a, b, group_b):
     h5diff = shutil.which("h5diff")
     if h5diff is None:
-        pytest.fail("h5diff is missing: install hdf5-tools (scripts/bootstrap.sh does)")
+        pytest.fail("h5diff is missing: install hdf5-tools (scripts/bootstrap.sh --tests does)")
     for d in DATASETS:
         done = subprocess.run([h5diff, str(a), str(b), f"{group_a}/{d}", f"{group_b}/{d}"],
                               capture_output=True, text=True)

@@ -109,7 +109,7 @@ def assert_same(ours, ref, what):
 # 2 ulps apart, because numpy's vectorised exp (AVX-512) rounds some wavelet taps 1-2 ulps away
 # from the C library's. Proven against scipy's own CWT matrix by the Rust test
 # tests/cwt_scipy.rs::the_open_tie_prone_vectors_differ_from_scipy_only_by_rounding_ties (its
-# fixture: scripts/cwt_tie_cases.py); on a CPU where numpy's exp is the C library's, scipy answers ours.
+# fixture: tests/reference/cwt_tie_cases.py); on a CPU where numpy's exp is the C library's, scipy answers ours.
 PROVEN_TIES = {1585: [640]}
 PROOF = "tests/cwt_scipy.rs::the_open_tie_prone_vectors_differ_from_scipy_only_by_rounding_ties"
 

@@ -514,7 +514,7 @@ mod tests {
         assert_eq!(idx[14..], [11, 10, 9, 8, 7, 6, 5, 4, 3, 12, 2, 1, 0]);
     }
 
-    /// The argsort cases numpy sorted for scripts/cwt_fixtures.py (in the fixture header).
+    /// The argsort cases numpy sorted for tests/reference/cwt_fixtures.py (in the fixture header).
     #[test]
     fn argsort_matches_numpy_on_fixture_cases() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cwt/scipy_cwt.bin");

@@ -4,7 +4,7 @@
 //! data (short spectra, NaN/±inf, integers, descending widths, negative min_snr, window_size 0)
 //! is computed, peak for peak, like scipy.
 //!
-//! The files come from `scripts/make_bad_inputs.py`, which also records scipy's answers.
+//! The files come from `tests/reference/h5py_write.py bad-inputs`, which also records scipy's answers.
 use std::path::{Path, PathBuf};
 use std::process::{Child, Output, Stdio};
 use std::sync::OnceLock;
@@ -19,7 +19,7 @@ fn inputs() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = tempfile::tempdir().expect("temporary directory");
-        reference("make_bad_inputs.py", &[dir.path().as_os_str()]);
+        reference("h5py_write.py", &["bad-inputs".as_ref(), dir.path().as_os_str()]);
         dir
     })
     .path()

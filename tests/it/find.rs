@@ -315,7 +315,7 @@ fn gzip_copy(plain: &Path, name: &str, chunk_rows: usize) -> std::path::PathBuf 
         .args(["-l", &layout, "-f", &format!("{RAW}:SHUF"), "-f", &format!("{RAW}:GZIP=4")])
         .args([plain, &out])
         .status()
-        .expect("h5repack not found: run scripts/bootstrap.sh (hdf5-tools)");
+        .expect("h5repack not found: run scripts/bootstrap.sh --tests (hdf5-tools)");
     assert!(status.success());
     out
 }

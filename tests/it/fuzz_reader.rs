@@ -1,6 +1,6 @@
-//! The reader against odd files: `scripts/fuzz_inputs.py` writes seeded cases (wrong attribute
-//! types, dangling and cyclic references, mismatched or huge declared shapes, bytes vs str labels,
-//! references to groups, odd element types, link loops, ...) and every case goes through
+//! The reader against odd files: `tests/reference/h5py_write.py fuzz` writes seeded cases (wrong
+//! attribute types, dangling and cyclic references, mismatched or huge declared shapes, bytes vs
+//! str labels, references to groups, odd element types, link loops, ...) and every case goes through
 //! `usid-peaks inspect`, `inspect --json DATASET` and `find` under a 4 GiB address-space limit.
 //! No case may panic, die of a signal, run past the time limit, or fail without exactly one line
 //! on stderr and an exit code of its class.
@@ -61,8 +61,15 @@ fn no_odd_file_makes_the_reader_panic_hang_or_allocate_without_bound() {
     let dir = tempfile::tempdir().unwrap();
     let (n, s) = (cases.to_string(), seed.to_string());
     reference(
-        "fuzz_inputs.py",
-        &[dir.path().as_os_str(), "--cases".as_ref(), n.as_ref(), "--seed".as_ref(), s.as_ref()],
+        "h5py_write.py",
+        &[
+            "fuzz".as_ref(),
+            dir.path().as_os_str(),
+            "--cases".as_ref(),
+            n.as_ref(),
+            "--seed".as_ref(),
+            s.as_ref(),
+        ],
     );
 
     let mut failures = Vec::new();

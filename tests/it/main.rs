@@ -4,7 +4,7 @@
 //!
 //! Run one part with its module path: `cargo test --release --test it find::`.
 //! `tests/cwt_scipy.rs` stays its own binary: it is the kernel against scipy's fixtures, run alone
-//! by name (with a 100k-case fixture file) by `scripts/cwt_fixtures.py` and docs/BENCHMARKS.md.
+//! by name (with a 100k-case fixture file) by `tests/reference/cwt_fixtures.py` and docs/BENCHMARKS.md.
 
 mod util;
 
@@ -17,6 +17,7 @@ mod compat;
 mod faults;
 mod find;
 mod fuzz_reader;
+mod scripts;
 mod spectra;
 mod usid_pyusid;
 mod usid_write;

@@ -1,7 +1,7 @@
 //! Maps with several spectroscopic dimensions (BEPS: Frequency × DC_Offset, FORC-like four-dim
 //! layouts): a spectrum is the run along one dimension, every spectrum equals scipy's peaks on it,
 //! and the results keep the other dimensions so pyUSID reshapes them to the n-dimensional form.
-//! The fixtures are written by pyUSID itself (`scripts/pyusid_write_beps.py`) or by
+//! The fixtures are written by pyUSID itself (`tests/reference/pyusid_write.py --spec`) or by
 //! `usid-peaks generate --spec-dims`.
 
 use std::path::{Path, PathBuf};
@@ -10,13 +10,13 @@ use crate::util::{self, assert_one_line_error, ok, run, s, summary, RAW};
 use serde_json::{json, Value};
 
 /// A map written by pyUSID with the spectroscopic dimensions `spec` (fastest first,
-/// `Frequency:48,DC_Offset:4`) and element type `dtype`; `extra` are more options of the script.
+/// `Frequency:48,DC_Offset:4`) and element type `dtype`; `extra` are more options of the program.
 fn pyusid_map(dir: &Path, name: &str, spec: &str, dtype: &str, extra: &[&str]) -> PathBuf {
     let path = dir.join(name);
     let mut args =
         vec![path.as_os_str(), "--spec".as_ref(), spec.as_ref(), "--dtype".as_ref(), dtype.as_ref()];
     args.extend(extra.iter().map(std::ffi::OsStr::new));
-    util::script("pyusid_write_beps.py", &args);
+    util::script("pyusid_write.py", &args);
     path
 }
 
@@ -142,7 +142,7 @@ fn gzip_chunked_beps_map_gives_identical_results_on_one_two_and_three_ranks() {
     assert_eq!(read(&out("np2.h5")), one, "2 ranks differ from 1");
     assert_eq!(read(&out("np3.h5")), one, "3 ranks differ from 1");
     let cmp = util::script(
-        "scipy_map_peaks.py",
+        "scipy_peaks.py",
         &[out("np3.h5").as_os_str(), group.as_ref(), "--source".as_ref(), file.as_os_str()],
     );
     assert_eq!(cmp["mismatches"], 0, "{cmp}");

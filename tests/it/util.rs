@@ -1,6 +1,6 @@
 //! What every integration test shares: the `usid-peaks` binary (alone or under mpirun), generated
 //! maps, the results groups a run leaves, the Python reference environment in `.venv` (scipy,
-//! h5py, pyUSID, driven through the scripts in `scripts/`), and the failure contract.
+//! h5py, pyUSID, driven through the programs in `tests/reference/`), and the failure contract.
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -13,7 +13,7 @@ pub const RAW: &str = "/Measurement_000/Channel_000/Raw_Data";
 /// The group the results groups of a generated map are written beside `Raw_Data` in.
 pub const CHANNEL: &str = "/Measurement_000/Channel_000";
 
-/// The repository root (scripts and the reference environment are found from here).
+/// The repository root (the reference programs and environment are found from here).
 pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -163,10 +163,10 @@ pub fn scratch(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-/// A prerequisite that scripts/bootstrap.sh installs is missing: one line saying what to run, and
-/// the whole test run ends (every test after it would fail the same way).
+/// A prerequisite that `scripts/bootstrap.sh --tests` installs is missing: one line saying what
+/// to run, and the whole test run ends (every test after it would fail the same way).
 pub fn missing(what: &str) -> ! {
-    eprintln!("usid-peaks tests: {what} is missing: run scripts/bootstrap.sh");
+    eprintln!("usid-peaks tests: {what} is missing: run scripts/bootstrap.sh --tests");
     std::process::exit(2)
 }
 
@@ -179,10 +179,10 @@ pub fn python() -> PathBuf {
     py
 }
 
-/// `scripts/NAME ARGS` run by the reference Python; it must succeed.
+/// `tests/reference/NAME ARGS` run by the reference Python; it must succeed.
 pub fn reference(name: &str, args: &[&OsStr]) -> Output {
     let out = command(python())
-        .arg(repo().join("scripts").join(name))
+        .arg(repo().join("tests/reference").join(name))
         .args(args)
         // Tests run in parallel threads; a child process forked by another test inherits this
         // process's open HDF5 file descriptors (HDF5 does not set close-on-exec) and with them
@@ -193,29 +193,29 @@ pub fn reference(name: &str, args: &[&OsStr]) -> Output {
     succeeded(out, &format!("{name} {args:?}"))
 }
 
-/// `scripts/NAME ARGS` run by the reference Python, and the JSON it prints.
+/// `tests/reference/NAME ARGS` run by the reference Python, and the JSON it prints.
 pub fn script(name: &str, args: &[&OsStr]) -> serde_json::Value {
     let out = reference(name, args);
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{name} prints JSON: {e}"))
 }
 
-/// pyUSID's view of `object` in `file` (`scripts/pyusid_check.py FILE OBJECT EXTRA...`).
+/// pyUSID's view of `object` in `file` (`tests/reference/pyusid_read.py FILE OBJECT EXTRA...`).
 pub fn check(file: &Path, object: &str, extra: &[&str]) -> serde_json::Value {
     let mut args = vec![file.as_os_str(), OsStr::new(object)];
     args.extend(extra.iter().map(OsStr::new));
-    script("pyusid_check.py", &args)
+    script("pyusid_read.py", &args)
 }
 
-/// `scripts/scipy_map_peaks.py FILE GROUP`: every spectrum of the group's source against scipy's
+/// `tests/reference/scipy_peaks.py FILE GROUP`: every spectrum of the group's source against scipy's
 /// find_peaks_cwt (`mismatches`, `spectra`, pyUSID's `n_dim` forms).
 pub fn scipy_compare(file: &Path, group: &str) -> serde_json::Value {
-    script("scipy_map_peaks.py", &[file.as_os_str(), OsStr::new(group)])
+    script("scipy_peaks.py", &[file.as_os_str(), OsStr::new(group)])
 }
 
-/// Write `out` with pyUSID (`scripts/pyusid_write_fixture.py`): `args` are the script's options
+/// Write `out` with pyUSID (`tests/reference/pyusid_write.py`): `args` are the program's options
 /// (`--channel float32:1:1`, ...). Returns pyUSID's view of every main dataset (a JSON list).
 pub fn write_with_pyusid(out: &Path, args: &[&str]) -> serde_json::Value {
     let mut all = vec![out.as_os_str()];
     all.extend(args.iter().map(OsStr::new));
-    script("pyusid_write_fixture.py", &all)
+    script("pyusid_write.py", &all)
 }

@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Compare a usid-peaks results group with scipy's find_peaks_cwt on every pixel.
 
-    scripts/scipy_map_peaks.py FILE GROUP [--source DATASET_FILE]
+    tests/reference/scipy_peaks.py FILE GROUP [--source DATASET_FILE]
 
 Reads the group's parameters (widths, max_distances, gap_thresh, min_length, min_snr, noise_perc,
 window_size, component) and its Peak_Indices, runs scipy.signal.find_peaks_cwt with those
 parameters on the component of every spectrum of the source dataset (the group's
 `source_dataset`, in FILE or in --source), and prints one JSON object:
 {"pixels": N, "mismatches": M, "first_mismatches": [[pixel, ours, scipy], ...], "seconds_scipy": s}.
-This is the whole-map equality check of the `find` tests and of scripts/compare.sh.
+This is the whole-map equality check of the `find` tests.
 
 With several spectroscopic dimensions, every spectrum is the run along the group's `along`
 dimension at one position and one step of every other dimension: the source and the group's

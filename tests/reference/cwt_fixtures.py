@@ -3,11 +3,11 @@
 
 This script is the provenance of tests/fixtures/cwt/scipy_cwt.bin; tests/cwt_scipy.rs reads it.
 
-    .venv/bin/python scripts/cwt_fixtures.py                       # the committed CI set
-    .venv/bin/python scripts/cwt_fixtures.py --count 100000 --out /tmp/cwt_100k.bin --jobs 2
+    .venv/bin/python tests/reference/cwt_fixtures.py                       # the committed CI set
+    .venv/bin/python tests/reference/cwt_fixtures.py --count 100000 --out /tmp/cwt_100k.bin --jobs 2
     CWT_FIXTURES=/tmp/cwt_100k.bin cargo test --release --test cwt_scipy
     # long spectra only (the FFT route), as committed in tests/fixtures/cwt/scipy_cwt_long.bin:
-    .venv/bin/python scripts/cwt_fixtures.py --count 90 --seed 14 \
+    .venv/bin/python tests/reference/cwt_fixtures.py --count 90 --seed 14 \
         --lengths 256,512,1024,2048,4096,8192 --out tests/fixtures/cwt/scipy_cwt_long.bin
 
 File layout (little-endian):

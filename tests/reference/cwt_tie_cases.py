@@ -4,11 +4,11 @@ answer differently, with scipy's own CWT matrix, so that tests/cwt_scipy.rs can 
 part: every CWT entry within a few ulps of the other's, and our ridge stage on scipy's matrix
 giving scipy's peaks.
 
-    .venv/bin/python scripts/cwt_tie_cases.py          # writes tests/fixtures/cwt/tie_cases.bin
+    .venv/bin/python tests/reference/cwt_tie_cases.py          # writes tests/fixtures/cwt/tie_cases.bin
 
 (The sweep's generator is imported from its test module, which needs pytest installed.)
 
-The vectors are regenerated from scripts/cwt_fixtures.py's seed and index, so they are exactly
+The vectors are regenerated from tests/reference/cwt_fixtures.py's seed and index, so they are exactly
 the runs' (see CASES), and from the Python package's sweep generator (python/tests/
 test_scipy_equality.py, see SWEEP_CASES). File layout (little-endian):
 b"CWTTIE01", u32 header length, header JSON (one entry per case: where it comes from (`source`),
@@ -58,7 +58,7 @@ def scipy_record(head, y, widths, kwargs):
 def sweep_case(seed, index):
     """Case `index` of the Python sweep's generator, drawn by the test module itself (its binding
     import stubbed: only the generator runs)."""
-    tests = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python", "tests")
+    tests = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python", "tests")
     sys.path.insert(0, tests)
     sys.modules.setdefault("usid_peaks", types.ModuleType("usid_peaks"))
     import test_scipy_equality as sweep

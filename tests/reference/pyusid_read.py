@@ -4,8 +4,8 @@
 The Rust tests run this on files usid-peaks writes, so that "pyUSID accepts it" is checked by
 pyUSID itself:
 
-    scripts/pyusid_check.py FILE DATASET [--digest] [--ndim]
-    scripts/pyusid_check.py FILE OBJECT --attrs
+    tests/reference/pyusid_read.py FILE DATASET [--digest] [--ndim]
+    tests/reference/pyusid_read.py FILE OBJECT --attrs
 
 Always printed: is_main (pyUSID's check_if_main), and when it is main: dtype, shape, quantity,
 units, pos_dims / spec_dims ([name, units, size], in pyUSID's order), the ancillary datasets'
@@ -88,7 +88,7 @@ def main():
     try:
         out = attrs(a.file, a.dataset) if a.attrs else describe(a.file, a.dataset, a.digest, a.ndim)
     except Exception as e:  # one line for the test's failure message
-        print(f"pyusid_check: {a.file}:{a.dataset}: {type(e).__name__}: {e}", file=sys.stderr)
+        print(f"pyusid_read: {a.file}:{a.dataset}: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
     json.dump(out, sys.stdout)
     print()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What scripts/fault-inject.sh checks in a map after a kill: one line of key=value pairs.
 
-    scripts/fault_check.py FILE
+    tests/reference/fault_check.py FILE
 
 raw=SHA256 of the Raw_Data dataset's bytes (as h5py reads them), or ERROR:<why> when the file
 does not open; groups=number of Peak_Finding results groups; incomplete=groups whose

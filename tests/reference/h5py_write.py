@@ -1,51 +1,90 @@
 #!/usr/bin/env python3
-"""Write N odd HDF5 files for the reader's fuzz test (tests/it/fuzz_reader.rs), reproducibly.
+"""Write small HDF5 files with h5py directly, in pyUSID 0.0.12's layout, for the tests that need
+files pyUSID would refuse to write: one program, two sets.
 
-    scripts/fuzz_inputs.py OUTDIR [--cases N] [--seed S]
+    tests/reference/h5py_write.py bad-inputs OUTDIR
+    tests/reference/h5py_write.py fuzz OUTDIR [--cases N] [--seed S]
 
-Each case starts from a small valid USID main dataset (the layout pyUSID 0.0.12 writes) and
-applies one to three mutations drawn with `random.Random(seed * 1_000_003 + case)`, so one case
-can be rebuilt alone from its number. The mutations aim where a reader trusts the file: attribute
-types (numbers, arrays, bytes vs str, empty, huge or non-UTF-8 strings), object references
-(dangling, to groups, to the main dataset itself, to scalars and 3-D datasets, null, arrays of
-references, region references), ancillary shapes (mismatched, transposed, empty, declared huge
-but never written), the main dataset (rank 0/1/3, zero or huge declared sizes, strings, bool,
-float16, enums, odd compounds), links (hard-link cycles, soft-link loops, dangling external
-links) and deep hierarchies.
+Every file starts from the layout pyUSID writes for a main dataset (`usid_main`):
+`Position_Indices`/`Position_Values` (positions x dims), `Spectroscopic_Indices`/
+`Spectroscopic_Values` (dims x bins) with `labels` and `units`, and object references to them on
+the main dataset.
 
-OUTDIR/manifest.json lists {"file", "case", "mutations"} per case.
+**bad-inputs** (tests/it/bad_inputs.rs): one case breaks one thing. OUTDIR/expected.json holds,
+for the cases usid-peaks must compute rather than refuse, the peaks
+`scipy.signal.find_peaks_cwt(np.abs(row), widths, **kwargs)` finds in each row: this program is the
+provenance of those answers. A list of {"file", "args" (the usid-peaks options that mean the
+same), "peaks": [[...] per row]}.
+
+**fuzz** (tests/it/fuzz_reader.rs): N odd files, reproducibly. Each case starts from a small valid
+main dataset and applies one to three mutations drawn with `random.Random(seed * 1_000_003 +
+case)`, so one case can be rebuilt alone from its number. The mutations aim where a reader trusts
+the file: attribute types (numbers, arrays, bytes vs str, empty, huge or non-UTF-8 strings),
+object references (dangling, to groups, to the main dataset itself, to scalars and 3-D datasets,
+null, arrays of references, region references), ancillary shapes (mismatched, transposed, empty,
+declared huge but never written), the main dataset (rank 0/1/3, zero or huge declared sizes,
+strings, bool, float16, enums, odd compounds), links (hard-link cycles, soft-link loops, dangling
+external links) and deep hierarchies. OUTDIR/manifest.json lists {"file", "case", "mutations"}.
 """
 import argparse
 import json
 import os
 import random
+import warnings
 
 import h5py
 import numpy as np
+from scipy.signal import find_peaks_cwt
 
 GROUP = "Measurement_000/Channel_000"
 REFS = ["Position_Indices", "Position_Values", "Spectroscopic_Indices", "Spectroscopic_Values"]
 
 
+def ancillary(grp, prefix, n_steps, spectral, label, rows_delta=0, values_delta=0):
+    """One dimension of `n_steps` steps, pyUSID's dtypes and attributes: (indices, values)."""
+    n_ind = n_steps + rows_delta
+    n_val = n_steps + rows_delta + values_delta
+    shape = (lambda n: (1, n)) if spectral else (lambda n: (n, 1))
+    unit = b"Hz" if spectral else b"m"
+    inds = grp.create_dataset(f"{prefix}_Indices", data=np.arange(n_ind, dtype=np.uint32).reshape(shape(n_ind)))
+    vals = grp.create_dataset(f"{prefix}_Values", data=np.arange(n_val, dtype=np.float32).reshape(shape(n_val)))
+    for d in (inds, vals):
+        d.attrs["labels"] = np.array([label], dtype="S")
+        d.attrs["units"] = np.array([unit], dtype="S")
+    return inds, vals
+
+
+def usid_main(grp, data, units, spec_label, pos_rows_delta=0, pos_values_delta=0, main_shape=None,
+              shared_pos=False):
+    """A main dataset `Raw_Data` in `grp` holding `data` (positions x bins), one position dim X and
+    one spectroscopic dim: (main, {name: ancillary dataset} in REFS' order). `main_shape` stores the
+    data reshaped (the 1-D and 3-D cases) while the ancillary datasets keep describing the 2-D
+    layout; `shared_pos` makes one dataset both Position_Indices and Position_Values (pyUSID
+    accepts it)."""
+    n_pos, n_bins = data.shape
+    pi, pv = ancillary(grp, "Position", n_pos, False, b"X", pos_rows_delta, pos_values_delta)
+    si, sv = ancillary(grp, "Spectroscopic", n_bins, True, spec_label)
+    stored = data if main_shape is None else data.reshape(main_shape)
+    main = grp.create_dataset("Raw_Data", data=stored)
+    main.attrs["quantity"] = "Amplitude"
+    main.attrs["units"] = units
+    if shared_pos:
+        pi = pv
+    anc = dict(zip(REFS, (pi, pv, si, sv)))
+    for name in REFS:
+        main.attrs[name] = anc[name].ref
+    return main, anc
+
+
+# ==== fuzz ====
+
 def base(f, rng):
     """A valid main dataset of n_pos x n_bins float64 with one position and one spectral dim."""
     n_pos, n_bins = rng.choice([(4, 16), (6, 40), (3, 119)])
     g = f.require_group(GROUP)
-    anc = {}
-    for prefix, n, spectral in [("Position", n_pos, False), ("Spectroscopic", n_bins, True)]:
-        shape = (1, n) if spectral else (n, 1)
-        anc[prefix + "_Indices"] = g.create_dataset(prefix + "_Indices", data=np.arange(n, dtype=np.uint32).reshape(shape))
-        anc[prefix + "_Values"] = g.create_dataset(prefix + "_Values", data=np.arange(n, dtype=np.float32).reshape(shape))
-        for name in (prefix + "_Indices", prefix + "_Values"):
-            anc[name].attrs["labels"] = np.array([b"F" if spectral else b"X"])
-            anc[name].attrs["units"] = np.array([b"Hz" if spectral else b"m"])
     x = np.arange(n_bins)
     data = np.exp(-((x[None, :] - n_bins / 2) / (n_bins / 8 + 1)) ** 2) + 0.01 * np.arange(n_pos)[:, None]
-    main = g.create_dataset("Raw_Data", data=data)
-    main.attrs["quantity"] = "Amplitude"
-    main.attrs["units"] = "V"
-    for name in REFS:
-        main.attrs[name] = anc[name].ref
+    main, anc = usid_main(g, data, "V", b"F")
     return g, main, anc
 
 
@@ -250,13 +289,7 @@ def make_case(path, seed, case):
                 done.append(f"{mutation.__name__} not written ({type(e).__name__})")
     return done
 
-
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("outdir")
-    p.add_argument("--cases", type=int, default=100)
-    p.add_argument("--seed", type=int, default=1)
-    a = p.parse_args()
+def fuzz(a):
     os.makedirs(a.outdir, exist_ok=True)
     manifest = []
     for case in range(a.cases):
@@ -264,6 +297,152 @@ def main():
         manifest.append({"file": name, "case": case, "mutations": make_case(os.path.join(a.outdir, name), a.seed, case)})
     with open(os.path.join(a.outdir, "manifest.json"), "w") as f:
         json.dump({"seed": a.seed, "cases": manifest}, f, indent=0)
+
+
+# ==== bad inputs ====
+
+SEED_WIDTHS = (20.0, 60.0, 30)
+
+
+def spectra(n_pos, n_bins, seed=1):
+    """Rows of one or two Gaussian peaks over a little noise: peaks scipy finds at the seed widths."""
+    rng = np.random.default_rng(seed)
+    x = np.arange(n_bins, dtype=np.float64)
+    rows = []
+    for i in range(n_pos):
+        c1 = n_bins * (0.3 + 0.4 * rng.random())
+        row = np.exp(-(((x - c1) / max(n_bins / 12, 1.0)) ** 2))
+        if i % 2:
+            row += 0.6 * np.exp(-(((x - n_bins * 0.15) / max(n_bins / 25, 1.0)) ** 2))
+        rows.append(row + 0.02 * rng.normal(size=n_bins))
+    return np.array(rows, dtype=np.float64).reshape(n_pos, n_bins)
+
+
+def usid_file(path, data, **layout):
+    """A file holding one main dataset (`usid_main`'s options) at GROUP/Raw_Data."""
+    with h5py.File(path, "w") as f:
+        usid_main(f.require_group(GROUP), data, "a.u.", b"Frequency", **layout)
+
+
+def scipy_peaks(data, widths=SEED_WIDTHS, **kwargs):
+    w = np.linspace(*widths)
+    with warnings.catch_warnings():
+        # NaN rows make scipy's percentile warn; the answer is what we compare, not the noise.
+        warnings.simplefilter("ignore")
+        return [[int(p) for p in find_peaks_cwt(np.abs(row), w, **kwargs)] for row in data]
+
+
+def cli_args(widths, kwargs):
+    """The usid-peaks options for np.linspace(*widths) and scipy's keyword arguments."""
+    args = ["--widths", "%r:%r:%d" % widths]
+    for k, v in kwargs.items():
+        args += ["--" + k.replace("_", "-"), repr(v)]
+    return args
+
+
+def bad_inputs(out):
+    os.makedirs(out, exist_ok=True)
+    p = lambda name: os.path.join(out, name)
+    expected = []
+
+    def computed(name, data, widths=SEED_WIDTHS, write=True, **kwargs):
+        if write:
+            usid_file(p(name), data)
+        expected.append({"file": name, "args": cli_args(widths, kwargs),
+                         "peaks": scipy_peaks(data, widths, **kwargs)})
+
+    # The reference case everything else departs from.
+    good = spectra(6, 119)
+    computed("good.h5", good)
+
+    # Not HDF5 at all, or HDF5 cut short.
+    with open(p("not_hdf5.h5"), "w") as f:
+        f.write("x,y\n1,2\n" * 100)
+    open(p("empty.h5"), "wb").close()
+    usid_file(p("big.h5"), spectra(400, 119))
+    with open(p("big.h5"), "rb") as f:
+        whole = f.read()
+    os.remove(p("big.h5"))
+    with open(p("truncated.h5"), "wb") as f:
+        f.write(whole[: len(whole) // 2])
+    # Only the superblock: HDF5's signature, nothing else readable.
+    with open(p("truncated_head.h5"), "wb") as f:
+        f.write(whole[:100])
+
+    # Position_Indices and Position_Values are the same dataset: valid for pyUSID, computed.
+    usid_file(p("shared_position.h5"), good, shared_pos=True)
+    computed("shared_position.h5", good, write=False)
+
+    # HDF5, but nothing USID in it.
+    with h5py.File(p("no_main.h5"), "w") as f:
+        f.create_dataset("data", data=good)
+        f["data"].attrs["quantity"] = "Amplitude"
+
+    # Ancillary datasets that do not describe the main dataset.
+    usid_file(p("anc_rows_mismatch.h5"), good, pos_rows_delta=1)
+    usid_file(p("anc_pair_mismatch.h5"), good, pos_values_delta=2)
+
+    # Main datasets of the wrong rank (the references and attributes are all there).
+    usid_file(p("one_d.h5"), good, main_shape=(good.size,))
+    usid_file(p("three_d.h5"), good, main_shape=(2, 3, 119))
+
+    # Nothing to compute.
+    usid_file(p("zero_rows.h5"), np.zeros((0, 119)))
+    usid_file(p("zero_bins.h5"), np.zeros((6, 0)))
+
+    # Spectra shorter than the widest wavelets: scipy clips each wavelet to the spectrum.
+    computed("short_12.h5", spectra(4, 12, seed=2))
+    computed("short_40.h5", spectra(4, 40, seed=3))
+    computed("single_bin.h5", spectra(3, 1, seed=4))
+    computed("short_12.h5", spectra(4, 12, seed=2), widths=(2.0, 8.0, 7), write=False)
+
+    # NaN and ±inf: computed like scipy (which finds what it finds), never an error.
+    odd = spectra(6, 119, seed=5)
+    odd[0, 40] = np.nan
+    odd[1, :] = np.nan
+    odd[2, 70] = np.inf
+    odd[3, 10] = -np.inf
+    odd[4, :] = np.inf
+    computed("nan_inf.h5", odd)
+
+    # Integers are analysed as numbers, like np.abs(row) then scipy do. (int8's -128 is left out:
+    # numpy's abs wraps it to -128, we widen first and get 128.)
+    for dtype, scale in [("int16", 1000), ("uint8", 200), ("int64", 10**6), ("int8", 100)]:
+        info = np.iinfo(dtype)
+        computed(f"{dtype}.h5", np.clip(np.round(good * scale), info.min + 1, info.max).astype(dtype))
+    computed("float32.h5", good.astype(np.float32))
+
+    # Descending widths: np.linspace(60, 20, 30); scipy's ridge lines start from the last row.
+    computed("good.h5", good, widths=(60.0, 20.0, 30), write=False)
+
+    # scipy accepts a negative min_snr (keeps every ridge line) and window_size 0 (NaN noise).
+    noisy = good + 0.3 * np.random.default_rng(9).normal(size=good.shape)
+    computed("noisy.h5", noisy)
+    computed("noisy.h5", noisy, min_snr=-1.0, write=False)
+    computed("noisy.h5", noisy, window_size=0, write=False)
+    computed("nan_inf.h5", odd, window_size=0, write=False)
+
+    # Fewer pixels than ranks.
+    computed("two_pixels.h5", spectra(2, 119, seed=6))
+
+    with open(p("expected.json"), "w") as f:
+        json.dump(expected, f)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="set", required=True)
+    b = sub.add_parser("bad-inputs", help="the bad-input cases and scipy's answers")
+    b.add_argument("outdir")
+    z = sub.add_parser("fuzz", help="seeded odd files for the reader's fuzz test")
+    z.add_argument("outdir")
+    z.add_argument("--cases", type=int, default=100)
+    z.add_argument("--seed", type=int, default=1)
+    a = p.parse_args()
+    if a.set == "fuzz":
+        fuzz(a)
+    else:
+        bad_inputs(a.outdir)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,143 @@
+# shellcheck shell=bash
+# What the shell scripts of scripts/ share. Each sources it first:
+#
+#     . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+#
+# and gets `repo` (the checkout's root), `script` (its own name, for its messages) and:
+#
+#   say MSG                one line on stderr: "SCRIPT: MSG"
+#   die MSG                say MSG, exit 1 (the command cannot go on)
+#   fail MSG               say "FAIL: MSG", exit 1 (a check of a test failed)
+#   need CMD [HINT]        die with one line when CMD is not on PATH
+#   usage                  print the comment block at the top of the calling script (its help)
+#   options "NAME..." "FLAG..." ARGS...
+#                          the calling script's options: --NAME VALUE sets variable NAME, --FLAG
+#                          sets FLAG=1 (a dash in either is an underscore in the variable),
+#                          -h/--help prints usage; anything else is a usage error (exit 2)
+#   cluster ARGS...        scripts/cluster.sh ARGS (the namespace test cluster)
+#   apt_install PKG...     install the Debian/Ubuntu packages that are missing (root, else sudo)
+#   mpirun_cmd [no]        MPIRUN_LINE: the mpirun command line for the OpenMPI here ($MPIRUN or
+#                          mpirun; as root when we are root; more ranks than cores allowed, unless
+#                          the argument is `no`)
+#   serial_hdf5            the prefix of Debian's serial HDF5 (HDF5_DIR of builds without MPI)
+#   reference_env VENV LOCK [PYTHON [MODULE...]]
+#                          a Python reference environment in VENV from a pinned lock file
+#   json_field LINE KEY    a value of a one-line JSON object (strings unquoted)
+#   same_results A B GROUP GROUP's results datasets are equal in files A and B (h5diff)
+#
+# Run as a command, it prints what programs in other languages need:
+#
+#   bash scripts/lib.sh mpirun     the mpirun command line (mpirun_cmd), one argument per line
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+script=$(basename "$0" .sh)
+
+say() { printf '%s: %s\n' "$script" "$*" >&2; }
+die() { say "$*"; exit 1; }
+fail() { say "FAIL: $*"; exit 1; }
+need() { command -v "$1" >/dev/null 2>&1 || die "$1 not found${2:+: $2}"; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+cluster() { bash "$repo/scripts/cluster.sh" "$@"; }
+
+options() {
+    local valued=" $1 " flags=" $2 " arg name
+    shift 2
+    while [ $# -gt 0 ]; do
+        arg=$1
+        name=${arg#--}
+        shift
+        if [ "$arg" = -h ] || [ "$arg" = --help ]; then
+            usage
+            exit 0
+        elif [ "$arg" != "$name" ] && [[ $valued == *" $name "* ]]; then
+            [ $# -gt 0 ] || { say "$arg needs a value"; exit 2; }
+            printf -v "${name//-/_}" '%s' "$1"
+            shift
+        elif [ "$arg" != "$name" ] && [[ $flags == *" $name "* ]]; then
+            printf -v "${name//-/_}" 1
+        else
+            say "unknown argument '$arg' (see --help)"
+            exit 2
+        fi
+    done
+}
+
+# Only what dpkg does not list as installed; nothing on a system without dpkg (the caller's own
+# checks then say what is missing).
+apt_install() {
+    command -v dpkg-query >/dev/null 2>&1 || return 0
+    local p missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -gt 0 ] || return 0
+    need apt-get "install ${missing[*]} by hand"
+    say "installing ${missing[*]}"
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq
+    # No recommends: the tools, not their documentation or optional plugins.
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
+}
+
+mpirun_cmd() {
+    MPIRUN_LINE=("${MPIRUN:-mpirun}")
+    # OpenMPI refuses to start as root without it.
+    [ "$(id -u)" -ne 0 ] || MPIRUN_LINE+=(--allow-run-as-root)
+    # Tests and benchmarks start more ranks than a small machine has cores.
+    [ "${1:-}" = no ] || MPIRUN_LINE+=(--oversubscribe)
+}
+
+serial_hdf5() {
+    local d
+    for d in /usr/lib/x86_64-linux-gnu/hdf5/serial /usr/lib/aarch64-linux-gnu/hdf5/serial \
+        /usr/lib/*-linux-gnu*/hdf5/serial; do
+        [ -d "$d" ] && { echo "$d"; return 0; }
+    done
+    say "no serial HDF5 found (Debian's libhdf5-dev); scripts/bootstrap.sh installs it"
+    return 1
+}
+
+# Every package from a wheel (no compiler, no headers, the same bits on every machine), the exact
+# versions of LOCK. Made again when LOCK or the Python changes: a stamp in VENV records both. The
+# MODULEs must import afterwards.
+reference_env() {
+    local venv=$1 lock=$2 py=${3:-python3}
+    shift $(($# < 3 ? $# : 3))
+    need "$py" "install Python 3 with its venv module"
+    local want
+    want="$(sha256sum "$lock" | cut -d' ' -f1) $("$py" -c 'import sys; print(sys.version.split()[0])')"
+    if [ -x "$venv/bin/python" ] && [ "$(cat "$venv/.lock.stamp" 2>/dev/null)" = "$want" ]; then
+        return 0
+    fi
+    say "making the reference environment $venv from $lock ($("$py" --version 2>&1))"
+    rm -rf "$venv"
+    "$py" -m venv "$venv" || die "$py -m venv failed (Debian: apt-get install python3-venv)"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-input \
+        --only-binary=:all: -r "$lock" || die "pip could not install $lock into $venv (see above)"
+    if [ $# -gt 0 ]; then
+        local imports
+        imports=$(printf 'import %s; ' "$@")
+        "$venv/bin/python" -c "$imports" || die "$venv does not import $*; see the messages above"
+    fi
+    echo "$want" >"$venv/.lock.stamp"
+}
+
+json_field() {
+    sed -n "s/.*\"$2\": *\"\{0,1\}\([^\",}]*\).*/\1/p" <<<"$1"
+}
+
+same_results() {
+    local ds
+    for ds in Peak_Indices Peak_Count Peak_Frequencies; do
+        h5diff -q "$1" "$2" "$3/$ds" "$3/$ds" || return 1
+    done
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    case ${1:-} in
+        mpirun) mpirun_cmd "${2:-}"; printf '%s\n' "${MPIRUN_LINE[@]}" ;;
+        *) sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    esac
+fi

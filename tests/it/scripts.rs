@@ -1,0 +1,101 @@
+//! The test command's own contract (scripts/test.sh, scripts/lib.sh): a stage whose script is
+//! missing or not executable fails the run before anything runs, never a silent skip; a reference
+//! environment is made from its lock file once, and again only when the lock changes.
+use std::path::Path;
+use std::process::Output;
+
+use crate::util::{command, repo};
+
+/// A checkout holding only a copy of scripts/ (lib.sh finds the checkout from its own place).
+fn scripts_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("scripts");
+    std::fs::create_dir(&to).unwrap();
+    for entry in std::fs::read_dir(repo().join("scripts")).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+    dir
+}
+
+fn bash(args: &[&str]) -> Output {
+    command("bash").args(args).output().expect("start bash")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn test_sh_stages_lists_every_stage_and_runs_none() {
+    let root = scripts_copy();
+    let out = bash(&[root.path().join("scripts/test.sh").to_str().unwrap(), "--stages"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    let stages: Vec<&str> = stdout.lines().collect();
+    assert_eq!(stages.len(), 10, "{stdout}");
+    assert_eq!(stages[0], "format");
+    assert!(stages.contains(&"SLURM"), "{stdout}");
+    assert_eq!(stdout.matches("(may be skipped)").count(), 2, "only the across-host stages: {stdout}");
+    assert!(stderr.is_empty(), "nothing ran: {stderr}");
+}
+
+#[test]
+fn a_stage_script_missing_or_not_executable_fails_the_test_command_before_anything_runs() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = scripts_copy();
+    let scripts = root.path().join("scripts");
+    std::fs::remove_file(scripts.join("fault-inject.sh")).unwrap();
+    std::fs::set_permissions(scripts.join("test-cluster.sh"), std::fs::Permissions::from_mode(0o644))
+        .unwrap();
+    let out = bash(&[scripts.join("test.sh").to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("scripts/fault-inject.sh is missing"), "{stderr}");
+    assert!(stderr.contains("scripts/test-cluster.sh is not an executable file"), "{stderr}");
+    assert!(stderr.contains("nothing was run"), "{stderr}");
+    // Not even the set-up, nor a first stage.
+    assert!(!stderr.contains("bootstrap:") && !stderr.contains("==="), "{stderr}");
+}
+
+/// `reference_env VENV LOCK python3 MODULES...` from scripts/lib.sh.
+fn reference_env(venv: &Path, lock: &Path, modules: &[&str]) -> Output {
+    let mut args = vec![
+        "-c",
+        r#". "$1/scripts/lib.sh" && reference_env "$2" "$3" python3 "${@:4}""#,
+        "reference-env-test",
+        repo().to_str().unwrap(),
+        venv.to_str().unwrap(),
+        lock.to_str().unwrap(),
+    ];
+    args.extend_from_slice(modules);
+    bash(&args)
+}
+
+#[test]
+fn a_reference_environment_is_made_from_its_lock_once_and_again_when_the_lock_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (venv, lock) = (dir.path().join("venv"), dir.path().join("lock.txt"));
+    // Nothing to install: no package registry is needed.
+    std::fs::write(&lock, "# nothing\n").unwrap();
+    let made = reference_env(&venv, &lock, &["json"]);
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    assert!(venv.join("bin/python").exists());
+    let marker = venv.join("marker");
+    std::fs::write(&marker, "").unwrap();
+
+    let again = reference_env(&venv, &lock, &["json"]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(again.stderr.is_empty(), "kept as it was: {}", text(&again.stderr));
+    assert!(marker.exists(), "the same lock must not remake the environment");
+
+    // A changed lock remakes it; a module that does not import afterwards fails it.
+    std::fs::write(&lock, "# nothing, changed\n").unwrap();
+    let remade = reference_env(&venv, &lock, &["no_such_module_here"]);
+    let stderr = text(&remade.stderr);
+    assert!(!marker.exists(), "a changed lock must remake the environment");
+    assert_eq!(remade.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("does not import no_such_module_here"), "{stderr}");
+}
