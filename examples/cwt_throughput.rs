@@ -1,11 +1,11 @@
 //! Spectra per second of the CWT kernel on one thread, on spectra from a file.
 //!
 //! `cwt_throughput SPECTRA.f64 LEN [REPEATS] [TRANSFORM] [PEAKS_OUT]`: SPECTRA.f64 holds
-//! n × LEN little-endian f64 values (what scripts/bench_cwt_vs_scipy.py and
-//! scripts/cwt_length_sweep.py write). TRANSFORM is `auto` (default), `matrices`, `full-bank`,
-//! `gemm`, `fft` or `direct` (see `usid_peaks::cwt::Transform`). Prints the best rate over the repeats and the
-//! total number of peaks; with PEAKS_OUT, also writes every spectrum's peaks there, one line
-//! each (space-separated), so that a caller can compare them with scipy's one by one.
+//! n × LEN little-endian f64 values (what `scripts/bench.py kernel` writes). TRANSFORM is `auto`
+//! (default), `matrices`, `full-bank`, `gemm`, `fft` or `direct` (see
+//! `usid_peaks::cwt::Transform`). Prints the best rate over the repeats and the total number of
+//! peaks; with PEAKS_OUT, also writes every spectrum's peaks there, one line each
+//! (space-separated), so that a caller can compare them with scipy's one by one.
 use std::io::Write;
 use std::time::Instant;
 use usid_peaks::cwt::{CwtParams, PeakFinder, Transform};

@@ -5,7 +5,7 @@
 //! rayon pool of that size, the counts taking turns run by run; the median is reported
 //! ([`usid_peaks::compute::bench`] measures). Every thread count must give the same peaks.
 //! Results go to `bench.csv`, `bench.json` and `scaling.png`; `--ranks-csv` (written by
-//! `scripts/bench-ranks.sh`) adds MPI ranks to them.
+//! `scripts/bench.py ranks --plot`) adds MPI ranks to them.
 //! Pools are bound to CPUs as `find`'s are (`--bind-threads`): with `auto`, only the count equal to
 //! the CPUs this process may use is bound; bench.json says which (`bound`).
 
@@ -37,7 +37,7 @@ pub struct Args {
     #[arg(long, default_value = "bench", value_name = "DIR")]
     pub out: PathBuf,
     /// MPI rank timings to add to the tables and the plot: a CSV with columns `ranks` and
-    /// `seconds` (and optionally `spectra_per_s`, `identical`), as scripts/bench-ranks.sh writes.
+    /// `seconds` (and optionally `spectra_per_s`, `identical`), as `scripts/bench.py ranks --plot` writes.
     #[arg(long, value_name = "CSV")]
     pub ranks_csv: Option<PathBuf>,
     #[command(flatten)]
