@@ -3,10 +3,10 @@
 //!
 //! `read_bench FILE... [--threads 1,2] [--repeat 5] [--library]`
 //!
-//! Each file's only main dataset is read whole, in the batches `find` uses with its default
-//! `--max-mem` (so the same row ranges), through the path `find` takes: chunks fetched on this
-//! thread and inflated on a rayon pool of the given size for a gzip/shuffle-chunked dataset,
-//! the library's `H5Dread` otherwise. `--library` forces the library's path (HDF5 inflating on
+//! Each file's only main dataset is read whole, as spectra along its default dimension, in the
+//! batches `find` uses with its default `--max-mem` (so the same row ranges), through the reader
+//! `find` uses (`usid::SpectraReader`): chunks fetched on this thread and inflated on a rayon
+//! pool of the given size for a gzip/shuffle-chunked dataset, the library's `H5Dread` otherwise. `--library` forces the library's path (HDF5 inflating on
 //! this one thread, as before chunks were decoded on the pool). One warm-up pass, then `--repeat`
 //! timed passes; prints a markdown table with the median, and the speed-up over the first thread
 //! count, and the megabytes per CPU-second of the whole process (what one core delivers, a figure
@@ -15,10 +15,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use num_complex::{Complex32, Complex64};
 use usid_peaks::compute::{batch_rows_for, thread_pool, Binding};
-use usid_peaks::usid::chunked::{ChunkedRows, RowValue};
-use usid_peaks::usid::{self, ElementType, MainDataset};
+use usid_peaks::usid::{self, MainDataset, SpectraLayout, SpectraReader};
 
 type Error = Box<dyn std::error::Error>;
 
@@ -50,29 +48,20 @@ fn parse_args() -> Result<Args, Error> {
     Ok(args)
 }
 
-/// One pass over every row, `batch` rows at a time; returns the values read.
-fn pass<T: RowValue>(
+/// One pass over every row, `batch` rows at a time, as `find` reads them; returns the values
+/// read.
+fn pass(
     main: &MainDataset,
-    chunked: Option<&ChunkedRows>,
+    reader: &SpectraReader,
     pool: &rayon::ThreadPool,
     batch: u64,
 ) -> Result<usize, Error> {
-    let n = main.n_positions as u64;
+    let n = main.n_positions;
     let mut values = 0;
     for start in (0..n).step_by(batch as usize) {
-        let rows = start..(start + batch).min(n);
-        let block: Vec<T> = match chunked {
-            Some(c) => c.read(std::slice::from_ref(&rows), pool)?,
-            None => {
-                main.dataset()
-                    .as_reader()
-                    .conversion(hdf5::Conversion::Hard)
-                    .read_slice_2d::<T, _>(ndarray::s![rows.start as usize..rows.end as usize, ..])?
-                    .into_raw_vec_and_offset()
-                    .0
-            }
-        };
-        values += std::hint::black_box(block).len();
+        let rows = start..(start + batch as usize).min(n);
+        let block = reader.read(std::slice::from_ref(&rows), pool)?;
+        values += std::hint::black_box(block).rows().len();
     }
     Ok(values)
 }
@@ -87,20 +76,15 @@ fn cpu_seconds() -> f64 {
     tv(u.ru_utime) + tv(u.ru_stime)
 }
 
-/// Wall and CPU seconds of one pass, reading as the engine does for this element type.
+/// Wall and CPU seconds of one pass.
 fn timed_pass(
     main: &MainDataset,
-    chunked: Option<&ChunkedRows>,
+    reader: &SpectraReader,
     pool: &rayon::ThreadPool,
     batch: u64,
 ) -> Result<(f64, f64), Error> {
     let (t, cpu) = (Instant::now(), cpu_seconds());
-    let values = match main.dtype {
-        ElementType::Complex64 => pass::<Complex32>(main, chunked, pool, batch)?,
-        ElementType::Complex128 => pass::<Complex64>(main, chunked, pool, batch)?,
-        ElementType::Float32 => pass::<f32>(main, chunked, pool, batch)?,
-        _ => pass::<f64>(main, chunked, pool, batch)?,
-    };
+    let values = pass(main, reader, pool, batch)?;
     let seconds = (t.elapsed().as_secs_f64(), cpu_seconds() - cpu);
     if values != main.n_positions * main.n_bins {
         return Err(
@@ -131,22 +115,18 @@ fn main() -> Result<(), Error> {
             }
         };
         let main = MainDataset::open(&file, &dset)?;
-        let chunked = if args.library { None } else { ChunkedRows::open(main.dataset(), main.dtype) };
-        let how = match (&chunked, main.dataset().chunk()) {
-            (Some(c), _) => {
-                format!("chunks {}×{} inflated on the pool", c.chunk_shape().0, c.chunk_shape().1)
-            }
+        let layout = SpectraLayout::new(&main, None)?;
+        let reader = SpectraReader::new(&main, &layout);
+        let reader = if args.library { reader.without_chunk_decoder() } else { reader };
+        let how = match (reader.decoded_chunks(), main.dataset().chunk()) {
+            (Some((rows, cols)), _) => format!("chunks {rows}×{cols} inflated on the pool"),
             (None, Some(ch)) if !main.dataset().filters().is_empty() => {
                 format!("library, chunks {}×{} filtered", ch[0], ch[1])
             }
             _ => "library".to_string(),
         };
         // In memory per value, as the engine holds it (integers as f64).
-        let value_bytes = match main.dtype {
-            ElementType::Complex128 => 16,
-            ElementType::Float32 => 4,
-            _ => 8,
-        };
+        let value_bytes = main.dtype.value_bytes();
         let mb = (main.n_positions * main.n_bins * value_bytes) as f64 / 1e6;
         let mut base = None;
         for &threads in &args.threads {
@@ -154,9 +134,9 @@ fn main() -> Result<(), Error> {
             let pool = thread_pool(threads, Binding::Auto, 1)?;
             // The batches `find` reads with its default --max-mem.
             let batch = batch_rows_for(1024 << 20, (main.n_bins * value_bytes * 2 + 64) as u64, threads);
-            timed_pass(&main, chunked.as_ref(), &pool, batch)?;
+            timed_pass(&main, &reader, &pool, batch)?;
             let times = (0..args.repeat)
-                .map(|_| timed_pass(&main, chunked.as_ref(), &pool, batch))
+                .map(|_| timed_pass(&main, &reader, &pool, batch))
                 .collect::<Result<Vec<_>, _>>()?;
             let s = median(times.iter().map(|t| t.0).collect());
             let cpu = median(times.iter().map(|t| t.1).collect());

@@ -116,7 +116,7 @@ impl PeakFinding {
         pixel: Pixel,
         spectra: &[usize],
     ) -> Result<PixelPeaks, UsidError> {
-        let block = layout.read_range(main.dataset(), main.dtype, pixel.index..pixel.index + 1)?;
+        let block = usid::SpectraReader::new(main, layout).read_range(pixel.index..pixel.index + 1)?;
         let found = spectra
             .iter()
             .map(|&s| {

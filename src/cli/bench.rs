@@ -86,7 +86,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let layout = args.along.layout(&main)?;
     let finder = PeakFinding::new(&layout, params, args.cwt.component)?;
     let t = Instant::now();
-    let data = layout.read_range(main.dataset(), main.dtype, 0..main.n_positions)?;
+    let data = usid_peaks::usid::SpectraReader::new(&main, &layout).read_range(0..main.n_positions)?;
     let n_spectra = data.n_spectra();
     usid_peaks::say!(
         "bench: {} ({} pixels x {} bins; {n_spectra} spectra along {}) read in {:.2} s; {} timed run{} per thread count after a warm-up",

@@ -13,11 +13,11 @@ use super::output::{self, RunInfo, TargetPaths};
 use super::plan::{batch_rows_for, Plan, RowSet};
 use super::pool::{thread_pool, Binding};
 use super::progress::{Progress, ProgressMode};
-use super::reader::{open_reader, read_block, Reader};
+use super::reader::{open_reader, read_block};
 use super::signals::install_signal_flag;
 use super::world::{default_threads, World};
 use super::ComputeError;
-use crate::usid::{self, MainDataset, SpectraBlock, SpectraLayout};
+use crate::usid::{self, MainDataset, SpectraBlock, SpectraLayout, SpectraReader};
 
 /// What to run: the input, where results go, and the resources to use.
 #[derive(Debug, Clone)]
@@ -263,7 +263,7 @@ where
 
     let pool = thread_pool(threads, job.bind_threads, world.node_ranks()).map_err(ComputeError::Launch)?;
     // In flight per row: the batch being computed and the next one being read, plus its items.
-    let bytes_per_row = (main.n_bins * usid::spectra::element_bytes(main.dtype) * 2 + 64) as u64;
+    let bytes_per_row = (main.n_bins * main.dtype.value_bytes() * 2 + 64) as u64;
     let batch_rows = tuning
         .batch_rows
         .unwrap_or_else(|| batch_rows_for(job.max_mem_mb.saturating_mul(1 << 20), bytes_per_row, threads));
@@ -550,7 +550,7 @@ struct Step<'a, A: Analysis> {
     pool: &'a rayon::ThreadPool,
     analysis: &'a A,
     scratches: &'a Scratches<A::Scratch>,
-    reader: &'a Reader,
+    reader: &'a SpectraReader,
     layout: &'a SpectraLayout,
     progress: &'a Progress,
 }

@@ -115,8 +115,8 @@ pub fn say(line: &str) {
     let _ = std::io::stderr().lock().write_all(buf.as_bytes());
 }
 
-impl From<crate::usid::chunked::ChunkError> for ComputeError {
-    fn from(e: crate::usid::chunked::ChunkError) -> Self {
+impl From<crate::usid::ReadError> for ComputeError {
+    fn from(e: crate::usid::ReadError) -> Self {
         ComputeError::of_class(e.class, e.message)
     }
 }

@@ -41,7 +41,7 @@ pub fn spectrum_figure(
     let layout = SpectraLayout::named(&main, query.along)?.map_err(PlotError::usage)?;
     let spectrum = select_spectra(&layout, query.steps)?.first().copied().unwrap_or(0);
     let finding = PeakFinding::new(&layout, params, component)?;
-    let block = layout.read_range(main.dataset(), main.dtype, pixel.index..pixel.index + 1)?;
+    let block = usid::SpectraReader::new(&main, &layout).read_range(pixel.index..pixel.index + 1)?;
     let peaks = finding.find_one(block.spectrum(spectrum));
     let mut y = Vec::new();
     finding.component_values(block.spectrum(spectrum), &mut y);

@@ -22,46 +22,18 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use hdf5::filters::Filter;
-use hdf5::{Dataset, Datatype, H5Type};
+use hdf5::{Dataset, H5Type};
 use hdf5_sys::h5::{haddr_t, hsize_t, HADDR_UNDEF};
 use hdf5_sys::h5d::{H5Dget_chunk_info_by_coord, H5Dread_chunk};
 use hdf5_sys::h5p::H5P_DEFAULT;
 use num_complex::{Complex32, Complex64};
 
+use super::reader::ReadError;
 use super::{ElementType, UsidError};
-use crate::error::{one_line, Class};
+use crate::error::one_line;
 
 #[cfg(test)]
 mod tests;
-
-/// Why rows could not be read through [`ChunkedRows`], with its class as a value: a chunk that
-/// cannot be located, read or decoded is the input's ([`Class::Input`]); rows asked for as the
-/// wrong type, or a read that fills fewer values than it should, is a bug ([`Class::Internal`]).
-#[derive(Debug)]
-pub struct ChunkError {
-    pub class: Class,
-    /// One line naming the dataset, and the chunk where there is one.
-    pub message: String,
-}
-
-impl ChunkError {
-    fn internal(message: String) -> Self {
-        ChunkError { class: Class::Internal, message }
-    }
-}
-
-impl From<UsidError> for ChunkError {
-    fn from(e: UsidError) -> Self {
-        ChunkError { class: Class::Input, message: e.0 }
-    }
-}
-
-impl std::fmt::Display for ChunkError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-impl std::error::Error for ChunkError {}
 
 /// One stage of the filter pipeline this reader undoes itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +52,7 @@ struct DecodedRow {
 /// A chunked, deflate/shuffle-filtered 2-D dataset read row-wise with decompression on a rayon
 /// pool. Made once per run by [`ChunkedRows::open`]; every [`ChunkedRows::read`] is called from
 /// the one thread that talks to HDF5.
-pub struct ChunkedRows {
+pub(super) struct ChunkedRows {
     dataset: Dataset,
     n_rows: u64,
     n_cols: usize,
@@ -99,44 +71,12 @@ pub struct ChunkedRows {
     direct: Option<DirectFile>,
 }
 
-/// The bytes one element of `t` takes in memory (and, when [`ChunkedRows::open`] accepts the
-/// dataset, in the file).
-fn element_size(t: ElementType) -> usize {
-    use ElementType::*;
-    match t {
-        Int8 | UInt8 => 1,
-        Int16 | UInt16 => 2,
-        Int32 | UInt32 | Float32 => 4,
-        Int64 | UInt64 | Float64 | Complex64 => 8,
-        Complex128 => 16,
-    }
-}
-
-/// The in-memory HDF5 type of `t`: a dataset stored as exactly this type needs no conversion.
-fn memory_type(t: ElementType) -> hdf5::Result<Datatype> {
-    use ElementType::*;
-    match t {
-        Int8 => Datatype::from_type::<i8>(),
-        Int16 => Datatype::from_type::<i16>(),
-        Int32 => Datatype::from_type::<i32>(),
-        Int64 => Datatype::from_type::<i64>(),
-        UInt8 => Datatype::from_type::<u8>(),
-        UInt16 => Datatype::from_type::<u16>(),
-        UInt32 => Datatype::from_type::<u32>(),
-        UInt64 => Datatype::from_type::<u64>(),
-        Float32 => Datatype::from_type::<f32>(),
-        Float64 => Datatype::from_type::<f64>(),
-        Complex64 => Datatype::from_type::<num_complex::Complex32>(),
-        Complex128 => Datatype::from_type::<num_complex::Complex64>(),
-    }
-}
-
 impl ChunkedRows {
     /// The fast reader for `dataset` (2-D, element type `elem` as validated by
     /// [`super::MainDataset::open`]), or `None` when the library's own path must read it: not
     /// chunked, no filters, a filter other than deflate and shuffle, partial edge chunks stored
     /// unfiltered, or a stored type that differs from the in-memory one (e.g. big-endian).
-    pub fn open(dataset: &Dataset, elem: ElementType) -> Option<ChunkedRows> {
+    pub(super) fn open(dataset: &Dataset, elem: ElementType) -> Option<ChunkedRows> {
         let shape = dataset.shape();
         let chunk = dataset.chunk()?;
         if shape.len() != 2 || chunk.len() != 2 || chunk.contains(&0) {
@@ -163,7 +103,7 @@ impl ChunkedRows {
             return None;
         }
         let stored = dataset.dtype().ok()?;
-        if stored != memory_type(elem).ok()? || stored.size() != element_size(elem) {
+        if stored != elem.memory_type().ok()? || stored.size() != elem.stored_bytes() {
             return None;
         }
         Some(ChunkedRows {
@@ -173,7 +113,7 @@ impl ChunkedRows {
             chunk_rows: chunk[0] as u64,
             chunk_cols: chunk[1],
             elem,
-            elem_size: element_size(elem),
+            elem_size: elem.stored_bytes(),
             pipeline,
             kept: Mutex::new(None),
             fetched: AtomicU64::new(0),
@@ -182,13 +122,14 @@ impl ChunkedRows {
     }
 
     /// The chunk shape (rows, columns).
-    pub fn chunk_shape(&self) -> (u64, usize) {
+    pub(super) fn chunk_shape(&self) -> (u64, usize) {
         (self.chunk_rows, self.chunk_cols)
     }
 
     /// How many chunks this reader has fetched from the file (each chunk once per pass when the
     /// rows are read in order).
-    pub fn chunks_fetched(&self) -> u64 {
+    #[cfg(test)]
+    fn chunks_fetched(&self) -> u64 {
         self.fetched.load(Ordering::Relaxed)
     }
 
@@ -207,27 +148,12 @@ impl ChunkedRows {
     /// shared by two ranges, or by this call's end and the next call's start, is decoded once.
     /// Chunks never written (a partly written file) are read through the library, which knows
     /// the fill value.
-    pub fn read<T: RowValue>(
+    pub(super) fn read<T: RowValue>(
         &self,
         rows: &[Range<u64>],
         pool: &rayon::ThreadPool,
-    ) -> Result<Vec<T>, ChunkError> {
-        if !T::reads(self.elem) {
-            return Err(ChunkError::internal(format!(
-                "{}: {} elements asked for as another type",
-                self.dataset.name(),
-                self.elem.name()
-            )));
-        }
-        if let Some(r) = rows.iter().find(|r| r.start > r.end || r.end > self.n_rows) {
-            return Err(ChunkError::internal(format!(
-                "{}: rows {}..{} are outside the dataset's {} rows",
-                self.dataset.name(),
-                r.start,
-                r.end,
-                self.n_rows
-            )));
-        }
+    ) -> Result<Vec<T>, ReadError> {
+        self.check_request::<T>(rows)?;
         let groups = chunk_row_groups(rows, self.chunk_rows);
         let n_out: u64 = rows.iter().map(|r| r.end - r.start).sum();
         // Filled by the tasks without being zeroed first: zeroing a batch on this thread would
@@ -289,7 +215,7 @@ impl ChunkedRows {
             return Err(e.into());
         }
         if written.load(Ordering::Relaxed) != total {
-            return Err(ChunkError::internal(format!(
+            return Err(ReadError::internal(format!(
                 "{}: {} of {total} values read",
                 self.dataset.name(),
                 written.load(Ordering::Relaxed)
@@ -300,6 +226,27 @@ impl ChunkedRows {
         unsafe { out.set_len(total) };
         *self.lock_kept() = lock(&kept_after).take();
         Ok(out)
+    }
+
+    /// A read of `rows` as `T` is one this reader can answer: anything else is a bug of the caller.
+    fn check_request<T: RowValue>(&self, rows: &[Range<u64>]) -> Result<(), ReadError> {
+        if !T::reads(self.elem) {
+            return Err(ReadError::internal(format!(
+                "{}: {} elements asked for as another type",
+                self.dataset.name(),
+                self.elem.name()
+            )));
+        }
+        match rows.iter().find(|r| r.start > r.end || r.end > self.n_rows) {
+            Some(r) => Err(ReadError::internal(format!(
+                "{}: rows {}..{} are outside the dataset's {} rows",
+                self.dataset.name(),
+                r.start,
+                r.end,
+                self.n_rows
+            ))),
+            None => Ok(()),
+        }
     }
 
     fn lock_kept(&self) -> std::sync::MutexGuard<'_, Option<DecodedRow>> {
@@ -442,7 +389,7 @@ impl ChunkedRows {
         let mut part: Vec<T> = Vec::new();
         for s in segs {
             part.clear();
-            super::spectra::read_rows_into(&self.dataset, s.start as usize..s.end as usize, &mut part)?;
+            super::reader::read_rows_into(&self.dataset, s.start as usize..s.end as usize, &mut part)?;
             for (slot, v) in slots.by_ref().zip(&part) {
                 slot.write(*v);
                 written += 1;
@@ -618,7 +565,7 @@ fn unshuffle_fixed<const N: usize>(data: &[u8], n: usize, out: &mut [u8]) {
 }
 
 /// A type the engine reads rows as, filled from the stored element bytes.
-pub trait RowValue: H5Type + Copy + Default + Send + Sync {
+pub(super) trait RowValue: H5Type + Copy + Default + Send + Sync {
     /// Whether elements of `t` are read as this type (floats and complex as themselves, integers
     /// as `f64`).
     fn reads(t: ElementType) -> bool;

@@ -34,14 +34,14 @@ use super::UsidError;
 /// Where the generator puts the main dataset.
 pub const RAW_DATA_PATH: &str = "/Measurement_000/Channel_000/Raw_Data";
 /// The pixel the README shows: row 103, column 19 (index `19 + 103·cols`).
-pub const SHOWCASE_PIXEL: (usize, usize) = (103, 19);
+const SHOWCASE_PIXEL: (usize, usize) = (103, 19);
 /// Drive band: centre and width (Hz).
-pub const BAND_CENTER_HZ: f64 = 350e3;
-pub const BAND_WIDTH_HZ: f64 = 60e3;
+const BAND_CENTER_HZ: f64 = 350e3;
+const BAND_WIDTH_HZ: f64 = 60e3;
 /// Scan width along X (m); pixels are square, so the Y extent is `rows/cols` of it.
-pub const SCAN_WIDTH_M: f64 = 5e-6;
+const SCAN_WIDTH_M: f64 = 5e-6;
 /// Most bytes of data held in memory per block (two blocks are alive: one computed, one written).
-pub const BLOCK_BYTES: usize = 64 << 20;
+const BLOCK_BYTES: usize = 64 << 20;
 
 /// Response scale (V per unit of `|D·H|`) and noise (V, standard deviation of the real and of the
 /// imaginary part); at resonance `|R| ≈ a·Q·1e-4 V`, 2–5 mV, about 50× the noise.
@@ -75,7 +75,7 @@ const COERCIVE_V: f64 = 5.0;
 const DC_MAX_V: f64 = 10.0;
 
 /// The DC bias of each step (V): evenly from −10 V to +10 V, or 0 V for a single step.
-pub fn dc_offsets(steps: usize) -> Vec<f64> {
+fn dc_offsets(steps: usize) -> Vec<f64> {
     if steps <= 1 {
         return vec![0.0];
     }
@@ -133,7 +133,7 @@ pub fn validate(params: &GenerateParams) -> Result<(), UsidError> {
 
 /// The frequency of each bin (Hz): `bins` evenly spaced values across the band, both ends
 /// included (the band centre for a single bin).
-pub fn frequencies(bins: usize) -> Vec<f64> {
+fn frequencies(bins: usize) -> Vec<f64> {
     if bins == 1 {
         return vec![BAND_CENTER_HZ];
     }
@@ -145,7 +145,7 @@ pub fn frequencies(bins: usize) -> Vec<f64> {
 /// The ground truth of one pixel: resonance frequency (Hz), quality factor, and the complex
 /// piezoresponse `D` (its modulus is 0 on a wall, 1.0 or 0.7 inside a domain).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PixelTruth {
+struct PixelTruth {
     pub f0_hz: f64,
     pub q: f64,
     pub re_d: f64,
@@ -153,7 +153,7 @@ pub struct PixelTruth {
 }
 
 /// The smooth maps (resonance, Q) and the domain pattern at pixel (`row`, `col`).
-pub fn pixel_truth(params: &GenerateParams, row: usize, col: usize) -> PixelTruth {
+fn pixel_truth(params: &GenerateParams, row: usize, col: usize) -> PixelTruth {
     use std::f64::consts::TAU;
     // Normalised coordinates in [0, 1): the pattern is the same whatever the resolution.
     let u = (col as f64 + 0.5) / params.cols as f64;
@@ -172,7 +172,7 @@ pub fn pixel_truth(params: &GenerateParams, row: usize, col: usize) -> PixelTrut
 
 /// The indices of the dead pixels for these parameters, ascending: `n/2048` of them (at least one
 /// for maps of 64 pixels or more), drawn from the seed, never the showcase pixel.
-pub fn dead_pixels(params: &GenerateParams) -> Vec<usize> {
+fn dead_pixels(params: &GenerateParams) -> Vec<usize> {
     let n = params.rows * params.cols;
     let count = if n < 64 { 0 } else { (n / 2048).max(1) };
     let showcase = showcase_index(params);
@@ -197,7 +197,7 @@ fn showcase_index(params: &GenerateParams) -> Option<usize> {
 
 /// Fills `out` (length `bins × dc_steps`, Frequency fastest) with the row of pixel `index` (V),
 /// noise included.
-pub fn pixel_spectrum(params: &GenerateParams, freqs: &[f64], index: usize, out: &mut [Complex32]) {
+fn pixel_spectrum(params: &GenerateParams, freqs: &[f64], index: usize, out: &mut [Complex32]) {
     let (row, col) = (index / params.cols, index % params.cols);
     let t = pixel_truth(params, row, col);
     let mut rng = SplitMix64::new(mix(params.seed, index as u64));

@@ -6,20 +6,28 @@
 //! `Spectroscopic_Indices`/`Spectroscopic_Values` (spectroscopic dims × bins), each with `labels`
 //! and `units` attributes.
 //!
-//! * `read`     — open files, list and validate main datasets (pyUSID's `check_if_main`).
-//! * `chunked`  — rows of gzip/shuffle-chunked datasets, decompressed on every thread.
-//! * `write`    — write main datasets and their ancillary datasets the pyUSID way.
-//! * `generate` — the synthetic Band Excitation PFM map that is the built-in default data.
+//! The way in, one step after the other: [`open_file`] → [`MainDataset::open`] (validated as
+//! pyUSID's `check_if_main` does; [`find_main_datasets`] lists them) → [`SpectraLayout`] (the
+//! spectra along one dimension) → [`SpectraReader`] (the spectra of runs of positions, gzip chunks
+//! decoded on the caller's threads) → [`SpectraBlock`]. Out: [`write`] makes main datasets and
+//! their ancillary datasets the pyUSID way, [`results`] and [`select`] find results groups and
+//! source datasets; [`generate`] writes the synthetic Band Excitation PFM map that is the
+//! built-in default data.
 
-pub mod chunked;
+mod chunked;
+mod element;
 pub mod generate;
-pub mod read;
+mod read;
+mod reader;
 pub mod results;
 pub mod select;
-pub mod spectra;
+mod spectra;
 pub mod write;
 
-pub use read::{check_hdf5_file, find_main_datasets, open_file, MainDataset};
+pub use element::ElementType;
+pub(crate) use read::check_hdf5_file;
+pub use read::{find_main_datasets, open_file, MainDataset};
+pub use reader::{ReadError, SpectraReader};
 pub use results::{create_indexed_group, next_indexed_name};
 pub use spectra::{Rows, SpectraBlock, SpectraLayout};
 pub use write::{
@@ -36,46 +44,6 @@ pub struct Dim {
     pub units: String,
     /// Number of distinct steps along this dimension.
     pub size: usize,
-}
-
-/// The element type of a main dataset, as numpy would name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ElementType {
-    Complex64,
-    Complex128,
-    Float32,
-    Float64,
-    Int8,
-    Int16,
-    Int32,
-    Int64,
-    UInt8,
-    UInt16,
-    UInt32,
-    UInt64,
-}
-
-impl ElementType {
-    /// numpy's name: `complex64`, `float32`, `uint16`, ...
-    pub fn name(self) -> &'static str {
-        match self {
-            ElementType::Complex64 => "complex64",
-            ElementType::Complex128 => "complex128",
-            ElementType::Float32 => "float32",
-            ElementType::Float64 => "float64",
-            ElementType::Int8 => "int8",
-            ElementType::Int16 => "int16",
-            ElementType::Int32 => "int32",
-            ElementType::Int64 => "int64",
-            ElementType::UInt8 => "uint8",
-            ElementType::UInt16 => "uint16",
-            ElementType::UInt32 => "uint32",
-            ElementType::UInt64 => "uint64",
-        }
-    }
-    pub fn is_complex(self) -> bool {
-        matches!(self, ElementType::Complex64 | ElementType::Complex128)
-    }
 }
 
 /// Why a file or dataset could not be used. The message is one line meant for the user: it names

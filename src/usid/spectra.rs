@@ -1,20 +1,18 @@
-//! Spectra: the 1-D runs along one spectroscopic dimension of a main dataset, and the one reader
-//! that turns rows (pixels) of the file into them.
+//! Spectra: the 1-D runs along one dimension of a dataset — the view the engine and the analyses
+//! have of the data, whatever file format holds it.
 //!
 //! A BEPS row holds `Frequency × DC_Offset` bins; its spectra are the frequency sweeps, one per DC
 //! step. A [`SpectraLayout`] says which dimension a spectrum runs along (by default the
-//! fastest-varying one), where each value of each spectrum sits in the row (the bins are ordered
-//! by the dimension's index, whatever the storage order), and what the other dimensions are, so
-//! results can keep them the USID way.
+//! fastest-varying one), with its values, and what the other dimensions are, so results can keep
+//! them; for a USID main dataset it also knows where each value of each spectrum sits in the row
+//! (the bins are ordered by the dimension's index, whatever the storage order), which
+//! [`super::SpectraReader`] applies. A [`SpectraBlock`] holds the spectra of a run of positions,
+//! [`Rows`] borrows them.
 
-use std::ops::Range;
-
-use hdf5::Dataset;
 use num_complex::{Complex32, Complex64};
 
-use super::chunked::{ChunkError, ChunkedRows, RowValue};
 use super::write::DimSpec;
-use super::{Dim, ElementType, MainDataset, UsidError};
+use super::{Dim, MainDataset, UsidError};
 
 /// A block of spectra in the dataset's own element type: `n_spectra × len`, spectrum after
 /// spectrum, each ordered along its dimension.
@@ -58,9 +56,7 @@ impl Rows<'_> {
 /// How the rows (pixels) of a main dataset split into spectra along one spectroscopic dimension.
 #[derive(Debug, Clone)]
 pub struct SpectraLayout {
-    /// The index, in [`MainDataset::spectroscopic_dims`], of the dimension a spectrum runs along.
-    pub along: usize,
-    /// That dimension: its name, units and size (the length of a spectrum).
+    /// The dimension a spectrum runs along: its name, units and size (the length of a spectrum).
     pub along_dim: Dim,
     /// Its values by index, in its units: the x axis of every spectrum.
     pub axis: Vec<f64>,
@@ -71,27 +67,24 @@ pub struct SpectraLayout {
     /// The row's bin of value `j` of spectrum `s` is `order[s * len + j]`; `None` when the row
     /// already holds the spectra in that order (the common case: no copy when reading).
     order: Option<Vec<usize>>,
+    /// Values per position (pixel): every spectrum of it.
     n_bins: usize,
 }
 
-impl SpectraLayout {
-    /// The layout of `main`'s spectra along spectroscopic dimension `along` (an index into
-    /// `main.spectroscopic_dims`; `None`: the fastest-varying one, read from
-    /// `Spectroscopic_Indices`, not assumed from the order of its rows).
-    ///
-    /// Fails, naming the dataset, when the spectroscopic indices are not a full grid (a Cartesian
-    /// product of the dimensions, each combination once): the spectra would not be defined.
-    pub fn new(main: &MainDataset, along: Option<usize>) -> Result<Self, UsidError> {
-        let idx = main.spectroscopic_indices()?;
-        let vals = main.spectroscopic_values()?;
-        let (n_dims, n_bins) = (idx.nrows(), main.n_bins);
-        let not_grid = |why: String| {
-            UsidError(format!(
-                "{}: the spectroscopic indices are not a full grid ({why}); spectra along one dimension are not defined",
-                main.path
-            ))
-        };
-        // Each bin's step along each dimension: the rank of its index among the distinct ones.
+/// Where each bin of a row lies along each spectroscopic dimension.
+struct Grid {
+    /// `steps[d][b]`: the step of bin `b` along dimension `d` (the rank of its index among the
+    /// dimension's distinct ones).
+    steps: Vec<Vec<usize>>,
+    /// The number of distinct steps of each dimension.
+    sizes: Vec<usize>,
+    /// How often each dimension's step changes from one bin to the next.
+    changes: Vec<usize>,
+}
+
+impl Grid {
+    fn of(idx: &ndarray::Array2<f64>) -> Grid {
+        let (n_dims, n_bins) = idx.dim();
         let mut steps = vec![vec![0usize; n_bins]; n_dims];
         let mut sizes = vec![0usize; n_dims];
         for d in 0..n_dims {
@@ -104,48 +97,55 @@ impl SpectraLayout {
                 steps[d][b] = distinct.binary_search_by(|x| x.total_cmp(v)).unwrap_or(0);
             }
         }
-        let changes: Vec<usize> =
-            steps.iter().map(|s| s.windows(2).filter(|w| w[0] != w[1]).count()).collect();
+        let changes = steps.iter().map(|s| s.windows(2).filter(|w| w[0] != w[1]).count()).collect();
+        Grid { steps, sizes, changes }
+    }
+
+    /// The first of the dimensions that change most often: for a nested grid, the fastest.
+    fn fastest(&self) -> usize {
+        (0..self.sizes.len()).rev().max_by_key(|&d| (self.changes[d], std::cmp::Reverse(d))).unwrap_or(0)
+    }
+}
+
+impl SpectraLayout {
+    /// The layout of `main`'s spectra along spectroscopic dimension `along` (an index into
+    /// `main.spectroscopic_dims`; `None`: the fastest-varying one, read from
+    /// `Spectroscopic_Indices`, not assumed from the order of its rows).
+    ///
+    /// Fails, naming the dataset, when the spectroscopic indices are not a full grid (a Cartesian
+    /// product of the dimensions, each combination once): the spectra would not be defined.
+    pub fn new(main: &MainDataset, along: Option<usize>) -> Result<Self, UsidError> {
+        let grid = Grid::of(&main.spectroscopic_indices()?);
+        let vals = main.spectroscopic_values()?;
+        let (n_dims, n_bins) = (grid.sizes.len(), main.n_bins);
+        let not_grid = |why: String| {
+            UsidError(format!(
+                "{}: the spectroscopic indices are not a full grid ({why}); spectra along one dimension are not defined",
+                main.path
+            ))
+        };
         let along = match along {
             Some(a) if a < n_dims => a,
             Some(a) => return Err(UsidError(format!("{}: no spectroscopic dimension {a}", main.path))),
-            // The first of the dimensions that change most often: for a nested grid, the fastest.
-            None => (0..n_dims).rev().max_by_key(|&d| (changes[d], std::cmp::Reverse(d))).unwrap_or(0),
+            None => grid.fastest(),
         };
-        let product = sizes.iter().try_fold(1usize, |acc, &s| acc.checked_mul(s));
+        let product = grid.sizes.iter().try_fold(1usize, |acc, &s| acc.checked_mul(s));
         if product != Some(n_bins) {
-            let dims: Vec<String> =
-                main.spectroscopic_dims.iter().zip(&sizes).map(|(d, s)| format!("{} {s}", d.name)).collect();
+            let dims: Vec<String> = main
+                .spectroscopic_dims
+                .iter()
+                .zip(&grid.sizes)
+                .map(|(d, s)| format!("{} {s}", d.name))
+                .collect();
             return Err(not_grid(format!("{n_bins} bins, but {}", dims.join(" × "))));
         }
         // The other dimensions, fastest first (most changes first; ties keep the file's order).
         let mut others: Vec<usize> = (0..n_dims).filter(|&d| d != along).collect();
-        others.sort_by_key(|&d| std::cmp::Reverse(changes[d]));
-        let len = sizes[along];
-        let mut order = vec![usize::MAX; n_bins];
-        // The first bin at each step of each dimension, to read the step's value.
-        let mut first_bin: Vec<Vec<usize>> = sizes.iter().map(|&n| vec![usize::MAX; n]).collect();
-        for b in 0..n_bins {
-            let mut s = 0usize;
-            let mut stride = 1usize;
-            for &d in &others {
-                s += steps[d][b] * stride;
-                stride *= sizes[d];
-            }
-            let at = s * len + steps[along][b];
-            if order[at] != usize::MAX {
-                return Err(not_grid(format!("bins {} and {b} have the same indices", order[at])));
-            }
-            order[at] = b;
-            for d in 0..n_dims {
-                let f = &mut first_bin[d][steps[d][b]];
-                if *f == usize::MAX {
-                    *f = b;
-                }
-            }
-        }
+        others.sort_by_key(|&d| std::cmp::Reverse(grid.changes[d]));
+        let (order, first_bin) = bin_order(&grid, along, &others, n_bins).map_err(not_grid)?;
         let values_of = |d: usize| -> Vec<f64> { first_bin[d].iter().map(|&b| vals[[d, b]]).collect() };
         let dim = |d: usize| main.spectroscopic_dims.get(d).cloned();
+        let len = grid.sizes[along];
         let along_dim = dim(along).map(|d| Dim { size: len, ..d }).unwrap_or_else(|| Dim {
             name: "Bin".into(),
             units: String::new(),
@@ -160,7 +160,6 @@ impl SpectraLayout {
             .collect();
         let identity = order.iter().enumerate().all(|(i, &b)| i == b);
         Ok(SpectraLayout {
-            along,
             along_dim,
             axis: values_of(along),
             others,
@@ -205,6 +204,11 @@ impl SpectraLayout {
         self.n_bins.checked_div(self.len()).unwrap_or(0)
     }
 
+    /// Values per position (pixel) of the dataset: every spectrum of it.
+    pub(crate) fn values_per_position(&self) -> usize {
+        self.n_bins
+    }
+
     /// The step along each of [`Self::others`] (fastest first) of spectrum `s` of a pixel.
     pub fn steps_of(&self, s: usize) -> Vec<usize> {
         let mut rest = s;
@@ -242,58 +246,9 @@ impl SpectraLayout {
         parts.join(", ")
     }
 
-    /// Read the pixels `pixels` (row ranges, in order) of `dataset`, whose element type is
-    /// `dtype`, as spectra: every pixel gives [`Self::per_pixel`] spectra of [`Self::len`] values.
-    pub fn read(
-        &self,
-        dataset: &Dataset,
-        dtype: ElementType,
-        pixels: &[Range<usize>],
-    ) -> Result<SpectraBlock, UsidError> {
-        self.read_from(&Library(dataset), dtype, pixels)
-    }
-
-    /// [`Self::read`] through the chunk reader of a gzip/shuffle-chunked dataset
-    /// ([`ChunkedRows::open`] gave it for this dataset and `dtype`): chunks are decoded on `pool`.
-    /// Call it from the thread that talks to HDF5; it waits for the pool's tasks.
-    pub fn read_chunked(
-        &self,
-        chunked: &ChunkedRows,
-        pool: &rayon::ThreadPool,
-        dtype: ElementType,
-        pixels: &[Range<usize>],
-    ) -> Result<SpectraBlock, ChunkError> {
-        self.read_from(&Decoded { chunked, pool }, dtype, pixels)
-    }
-
-    /// [`Self::read`] of one run of pixels.
-    pub fn read_range(
-        &self,
-        dataset: &Dataset,
-        dtype: ElementType,
-        pixels: Range<usize>,
-    ) -> Result<SpectraBlock, UsidError> {
-        self.read(dataset, dtype, std::slice::from_ref(&pixels))
-    }
-
-    fn read_from<S: RowSource>(
-        &self,
-        source: &S,
-        dtype: ElementType,
-        pixels: &[Range<usize>],
-    ) -> Result<SpectraBlock, S::Error> {
-        let values = match dtype {
-            ElementType::Complex64 => Values::C32(self.arrange(source.rows(pixels, self.n_bins)?)),
-            ElementType::Complex128 => Values::C64(self.arrange(source.rows(pixels, self.n_bins)?)),
-            ElementType::Float32 => Values::F32(self.arrange(source.rows(pixels, self.n_bins)?)),
-            _ => Values::F64(self.arrange(source.rows(pixels, self.n_bins)?)),
-        };
-        Ok(SpectraBlock { values, len: self.len() })
-    }
-
     /// Rows as the file stores them turned into spectra, each ordered along its dimension (no
     /// copy when the rows already are).
-    fn arrange<T: Copy>(&self, rows: Vec<T>) -> Vec<T> {
+    pub(super) fn arrange<T: Copy>(&self, rows: Vec<T>) -> Vec<T> {
         match &self.order {
             None => rows,
             Some(order) => {
@@ -303,73 +258,49 @@ impl SpectraLayout {
     }
 }
 
-/// Where the rows of a batch come from, one after the other, as the file stores them.
-trait RowSource {
-    type Error;
-    /// The rows `pixels` (in order), `n_bins` values each, as `T`.
-    fn rows<T: RowValue>(&self, pixels: &[Range<usize>], n_bins: usize) -> Result<Vec<T>, Self::Error>;
-}
-
-/// The library's hyperslab reads, on the calling thread.
-struct Library<'a>(&'a Dataset);
-
-impl RowSource for Library<'_> {
-    type Error = UsidError;
-    fn rows<T: RowValue>(&self, pixels: &[Range<usize>], n_bins: usize) -> Result<Vec<T>, UsidError> {
-        let total: usize = pixels.iter().map(|r| r.len()).sum();
-        let mut out = Vec::with_capacity(total * n_bins);
-        for r in pixels {
-            read_rows_into(self.0, r.clone(), &mut out)?;
+/// The row's bin of value `j` of spectrum `s` (`order[s * len + j]`, spectra numbered over
+/// `others`, fastest first), and the first bin at each step of each dimension (to read the
+/// step's value); `Err` names two bins with the same indices.
+fn bin_order(
+    grid: &Grid,
+    along: usize,
+    others: &[usize],
+    n_bins: usize,
+) -> Result<(Vec<usize>, Vec<Vec<usize>>), String> {
+    let len = grid.sizes[along];
+    let mut order = vec![usize::MAX; n_bins];
+    let mut first_bin: Vec<Vec<usize>> = grid.sizes.iter().map(|&n| vec![usize::MAX; n]).collect();
+    for b in 0..n_bins {
+        let mut s = 0usize;
+        let mut stride = 1usize;
+        for &d in others {
+            s += grid.steps[d][b] * stride;
+            stride *= grid.sizes[d];
         }
-        Ok(out)
+        let at = s * len + grid.steps[along][b];
+        if order[at] != usize::MAX {
+            return Err(format!("bins {} and {b} have the same indices", order[at]));
+        }
+        order[at] = b;
+        for (d, first) in first_bin.iter_mut().enumerate() {
+            let f = &mut first[grid.steps[d][b]];
+            if *f == usize::MAX {
+                *f = b;
+            }
+        }
     }
-}
-
-/// Chunks looked up on the calling thread and decoded on a pool.
-struct Decoded<'a> {
-    chunked: &'a ChunkedRows,
-    pool: &'a rayon::ThreadPool,
-}
-
-impl RowSource for Decoded<'_> {
-    type Error = ChunkError;
-    fn rows<T: RowValue>(&self, pixels: &[Range<usize>], _: usize) -> Result<Vec<T>, ChunkError> {
-        let ranges: Vec<Range<u64>> = pixels.iter().map(|r| r.start as u64..r.end as u64).collect();
-        self.chunked.read(&ranges, self.pool)
-    }
-}
-
-/// Append rows `rows` of the 2-D `dataset` to `out`, converted to `T` — every read of a main
-/// dataset's rows goes through here.
-pub fn read_rows_into<T: hdf5::H5Type + Copy>(
-    dataset: &Dataset,
-    rows: Range<usize>,
-    out: &mut Vec<T>,
-) -> Result<(), UsidError> {
-    let part = dataset
-        .as_reader()
-        .conversion(hdf5::Conversion::Hard)
-        .read_slice_2d::<T, _>(ndarray::s![rows.clone(), ..])
-        .map_err(|e| {
-            UsidError(format!(
-                "{}: cannot read rows {rows:?} ({})",
-                dataset.name(),
-                crate::error::one_line(e)
-            ))
-        })?;
-    out.extend(part);
-    Ok(())
+    Ok((order, first_bin))
 }
 
 /// Spectra read from a file, owned, in the dataset's element type (integers as f64).
 #[derive(Debug, Clone)]
 pub struct SpectraBlock {
-    values: Values,
-    len: usize,
+    pub(super) values: Values,
+    pub(super) len: usize,
 }
 
 #[derive(Debug, Clone)]
-enum Values {
+pub(super) enum Values {
     C32(Vec<Complex32>),
     C64(Vec<Complex64>),
     F32(Vec<f32>),
@@ -397,15 +328,5 @@ impl SpectraBlock {
     /// The number of spectra.
     pub fn n_spectra(&self) -> usize {
         self.rows().len().checked_div(self.len).unwrap_or(0)
-    }
-}
-
-/// Bytes per value as a [`SpectraBlock`] holds it (integers are read as f64).
-pub fn element_bytes(t: ElementType) -> usize {
-    match t {
-        ElementType::Complex128 => 16,
-        ElementType::Complex64 | ElementType::Float64 => 8,
-        ElementType::Float32 => 4,
-        _ => 8,
     }
 }

@@ -126,7 +126,7 @@ fn create<S: Stored>(
 fn library<T: H5Type + Copy>(ds: &hdf5::Dataset, rows: &[Range<u64>]) -> Vec<T> {
     let mut out = Vec::new();
     for r in rows {
-        crate::usid::spectra::read_rows_into(ds, r.start as usize..r.end as usize, &mut out).unwrap();
+        crate::usid::reader::read_rows_into(ds, r.start as usize..r.end as usize, &mut out).unwrap();
     }
     out
 }
