@@ -22,6 +22,7 @@ mod find;
 pub(crate) use file::check_hdf5_file;
 pub use file::open_file;
 pub use find::find_main_datasets;
+pub(crate) use find::visit_datasets;
 
 /// A validated USID main dataset: a 2-D (positions × spectroscopic bins) dataset with its
 /// quantity, units, element type and dimensions, and handles on its ancillary datasets.

@@ -1,5 +1,5 @@
 //! Listing a file's main datasets, as pyUSID's `get_all_main` does.
-use hdf5::{LinkType, LocationToken, LocationType};
+use hdf5::{Dataset, LinkType, LocationToken, LocationType};
 
 use super::check::check_layout;
 use crate::error::one_line;
@@ -11,8 +11,25 @@ use crate::usid::UsidError;
 /// pyUSID's: the layout (rank, attributes, ancillary datasets); the element type is not
 /// checked here but by [`MainDataset::open`].
 pub fn find_main_datasets(file: &hdf5::File) -> Result<Vec<String>, UsidError> {
-    let file_name = file.filename();
     let mut found = Vec::new();
+    visit_datasets(file, |path, ds| {
+        if check_layout(ds, path).is_ok() {
+            found.push(path.to_string());
+        }
+    })?;
+    Ok(found)
+}
+
+/// Call `visit` with the path and handle of every dataset in `file`, in the order h5py's
+/// `visititems` walks them (depth first, names in increasing order): the walk pyUSID's and
+/// pyNSID's `get_all_main` make. Only hard links are followed and an object reachable by several
+/// links is visited once, under the first name met. Datasets that cannot be opened are passed
+/// over.
+pub(crate) fn visit_datasets(
+    file: &hdf5::File,
+    mut visit: impl FnMut(&str, &Dataset),
+) -> Result<(), UsidError> {
+    let file_name = file.filename();
     // Objects with more than one hard link, already visited (single-link objects cannot be met
     // twice, so this stays tiny and a hard-link cycle cannot loop).
     let mut seen: Vec<LocationToken> = Vec::new();
@@ -48,13 +65,11 @@ pub fn find_main_datasets(file: &hdf5::File) -> Result<Vec<String>, UsidError> {
             }
             LocationType::Dataset => {
                 if let Ok(ds) = file.dataset(&path) {
-                    if check_layout(&ds, &path).is_ok() {
-                        found.push(path);
-                    }
+                    visit(&path, &ds);
                 }
             }
             _ => {}
         }
     }
-    Ok(found)
+    Ok(())
 }
