@@ -89,6 +89,7 @@
 pub mod compute;
 pub mod cwt;
 pub mod error;
+pub mod nsid;
 pub mod peaks;
 pub mod plot;
 pub mod usid;

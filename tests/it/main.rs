@@ -17,6 +17,7 @@ mod compat;
 mod faults;
 mod find;
 mod fuzz_reader;
+mod nsid;
 mod scripts;
 mod spectra;
 mod usid_pyusid;

@@ -181,8 +181,13 @@ pub fn python() -> PathBuf {
 
 /// `tests/reference/NAME ARGS` run by the reference Python; it must succeed.
 pub fn reference(name: &str, args: &[&OsStr]) -> Output {
-    let out = command(python())
-        .arg(repo().join("tests/reference").join(name))
+    run_reference(&python(), &repo().join("tests/reference").join(name), args)
+}
+
+/// The reference program `script` run by the Python `python` with `args`; it must succeed.
+pub fn run_reference(python: &Path, script: &Path, args: &[&OsStr]) -> Output {
+    let out = command(python)
+        .arg(script)
         .args(args)
         // Tests run in parallel threads; a child process forked by another test inherits this
         // process's open HDF5 file descriptors (HDF5 does not set close-on-exec) and with them
@@ -190,6 +195,8 @@ pub fn reference(name: &str, args: &[&OsStr]) -> Output {
         .env("HDF5_USE_FILE_LOCKING", "FALSE")
         .output()
         .expect("run the reference Python");
+    let name =
+        script.file_name().map_or_else(|| script.display().to_string(), |n| n.to_string_lossy().into_owned());
     succeeded(out, &format!("{name} {args:?}"))
 }
 

@@ -1,0 +1,380 @@
+//! Spectra of an NSID dataset: the same "spectra along one dimension" view the USID model gives
+//! ([`crate::usid::SpectraLayout`]), and the reader of a run of positions' spectra.
+//!
+//! Positions are the SPATIAL axes (any number, in any order, leading or not), numbered row-major
+//! over them in storage order. A spectrum runs along one other axis; the remaining axes are the
+//! "other" dimensions: a position holds one spectrum per combination of their steps. A run of
+//! positions is a few boxes of the N-D dataset ([`position_boxes`]); each is read as one
+//! hyperslab and, where the file's axis order is not (positions…, others…, along), reordered into
+//! spectra in memory.
+use std::ops::Range;
+
+use hdf5::{Dataset, H5Type, Hyperslab, Selection, SliceOrIndex};
+
+use super::{DimensionType, NsidDataset, NsidError};
+use crate::error::{one_line, Class};
+use crate::usid::write::DimSpec;
+use crate::usid::Dim;
+
+/// How an NSID dataset's values split into spectra along one axis.
+#[derive(Debug, Clone)]
+pub struct Spectra {
+    /// The SPATIAL axes in storage order (the first varies slowest): position `p` is step
+    /// `(p / stride) % size` along each, the stride being the product of the sizes after it.
+    pub position_axes: Vec<usize>,
+    /// The number of positions (the product of the spatial axes' sizes).
+    pub n_positions: usize,
+    /// The axis a spectrum runs along.
+    pub along: usize,
+    /// That axis as a USID dimension: its name, units and size (the length of a spectrum).
+    pub along_dim: Dim,
+    /// Its values by step, in its units: the x axis of every spectrum.
+    pub axis: Vec<f64>,
+    /// The other axes (neither spatial nor the along axis), fastest-varying first, with their
+    /// values, as [`crate::usid::SpectraLayout::others`]: spectrum `s` of a position is at step
+    /// `(s / stride) % size` of each, the stride being the product of the sizes before it.
+    pub others: Vec<DimSpec>,
+    /// The other axes' indices in storage order (slowest first): the reverse of `others`.
+    other_axes: Vec<usize>,
+    /// The dataset's shape.
+    shape: Vec<usize>,
+}
+
+impl Spectra {
+    /// The spectra of `ds` along axis `along` (`None`: [`Spectra::default_along`]).
+    ///
+    /// Fails when `ds` has no SPATIAL axis (positions), or no axis to run along by default
+    /// ([`Class::Input`]), or when `along` is not an axis of it or is a spatial one
+    /// ([`Class::Usage`]).
+    pub fn new(ds: &NsidDataset, along: Option<usize>) -> Result<Self, NsidError> {
+        let position_axes: Vec<usize> =
+            (0..ds.ndim()).filter(|&a| ds.dims[a].dimension_type == DimensionType::Spatial).collect();
+        if position_axes.is_empty() {
+            return Err(NsidError::input(format!(
+                "{}: no SPATIAL axis ({}); positions are the SPATIAL axes of an NSID dataset",
+                ds.path,
+                axes_list(ds)
+            )));
+        }
+        let along = match along {
+            Some(a) if a >= ds.ndim() => {
+                return Err(NsidError::usage(format!("{}: no axis {a} ({})", ds.path, axes_list(ds))))
+            }
+            Some(a) if position_axes.contains(&a) => {
+                return Err(NsidError::usage(format!(
+                    "--along {}: {} is a SPATIAL axis of {} (positions); spectra run along another axis ({})",
+                    ds.dims[a].name,
+                    ds.dims[a].name,
+                    ds.path,
+                    axes_list(ds)
+                )))
+            }
+            Some(a) => a,
+            None => Self::default_along(ds).ok_or_else(|| {
+                NsidError::input(format!(
+                    "{}: no axis to run spectra along besides the SPATIAL ones ({}); name one with --along",
+                    ds.path,
+                    axes_list(ds)
+                ))
+            })?,
+        };
+        let other_axes: Vec<usize> =
+            (0..ds.ndim()).filter(|a| *a != along && !position_axes.contains(a)).collect();
+        let dim = &ds.dims[along];
+        let spec = |a: &usize| {
+            DimSpec::new(ds.dims[*a].name.clone(), ds.dims[*a].units.clone(), ds.dims[*a].values.clone())
+        };
+        let n_positions = position_axes.iter().map(|&a| ds.shape[a]).product();
+        Ok(Spectra {
+            n_positions,
+            along,
+            along_dim: Dim { name: dim.name.clone(), units: dim.units.clone(), size: ds.shape[along] },
+            axis: dim.values.clone(),
+            others: other_axes.iter().rev().map(spec).collect(),
+            other_axes,
+            position_axes,
+            shape: ds.shape.clone(),
+        })
+    }
+
+    /// The spectra along the axis named `along` (`None`: the default). An unknown name, or a
+    /// SPATIAL axis, is a [`Class::Usage`] error naming the axes the dataset has.
+    pub fn named(ds: &NsidDataset, along: Option<&str>) -> Result<Self, NsidError> {
+        let axis = match along {
+            None => None,
+            Some(name) => Some(ds.axis(name).ok_or_else(|| {
+                NsidError::usage(format!(
+                    "--along {name}: {} has no axis {name} ({})",
+                    ds.path,
+                    axes_list(ds)
+                ))
+            })?),
+        };
+        Self::new(ds, axis)
+    }
+
+    /// The axis spectra run along by default: the fastest-varying (last) axis that is not
+    /// SPATIAL, has more than one step and is not a CHANNEL axis (real files type a frequency
+    /// axis UNKNOWN as often as SPECTRAL, so the type is not asked for); failing that, the last
+    /// CHANNEL axis of more than one step. `None` when every non-spatial axis has one step.
+    pub fn default_along(ds: &NsidDataset) -> Option<usize> {
+        let candidates = |channel: bool| {
+            (0..ds.ndim()).rev().find(|&a| {
+                let t = ds.dims[a].dimension_type;
+                t != DimensionType::Spatial && ds.shape[a] > 1 && (t == DimensionType::Channel) == channel
+            })
+        };
+        candidates(false).or_else(|| candidates(true))
+    }
+
+    /// The number of values in a spectrum (the size of the along axis).
+    pub fn len(&self) -> usize {
+        self.along_dim.size
+    }
+
+    /// Whether a spectrum has no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The number of spectra at each position (the product of the other axes' sizes).
+    pub fn per_position(&self) -> usize {
+        self.other_axes.iter().map(|&a| self.shape[a]).product()
+    }
+
+    /// The other axes' indices in the dataset, in storage order (slowest first).
+    pub fn other_axes(&self) -> &[usize] {
+        &self.other_axes
+    }
+
+    /// The sizes of the spatial axes, in storage order.
+    pub fn position_shape(&self) -> Vec<usize> {
+        self.position_axes.iter().map(|&a| self.shape[a]).collect()
+    }
+
+    /// Read the positions `positions` (runs of position numbers, in order) of `dataset` (the
+    /// dataset this layout was made from, through any handle of its file) as spectra: every
+    /// position gives [`Self::per_position`] spectra of [`Self::len`] values, spectrum after
+    /// spectrum, in the order of [`Self::others`]. Values are converted by HDF5 to `T` (e.g.
+    /// `f64` for integers, `f32` for float16: [`super::Element::read_as`]).
+    pub fn read<T: H5Type + Copy>(
+        &self,
+        dataset: &Dataset,
+        positions: &[Range<usize>],
+    ) -> Result<Vec<T>, NsidError> {
+        let per_position = self.per_position() * self.len();
+        let count: usize = positions.iter().map(|r| r.len()).sum();
+        let total = count.checked_mul(per_position).ok_or_else(|| internal(dataset, "too many values"))?;
+        let mut out: Vec<T> = Vec::with_capacity(total);
+        let position_shape = self.position_shape();
+        for run in positions {
+            if run.end > self.n_positions {
+                return Err(internal(dataset, &format!("positions {run:?} of {}", self.n_positions)));
+            }
+            for boxed in position_boxes(&position_shape, run.clone()) {
+                let block = self.read_box::<T>(dataset, &boxed)?;
+                if self.in_file_order() && out.is_empty() && block.len() == total {
+                    out = block;
+                } else {
+                    self.arrange(&block, &boxed, &mut out);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the file's axes already run (positions…, others…, along): a block read is then a
+    /// run of spectra as it stands.
+    fn in_file_order(&self) -> bool {
+        let order = self.position_axes.iter().chain(&self.other_axes).chain(std::iter::once(&self.along));
+        order.copied().eq(0..self.shape.len())
+    }
+
+    /// The hyperslab of `dataset` spanning `boxed` (one range per spatial axis) and every step of
+    /// the other axes, in file order.
+    fn read_box<T: H5Type + Copy>(
+        &self,
+        dataset: &Dataset,
+        boxed: &[Range<usize>],
+    ) -> Result<Vec<T>, NsidError> {
+        let slab: Vec<SliceOrIndex> = self.box_ranges(boxed).into_iter().map(SliceOrIndex::from).collect();
+        let selection = Selection::from(Hyperslab::from(slab));
+        dataset
+            .as_reader()
+            .conversion(hdf5::Conversion::Soft)
+            .read_slice::<T, _, ndarray::IxDyn>(selection)
+            .map(|a| a.into_raw_vec_and_offset().0)
+            .map_err(|e| {
+                NsidError::input(format!(
+                    "{}: cannot read positions {boxed:?} ({})",
+                    dataset.name(),
+                    one_line(e)
+                ))
+            })
+    }
+
+    /// The range of every axis of the dataset for the box `boxed` of positions.
+    fn box_ranges(&self, boxed: &[Range<usize>]) -> Vec<Range<usize>> {
+        let mut ranges: Vec<Range<usize>> = self.shape.iter().map(|&n| 0..n).collect();
+        for (&axis, r) in self.position_axes.iter().zip(boxed) {
+            ranges[axis] = r.clone();
+        }
+        ranges
+    }
+
+    /// Append the values of `block` (the box `boxed` in file order) to `out` as spectra: positions
+    /// in order, then the other axes in storage order, then the along axis.
+    fn arrange<T: Copy>(&self, block: &[T], boxed: &[Range<usize>], out: &mut Vec<T>) {
+        let extents: Vec<usize> = self.box_ranges(boxed).iter().map(|r| r.len()).collect();
+        // Row-major strides of the block in file order.
+        let mut stride = vec![1usize; extents.len()];
+        for a in (0..extents.len().saturating_sub(1)).rev() {
+            stride[a] = stride[a + 1] * extents[a + 1];
+        }
+        let order: Vec<usize> = self.position_axes.iter().chain(&self.other_axes).copied().collect();
+        let (inner, inner_stride) = (extents[self.along], stride[self.along]);
+        let mut step = vec![0usize; order.len()];
+        loop {
+            let base: usize = order.iter().zip(&step).map(|(&a, &i)| i * stride[a]).sum();
+            if inner_stride == 1 {
+                out.extend_from_slice(&block[base..base + inner]);
+            } else {
+                out.extend((0..inner).map(|j| block[base + j * inner_stride]));
+            }
+            // The odometer over the outer axes, the last fastest.
+            let mut k = order.len();
+            loop {
+                if k == 0 {
+                    return;
+                }
+                k -= 1;
+                step[k] += 1;
+                if step[k] < extents[order[k]] {
+                    break;
+                }
+                step[k] = 0;
+            }
+        }
+    }
+}
+
+/// `Frequency SPECTRAL, y SPATIAL, …`: a dataset's axes and their types, for messages.
+fn axes_list(ds: &NsidDataset) -> String {
+    let axes: Vec<String> =
+        ds.dims.iter().map(|d| format!("{} {}", d.name, d.dimension_type.name())).collect();
+    axes.join(", ")
+}
+
+fn internal(dataset: &Dataset, what: &str) -> NsidError {
+    NsidError { class: Class::Internal, message: format!("{}: reading {what}", dataset.name()) }
+}
+
+/// The run `positions` of row-major position numbers over a grid of `shape` as boxes (one range
+/// per axis), in order, each covering consecutive positions: at most `2 × shape.len() − 1` boxes,
+/// one when the run is whole rows of the slowest axis. Empty for an empty run.
+pub fn position_boxes(shape: &[usize], positions: Range<usize>) -> Vec<Vec<Range<usize>>> {
+    let mut boxes = Vec::new();
+    split_run(shape, positions, &mut Vec::new(), &mut boxes);
+    boxes
+}
+
+/// Appends to `boxes` the boxes of `run` over `shape`, each prefixed by `prefix` (the fixed
+/// ranges of the slower axes).
+fn split_run(
+    shape: &[usize],
+    run: Range<usize>,
+    prefix: &mut Vec<Range<usize>>,
+    boxes: &mut Vec<Vec<Range<usize>>>,
+) {
+    if run.is_empty() {
+        return;
+    }
+    let Some((_, rest)) = shape.split_first() else {
+        boxes.push(prefix.clone());
+        return;
+    };
+    let inner: usize = rest.iter().product();
+    let full = |prefix: &Vec<Range<usize>>, r: Range<usize>| {
+        let mut b = prefix.clone();
+        b.push(r);
+        b.extend(rest.iter().map(|&n| 0..n));
+        b
+    };
+    let (mut first, last) = (run.start / inner, run.end / inner);
+    let (head, tail) = (run.start % inner, run.end % inner);
+    if first == last {
+        prefix.push(first..first + 1);
+        split_run(rest, head..tail, prefix, boxes);
+        prefix.pop();
+        return;
+    }
+    if head != 0 {
+        prefix.push(first..first + 1);
+        split_run(rest, head..inner, prefix, boxes);
+        prefix.pop();
+        first += 1;
+    }
+    if first < last {
+        boxes.push(full(prefix, first..last));
+    }
+    if tail != 0 {
+        prefix.push(last..last + 1);
+        split_run(rest, 0..tail, prefix, boxes);
+        prefix.pop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every position of every box, row-major, as position numbers.
+    fn covered(shape: &[usize], boxes: &[Vec<Range<usize>>]) -> Vec<usize> {
+        let mut out = Vec::new();
+        for b in boxes {
+            let mut idx: Vec<usize> = b.iter().map(|r| r.start).collect();
+            'odometer: loop {
+                out.push(idx.iter().zip(shape).fold(0, |acc, (&i, &n)| acc * n + i));
+                for k in (0..idx.len()).rev() {
+                    idx[k] += 1;
+                    if idx[k] < b[k].end {
+                        continue 'odometer;
+                    }
+                    idx[k] = b[k].start;
+                }
+                break;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_run_of_positions_is_a_few_boxes_covering_it_in_order() {
+        for shape in [vec![7], vec![5, 7], vec![3, 4, 5], vec![1, 6, 1, 2]] {
+            let n: usize = shape.iter().product();
+            for start in 0..=n {
+                for end in start..=n {
+                    let boxes = position_boxes(&shape, start..end);
+                    assert_eq!(
+                        covered(&shape, &boxes),
+                        (start..end).collect::<Vec<_>>(),
+                        "{shape:?} {start}..{end}"
+                    );
+                    assert!(boxes.len() < 2 * shape.len(), "{shape:?} {start}..{end}: {boxes:?}");
+                    assert!(boxes.iter().all(|b| b.len() == shape.len() && b.iter().all(|r| !r.is_empty())));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn whole_rows_are_one_box() {
+        assert_eq!(position_boxes(&[5, 7], 7..21), vec![vec![1..3, 0..7]]);
+        assert_eq!(position_boxes(&[5, 7], 3..5), vec![vec![0..1, 3..5]]);
+        assert_eq!(
+            position_boxes(&[5, 7], 5..16),
+            vec![vec![0..1, 5..7], vec![1..2, 0..7], vec![2..3, 0..2]]
+        );
+        assert!(position_boxes(&[5, 7], 4..4).is_empty());
+    }
+}
