@@ -25,23 +25,35 @@ fn spec<'a>(name: &'a str, dims: &'a [Dimension]) -> NsidSpec<'a> {
     }
 }
 
-/// (DC_Offset 3, y 4, Frequency 5, x 2): spatial axes not leading and apart, the along axis between
-/// them; value at [d, y, f, x] = 1000 d + 100 y + 10 f + x.
-fn interleaved(dir: &std::path::Path) -> std::path::PathBuf {
-    let path = dir.join("interleaved.h5");
+/// The axes DC_Offset (3), y (4), Frequency (5), x (2) stored in the order `order` (indices into
+/// that list); the value at DC step d, row y, bin f, column x is 1000 d + 100 y + 10 f + x.
+fn four_d(dir: &std::path::Path, order: [usize; 4]) -> std::path::PathBuf {
+    let path = dir.join(format!("four_d_{order:?}.h5"));
     let f = hdf5::File::create(&path).unwrap();
     let g = f.create_group("Measurement_000").unwrap().create_group("Channel_000").unwrap();
-    let dims = [
+    let all = [
         dim("DC_Offset", DimensionType::Spectral, 3),
         dim("y", DimensionType::Spatial, 4),
         dim("Frequency", DimensionType::Unknown, 5),
         dim("x", DimensionType::Spatial, 2),
     ];
+    let dims = order.map(|k| all[k].clone());
     let ds = create_nsid_dataset::<f32>(&g, &spec("Raw_Data", &dims)).unwrap();
-    let values =
-        ndarray::Array4::from_shape_fn((3, 4, 5, 2), |(d, y, f, x)| (1000 * d + 100 * y + 10 * f + x) as f32);
+    let shape = order.map(|k| all[k].size());
+    let values = ndarray::Array4::from_shape_fn(shape, |(a, b, c, d)| {
+        let mut at = [0usize; 4];
+        for (k, i) in order.iter().zip([a, b, c, d]) {
+            at[*k] = i;
+        }
+        (1000 * at[0] + 100 * at[1] + 10 * at[2] + at[3]) as f32
+    });
     ds.write(&values).unwrap();
     path
+}
+
+/// (DC_Offset, y, Frequency, x): the spatial axes not leading and apart, the along axis between.
+fn interleaved(dir: &std::path::Path) -> std::path::PathBuf {
+    four_d(dir, [0, 1, 2, 3])
 }
 
 const RAW: &str = "/Measurement_000/Channel_000/Raw_Data/Raw_Data";
@@ -69,26 +81,34 @@ fn what_the_writer_makes_the_model_reads_back() {
 #[test]
 fn spectra_are_arranged_positions_then_others_then_along() {
     let dir = tempfile::tempdir().unwrap();
-    let file = open_file(&interleaved(dir.path())).unwrap();
-    let ds = NsidDataset::open(&file, RAW).unwrap();
-    for (along, other) in [("Frequency", 0usize), ("DC_Offset", 2)] {
-        let s = Spectra::named(&ds, Some(along)).unwrap();
-        assert_eq!((s.n_positions, s.position_axes.clone()), (8, vec![1, 3]));
-        assert_eq!(s.other_axes(), [other]);
-        let (n_other, n_along) = (ds.shape[other], ds.shape[s.along]);
-        for run in [0..8, 3..6, 7..8] {
-            let got: Vec<f64> = s.read(ds.dataset(), std::slice::from_ref(&run)).unwrap();
-            let mut want = Vec::new();
-            for p in run {
-                let (y, x) = (p / 2, p % 2);
-                for o in 0..n_other {
-                    for a in 0..n_along {
-                        let (d, f) = if along == "Frequency" { (o, a) } else { (a, o) };
-                        want.push((1000 * d + 100 * y + 10 * f + x) as f64);
+    // Spectra strided in the file (transposed in memory), and runs of the file out of order.
+    for order in [[0, 1, 2, 3], [1, 0, 3, 2], [2, 3, 1, 0]] {
+        let file = open_file(&four_d(dir.path(), order)).unwrap();
+        let ds = NsidDataset::open(&file, RAW).unwrap();
+        for along in ["Frequency", "DC_Offset"] {
+            let s = Spectra::named(&ds, Some(along)).unwrap();
+            let (n_dc, n_f) = (3, 5);
+            let (n_other, n_along) = if along == "Frequency" { (n_dc, n_f) } else { (n_f, n_dc) };
+            assert_eq!((s.n_positions, s.per_position(), s.len()), (8, n_other, n_along));
+            for run in [0..8, 3..6, 7..8] {
+                let got: Vec<f64> = s.read(ds.dataset(), std::slice::from_ref(&run)).unwrap();
+                let mut want = Vec::new();
+                for p in run {
+                    // Positions row-major over the spatial axes in storage order.
+                    let (y, x) = if order.iter().position(|&k| k == 1) < order.iter().position(|&k| k == 3) {
+                        (p / 2, p % 2)
+                    } else {
+                        (p % 4, p / 4)
+                    };
+                    for o in 0..n_other {
+                        for a in 0..n_along {
+                            let (d, f) = if along == "Frequency" { (o, a) } else { (a, o) };
+                            want.push((1000 * d + 100 * y + 10 * f + x) as f64);
+                        }
                     }
                 }
+                assert_eq!(got, want, "order {order:?} along {along}");
             }
-            assert_eq!(got, want, "along {along}");
         }
     }
 }

@@ -19,8 +19,10 @@
 //! The version attributes name the pyNSID and sidpy releases whose format this follows
 //! ([`PYNSID_VERSION`], [`SIDPY_VERSION`]); pyNSID requires `pyNSID_version` to be a string.
 //!
-//! With a file opened through the MPI-IO driver every function that creates objects must be
-//! called collectively, with identical arguments, on every rank.
+//! One process writes, as rank 0 writes USID results into its serial copy of the file: the
+//! book-keeping attributes (machine, time) differ from rank to rank, so these functions are not
+//! for collective calls on a file opened through the MPI-IO driver ([`write_positions`] alone
+//! is, on a dataset made beforehand).
 use std::ops::Range;
 
 use hdf5::{Dataset, Group, H5Type, Hyperslab, Location, Selection, SliceOrIndex};

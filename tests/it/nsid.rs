@@ -296,7 +296,7 @@ fn expected_rows() -> &'static PathBuf {
 /// run by run, every other run in one call), against numpy's.
 fn check_rows<T>(k: usize)
 where
-    T: hdf5::H5Type + Copy + PartialEq + std::fmt::Debug,
+    T: hdf5::H5Type + Copy + Default + PartialEq + std::fmt::Debug,
 {
     let (case, path, along) = row_requests().swap_remove(k);
     let what = format!("{case}:{path} along {along}");
