@@ -166,17 +166,18 @@ impl Spectra {
         let count: usize = positions.iter().map(|r| r.len()).sum();
         let total = count.checked_mul(per_position).ok_or_else(|| internal(dataset, "too many values"))?;
         let mut out: Vec<T> = Vec::with_capacity(total);
-        let position_shape = self.position_shape();
+        let (position_shape, in_file_order) = (self.position_shape(), self.in_file_order());
         for run in positions {
             if run.end > self.n_positions {
                 return Err(internal(dataset, &format!("positions {run:?} of {}", self.n_positions)));
             }
             for boxed in position_boxes(&position_shape, run.clone()) {
                 let block = self.read_box::<T>(dataset, &boxed)?;
-                if self.in_file_order() && out.is_empty() && block.len() == total {
-                    out = block;
-                } else {
-                    self.arrange(&block, &boxed, &mut out);
+                match in_file_order {
+                    // One box is the whole answer as read: no copy.
+                    true if out.is_empty() && block.len() == total => out = block,
+                    true => out.extend_from_slice(&block),
+                    false => self.arrange(&block, &boxed, &mut out),
                 }
             }
         }
@@ -229,32 +230,35 @@ impl Spectra {
         let src = row_major_strides(&extents);
         // The axes of a spectrum's place (all but the along axis), in the order spectra go out.
         let outer: Vec<usize> = self.position_axes.iter().chain(&self.other_axes).copied().collect();
-        let innermost = extents.len() - 1;
-        if self.along == innermost {
-            // A spectrum is a run of the block: copy spectrum by spectrum.
+        if src[self.along] == 1 {
+            // A spectrum is a run of the block (the axes after the along axis, if any, have one
+            // step here): copy spectrum by spectrum.
             let len = extents[self.along];
             for_each_step(&outer, &extents, |step| {
                 let at: usize = outer.iter().zip(step).map(|(&a, &i)| i * src[a]).sum();
                 out.extend_from_slice(&block[at..at + len]);
             });
         } else {
-            self.transpose(block, &extents, &src, &outer, out);
+            // The last axis with more than one step: its values are adjacent in the block.
+            let inner = (0..extents.len()).rev().find(|&a| extents[a] > 1).unwrap_or(self.along);
+            self.transpose(block, &extents, &src, &outer, inner, out);
         }
     }
 
-    /// [`Self::arrange`] when a spectrum is strided in the block (the file's innermost axis is a
-    /// spatial or other axis): a blocked transpose of the (innermost axis × along axis) planes,
-    /// reading runs of [`TILE`] values and writing each into [`TILE`] spectra, instead of
-    /// gathering every value of a spectrum from a cache line of its own.
+    /// [`Self::arrange`] when a spectrum is strided in the block: a blocked transpose of the
+    /// (`inner` × along axis) planes, `inner` being the axis whose values are adjacent in the
+    /// block (a spatial or other axis after the along axis), reading runs of [`TILE`] values and
+    /// writing each into [`TILE`] spectra, instead of gathering every value of a spectrum from a
+    /// cache line of its own.
     fn transpose<T: Copy + Default>(
         &self,
         block: &[T],
         extents: &[usize],
         src: &[usize],
         outer: &[usize],
+        inner: usize,
         out: &mut Vec<T>,
     ) {
-        let innermost = extents.len() - 1;
         let order: Vec<usize> = outer.iter().copied().chain(std::iter::once(self.along)).collect();
         let dst_in_order = row_major_strides(&order.iter().map(|&a| extents[a]).collect::<Vec<_>>());
         let mut dst = vec![0usize; extents.len()];
@@ -264,9 +268,9 @@ impl Spectra {
         let start = out.len();
         out.resize(start + block.len(), T::default());
         let out = &mut out[start..];
-        let rest: Vec<usize> = outer.iter().copied().filter(|&a| a != innermost).collect();
-        let (n_inner, n_along) = (extents[innermost], extents[self.along]);
-        let (src_along, dst_inner) = (src[self.along], dst[innermost]);
+        let rest: Vec<usize> = outer.iter().copied().filter(|&a| a != inner).collect();
+        let (n_inner, n_along) = (extents[inner], extents[self.along]);
+        let (src_along, dst_inner) = (src[self.along], dst[inner]);
         for_each_step(&rest, extents, |step| {
             let from: usize = rest.iter().zip(step).map(|(&a, &i)| i * src[a]).sum();
             let to: usize = rest.iter().zip(step).map(|(&a, &i)| i * dst[a]).sum();
