@@ -147,6 +147,14 @@ impl Spectra {
         &self.other_axes
     }
 
+    /// The dimensions per-spectrum results of `ds` (the dataset this layout was made from) are
+    /// laid out over, as NSID results keep them: the spatial axes, then the other axes, both in
+    /// storage order; an analysis adds its own after them (e.g. one for the peaks of a spectrum).
+    /// Row-major over them is the order [`Self::read`] hands the spectra out in.
+    pub fn result_dims(&self, ds: &NsidDataset) -> Vec<super::Dimension> {
+        self.position_axes.iter().chain(&self.other_axes).map(|&a| ds.dims[a].clone()).collect()
+    }
+
     /// The sizes of the spatial axes, in storage order.
     pub fn position_shape(&self) -> Vec<usize> {
         self.position_axes.iter().map(|&a| self.shape[a]).collect()

@@ -375,11 +375,10 @@ fn unusable_datasets_and_bad_along_are_one_line_errors_of_their_class() {
     assert_one_line(&e, Class::Input, "is not an NSID dataset: it has no dimension scales");
 }
 
-/// What results of a source are laid out over: its spatial dimensions, its other dimensions (in
-/// storage order), the along axis' units, and the positions' shape.
+/// What results of a source are laid out over: its spatial dimensions then its other
+/// dimensions (Spectra::result_dims), the along axis' units, and the positions' shape.
 struct ResultAxes {
-    positions: Vec<Dimension>,
-    others: Vec<Dimension>,
+    dims: Vec<Dimension>,
     units: String,
     shape: Vec<usize>,
     n_positions: usize,
@@ -391,8 +390,7 @@ impl ResultAxes {
         let source = NsidDataset::open(&open_file(file).expect("open"), RAW).expect("source");
         let s = Spectra::named(&source, Some(along)).expect("spectra");
         ResultAxes {
-            positions: s.position_axes.iter().map(|&a| source.dims[a].clone()).collect(),
-            others: s.other_axes().iter().map(|&a| source.dims[a].clone()).collect(),
+            dims: s.result_dims(&source),
             units: source.dims[s.along].units.clone(),
             shape: s.position_shape(),
             n_positions: s.n_positions,
@@ -409,7 +407,7 @@ fn write_results(file: &Path, group: &str, axes: &ResultAxes) {
     let parent = f.group(group).expect("the results' parent group");
     let log = create_results_group(&parent, "Peak_Finding").expect("the results group");
     usid_peaks::usid::write_str_attr(&log, "widths", "20:60:30").expect("a parameter");
-    let count_dims: Vec<Dimension> = axes.positions.iter().chain(&axes.others).cloned().collect();
+    let count_dims = axes.dims.clone();
     let mut dims = count_dims.clone();
     dims.push(Dimension::new("Peak", "Peak", "a.u.", DimensionType::Unknown, vec![0.0, 1.0, 2.0]));
     let spec = |name, quantity, units, dims| NsidSpec {
