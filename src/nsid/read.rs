@@ -6,6 +6,7 @@
 //! types, dangling references and absurd declared sizes are errors, never a panic, and no read
 //! allocates more than [`MAX_SCALE_VALUES`] values per scale.
 use hdf5::filters::Filter;
+use hdf5::types::TypeDescriptor;
 use hdf5::{Dataset, LocationType};
 
 use super::scales;
@@ -177,9 +178,9 @@ pub struct NsidDataset {
 
 impl NsidDataset {
     /// Open the dataset at `path` in `file` and validate it as NSID (pyNSID's check), then as data
-    /// usid-peaks reads: its element type, and for every axis the scale pyNSID's reader takes
-    /// (1-D, as long as the axis, numeric values, string attributes). Errors name what is wrong in
-    /// one line ([`crate::error::Class::Input`]).
+    /// usid-peaks reads: its element type, and for every axis the dimension pyNSID's reader makes
+    /// of it (a generic one where sidpy refuses the scale; string attributes required). Errors name
+    /// what is wrong in one line ([`crate::error::Class::Input`]).
     pub fn open(file: &hdf5::File, path: &str) -> Result<Self, NsidError> {
         let file_name = file.filename();
         match file.loc_type_by_name(path) {
@@ -270,36 +271,79 @@ fn is_float16(dtype: &hdf5::Datatype) -> bool {
     class == H5T_class_t::H5T_FLOAT && dtype.size() == 2
 }
 
-/// The dimension of `axis` (of `size` steps) from the scale pyNSID's reader takes for it.
+/// The dimension of `axis` (of `size` steps) as pyNSID's reader makes it from the scale it takes
+/// for the axis: sidpy's `Dimension` of the label, the scale's values and its attributes (trimmed,
+/// `generic` where the scale lacks one). Where sidpy refuses that dimension (an empty quantity,
+/// unit or type, values that are not 1-D numbers as long as the axis) pyNSID's reader keeps the
+/// generic one instead, and so does this ([`generic_dimension`]). An attribute that is not a
+/// string makes pyNSID's reader fail: an error here too.
 fn read_dimension(checked: &Checked, axis: usize, size: usize) -> Result<Dimension, String> {
-    let name = checked.labels.get(axis).cloned().unwrap_or_default();
-    let what = format!("the dimension scale of axis {axis} ({name})");
+    let label = checked.labels.get(axis).map_or("", |l| l.trim());
+    let what = format!("the dimension scale of axis {axis} ({label})");
     let scale = checked
         .scales
         .get(axis)
         .and_then(|s| scales::pynsid_choice(s))
-        .ok_or_else(|| format!("axis {axis} ({name}) has no dimension scale attached"))?;
-    check_scale_shape(scale, size).map_err(|why| format!("{what} {why}"))?;
+        .ok_or_else(|| format!("axis {axis} ({label}) has no dimension scale attached"))?;
     if size > MAX_SCALE_VALUES {
         return Err(format!("{what} has {size} values, more than the {MAX_SCALE_VALUES} usid-peaks reads"));
     }
-    let values = scale
-        .as_reader()
-        .conversion(hdf5::Conversion::Soft)
-        .read_raw::<f64>()
-        .map_err(|e| format!("{what}: its values cannot be read as numbers ({})", one_line(e)))?;
-    // pyNSID's reader takes `generic` for an attribute the scale lacks.
     let text = |attr_name: &str| -> Result<String, String> {
         match attr::find(scale, attr_name)? {
             None => Ok("generic".to_string()),
-            Some(a) => attr::scalar_string(&a).map_err(|why| format!("{what}: attribute {attr_name} {why}")),
+            Some(a) => attr::scalar_string(&a)
+                .map(|t| t.trim().to_string())
+                .map_err(|why| format!("{what}: attribute {attr_name} {why}")),
         }
     };
-    Ok(Dimension {
-        quantity: text("quantity")?,
-        units: text("units")?,
-        dimension_type: DimensionType::parse(&text("dimension_type")?),
-        values,
-        name,
-    })
+    let (quantity, units, dimension_type) = (text("quantity")?, text("units")?, text("dimension_type")?);
+    let values = scale_values(scale, size).map_err(|why| format!("{what}: {why}"))?;
+    match values {
+        Some(values) if ![label, &quantity, &units, &dimension_type].iter().any(|t| t.is_empty()) => {
+            Ok(Dimension {
+                name: label.to_string(),
+                quantity,
+                units,
+                dimension_type: DimensionType::parse(&dimension_type),
+                values,
+            })
+        }
+        _ => Ok(generic_dimension(axis, size)),
+    }
+}
+
+/// A scale's values as f64 when they are 1-D numbers as long as the axis; `None` when sidpy would
+/// refuse them (another shape, not numbers); `Err` when numbers cannot be read (I/O).
+fn scale_values(scale: &Dataset, size: usize) -> Result<Option<Vec<f64>>, String> {
+    if check_scale_shape(scale, size).is_err() {
+        return Ok(None);
+    }
+    let dtype = scale.dtype().map_err(one_line)?;
+    let numeric = matches!(
+        dtype.to_descriptor(),
+        Ok(TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_) | TypeDescriptor::Float(_))
+    ) || is_float16(&dtype);
+    if !numeric {
+        return Ok(None);
+    }
+    scale
+        .as_reader()
+        .conversion(hdf5::Conversion::Soft)
+        .read_raw::<f64>()
+        .map(Some)
+        .map_err(|e| format!("its values cannot be read ({})", one_line(e)))
+}
+
+/// The dimension sidpy's `Dataset.from_array` gives axis `axis` and pyNSID's reader keeps where
+/// the scale does not make a sidpy `Dimension`: named `a`, `b`, … by position, `generic` quantity
+/// and units, UNKNOWN, the values 0, 1, 2, ….
+fn generic_dimension(axis: usize, size: usize) -> Dimension {
+    let name = char::from_u32(u32::from(b'a') + axis as u32).filter(|c| c.is_ascii_lowercase());
+    Dimension {
+        name: name.map_or_else(|| format!("dim_{axis}"), String::from),
+        quantity: "generic".into(),
+        units: "generic".into(),
+        dimension_type: DimensionType::Unknown,
+        values: (0..size).map(|i| i as f64).collect(),
+    }
 }

@@ -124,6 +124,12 @@ fn the_writer_refuses_bad_specs_and_leaves_nothing_behind() {
         (vec![dim("R", DimensionType::Spatial, 2)], "R", "a plain name other than the dataset's"),
         (vec![dim("a/b", DimensionType::Spatial, 2)], "R", "a plain name other than the dataset's"),
         (vec![dim("y", DimensionType::Spatial, 0)], "R", "axis 0 (y) has no values"),
+        (vec![Dimension { units: " ".into(), ..y.clone() }], "R", "needs a non-empty quantity and unit"),
+        (
+            vec![Dimension { quantity: String::new(), ..y.clone() }],
+            "R",
+            "needs a non-empty quantity and unit",
+        ),
         (vec![y.clone()], "a/b", "needs a plain, non-empty name"),
     ];
     for (dims, name, why) in cases {
@@ -193,6 +199,46 @@ fn broken_scales_are_one_line_reasons() {
     // pyNSID's check asks for the attribute only: listed, but not usable.
     assert_eq!(find_nsid_datasets(&open_file(&path).unwrap()).unwrap(), vec!["/G/R/R".to_string()]);
     assert!(open_err(&path, "/G/R/R").contains("attribute units is not a string"));
+}
+
+#[test]
+fn a_scale_sidpy_refuses_is_the_generic_axis_pynsid_keeps() {
+    let dir = tempfile::tempdir().unwrap();
+    let generic = |axis: usize, name: &str| {
+        Dimension::new(
+            name,
+            "generic",
+            "generic",
+            DimensionType::Unknown,
+            (0..[2, 3][axis]).map(|i| i as f64).collect(),
+        )
+    };
+    // An empty unit (after trimming, as sidpy trims).
+    let (path, f) = small(dir.path());
+    crate::usid::write_str_attr(&f.dataset("/G/R/f").unwrap(), "units", "  ").unwrap();
+    crate::usid::write_str_attr(&f.dataset("/G/R/y").unwrap(), "quantity", " Length ").unwrap();
+    drop(f);
+    let ds = NsidDataset::open(&open_file(&path).unwrap(), "/G/R/R").unwrap();
+    assert_eq!(ds.dims[1], generic(1, "b"));
+    assert_eq!((ds.dims[0].name.as_str(), ds.dims[0].quantity.as_str()), ("y", "Length"));
+    drop(ds);
+    // Values that are not numbers.
+    let (path, f) = small(dir.path());
+    let ds = f.dataset("/G/R/R").unwrap();
+    let g = f.group("/G/R").unwrap();
+    let words: Vec<hdf5::types::VarLenUnicode> = ["a", "b"].iter().map(|w| w.parse().unwrap()).collect();
+    let text = g.new_dataset_builder().with_data(words.as_slice()).create("words").unwrap();
+    scales::set_scale(&text, "y").unwrap();
+    let list = [
+        VarLenArray::from_slice(&[f.reference::<ObjectReference1>("/G/R/words").unwrap()]),
+        VarLenArray::from_slice(&[f.reference::<ObjectReference1>("/G/R/f").unwrap()]),
+    ];
+    ds.delete_attr("DIMENSION_LIST").unwrap();
+    ds.new_attr_builder().with_data(&list[..]).create("DIMENSION_LIST").unwrap();
+    drop((ds, g, text, f));
+    let ds = NsidDataset::open(&open_file(&path).unwrap(), "/G/R/R").unwrap();
+    assert_eq!(ds.dims[0], generic(0, "a"));
+    assert_eq!(ds.dims[1].name, "f");
 }
 
 #[test]

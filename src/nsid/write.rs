@@ -53,7 +53,8 @@ pub struct NsidSpec<'a> {
     pub modality: &'a str,
     pub source: &'a str,
     /// One per axis, slowest first; their sizes are the dataset's shape. Names must be distinct,
-    /// plain and other than `name`: each becomes a dataset beside the new one.
+    /// plain and other than `name` (each becomes a dataset beside the new one), and quantities
+    /// and units non-empty (pyNSID's reader turns an axis without them into a generic one).
     pub dims: &'a [Dimension],
     /// `Some(c)`: stored in chunks of `c` elements (one per axis); `None`: contiguous.
     pub chunk: Option<&'a [usize]>,
@@ -119,6 +120,13 @@ fn check_spec(spec: &NsidSpec<'_>) -> Result<(), String> {
         }
         if d.values.is_empty() {
             return Err(format!("axis {axis} ({}) has no values", d.name));
+        }
+        if d.quantity.trim().is_empty() || d.units.trim().is_empty() || d.name.trim() != d.name {
+            // sidpy refuses such a Dimension, and pyNSID's reader then keeps a generic axis.
+            return Err(format!(
+                "axis {axis} ({:?}) needs a non-empty quantity and unit and a name without outer spaces, or pyNSID reads it as a generic axis",
+                d.name
+            ));
         }
     }
     if let Some(chunk) = spec.chunk {

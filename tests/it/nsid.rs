@@ -20,11 +20,12 @@ use usid_peaks::usid::{open_file, ElementType};
 use crate::util::{missing, repo, run_reference, scratch};
 
 /// Every case nsid_write.py writes, one file each.
-const CASES: [&str; 13] = [
+const CASES: [&str; 14] = [
     "beps4d",
     "channel",
     "complex3d",
     "dtypes",
+    "generic_axis",
     "gzip",
     "interleaved",
     "no_scales",
@@ -194,7 +195,7 @@ struct Layout {
 }
 
 #[rustfmt::skip]
-const DEFAULTS: [Layout; 9] = [
+const DEFAULTS: [Layout; 10] = [
     Layout { case: "complex3d", along: "Frequency", spatial: &["y", "x"], n_positions: 35, per_position: 1, others: &[] },
     Layout { case: "beps4d", along: "DC_Offset", spatial: &["y", "x"], n_positions: 24, per_position: 48, others: &["Frequency"] },
     Layout { case: "xy_order", along: "Frequency", spatial: &["x", "y"], n_positions: 35, per_position: 1, others: &[] },
@@ -204,6 +205,7 @@ const DEFAULTS: [Layout; 9] = [
     Layout { case: "singleton", along: "Frequency", spatial: &["y", "x"], n_positions: 20, per_position: 1, others: &["Repeat"] },
     Layout { case: "channel", along: "Frequency", spatial: &["y", "x"], n_positions: 20, per_position: 2, others: &["Channel"] },
     Layout { case: "gzip", along: "Frequency", spatial: &["y", "x"], n_positions: 99, per_position: 1, others: &[] },
+    Layout { case: "generic_axis", along: "c", spatial: &["y"], n_positions: 5, per_position: 7, others: &["b"] },
 ];
 
 #[test]
@@ -229,6 +231,21 @@ fn a_frequency_axis_typed_unknown_is_the_default_along_as_one_typed_spectral() {
     assert_eq!(unknown.dims[2].dimension_type, DimensionType::Unknown);
     let s = Spectra::new(&unknown, None).expect("spectra");
     assert_eq!((s.along, s.along_dim.units.as_str()), (2, "Hz"));
+}
+
+#[test]
+fn scales_sidpy_refuses_become_the_generic_axes_pynsid_keeps() {
+    let ds = open("generic_axis", RAW);
+    let theirs: Vec<&str> = pynsid_view("generic_axis")[0]["dims"]
+        .as_array()
+        .expect("dims")
+        .iter()
+        .map(|d| d["name"].as_str().expect("a name"))
+        .collect();
+    let ours: Vec<&str> = ds.dims.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!((ours.as_slice(), theirs.as_slice()), (&["y", "b", "c"][..], &["y", "b", "c"][..]));
+    assert_eq!(ds.dims[1].dimension_type, DimensionType::Unknown);
+    assert_eq!(ds.dims[2].values, (0..48).map(f64::from).collect::<Vec<_>>());
 }
 
 #[test]

@@ -15,7 +15,8 @@ Without CASE, every case. Each case is OUTDIR/CASE.h5 with its datasets at pyNSI
 The maps hold a Lorentzian resonance per pixel (shifting with position and, where there is one,
 with the DC step) plus noise, so that a spectrum along the frequency axis has peaks.
 
-Bad cases: `no_spatial` (valid NSID, but no SPATIAL axis), `wrong_length` (pyNSID-written, then
+`generic_axis` has scales sidpy refuses (an empty unit, a blank quantity), which pyNSID's reader
+replaces by generic axes. Bad cases: `no_spatial` (valid NSID, but no SPATIAL axis), `wrong_length` (pyNSID-written, then
 the Frequency scale replaced by one value short and re-attached with h5py's dimension-scale
 API, so pyNSID's check no longer lists it) and `no_scales` (pyNSID-written, then every scale
 detached: the attributes are NSID's, the dimension scales are gone).
@@ -188,6 +189,17 @@ def case_no_scales(f, rng):
     for i, dim in enumerate(main.dims):
         for scale in list(dim.values()):
             main.dims[i].detach_scale(scale)
+    return [written]
+
+
+def case_generic_axis(f, rng):
+    # Empty units / quantity on two scales (sidpy never writes them; other writers can): pyNSID's
+    # reader keeps generic dimensions (b, c) for those axes instead.
+    written = write(channel_group(f), "Raw_Data", [y_axis(5), x_axis(7), freq_axis(48)],
+                    "float32", rng)
+    group = f[written["path"]].parent
+    group["Frequency"].attrs["units"] = ""
+    group["x"].attrs["quantity"] = " "
     return [written]
 
 
