@@ -96,7 +96,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         along: None,
         bind_threads: Binding::Auto,
     };
-    let summary = compute::run(&world, &job, std::time::Instant::now(), |_, spectra| ArgMax::new(spectra))?;
+    let summary = compute::run(&world, &job, std::time::Instant::now(), ArgMax::new)?;
     println!("{} pixels -> {}:{}", summary.pixels, summary.file, summary.group);
     Ok(())
 }

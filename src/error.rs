@@ -75,6 +75,49 @@ mod tests {
         assert!(codes.iter().all(|&c| (1..=255).contains(&c)));
     }
 
+    /// The exit codes are written in one place, [`Class::exit_code`]: no call that ends a process
+    /// (`exit`, `_exit`, `abort`, `MPI_Abort`, a signal's shutdown) is given a number anywhere
+    /// else in the library, the command line or the Python binding.
+    #[test]
+    fn no_exit_code_is_written_outside_the_table() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        let mut dirs = vec![root.join("src"), root.join("python/src")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().map(Result::unwrap) {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("src/error.rs") {
+                    files.push(path);
+                }
+            }
+        }
+        assert!(files.len() > 20, "found {} source files", files.len());
+        let mut literal = Vec::new();
+        for file in &files {
+            let text = std::fs::read_to_string(file).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                if line.trim_start().starts_with("//") {
+                    continue;
+                }
+                for call in ["exit(", "abort(", "MPI_Abort(", "shutdown("] {
+                    for (at, _) in line.match_indices(call) {
+                        let args = &line[at + call.len()..];
+                        let args = &args[..args.find(')').unwrap_or(args.len())];
+                        if args
+                            .split(',')
+                            .any(|a| !a.trim().is_empty() && a.trim().bytes().all(|b| b.is_ascii_digit()))
+                        {
+                            literal.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(literal.is_empty(), "exit codes written outside the table:\n{}", literal.join("\n"));
+    }
+
     #[test]
     fn hdf5_style_messages_become_one_line() {
         assert_eq!(

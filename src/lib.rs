@@ -83,7 +83,7 @@
 //! // On a file, `compute::run` does the job (with MPI, checkpoints, resume); check_analysis runs
 //! // it with several batch sizes and thread counts and holds the results equal and valid USID.
 //! let world = World::init().unwrap();
-//! let checked = check_analysis(&world, &map, &dir.path().join("out.h5"), |_main, spectra| {
+//! let checked = check_analysis(&world, &map, &dir.path().join("out.h5"), |spectra| {
 //!     Ok(ArgMax { len: spectra.len() })
 //! })
 //! .unwrap();

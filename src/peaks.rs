@@ -187,7 +187,9 @@ pub fn find_peaks_rows(
         return Err(ComputeError::Usage("threads must be at least 1".into()));
     }
     let kernel = InMemory(PeakFinder::new(len, params).map_err(|e| ComputeError::Usage(e.to_string()))?);
-    let map = || crate::compute::map_rows(&kernel, Rows::Float64(data), len);
+    let map = || {
+        crate::compute::RowMapper::new(&kernel, rayon::current_num_threads()).map(Rows::Float64(data), len)
+    };
     match threads {
         Some(n) => Ok(crate::compute::thread_pool(n, crate::compute::Binding::Auto, 1)
             .map_err(ComputeError::Launch)?

@@ -245,7 +245,7 @@ fn find(
     let (outcome, interrupt, raised) = std::thread::scope(|s| {
         let engine = s.spawn(|| {
             catch_unwind(AssertUnwindSafe(|| {
-                compute::run_until(&World::single(), &job, started, &stop, |_, layout| {
+                compute::run_until(&World::single(), &job, started, &stop, |layout| {
                     PeakFinding::new(layout, cwt, component)
                 })
             }))

@@ -62,7 +62,7 @@ pub fn run(args: Args, started: Instant) -> Result<(), CliError> {
         bind_threads: args.bind.bind_threads,
     };
     let component = args.cwt.component;
-    let result = compute::run(&world, &job, started, |_, layout| PeakFinding::new(layout, params, component));
+    let result = compute::run(&world, &job, started, |layout| PeakFinding::new(layout, params, component));
     // Every rank gets the same result; only rank 0 speaks.
     let summary = match result {
         Ok(s) => s,

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::analysis::{Analysis, RowItems, Rows};
-use super::engine::RowMapper;
+use super::mapper::RowMapper;
 use super::pool::{thread_pool, Binding};
 use super::ComputeError;
 

@@ -36,7 +36,7 @@ pub struct Checked {
 pub fn check_analysis<A, F>(world: &World, input: &Path, output: &Path, make: F) -> Result<Checked, String>
 where
     A: Analysis,
-    F: Fn(&MainDataset, &SpectraLayout) -> Result<A, ComputeError>,
+    F: Fn(&SpectraLayout) -> Result<A, ComputeError>,
 {
     let fail = |e: ComputeError| format!("{}: {e}", input.display());
     let mut reference: Option<(String, RowItems<A::Item>)> = None;

@@ -1,32 +1,40 @@
-//! The generic engine: map an [`Analysis`] over every row (pixel) of a USID main dataset, on every
-//! MPI rank and every core, and write the results group the pyUSID way.
+//! The generic engine: map an [`Analysis`] over every position (pixel) of a dataset, on every MPI
+//! rank and every core, and write the results group the pyUSID way.
 //!
-//! The corridor, in order (see [`run`]):
-//! file → validated main dataset → lock, reuse check, checkpoint → plan (rows per rank, batches
-//! from `--max-mem`) → read batch → analysis over rows (rayon) → gather to rank 0 → checkpoint →
-//! … → one short final write by rank 0 → summary.
-//!
-//! For arrays already in memory, [`parallel_compute`] is the one-call API (pyUSID's
-//! `parallel_compute`).
+//! One way over files, [`run`] (and [`run_until`] for a host that owns the process's signals),
+//! and one for arrays already in memory, [`parallel_compute`] (pyUSID's; [`parallel_compute_init`]
+//! gives each thread a state of its own). The corridor of a run, one module a step:
+//! `input` (file → validated dataset → spectra → reader of runs of positions: the engine's only
+//! contact with the file format) → `start` (fingerprint; rank 0 takes the lock, reuses a complete
+//! group or resumes a checkpoint) → `plan` (rows per rank, batches from `--max-mem`) → `batches`
+//! (read batch i+1 while the pool computes batch i with the row mapper, `mapper`, and batch i−1
+//! is gathered) → `collect` (rank 0 checkpoints every batch and keeps it) → one short final write
+//! by rank 0 (`output`) → summary. `signals` makes SIGINT/SIGTERM/SIGUSR1 stop a run after its
+//! batch, with handlers that live as long as the run.
 
 mod analysis;
+mod batches;
 pub mod bench;
 mod check;
 mod checkpoint;
+mod collect;
 mod engine;
+mod input;
+mod mapper;
 mod messages;
 mod output;
 mod parallel;
 mod plan;
 mod pool;
 mod progress;
-mod reader;
 mod signals;
-pub mod world;
+mod start;
+mod world;
 
 pub use analysis::{Analysis, Param, RowItems, Rows, WriteTarget};
 pub use check::{check_analysis, Checked};
-pub use engine::{map_rows, run, run_until, Job, RowMapper, Summary};
+pub use engine::{run, run_until, Job, Summary};
+pub(crate) use mapper::RowMapper;
 pub use parallel::{parallel_compute, parallel_compute_init};
 pub use plan::batch_rows_for;
 pub use pool::{thread_pool, Binding};

@@ -3,6 +3,7 @@
 use ndarray::{ArrayView1, ArrayView2, Axis};
 use rayon::prelude::*;
 
+use super::mapper::Scratches;
 use super::pool::{thread_pool, Binding};
 
 /// Apply `f` to every row of `data` on `threads` threads (0: all cores) and return the results in
@@ -30,16 +31,21 @@ where
 }
 
 /// [`parallel_compute`] with per-thread state: `init` makes one state (e.g. a
-/// [`crate::cwt::Scratch`]) per worker split, and `f` gets it with every row, so the hot loop
-/// allocates nothing per row.
+/// [`crate::cwt::Scratch`]) per pool thread, once, and `f` gets it with every row, so the hot
+/// loop allocates nothing per row — the engine's own per-thread scratches, not
+/// one state per work split as rayon's `map_init` would make.
 pub fn parallel_compute_init<T, S, R, I, F>(data: ArrayView2<'_, T>, threads: usize, init: I, f: F) -> Vec<R>
 where
     T: Sync,
+    S: Send,
     R: Send,
     I: Fn() -> S + Sync,
     F: Fn(&mut S, ArrayView1<'_, T>) -> R + Sync,
 {
-    in_pool(threads, || data.axis_iter(Axis(0)).into_par_iter().map_init(&init, &f).collect())
+    in_pool(threads, || {
+        let states = Scratches::new(rayon::current_num_threads());
+        data.axis_iter(Axis(0)).into_par_iter().map(|row| states.with_mine(&init, |s| f(s, row))).collect()
+    })
 }
 
 /// `run` in a pool of `threads` threads (0: rayon's default, all cores). Not bound to CPUs: `f` is
@@ -50,5 +56,33 @@ fn in_pool<R: Send>(threads: usize, run: impl FnOnce() -> R + Send) -> R {
         // A pool cannot be built (e.g. the OS refuses threads): the global pool still gives the
         // same results.
         Err(_) => run(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use ndarray::Array2;
+
+    use super::*;
+
+    #[test]
+    fn per_thread_state_is_made_once_per_thread_and_results_keep_row_order() {
+        let data = Array2::from_shape_fn((1000, 4), |(r, c)| (r * 4 + c) as u64);
+        let made = AtomicUsize::new(0);
+        for threads in [1, 2, 3] {
+            made.store(0, Ordering::SeqCst);
+            let init = || {
+                made.fetch_add(1, Ordering::SeqCst);
+                0u64
+            };
+            let sums = parallel_compute_init(data.view(), threads, init, |seen: &mut u64, row| {
+                *seen += 1;
+                row.sum()
+            });
+            assert_eq!(sums, parallel_compute(data.view(), 1, |row| row.sum()));
+            assert!(made.load(Ordering::SeqCst) <= threads, "{threads} threads");
+        }
     }
 }

@@ -17,7 +17,7 @@ const LAUNCHER_VARS: &[&str] = &[
 ];
 
 /// The name of the variable that shows an MPI launcher started this process, if any.
-pub fn launcher_variable() -> Option<&'static str> {
+fn launcher_variable() -> Option<&'static str> {
     LAUNCHER_VARS.iter().copied().find(|v| std::env::var_os(v).is_some())
 }
 
@@ -133,14 +133,14 @@ impl World {
 
     /// The raw communicator for HDF5's mpio driver; `None` for a single process.
     #[cfg(feature = "mpi")]
-    pub fn raw_comm(&self) -> Option<mpi::ffi::MPI_Comm> {
+    pub(crate) fn raw_comm(&self) -> Option<mpi::ffi::MPI_Comm> {
         use mpi::raw::AsRaw;
         self.mpi.as_ref().map(|m| m.world.as_raw())
     }
 
     /// Stop every rank of the job with `code`: the way out of a failure one rank alone sees,
     /// which would otherwise leave the others waiting in a collective until the wall-time limit.
-    pub fn abort(&self, code: i32) -> ! {
+    pub(crate) fn abort(&self, code: i32) -> ! {
         #[cfg(feature = "mpi")]
         if let Some(m) = &self.mpi {
             use mpi::topology::Communicator;
@@ -153,7 +153,7 @@ impl World {
     /// every rank whether any rank says `flag` (how all ranks agree to stop at the same batch).
     /// The calling thread waits by polling, not spinning, so a rank that calls it while its pool
     /// computes leaves its cores to the pool.
-    pub fn exchange(&self, local: &[u8], flag: bool) -> (Option<Gathered>, bool) {
+    pub(crate) fn exchange(&self, local: &[u8], flag: bool) -> (Option<Gathered>, bool) {
         #[cfg(feature = "mpi")]
         if let Some(m) = &self.mpi {
             return exchange_mpi(&m.world, local, flag);
@@ -162,7 +162,7 @@ impl World {
     }
 
     /// Rank 0's bytes, on every rank.
-    pub fn broadcast_bytes(&self, root_bytes: Vec<u8>) -> Vec<u8> {
+    pub(crate) fn broadcast_bytes(&self, root_bytes: Vec<u8>) -> Vec<u8> {
         #[cfg(feature = "mpi")]
         if let Some(m) = &self.mpi {
             return broadcast_bytes_mpi(&m.world, root_bytes);
@@ -172,7 +172,7 @@ impl World {
 }
 
 /// Every rank's bytes, gathered into one buffer on rank 0.
-pub struct Gathered {
+pub(crate) struct Gathered {
     bytes: Vec<u8>,
     /// Each rank's share of `bytes`, in rank order.
     lens: Vec<usize>,
@@ -180,7 +180,7 @@ pub struct Gathered {
 
 impl Gathered {
     /// Each rank's bytes, in rank order.
-    pub fn parts(&self) -> impl Iterator<Item = &[u8]> {
+    pub(crate) fn parts(&self) -> impl Iterator<Item = &[u8]> {
         self.lens.iter().scan(0usize, |at, &len| {
             let part = &self.bytes[*at..*at + len];
             *at += len;
@@ -305,7 +305,7 @@ fn install_abort_on_panic() {
         // SAFETY: MPI is initialised (this hook is installed right after MPI_Init_thread) and
         // MPI_Abort on the world communicator is the documented way to end every rank.
         unsafe {
-            mpi::ffi::MPI_Abort(mpi::ffi::RSMPI_COMM_WORLD, 70);
+            mpi::ffi::MPI_Abort(mpi::ffi::RSMPI_COMM_WORLD, crate::error::Class::Internal.exit_code());
         }
     }));
 }
@@ -317,7 +317,7 @@ fn env_usize(name: &str) -> Option<usize> {
 /// The default number of rayon threads for this rank: SLURM_CPUS_PER_TASK or OMP_NUM_THREADS when
 /// set, else this node's cores shared among its ranks (and never more than the cores this process
 /// may run on, which a launcher's binding can restrict).
-pub fn default_threads(node_ranks: usize) -> usize {
+pub(crate) fn default_threads(node_ranks: usize) -> usize {
     if let Some(n) = env_usize("SLURM_CPUS_PER_TASK").or_else(|| env_usize("OMP_NUM_THREADS")) {
         return n.max(1);
     }

@@ -100,7 +100,7 @@ impl Bank {
     }
 
     /// [`Bank::new`] with its vectorised bodies compiled for `isa` (which the CPU must run): the
-    /// tests build a plan for each of [`Isa::supported`].
+    /// tests build a plan for each of `Isa::supported`.
     pub(crate) fn with_isa(len: usize, kernels: Vec<Kernel>, transform: Transform, isa: Isa) -> Bank {
         let (half, lo) = (len.div_ceil(2), len / 2);
         let foldable = kernels.iter().all(|k| k.symmetric);

@@ -33,7 +33,7 @@ pub(crate) const DIRECT_BLOCK: usize = 32;
 /// spectrum are zeros, whose products leave a chain unchanged. `padded` holds at least
 /// `len + 2 · longest taps + DIRECT_BLOCK` values.
 /// `isa` is the plan's instruction set ([`Isa::detect`] or, in tests, any of
-/// [`Isa::supported`]): the sums are the same bits in every one.
+/// `Isa::supported`): the sums are the same bits in every one.
 pub(crate) fn convolve_rows(isa: Isa, x: &[f64], kernels: &[Kernel], padded: &mut [f64], cwt: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
     if isa.has_avx2() {

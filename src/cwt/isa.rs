@@ -2,7 +2,7 @@
 //!
 //! Every body with a `#[target_feature]` twin (the packed products, the mixing, the direct sums)
 //! is chosen by the [`Isa`] its plan holds, not by a detection at the call: the tests build plans
-//! for every instruction set the CPU runs ([`Isa::supported`]), so each body is exercised on
+//! for every instruction set the CPU runs (`Isa::supported`), so each body is exercised on
 //! its own whatever the machine's best one is. (The ridge stage's maxima masks detect AVX2 at
 //! the call; their test runs the AVX2 and the portable body side by side.)
 

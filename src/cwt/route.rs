@@ -16,7 +16,7 @@ pub(crate) enum Route {
     /// The full Toeplitz product, for realistic spectra when the wavelets are not all
     /// palindromes (no fold) and the FFT is not chosen or not safe (extreme magnitudes).
     Dense,
-    /// FFT convolution ([`Spectral`]): like the folded products, its rounding differs from
+    /// FFT convolution ([`super::spectral::Spectral`]): like the folded products, its rounding differs from
     /// position to position, so it serves only spectra without exact zeros or equal neighbours,
     /// and only finite ones of moderate magnitude (no overflow of the transform's sums, no
     /// subnormal precision loss).

@@ -9,7 +9,7 @@
 //! The way in, one step after the other: [`open_file`] → [`MainDataset::open`] (validated as
 //! pyUSID's `check_if_main` does; [`find_main_datasets`] lists them) → [`SpectraLayout`] (the
 //! spectra along one dimension) → [`SpectraReader`] (the spectra of runs of positions, gzip chunks
-//! decoded on the caller's threads) → [`SpectraBlock`]. Out: [`write`] makes main datasets and
+//! decoded on the caller's threads) → [`SpectraBlock`]. Out: [`mod@write`] makes main datasets and
 //! their ancillary datasets the pyUSID way, [`results`] and [`select`] find results groups and
 //! source datasets; [`generate`] writes the synthetic Band Excitation PFM map that is the
 //! built-in default data.

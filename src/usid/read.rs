@@ -1,4 +1,4 @@
-//! Reading USID files: open a file with clear errors ([`file`]), list its main datasets
+//! Reading USID files: open a file with clear errors ([`mod@file`]), list its main datasets
 //! ([`find`]), and validate one the way pyUSID's `check_if_main` does ([`check`]) into a
 //! [`MainDataset`] with its dimensions ([`dims`]).
 //!

@@ -27,7 +27,7 @@ fn peak_finding_passes_check_analysis_on_beline_and_beps_maps() {
         let file = map(dir.path(), extra);
         let out = dir.path().join("peaks.h5");
         let _ = std::fs::remove_file(&out);
-        let checked = check_analysis(&world, &file, &out, |_, spectra| {
+        let checked = check_analysis(&world, &file, &out, |spectra| {
             PeakFinding::new(spectra, CwtParams::default(), Component::Abs)
         })
         .unwrap_or_else(|e| panic!("{extra:?}: {e}"));
@@ -44,7 +44,7 @@ fn argmax_example_passes_check_analysis_and_pyusid_reads_its_group() {
     let file = map(dir.path(), &[]);
     let out = dir.path().join("argmax.h5");
     let world = World::init().unwrap();
-    let checked = check_analysis(&world, &file, &out, |_, spectra| argmax::ArgMax::new(spectra)).unwrap();
+    let checked = check_analysis(&world, &file, &out, argmax::ArgMax::new).unwrap();
     assert_eq!(checked.spectra, 99);
     assert_eq!(checked.items, 99, "one bin per spectrum");
     let v = util::check(&out, &format!("{}/Max_Bin", checked.group), &["--ndim"]);
@@ -91,7 +91,7 @@ fn an_analysis_whose_items_depend_on_the_batch_fails_check_analysis() {
     let file = map(dir.path(), &[]);
     let world = World::init().unwrap();
     let err =
-        check_analysis(&world, &file, &dir.path().join("bad.h5"), |_, spectra| Ok(BlockSize(spectra.len())))
+        check_analysis(&world, &file, &dir.path().join("bad.h5"), |spectra| Ok(BlockSize(spectra.len())))
             .expect_err("batch-dependent items must fail");
     assert!(err.contains("gives other items than batches of 1 pixels on 1 threads"), "{err}");
 }

@@ -41,7 +41,7 @@ pub(crate) fn check_hdf5_file(path: &Path) -> Result<(), UsidError> {
     }
 }
 
-/// Open an HDF5 file read-only, after [`check_hdf5_file`]. HDF5's error stack is silenced so the
+/// Open an HDF5 file read-only, after checking it is one (`check_hdf5_file`). HDF5's error stack is silenced so the
 /// user sees only our one line; a file with the signature that HDF5 still refuses is reported as
 /// truncated or corrupt.
 pub fn open_file(path: &Path) -> Result<hdf5::File, UsidError> {

@@ -9,7 +9,7 @@ use crate::usid::UsidError;
 /// (depth first, names in increasing order), as pyUSID's `get_all_main` lists them. Only hard
 /// links are followed and an object reachable by several links is listed once. The test is
 /// pyUSID's: the layout (rank, attributes, ancillary datasets); the element type is not
-/// checked here but by [`MainDataset::open`].
+/// checked here but by [`crate::usid::MainDataset::open`].
 pub fn find_main_datasets(file: &hdf5::File) -> Result<Vec<String>, UsidError> {
     let mut found = Vec::new();
     visit_datasets(file, |path, ds| {
