@@ -95,4 +95,5 @@ pub mod error;
 pub mod nsid;
 pub mod peaks;
 pub mod plot;
+pub mod sho;
 pub mod usid;

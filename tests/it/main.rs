@@ -19,6 +19,7 @@ mod find;
 mod fuzz_reader;
 mod nsid;
 mod scripts;
+mod sho_bglib;
 mod signals;
 mod spectra;
 mod usid_pyusid;
