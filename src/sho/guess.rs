@@ -139,14 +139,21 @@ fn pair(axis: &Axis, x: &View<'_>, i1: usize, i2: usize) -> Option<[f64; 4]> {
     (d > 0.0).then_some([a, b, c, d])
 }
 
-/// H = −(a + ib)/(ω² − d + iωc) at one bin, 0 in the padding.
+/// H = −(a + ib)/(ω² − d + iωc) over the group of bins from `k` (0 in the padding), as
+/// (real parts, imaginary parts).
 #[inline(always)]
-fn pair_response(abcd: &[f64; 4], w: f64, w2: f64, mask: f64) -> (f64, f64) {
+fn pair_response(axis: &Axis, abcd: &[f64; 4], k: usize) -> ([f64; LANES], [f64; LANES]) {
     let [a, b, c, d] = *abcd;
-    let (dr, di) = (w2 - d, w * c);
-    let inv = mask / (dr * dr + di * di);
-    // −(a + ib)·conj(D)/|D|²
-    (-(a * dr + b * di) * inv, -(b * dr - a * di) * inv)
+    let (w, w2, mask) = axis.group(k);
+    let (mut hr, mut hi) = ([0.0; LANES], [0.0; LANES]);
+    for l in 0..LANES {
+        let (dr, di) = (w2[l] - d, w[l] * c);
+        let inv = mask[l] / (dr * dr + di * di);
+        // −(a + ib)·conj(D)/|D|²
+        hr[l] = -(a * dr + b * di) * inv;
+        hi[l] = -(b * dr - a * di) * inv;
+    }
+    (hr, hi)
 }
 
 /// Σ|H − r|² of the pair's SHO.
@@ -154,11 +161,10 @@ fn pair_response(abcd: &[f64; 4], w: f64, w2: f64, mask: f64) -> (f64, f64) {
 fn pair_error(axis: &Axis, x: &View<'_>, abcd: &[f64; 4]) -> f64 {
     let mut acc = [0.0f64; LANES];
     for k in axis.starts() {
-        let (w, w2, mask) = axis.group(k);
+        let (hr, hi) = pair_response(axis, abcd, k);
         let (re, im) = (at(x.re, k), at(x.im, k));
         for l in 0..LANES {
-            let (hr, hi) = pair_response(abcd, w[l], w2[l], mask[l]);
-            let (er, ei) = (hr - re[l], hi - im[l]);
+            let (er, ei) = (hr[l] - re[l], hi[l] - im[l]);
             acc[l] += er * er + ei * ei;
         }
     }
@@ -191,12 +197,11 @@ fn residual_std(axis: &Axis, x: &View<'_>, abcd: &[f64; 4]) -> f64 {
 /// |r − H| over the group of bins from `k` (0 in the padding).
 #[inline(always)]
 fn distances(axis: &Axis, x: &View<'_>, abcd: &[f64; 4], k: usize) -> [f64; LANES] {
-    let (w, w2, mask) = axis.group(k);
+    let (hr, hi) = pair_response(axis, abcd, k);
     let (re, im) = (at(x.re, k), at(x.im, k));
     let mut d = [0.0; LANES];
     for l in 0..LANES {
-        let (hr, hi) = pair_response(abcd, w[l], w2[l], mask[l]);
-        let (er, ei) = (re[l] - hr, im[l] - hi);
+        let (er, ei) = (re[l] - hr[l], im[l] - hi[l]);
         d[l] = (er * er + ei * ei).sqrt();
     }
     d

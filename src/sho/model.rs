@@ -97,31 +97,64 @@ pub(crate) fn from_internal(p: &Internal, r2: f64) -> Sho {
     Sho { amplitude: p[0].hypot(p[1]), frequency: p[2], quality: 1.0 / p[3], phase: p[1].atan2(p[0]), r2 }
 }
 
-/// One bin of the model at p: g = ω0²/D (the response per unit c), m = c·g, and the derivatives
-/// of m by ω0 and by q. D = ω² − iωω0q − ω0². `mask` 0 (a padding bin) makes all four 0.
+/// A group of [`LANES`] bins of the model at p, each quantity as its real and imaginary parts per
+/// lane: g = ω0²/D (the response per unit c), m = c·g, and the derivatives of m by ω0 and by q,
+/// with D = ω² − iωω0q − ω0². A lane of mask 0 (a padding bin) is 0 in all four.
+struct Group {
+    g: ([f64; LANES], [f64; LANES]),
+    m: ([f64; LANES], [f64; LANES]),
+    d_w0: ([f64; LANES], [f64; LANES]),
+    d_q: ([f64; LANES], [f64; LANES]),
+}
+
+/// The model over one group of bins (ω, ω², mask per lane). Plain lane arrays, no complex type:
+/// the compiler makes one vector operation of each line.
 #[inline(always)]
-fn bin(w: f64, w2: f64, mask: f64, p: &Internal) -> [Complex64; 4] {
+fn group(w: &[f64; LANES], w2: &[f64; LANES], mask: &[f64; LANES], p: &Internal) -> Group {
     let [cr, ci, w0, q] = *p;
-    let (dr, di) = (w2 - w0 * w0, -w * w0 * q);
-    let inv = 1.0 / (dr * dr + di * di);
-    let t = Complex64::new(dr * inv, -di * inv); // 1/D
-    let g = t * (w0 * w0 * mask);
-    let m = Complex64::new(cr, ci) * g;
-    // ∂m/∂ω0 = m·(2/ω0 + (2ω0 + iωq)/D); ∂m/∂q = m·iωω0/D.
-    let d_w0 = m * (t * Complex64::new(2.0 * w0, w * q) + 2.0 / w0);
-    let d_q = m * t * Complex64::new(0.0, w * w0);
-    [g, m, d_w0, d_q]
+    let z = [0.0; LANES];
+    let mut o = Group { g: (z, z), m: (z, z), d_w0: (z, z), d_q: (z, z) };
+    let (w0_2, two_w0, two_over_w0) = (w0 * w0, 2.0 * w0, 2.0 / w0);
+    for l in 0..LANES {
+        let (dr, di) = (w2[l] - w0_2, -w[l] * w0 * q);
+        let inv = 1.0 / (dr * dr + di * di);
+        let (tr, ti) = (dr * inv, -di * inv); // 1/D
+        let (gr, gi) = (tr * (w0_2 * mask[l]), ti * (w0_2 * mask[l]));
+        let (mr, mi) = (cr * gr - ci * gi, cr * gi + ci * gr);
+        // ∂m/∂ω0 = m·(2/ω0 + (2ω0 + iωq)/D); ∂m/∂q = m·iωω0/D.
+        let wq = w[l] * q;
+        let (ur, ui) = (tr * two_w0 - ti * wq + two_over_w0, tr * wq + ti * two_w0);
+        let ww0 = w[l] * w0;
+        let (vr, vi) = (-ti * ww0, tr * ww0);
+        o.g.0[l] = gr;
+        o.g.1[l] = gi;
+        o.m.0[l] = mr;
+        o.m.1[l] = mi;
+        o.d_w0.0[l] = mr * ur - mi * ui;
+        o.d_w0.1[l] = mr * ui + mi * ur;
+        o.d_q.0[l] = mr * vr - mi * vi;
+        o.d_q.1[l] = mr * vi + mi * vr;
+    }
+    o
+}
+
+/// g, m, ∂m/∂ω0 and ∂m/∂q at one frequency (lane 0 of a group of one bin).
+fn at_frequency(freq: f64, p: &Internal) -> [Complex64; 4] {
+    let (mut w, mut w2, mut mask) = ([0.0; LANES], [0.0; LANES], [0.0; LANES]);
+    (w[0], w2[0], mask[0]) = (freq, freq * freq, 1.0);
+    let o = group(&w, &w2, &mask, p);
+    [o.g, o.m, o.d_w0, o.d_q].map(|(re, im)| Complex64::new(re[0], im[0]))
 }
 
 /// BGlib's `SHOfunc`: the response of `p` at `freq` (Hz).
 pub fn response(p: &Sho, freq: f64) -> Complex64 {
-    bin(freq, freq * freq, 1.0, &to_internal(p))[1]
+    at_frequency(freq, &to_internal(p))[1]
 }
 
 /// The derivatives of [`response`] by (A, ω0, Q, φ) at `freq` (Hz): per unit of amplitude, per
 /// Hz, per unit of Q, per radian.
 pub fn jacobian(p: &Sho, freq: f64) -> [Complex64; 4] {
-    let [g, m, d_w0, d_q] = bin(freq, freq * freq, 1.0, &to_internal(p));
+    let [g, m, d_w0, d_q] = at_frequency(freq, &to_internal(p));
     let i = Complex64::i();
     // c = A·e^{iφ}: ∂m/∂A = e^{iφ}·g, ∂m/∂φ = i·m; q = 1/Q: ∂/∂Q = −q²·∂/∂q.
     let q = 1.0 / p.quality;
@@ -131,7 +164,7 @@ pub fn jacobian(p: &Sho, freq: f64) -> [Complex64; 4] {
 /// The kernel's Jacobian at one bin: the derivatives of the response by (Re c, Im c, ω0, q).
 #[cfg(test)]
 pub(crate) fn internal_jacobian(w: f64, p: &Internal) -> [Complex64; 4] {
-    let [g, _, d_w0, d_q] = bin(w, w * w, 1.0, p);
+    let [g, _, d_w0, d_q] = at_frequency(w, p);
     [g, Complex64::i() * g, d_w0, d_q]
 }
 
@@ -153,28 +186,23 @@ pub(crate) fn normal_equations(axis: &Axis, re: &[f64], im: &[f64], p: &Internal
     let mut acc = [[0.0f64; LANES]; 13];
     for k in axis.starts() {
         let (w, w2, mask) = axis.group(k);
-        let (re, im) = (at(re, k), at(im, k));
+        let (dr, di) = (at(re, k), at(im, k));
+        let Group { g: (gr, gi), m: (mr, mi), d_w0: (wr, wi), d_q: (qr, qi) } = group(&w, &w2, &mask, p);
         for l in 0..LANES {
-            let [g, m, dw, dq] = bin(w[l], w2[l], mask[l], p);
-            let (rr, ri) = (m.re - re[l], m.im - im[l]);
-            let terms = [
-                rr * rr + ri * ri,
-                g.norm_sqr(),
-                g.re * dw.re + g.im * dw.im,
-                g.re * dq.re + g.im * dq.im,
-                g.re * dw.im - g.im * dw.re,
-                g.re * dq.im - g.im * dq.re,
-                dw.norm_sqr(),
-                dw.re * dq.re + dw.im * dq.im,
-                dq.norm_sqr(),
-                g.re * rr + g.im * ri,
-                g.re * ri - g.im * rr,
-                dw.re * rr + dw.im * ri,
-                dq.re * rr + dq.im * ri,
-            ];
-            for (a, t) in acc.iter_mut().zip(terms) {
-                a[l] += t;
-            }
+            let (rr, ri) = (mr[l] - dr[l], mi[l] - di[l]);
+            acc[0][l] += rr * rr + ri * ri;
+            acc[1][l] += gr[l] * gr[l] + gi[l] * gi[l];
+            acc[2][l] += gr[l] * wr[l] + gi[l] * wi[l];
+            acc[3][l] += gr[l] * qr[l] + gi[l] * qi[l];
+            acc[4][l] += gr[l] * wi[l] - gi[l] * wr[l];
+            acc[5][l] += gr[l] * qi[l] - gi[l] * qr[l];
+            acc[6][l] += wr[l] * wr[l] + wi[l] * wi[l];
+            acc[7][l] += wr[l] * qr[l] + wi[l] * qi[l];
+            acc[8][l] += qr[l] * qr[l] + qi[l] * qi[l];
+            acc[9][l] += gr[l] * rr + gi[l] * ri;
+            acc[10][l] += gr[l] * ri - gi[l] * rr;
+            acc[11][l] += wr[l] * rr + wi[l] * ri;
+            acc[12][l] += qr[l] * rr + qi[l] * ri;
         }
     }
     let [ssr, gg, g_w, g_q, ig_w, ig_q, ww, wq, qq, g0, g1, g2, g3] = acc.map(|a| lane_sum(&a));
@@ -188,10 +216,10 @@ pub(crate) fn ssr(axis: &Axis, re: &[f64], im: &[f64], p: &Internal) -> f64 {
     let mut acc = [0.0f64; LANES];
     for k in axis.starts() {
         let (w, w2, mask) = axis.group(k);
-        let (re, im) = (at(re, k), at(im, k));
+        let (dr, di) = (at(re, k), at(im, k));
+        let (mr, mi) = group(&w, &w2, &mask, p).m;
         for l in 0..LANES {
-            let m = bin(w[l], w2[l], mask[l], p)[1];
-            let (rr, ri) = (m.re - re[l], m.im - im[l]);
+            let (rr, ri) = (mr[l] - dr[l], mi[l] - di[l]);
             acc[l] += rr * rr + ri * ri;
         }
     }
@@ -206,12 +234,12 @@ pub(crate) fn best_amplitude(axis: &Axis, re: &[f64], im: &[f64], w0: f64, q: f6
     let mut acc = [[0.0f64; LANES]; 3];
     for k in axis.starts() {
         let (w, w2, mask) = axis.group(k);
-        let (re, im) = (at(re, k), at(im, k));
+        let (dr, di) = (at(re, k), at(im, k));
+        let (gr, gi) = group(&w, &w2, &mask, &p).g;
         for l in 0..LANES {
-            let g = bin(w[l], w2[l], mask[l], &p)[0];
-            acc[0][l] += g.re * re[l] + g.im * im[l];
-            acc[1][l] += g.re * im[l] - g.im * re[l];
-            acc[2][l] += g.norm_sqr();
+            acc[0][l] += gr[l] * dr[l] + gi[l] * di[l];
+            acc[1][l] += gr[l] * di[l] - gi[l] * dr[l];
+            acc[2][l] += gr[l] * gr[l] + gi[l] * gi[l];
         }
     }
     let [gd_re, gd_im, gg] = acc.map(|a| lane_sum(&a));
