@@ -3,7 +3,8 @@
 guesses and its fit, written where the Rust tests read them; and BGlib's speed on one core.
 
 This program is the provenance of tests/fixtures/sho/bglib_sho.h5 (tests/it/sho_bglib.rs reads it).
-It runs in the BGlib reference environment (tests/reference/requirements-bglib.txt, Python 3.11):
+It runs in the BGlib reference environment .venv-bglib (tests/reference/requirements-bglib.txt says
+how to make it; Python 3.11):
 
     .venv-bglib/bin/python tests/reference/bglib_sho.py fixtures
     # a larger differential run, e.g. the 48 x 48 x 64-spectra map:
