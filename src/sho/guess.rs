@@ -84,7 +84,7 @@ pub(crate) fn complex_gaussian(
 }
 
 /// BGlib's weight of a pair of error e: (1/e)⁴ (infinite at e = 0, which makes the average NaN).
-/// Two squarings where numpy calls `pow`: within 2 ulps of it, and 20 times as fast.
+/// Two squarings where numpy calls `pow`: a few ulps apart, far below the 1e-9 the guess keeps to.
 fn weight(e: f64) -> f64 {
     let r = 1.0 / e;
     let r2 = r * r;
