@@ -15,6 +15,8 @@
 //! * [`compute`] — the generic engine: split rows over ranks, read in memory-bounded batches, map an
 //!   [`compute::Analysis`] over rows with rayon, gather, checkpoint, resume.
 //! * [`peaks`] — peak finding as the engine's first [`compute::Analysis`].
+//! * [`params`] — parameters described once, for the command line, Python, the results' attributes
+//!   and the reuse key.
 //! * [`plot`] — pictures of spectra, result maps and scaling studies (PNG/SVG, pure Rust).
 //! * [`error`] — the classes of failure every error carries, and the one exit-code table.
 //!
@@ -93,6 +95,7 @@ pub mod compute;
 pub mod cwt;
 pub mod error;
 pub mod nsid;
+pub mod params;
 pub mod peaks;
 pub mod plot;
 pub mod sho;

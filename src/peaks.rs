@@ -10,42 +10,73 @@
 use ndarray::Array2;
 use num_complex::ComplexFloat;
 
-use crate::compute::{Analysis, ComputeError, Param, RowItems, Rows, WriteTarget};
-use crate::cwt::{CwtParams, PeakFinder, Scratch, SnrFrom};
+use crate::compute::{Analysis, ComputeError, RowItems, Rows, WriteTarget};
+use crate::cwt::{CwtParams, PeakFinder, Scratch};
+use crate::params::{
+    choices, described, DefaultTo, Description, Kind, Param, ParamError, Parameters, Spec, Values,
+};
 use crate::usid::select::{open_main, select_spectra, Pixel, PixelChoice, SelectError};
 use crate::usid::write::{Ancillary, DimSpec, MainSpec};
 use crate::usid::{self, MainDataset, SpectraLayout, UsidError};
 
-/// Which real number of each (possibly complex) value the peaks are found in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Component {
-    /// |z| (the seed's `np.abs`); for real data |x|.
-    Abs,
-    /// Re z; for real data x itself.
-    Real,
-    /// Im z; zero for real data.
-    Imag,
-    /// arg z in radians (`np.angle`).
-    Phase,
+choices! {
+    /// Which real number of each (possibly complex) value the peaks are found in.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum Component {
+        #[default]
+        Abs => "abs": "|z| (the seed's np.abs); for real data |x|",
+        Real => "real": "Re z; for real data x itself",
+        Imag => "imag": "Im z; zero for real data",
+        Phase => "phase": "arg z in radians (np.angle)",
+    }
 }
 
-impl Component {
-    /// The component's name as recorded in results: `abs`, `real`, `imag`, `phase`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Component::Abs => "abs",
-            Component::Real => "real",
-            Component::Imag => "imag",
-            Component::Phase => "phase",
-        }
+described! {
+    /// Peak finding's own parameters; the kernel's are [`CwtParams`].
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    pub struct PeakOptions {
+        /// What of each value the peaks are found in (the seed's `np.abs` by default).
+        pub component: Component = Spec::new(
+            Kind::Choice(Component::CHOICES),
+            DefaultTo::Text("abs"),
+            "The real number of each value that peaks are found in",
+        ),
+    }
+}
+
+/// Everything peak finding is told: its own options and the kernel's parameters, described as
+/// one (the command line's options, the Python keywords, the recorded attributes and the reuse
+/// key, in this order).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PeakParams {
+    pub options: PeakOptions,
+    pub cwt: CwtParams,
+}
+
+impl Parameters for PeakParams {
+    const DESCRIPTION: Description = Description {
+        title: "Peak finding (scipy.signal.find_peaks_cwt)",
+        parts: &[PeakOptions::SPECS, CwtParams::SPECS],
+    };
+
+    fn from_values(values: &Values) -> Result<Self, ParamError> {
+        Ok(PeakParams { options: PeakOptions::from_values(values)?, cwt: CwtParams::from_values(values)? })
+    }
+}
+
+impl PeakParams {
+    /// What a results group records of them for spectra of `len` samples (derived defaults
+    /// filled in), in the description's order.
+    pub fn recorded(&self, len: usize) -> Vec<(String, Param)> {
+        let mut all = self.options.values();
+        all.extend(self.cwt.filled(len).values());
+        all
     }
 }
 
 /// `find_peaks_cwt` over every spectrum of a main dataset.
 pub struct PeakFinding {
-    params: CwtParams,
-    component: Component,
+    params: PeakParams,
     finder: PeakFinder,
     /// The length of a spectrum.
     n_bins: usize,
@@ -70,16 +101,11 @@ impl PeakFinding {
 
     /// Prepare peak finding on the spectra of `layout` (builds the wavelet bank for their length
     /// once).
-    pub fn new(
-        layout: &SpectraLayout,
-        params: CwtParams,
-        component: Component,
-    ) -> Result<Self, ComputeError> {
+    pub fn new(layout: &SpectraLayout, params: PeakParams) -> Result<Self, ComputeError> {
         let finder =
-            PeakFinder::new(layout.len(), &params).map_err(|e| ComputeError::Usage(e.to_string()))?;
+            PeakFinder::new(layout.len(), &params.cwt).map_err(|e| ComputeError::Usage(e.to_string()))?;
         Ok(PeakFinding {
             params,
-            component,
             finder,
             n_bins: layout.len(),
             axis: layout.axis.clone(),
@@ -143,7 +169,7 @@ impl PeakFinding {
     /// complex64 is computed in float32, then widened, as `np.abs` then scipy's promotion do).
     pub fn component_values(&self, rows: Rows<'_>, out: &mut Vec<f64>) {
         out.clear();
-        let c = self.component;
+        let c = self.params.options.component;
         match rows {
             Rows::Complex32(v) => out.extend(v.iter().map(|z| match c {
                 Component::Abs => z.abs() as f64,
@@ -286,17 +312,13 @@ pub struct PixelQuery<'a> {
 }
 
 /// The peaks of one pixel's spectra, as `usid-peaks pixel` and `usid_peaks.pixel` find them.
-pub fn pixel_peaks(
-    query: &PixelQuery<'_>,
-    params: CwtParams,
-    component: Component,
-) -> Result<PixelPeaks, ComputeError> {
+pub fn pixel_peaks(query: &PixelQuery<'_>, params: PeakParams) -> Result<PixelPeaks, ComputeError> {
     let select = |e: SelectError| ComputeError::of_class(e.class(), e.to_string());
     let (_file, main) = open_main(query.file, query.dataset).map_err(select)?;
     let pixel = Pixel::resolve(&main, query.pixel).map_err(select)?;
     let layout = SpectraLayout::named(&main, query.along)?.map_err(ComputeError::Usage)?;
     let chosen = select_spectra(&layout, query.steps).map_err(select)?;
-    let finding = PeakFinding::new(&layout, params, component)?;
+    let finding = PeakFinding::new(&layout, params)?;
     Ok(finding.pixel(&main, &layout, pixel, &chosen)?)
 }
 
@@ -309,26 +331,16 @@ impl Analysis for PeakFinding {
     }
 
     fn parameters(&self) -> Vec<(String, Param)> {
-        let r = self.params.resolved(self.n_bins);
-        vec![
+        let mut all = vec![
             ("algorithm".into(), Param::Str("find_peaks_cwt".into())),
             ("along".into(), Param::Str(self.axis_name.clone())),
-            ("component".into(), Param::Str(self.component.name().into())),
-            ("widths".into(), Param::Floats(self.params.widths.clone())),
-            ("max_distances".into(), Param::Floats(r.max_distances.clone())),
-            ("gap_thresh".into(), Param::Float(r.gap_thresh)),
-            ("min_length".into(), Param::Int(r.min_length as i64)),
-            ("min_snr".into(), Param::Float(self.params.min_snr)),
-            ("noise_perc".into(), Param::Float(self.params.noise_perc)),
-            ("window_size".into(), Param::Int(r.window_size as i64)),
-            (
-                "snr_from".into(),
-                Param::Str(match self.params.snr_from {
-                    SnrFrom::RidgeEnd => "ridge-end".into(),
-                    SnrFrom::RidgeMax => "ridge-max".into(),
-                }),
-            ),
-        ]
+        ];
+        all.extend(self.params.recorded(self.n_bins));
+        all
+    }
+
+    fn reuse_key(&self) -> Vec<(String, Param)> {
+        PeakParams::DESCRIPTION.key(self.parameters())
     }
 
     fn new_scratch(&self) -> PeakScratch {

@@ -335,3 +335,22 @@ def test_a_failure_in_the_middle_of_find_is_an_exception_not_an_exit(tmp_path):
     # It failed after the first batch was checkpointed: the next call resumes from there.
     summary = usid_peaks.find(big, output=out, progress=False)
     assert summary["resumed"] > 0 and summary["resumed"] + summary["computed"] == 60 * 60
+
+
+# Groups written by release 0.1.0 (tests/fixtures/compat, made with the command): the keywords
+# must give the reuse key that release wrote, byte for byte, or the groups are not reused.
+COMPAT = REPO / "tests" / "fixtures" / "compat"
+EVERY_PARAMETER = dict(widths=[3, 5.5, 9, 14], max_distances=[1, 1.5, 2, 3], gap_thresh=2.5, min_length=2,
+                       min_snr=0.5, noise_perc=25, window_size=7, snr_from="ridge_max", component="phase")
+
+
+@pytest.mark.parametrize("file, kw, n", [
+    ("beline.h5", {}, "000"),
+    ("beline.h5", EVERY_PARAMETER, "001"),
+    ("beline.h5", dict(widths=np.linspace(4, 16, 7), component="real"), "002"),
+    ("beps.h5", dict(along="DC_Offset", widths=[1, 2], min_length=1), "001"),
+])
+def test_keywords_reuse_the_groups_an_earlier_release_wrote(tmp_path, file, kw, n):
+    copy = shutil.copy(COMPAT / file, tmp_path / file)
+    summary = usid_peaks.find(copy, progress=False, **kw)
+    assert (summary["reused"], summary["group"]) == (True, f"{RAW}-Peak_Finding_{n}")

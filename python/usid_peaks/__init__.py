@@ -10,14 +10,13 @@ USID HDF5 files.
 """
 
 import json
-import math
 import operator
 import sys
 import time
 
 import numpy as np
 
-from . import _native
+from . import _native, _signatures
 from ._native import BusyError, Error, InputError, OutputError
 
 __all__ = [
@@ -32,23 +31,10 @@ __all__ = [
 __version__ = "0.1.0"
 
 #: The seed analysis's widths, ``np.linspace(20, 60, 30)``: the default of :func:`find` and :func:`pixel`.
-SEED_WIDTHS = np.linspace(20, 60, 30)
+SEED_WIDTHS = np.asarray(next(s["default"] for s in _signatures.DESCRIPTIONS["find"] if s["name"] == "widths"))
 
 
-def find_peaks_cwt(
-    vector,
-    widths,
-    wavelet=None,
-    max_distances=None,
-    gap_thresh=None,
-    min_length=None,
-    min_snr=1,
-    noise_perc=10,
-    window_size=None,
-    *,
-    threads=None,
-    snr_from="ridge_end",
-):
+def find_peaks_cwt(*args, **kwargs):
     """Find peaks with the continuous wavelet transform, exactly as ``scipy.signal.find_peaks_cwt``.
 
     Parameters are scipy's, with scipy's defaults. ``vector`` may also be 2-D: each row is one
@@ -60,28 +46,12 @@ def find_peaks_cwt(
     vector : array_like, 1-D or 2-D, real (bool, integer or floating point)
         One spectrum, or one spectrum per row. Complex input is refused: pass ``np.abs(x)``
         (or ``x.real``). Computed in float64, as scipy does.
-    widths : float or 1-D array_like
-        Wavelet widths (e.g. ``np.linspace(20, 60, 30)``); each must be > 0.
+<parameters>
     wavelet : None
         Only the Ricker wavelet (scipy's default) is implemented; anything else raises
         ``NotImplementedError``.
-    max_distances : 1-D array_like, optional
-        Per width, the largest column distance for a ridge line to continue. Default ``widths / 4``.
-    gap_thresh : float, optional
-        Rows a ridge line may skip. Default ``ceil(widths[0])``.
-    min_length : int, optional
-        Fewest points a ridge line needs. Default ``ceil(len(widths) / 4)``.
-    min_snr : float, optional
-        Smallest signal-to-noise ratio kept. Default 1.
-    noise_perc : float, optional
-        Percentile (0 to 100) of the smallest-width CWT row taken as the noise floor. Default 10.
-    window_size : int, optional
-        Width of the noise window, in samples. Default ``ceil(len(vector) / 20)``.
     threads : int, optional
         Threads for a 2-D call (keyword only). Default: every core.
-    snr_from : {"ridge_end", "ridge_max"}, optional
-        The SNR's signal: scipy's rule (default) or the ridge line's largest CWT value (Du, Kibbe
-        & Lin 2006). Keyword only.
 
     Returns
     -------
@@ -100,28 +70,16 @@ def find_peaks_cwt(
     NotImplementedError
         ``wavelet`` other than None.
     """
-    x = _spectra(vector)
-    params = _params(widths, wavelet, max_distances, gap_thresh, min_length, min_snr, noise_perc, window_size,
-                     snr_from, "abs")
+    a = _signatures.bind("find_peaks_cwt", args, kwargs)
+    x = _spectra(a["vector"])
+    _no_wavelet(a["wavelet"])
+    params = _signatures.keywords("find_peaks_cwt", a)
     if x.ndim == 1:
         return _native.find_peaks_1d(x, params)
-    return _native.find_peaks_2d(x, params, _threads(threads))
+    return _native.find_peaks_2d(x, params, _threads(a["threads"]))
 
 
-def find(
-    path,
-    dataset=None,
-    *,
-    widths=None,
-    along=None,
-    output=None,
-    threads=None,
-    max_mem_mb=1024,
-    force=False,
-    progress=True,
-    component="abs",
-    **cwt_params,
-):
+def find(*args, **kwargs):
     """Find the peaks of every pixel of a USID main dataset and write the results group.
 
     The same job as the command ``usid-peaks find`` (one process, every core, no MPI): the
@@ -136,8 +94,6 @@ def find(
         The HDF5 file.
     dataset : str, optional
         The main dataset's path. Default: the file's only source dataset.
-    widths : float or 1-D array_like, optional
-        Wavelet widths, as for :func:`find_peaks_cwt`. Default ``np.linspace(20, 60, 30)``.
     along : str, optional
         The spectroscopic dimension a spectrum runs along, by name (e.g. ``"Frequency"`` or
         ``"DC_Offset"`` of a BEPS map), as ``usid-peaks find --along``. Default: the
@@ -158,11 +114,7 @@ def find(
         ``progress(done, total)`` (spectra of this run) about every 0.2 s while computing and once
         when the run has completed, instead of any bar; an exception it raises stops the run
         after the current batch (checkpointed, so the same call resumes) and is raised.
-    component : {"abs", "real", "imag", "phase"}
-        What of each (complex) value the peaks are found in. Default ``abs``, the seed's ``np.abs``.
-    **cwt_params
-        ``max_distances``, ``gap_thresh``, ``min_length``, ``min_snr``, ``noise_perc``,
-        ``window_size``, ``snr_from``: as for :func:`find_peaks_cwt`.
+<parameters>
 
     Returns
     -------
@@ -182,12 +134,16 @@ def find(
     KeyboardInterrupt
         Interrupted; progress is saved and the same call resumes.
     """
-    params = _file_params(widths, component, cwt_params)
-    engine_bar, on_progress, close = _progress(progress)
+    a = _signatures.bind("find", args, kwargs)
+    _no_wavelet(a["wavelet"])
+    params = _signatures.keywords("find", a)
+    engine_bar, on_progress, close = _progress(a["progress"])
+    output = a["output"]
     try:
         summary = _native.find(
-            _path(path), params, dataset, _along(along), None if output is None else _path(output),
-            _threads(threads), _positive_int(max_mem_mb, "max_mem_mb"), bool(force), engine_bar, on_progress,
+            _path(a["path"]), params, a["dataset"], _along(a["along"]), None if output is None else _path(output),
+            _threads(a["threads"]), _positive_int(a["max_mem_mb"], "max_mem_mb"), bool(a["force"]), engine_bar,
+            on_progress,
         )
     finally:
         close()
@@ -248,13 +204,16 @@ def _isatty(stream):
         return False
 
 
-def pixel(path, row=None, col=None, dataset=None, *, index=None, widths=None, along=None, component="abs",
-          **cwt_params):
+def pixel(*args, **kwargs):
     """The peaks of one pixel's spectra: the seed's "try it on one spectrum first" step.
 
     The pixel is (``row``, ``col``) on the position grid (the columns are the position dimension
-    that varies fastest, e.g. X), or ``index``, its row in the main dataset. Parameters (``along``
-    included) as for :func:`find`.
+    that varies fastest, e.g. X), or ``index``, its row in the main dataset. ``path``,
+    ``dataset`` and ``along`` are as for :func:`find`.
+
+    Parameters
+    ----------
+<parameters>
 
     Returns
     -------
@@ -266,13 +225,14 @@ def pixel(path, row=None, col=None, dataset=None, *, index=None, widths=None, al
         one dict per spectrum with ``label`` (the other dimensions' values, e.g.
         ``"DC_Offset=-2.5 V"``), ``spectrum`` (its index in the pixel), ``peaks`` and ``values``.
     """
-    params = _file_params(widths, component, cwt_params)
+    a = _signatures.bind("pixel", args, kwargs)
+    index, row, col = a["index"], a["row"], a["col"]
     if (index is None) == (row is None or col is None) or (index is not None and (row, col) != (None, None)):
         raise TypeError("pixel() takes row and col, or index=")
-    idx = None if index is None else _index(index, "index")
-    r = None if row is None else _index(row, "row")
-    c = None if col is None else _index(col, "col")
-    out = json.loads(_native.pixel(_path(path), params, dataset, r, c, idx, _along(along)))
+    _no_wavelet(a["wavelet"])
+    params = _signatures.keywords("pixel", a)
+    which = _index(index, "index") if row is None else (_index(row, "row"), _index(col, "col"))
+    out = json.loads(_native.pixel(_path(a["path"]), params, which, a["dataset"], _along(a["along"])))
     # The command's JSON shape; bins and values as arrays.
     for spectrum in [out, *out.get("spectra", [])]:
         if "peaks" in spectrum:
@@ -299,66 +259,12 @@ def _spectra(vector):
     return np.ascontiguousarray(x, dtype=np.float64)
 
 
-def _floats(value, name):
-    a = np.asarray(value)
-    if np.iscomplexobj(a):
-        raise TypeError(f"{name} must be real, got a complex value")
-    if a.dtype.kind not in "biuf":
-        try:
-            a = a.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be numbers, got {value!r}") from None
-    return a.astype(np.float64)
-
-
-def _params(widths, wavelet, max_distances, gap_thresh, min_length, min_snr, noise_perc, window_size,
-            snr_from, component):
+def _no_wavelet(wavelet):
     if wavelet is not None:
         raise NotImplementedError(
             "wavelet: only the default Ricker wavelet (wavelet=None) is implemented; "
             "use scipy.signal.find_peaks_cwt for another wavelet"
         )
-    w = np.atleast_1d(_floats(widths, "widths"))
-    if w.ndim != 1:
-        raise ValueError(f"widths must be a number or a 1-D sequence, got a {w.ndim}-D array")
-    if max_distances is not None:
-        md = _floats(max_distances, "max_distances")
-        if md.ndim != 1:
-            # scipy takes len(max_distances): a scalar fails there with a TypeError.
-            raise TypeError("max_distances must be a 1-D sequence, one value per width")
-        max_distances = md.tolist()
-    if gap_thresh is not None:
-        gap_thresh = _real(gap_thresh, "gap_thresh")
-    if min_length is not None:
-        # scipy keeps a ridge line when not len(line) < min_length: a float counts as its ceiling,
-        # NaN keeps every line, +inf none.
-        m = _real(min_length, "min_length")
-        min_length = 0 if math.isnan(m) or m <= 0 else (2**62 if math.isinf(m) else math.ceil(m))
-    if window_size is not None:
-        # scipy takes int(window_size).
-        window_size = int(_real(window_size, "window_size"))
-        if window_size < 0:
-            raise ValueError(f"window_size must be >= 0, got {window_size}")
-    return _native.Params(w.tolist(), max_distances, gap_thresh, min_length, _real(min_snr, "min_snr"),
-                          _real(noise_perc, "noise_perc"), window_size, snr_from, component)
-
-
-def _file_params(widths, component, cwt_params):
-    unknown = set(cwt_params) - {"max_distances", "gap_thresh", "min_length", "min_snr", "noise_perc",
-                                 "window_size", "snr_from", "wavelet"}
-    if unknown:
-        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
-    kw = {"min_snr": 1, "noise_perc": 10, "snr_from": "ridge_end", **cwt_params}
-    return _params(SEED_WIDTHS if widths is None else widths, kw.get("wavelet"), kw.get("max_distances"),
-                   kw.get("gap_thresh"), kw.get("min_length"), kw["min_snr"], kw["noise_perc"],
-                   kw.get("window_size"), kw["snr_from"], component)
-
-
-def _real(value, name):
-    a = np.asarray(value)
-    if a.ndim != 0:
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    return float(_floats(a, name))
 
 
 def _index(value, name):
@@ -392,3 +298,10 @@ def _path(path):
     import os
 
     return os.fsdecode(os.fspath(path))
+
+
+# The signatures and the parameters' docs come from the analysis's description (see _signatures).
+for _f in (find_peaks_cwt, find, pixel):
+    _f.__signature__ = _signatures.signature(_f.__name__)
+    _f.__doc__ = _f.__doc__.replace("<parameters>", _signatures.parameter_docs(_f.__name__))
+del _f

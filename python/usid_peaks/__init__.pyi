@@ -1,5 +1,5 @@
 """Type stubs of usid_peaks: the signatures only. The documentation is the runtime module's
-docstrings (``help(usid_peaks.find)``), written once, there."""
+docstrings (``help(usid_peaks.find)``)."""
 
 import os
 from typing import Any, Callable, Literal, Optional, Sequence, Union
@@ -15,8 +15,8 @@ SEED_WIDTHS: npt.NDArray[np.float64]
 
 _Widths = Union[float, Sequence[float], npt.NDArray[Any]]
 _Path = Union[str, "os.PathLike[str]"]
-_SnrFrom = Literal["ridge_end", "ridge_max"]
-_Component = Literal["abs", "real", "imag", "phase"]
+
+# Made by python -m usid_peaks._stubs from the parameter descriptions; edit those, not below.
 
 def find_peaks_cwt(
     vector: npt.ArrayLike,
@@ -25,33 +25,34 @@ def find_peaks_cwt(
     max_distances: Optional[npt.ArrayLike] = None,
     gap_thresh: Optional[float] = None,
     min_length: Optional[int] = None,
-    min_snr: float = 1,
-    noise_perc: float = 10,
+    min_snr: float = 1.0,
+    noise_perc: float = 10.0,
     window_size: Optional[int] = None,
     *,
     threads: Optional[int] = None,
-    snr_from: _SnrFrom = "ridge_end",
+    snr_from: Literal["ridge_end", "ridge_max"] = "ridge_end",
 ) -> Union[npt.NDArray[np.int64], list[npt.NDArray[np.int64]]]: ...
 
 def find(
     path: _Path,
     dataset: Optional[str] = None,
     *,
-    widths: Optional[_Widths] = None,
     along: Optional[str] = None,
     output: Optional[_Path] = None,
     threads: Optional[int] = None,
     max_mem_mb: int = 1024,
     force: bool = False,
     progress: Union[bool, Callable[[int, int], object]] = True,
-    component: _Component = "abs",
+    wavelet: None = None,
+    component: Literal["abs", "real", "imag", "phase"] = "abs",
+    widths: Optional[_Widths] = None,
     max_distances: Optional[npt.ArrayLike] = None,
     gap_thresh: Optional[float] = None,
     min_length: Optional[int] = None,
-    min_snr: float = 1,
-    noise_perc: float = 10,
+    min_snr: float = 1.0,
+    noise_perc: float = 10.0,
     window_size: Optional[int] = None,
-    snr_from: _SnrFrom = "ridge_end",
+    snr_from: Literal["ridge_end", "ridge_max"] = "ridge_end",
 ) -> dict[str, Any]: ...
 
 def pixel(
@@ -61,14 +62,15 @@ def pixel(
     dataset: Optional[str] = None,
     *,
     index: Optional[int] = None,
-    widths: Optional[_Widths] = None,
     along: Optional[str] = None,
-    component: _Component = "abs",
+    wavelet: None = None,
+    component: Literal["abs", "real", "imag", "phase"] = "abs",
+    widths: Optional[_Widths] = None,
     max_distances: Optional[npt.ArrayLike] = None,
     gap_thresh: Optional[float] = None,
     min_length: Optional[int] = None,
-    min_snr: float = 1,
-    noise_perc: float = 10,
+    min_snr: float = 1.0,
+    noise_perc: float = 10.0,
     window_size: Optional[int] = None,
-    snr_from: _SnrFrom = "ridge_end",
+    snr_from: Literal["ridge_end", "ridge_max"] = "ridge_end",
 ) -> dict[str, Any]: ...

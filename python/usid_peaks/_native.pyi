@@ -1,31 +1,19 @@
-"""The Rust half of usid_peaks (private: call the functions of usid_peaks instead)."""
+"""The Rust half of usid_peaks (private: call the functions of usid_peaks instead). The analysis's
+keywords travel by name in ``params``, checked in Rust against its description (``describe``)."""
 
-from typing import Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
 
-class Params:
-    def __init__(
-        self,
-        widths: list[float],
-        max_distances: Optional[list[float]],
-        gap_thresh: Optional[float],
-        min_length: Optional[int],
-        min_snr: float,
-        noise_perc: float,
-        window_size: Optional[int],
-        snr_from: str,
-        component: str,
-    ) -> None: ...
-
-def find_peaks_1d(vector: npt.NDArray[np.float64], params: Params) -> npt.NDArray[np.int64]: ...
+def describe() -> dict[str, list[dict[str, Any]]]: ...
+def find_peaks_1d(vector: npt.NDArray[np.float64], params: dict[str, Any]) -> npt.NDArray[np.int64]: ...
 def find_peaks_2d(
-    matrix: npt.NDArray[np.float64], params: Params, threads: Optional[int] = None
+    matrix: npt.NDArray[np.float64], params: dict[str, Any], threads: Optional[int] = None
 ) -> list[npt.NDArray[np.int64]]: ...
 def find(
     path: str,
-    params: Params,
+    params: dict[str, Any],
     dataset: Optional[str] = None,
     along: Optional[str] = None,
     output: Optional[str] = None,
@@ -37,15 +25,11 @@ def find(
 ) -> str: ...
 def pixel(
     path: str,
-    params: Params,
+    params: dict[str, Any],
+    pixel: Union[int, tuple[int, int]],
     dataset: Optional[str] = None,
-    row: Optional[int] = None,
-    col: Optional[int] = None,
-    index: Optional[int] = None,
     along: Optional[str] = None,
-) -> tuple[
-    str, int, int, int, str, str, int, list[tuple[str, int, npt.NDArray[np.int64], list[float]]]
-]: ...
+) -> str: ...
 
 class Error(Exception): ...
 class InputError(Error): ...

@@ -63,6 +63,7 @@ fn parse_threads(s: &str) -> Result<Vec<usize>, CliError> {
 
 pub fn run(args: Args) -> Result<(), CliError> {
     let params = args.cwt.params()?;
+    let component = params.options.component.name();
     if args.repeat == 0 {
         return Err(CliError::usage("--repeat must be at least 1"));
     }
@@ -84,7 +85,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
 
     let (_file, main) = open_main(&args.file, args.dataset.as_deref())?;
     let layout = args.along.layout(&main)?;
-    let finder = PeakFinding::new(&layout, params, args.cwt.component)?;
+    let finder = PeakFinding::new(&layout, params)?;
     let t = Instant::now();
     let data = usid_peaks::usid::SpectraReader::new(&main, &layout).read_range(0..main.n_positions)?;
     let n_spectra = data.n_spectra();
@@ -128,7 +129,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         "cores": cores,
         "repeat": args.repeat,
         "bind_threads": args.bind.bind_threads,
-        "component": args.cwt.component,
+        "component": component,
         "identical": all.iter().all(|r| r.identical != Some(false)),
         "rows": all,
     });

@@ -61,8 +61,7 @@ pub fn run(args: Args, started: Instant) -> Result<(), CliError> {
         along: args.along.along.clone(),
         bind_threads: args.bind.bind_threads,
     };
-    let component = args.cwt.component;
-    let result = compute::run(&world, &job, started, |layout| PeakFinding::new(layout, params, component));
+    let result = compute::run(&world, &job, started, |layout| PeakFinding::new(layout, params));
     // Every rank gets the same result; only rank 0 speaks.
     let summary = match result {
         Ok(s) => s,

@@ -1,88 +1,120 @@
-//! The options shared by `pixel`, `find`, `plot` and `bench`: find_peaks_cwt's, `--along`, and
-//! `--bind-threads`.
+//! The options shared by `pixel`, `find`, `plot` and `bench`: an analysis's parameters (made from
+//! its description: the command line only translates them), `--along`, and `--bind-threads`.
 
+use std::marker::PhantomData;
+
+use clap::builder::{PossibleValue, PossibleValuesParser};
+use clap::parser::ValueSource;
+use clap::{Arg, ArgAction, ArgMatches};
 use usid_peaks::compute::Binding;
-use usid_peaks::cwt::{parse_widths, CwtParams, SnrFrom};
-use usid_peaks::peaks::Component;
+use usid_peaks::params::{DefaultTo, Kind, Parameters, Spec, Values};
+use usid_peaks::peaks::PeakParams;
 use usid_peaks::usid::{MainDataset, SpectraLayout};
 
 use super::CliError;
 
-/// Which value the SNR's signal is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SnrFromArg {
-    /// scipy's: the CWT value where the ridge line ends (its smallest width).
-    RidgeEnd,
-    /// Du, Kibbe & Lin (2006): the largest CWT value along the ridge line.
-    RidgeMax,
+/// The options of peak finding.
+pub type CwtArgs = ParamArgs<PeakParams>;
+
+/// The options of a parameter set `P`, one per parameter of its description (`--min-snr`, and
+/// a second flag where the description gives one, `--width-list`), under its title; each value
+/// as the user wrote it, read by the library's grammar when [`ParamArgs::params`] is called.
+#[derive(Debug, Clone)]
+pub struct ParamArgs<P> {
+    /// (parameter, the flag it was given with, the text), for the parameters given.
+    given: Vec<(&'static Spec, String, String)>,
+    _params: PhantomData<P>,
 }
 
-#[derive(clap::Args, Debug, Clone)]
-#[command(next_help_heading = "Peak finding (scipy.signal.find_peaks_cwt)")]
-pub struct CwtArgs {
-    /// Wavelet widths as START:STOP:NUM, exactly np.linspace(START, STOP, NUM).
-    #[arg(long, default_value = "20:60:30", value_name = "START:STOP:NUM", conflicts_with = "width_list")]
-    pub widths: String,
-    /// Wavelet widths as an explicit list, e.g. 2,4.5,9.
-    #[arg(long, value_name = "W1,W2,...")]
-    pub width_list: Option<String>,
-    /// Largest column distance per width for a ridge line to continue [default: widths/4].
-    #[arg(long, value_name = "D1,D2,...")]
-    pub max_distances: Option<String>,
-    /// Rows a ridge line may skip [default: ceil(widths[0])].
-    #[arg(long)]
-    pub gap_thresh: Option<f64>,
-    /// Fewest points a ridge line needs [default: ceil(number of widths / 4)].
-    #[arg(long)]
-    pub min_length: Option<usize>,
-    /// Smallest signal-to-noise ratio kept.
-    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
-    pub min_snr: f64,
-    /// Percentile of the smallest-width CWT row taken as the noise floor.
-    #[arg(long, default_value_t = 10.0, allow_negative_numbers = true)]
-    pub noise_perc: f64,
-    /// Width of the noise window in bins [default: ceil(bins / 20)].
-    #[arg(long)]
-    pub window_size: Option<usize>,
-    /// The SNR's signal.
-    #[arg(long, value_enum, default_value = "ridge-end")]
-    pub snr_from: SnrFromArg,
-    /// The real number of each value that peaks are found in.
-    #[arg(long, value_enum, default_value = "abs")]
-    pub component: Component,
-}
-
-impl CwtArgs {
-    /// The kernel's parameters, or a usage error naming the bad option.
-    pub fn params(&self) -> Result<CwtParams, CliError> {
-        let widths = match &self.width_list {
-            Some(list) => parse_widths(list).map_err(|e| CliError::usage(format!("--width-list: {e}")))?,
-            None => parse_widths(&self.widths).map_err(|e| CliError::usage(format!("--widths: {e}")))?,
-        };
-        if self.min_snr.is_nan() {
-            return Err(CliError::usage("--min-snr must be a number"));
+impl<P: Parameters> ParamArgs<P> {
+    /// The parameters: the given values, the described defaults for the rest.
+    pub fn params(&self) -> Result<P, CliError> {
+        let mut values = Values::new(P::DESCRIPTION);
+        for (spec, flag, text) in &self.given {
+            let value = spec.parse(text).map_err(|why| CliError::usage(format!("--{flag}: {why}")))?;
+            values.set(spec.name, value).map_err(|e| CliError::usage(format!("--{flag}: {e}")))?;
         }
-        let max_distances = match &self.max_distances {
-            Some(list) => Some(
-                list.split(',').map(|v| v.trim().parse::<f64>()).collect::<Result<Vec<f64>, _>>().map_err(
-                    |_| CliError::usage(format!("--max-distances: {list:?} is not a list of numbers")),
-                )?,
-            ),
-            None => None,
-        };
-        Ok(CwtParams {
-            widths,
-            max_distances,
-            gap_thresh: self.gap_thresh,
-            min_length: self.min_length,
-            min_snr: self.min_snr,
-            noise_perc: self.noise_perc,
-            window_size: self.window_size,
-            snr_from: match self.snr_from {
-                SnrFromArg::RidgeEnd => SnrFrom::RidgeEnd,
-                SnrFromArg::RidgeMax => SnrFrom::RidgeMax,
-            },
-        })
+        P::from_values(&values).map_err(|e| CliError::usage(e.to_string()))
+    }
+}
+
+/// The clap id and long flag of `spec`'s second flag.
+fn alias_id(spec: &Spec) -> Option<(String, &'static str)> {
+    spec.alias.map(|a| (a.long.replace('-', "_"), a.long))
+}
+
+/// The option of one parameter.
+fn option(spec: &Spec) -> Arg {
+    let value_name = spec.value_name.map_or_else(|| spec.name.to_uppercase(), str::to_string);
+    let mut help = spec.help.to_string();
+    if spec.kind == Kind::Widths {
+        help.push_str(": START:STOP:NUM is exactly np.linspace(START, STOP, NUM)");
+    }
+    let mut arg = Arg::new(spec.name).long(spec.flag()).value_name(value_name).action(ArgAction::Set);
+    arg = match spec.default {
+        DefaultTo::Text(t) => arg.default_value(t),
+        DefaultTo::Derived(how) => {
+            help.push_str(&format!(" [default: {how}]"));
+            arg
+        }
+    };
+    if let Some((id, _)) = alias_id(spec) {
+        arg = arg.conflicts_with(id);
+    }
+    match spec.kind {
+        Kind::Float => arg.allow_negative_numbers(true).help(help),
+        Kind::Choice(choices) => arg
+            .value_parser(PossibleValuesParser::new(
+                choices.iter().map(|c| PossibleValue::new(c.name).help(c.help)),
+            ))
+            .help(help),
+        _ => arg.help(help),
+    }
+}
+
+impl<P: Parameters> clap::Args for ParamArgs<P> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        let heading = cmd.get_next_help_heading().map(str::to_string);
+        let mut cmd = cmd.next_help_heading(P::DESCRIPTION.title);
+        for spec in P::DESCRIPTION.specs() {
+            cmd = cmd.arg(option(spec));
+            if let (Some(a), Some((id, _))) = (spec.alias, alias_id(spec)) {
+                cmd = cmd.arg(
+                    Arg::new(id).long(a.long).value_name(a.value_name).help(a.help).action(ArgAction::Set),
+                );
+            }
+        }
+        match heading {
+            Some(h) => cmd.next_help_heading(h),
+            None => cmd.next_help_heading(None::<&str>),
+        }
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl<P: Parameters> clap::FromArgMatches for ParamArgs<P> {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut given = Vec::new();
+        for spec in P::DESCRIPTION.specs() {
+            let alias = alias_id(spec).map(|(id, long)| (id, long.to_string()));
+            for (id, flag) in std::iter::once((spec.name.to_string(), spec.flag())).chain(alias) {
+                // Defaults are the description's: only what the user wrote is taken.
+                if matches.value_source(&id).is_some_and(|s| s != ValueSource::DefaultValue) {
+                    if let Some(text) = matches.get_one::<String>(&id) {
+                        given.push((spec, flag, text.clone()));
+                    }
+                }
+            }
+        }
+        Ok(ParamArgs { given, _params: PhantomData })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
     }
 }
 

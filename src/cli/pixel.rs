@@ -91,7 +91,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let params = args.cwt.params()?;
     let t = &args.target;
     let steps = t.steps()?;
-    let found = pixel_peaks(&t.query(&steps)?, params, args.cwt.component)?;
+    let found = pixel_peaks(&t.query(&steps)?, params)?;
     if args.json {
         return super::print_stdout(&format!("{}\n", found.to_json(&t.file.display().to_string())));
     }

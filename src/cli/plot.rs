@@ -72,8 +72,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         save(&plot::map_figure(&query).map_err(plot_error)?, &args.output, size)
     } else {
         let params = args.cwt.params()?;
-        let figure =
-            plot::spectrum_figure(&t.query(&steps)?, params, args.cwt.component).map_err(plot_error)?;
+        let figure = plot::spectrum_figure(&t.query(&steps)?, params).map_err(plot_error)?;
         save(&figure, &args.output, size)
     }
 }

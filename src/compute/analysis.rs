@@ -6,6 +6,7 @@
 //! …). Items travel between ranks and into checkpoints as bytes, so they must be [`bytemuck::Pod`].
 //! How the items become datasets is the analysis's business ([`Analysis::write`]).
 
+pub use crate::params::Param;
 pub use crate::usid::Rows;
 use crate::usid::{MainDataset, UsidError};
 
@@ -68,16 +69,6 @@ pub struct WriteTarget<'a> {
     pub position_values: &'a hdf5::Dataset,
 }
 
-/// A parameter value recorded as an attribute of the results group.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(untagged)]
-pub enum Param {
-    Str(String),
-    Float(f64),
-    Int(i64),
-    Floats(Vec<f64>),
-}
-
 /// A per-spectrum analysis the engine can run over a main dataset.
 ///
 /// Implement this for a new analysis (a SHO fit, a filter, …) and [`crate::compute::run`] maps
@@ -99,8 +90,16 @@ pub trait Analysis: Sync {
     }
     /// Every parameter that changes the results, recorded on the results group; two runs with the
     /// same name and parameters on the same data give the same results (which is what reuse and
-    /// resume rely on).
+    /// resume rely on). An analysis with a [`crate::params::Description`] records its values
+    /// (defaults derived from the data filled in).
     fn parameters(&self) -> Vec<(String, Param)>;
+    /// The part of [`Analysis::parameters`] that decides whether two runs' results are
+    /// interchangeable (the reuse and resume key): all of them, unless the analysis leaves out
+    /// parameters added later while they have their default
+    /// ([`crate::params::Description::key`]), so that earlier groups stay reusable.
+    fn reuse_key(&self) -> Vec<(String, Param)> {
+        self.parameters()
+    }
     /// Scratch for one thread.
     fn new_scratch(&self) -> Self::Scratch;
     /// Process a block of spectra (each of the layout's `len` values, ordered along its

@@ -44,7 +44,7 @@ fn fingerprint<A: Analysis>(input: &Input, analysis: &A) -> Result<String, Compu
         "dtype": input.dtype(),
         "along": input.layout.along_dim.name,
         "analysis": analysis.name(),
-        "parameters": analysis.parameters(),
+        "parameters": analysis.reuse_key(),
     });
     serde_json::to_string(&value).map_err(|e| ComputeError::Internal(format!("fingerprint: {e}")))
 }

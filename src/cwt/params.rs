@@ -1,58 +1,88 @@
-//! Parameters of `find_peaks_cwt`, their scipy defaults, and the widths grammar of the CLI.
+//! Parameters of `find_peaks_cwt` and their scipy defaults, described once (see
+//! [`crate::params`]): the command line's options, the Python keywords, the results' attributes
+//! and the reuse key all come from the declaration of [`CwtParams`] below.
 use super::CwtError;
+use crate::params::{
+    choices, described, Alias, DefaultTo, Description, Kind, ParamError, Parameters, Scipy, Spec, Values,
+};
+pub use crate::params::{linspace, parse_widths};
 
-/// Which CWT value is the "signal" of a ridge line's signal-to-noise ratio.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SnrFrom {
-    /// scipy's rule: the CWT value at the ridge line's lowest row (its smallest width) and column.
-    #[default]
-    RidgeEnd,
-    /// Du, Kibbe & Lin (2006): the largest CWT value along the whole ridge line. NaN values on the
-    /// line are skipped; a line made only of NaN has a NaN signal (which passes, like scipy's NaN).
-    RidgeMax,
+choices! {
+    /// Which CWT value is the "signal" of a ridge line's signal-to-noise ratio.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum SnrFrom {
+        #[default]
+        RidgeEnd => "ridge-end": "scipy's: the CWT value where the ridge line ends (its smallest width)",
+        RidgeMax => "ridge-max": "Du, Kibbe & Lin (2006): the largest CWT value along the ridge line (NaN values skipped)",
+    }
 }
 
-/// The parameters of `scipy.signal.find_peaks_cwt` (the Ricker wavelet only), plus the
-/// [`SnrFrom`] choice. `None` means scipy's default, which depends on the spectrum length or on
-/// the widths; [`CwtParams::resolved`] spells every default out.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CwtParams {
-    /// Wavelet widths (scales), in samples; one CWT row per width. Each must be > 0 (scipy fails
-    /// on 0, negatives and NaN); +inf is accepted like scipy does (an all-zero row).
-    pub widths: Vec<f64>,
-    /// Largest column distance, per row, at which a maximum joins a ridge line from the row
-    /// above; at least as many as `widths`. Default `widths / 4`.
-    pub max_distances: Option<Vec<f64>>,
-    /// Rows a ridge line may go without a new maximum before it is closed. Default
-    /// `ceil(widths[0])`.
-    pub gap_thresh: Option<f64>,
-    /// Fewest points a ridge line needs. Default `ceil(n_widths / 4)`.
-    pub min_length: Option<usize>,
-    /// Smallest accepted signal-to-noise ratio. scipy accepts any value; at or below 0 the
-    /// SNR filter keeps everything.
-    pub min_snr: f64,
-    /// Percentile (0..=100) of CWT row 0 around a peak taken as its noise floor.
-    pub noise_perc: f64,
-    /// Width of the noise window, in samples. Default `ceil(len / 20)`. 0 is accepted like
-    /// scipy does: the noise is then NaN and every ridge line passes the SNR filter.
-    pub window_size: Option<usize>,
-    /// The SNR's signal: scipy's rule (default) or the ridge line's maximum.
-    pub snr_from: SnrFrom,
+described! {
+    /// The parameters of `scipy.signal.find_peaks_cwt` (the Ricker wavelet only), plus the
+    /// [`SnrFrom`] choice. `None` means scipy's default, which depends on the spectrum length or
+    /// on the widths; [`CwtParams::resolved`] spells every default out. `Default` is the seed
+    /// analysis: widths `np.linspace(20, 60, 30)` and scipy's defaults elsewhere.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CwtParams {
+        /// Wavelet widths (scales), in samples; one CWT row per width. Each must be > 0 (scipy
+        /// fails on 0, negatives and NaN); +inf is accepted like scipy does (an all-zero row).
+        pub widths: Vec<f64> = Spec::new(
+            Kind::Widths,
+            DefaultTo::Text("20:60:30"),
+            "Wavelet widths (scales) in samples, one CWT row each, every one > 0",
+        )
+        .value_name("START:STOP:NUM")
+        .alias(Alias { long: "width-list", value_name: "W1,W2,...", help: "Wavelet widths as an explicit list, e.g. 2,4.5,9" })
+        .scipy(Scipy::Required),
+        /// Largest column distance, per row, at which a maximum joins a ridge line from the row
+        /// above; at least as many as `widths`. Default `widths / 4`.
+        pub max_distances: Option<Vec<f64>> = Spec::new(
+            Kind::Floats,
+            DefaultTo::Derived("widths / 4"),
+            "Largest column distance, per width, at which a ridge line continues",
+        )
+        .value_name("D1,D2,...")
+        .scipy(Scipy::Positional),
+        /// Rows a ridge line may go without a new maximum before it is closed. Default
+        /// `ceil(widths[0])`.
+        pub gap_thresh: Option<f64> = Spec::new(Kind::Float, DefaultTo::Derived("ceil(widths[0])"), "Rows a ridge line may skip")
+            .scipy(Scipy::Positional),
+        /// Fewest points a ridge line needs. Default `ceil(n_widths / 4)`.
+        pub min_length: Option<usize> = Spec::new(
+            Kind::Count,
+            DefaultTo::Derived("ceil(number of widths / 4)"),
+            "Fewest points a ridge line needs",
+        )
+        .scipy(Scipy::Positional),
+        /// Smallest accepted signal-to-noise ratio. scipy accepts any value; at or below 0 the
+        /// SNR filter keeps everything.
+        pub min_snr: f64 = Spec::new(Kind::Float, DefaultTo::Text("1"), "Smallest signal-to-noise ratio kept")
+            .scipy(Scipy::Positional),
+        /// Percentile (0..=100) of CWT row 0 around a peak taken as its noise floor.
+        pub noise_perc: f64 = Spec::new(
+            Kind::Float,
+            DefaultTo::Text("10"),
+            "Percentile (0 to 100) of the smallest-width CWT row taken as the noise floor",
+        )
+        .scipy(Scipy::Positional),
+        /// Width of the noise window, in samples. Default `ceil(len / 20)`. 0 is accepted like
+        /// scipy does: the noise is then NaN and every ridge line passes the SNR filter.
+        pub window_size: Option<usize> = Spec::new(
+            Kind::Size,
+            DefaultTo::Derived("ceil(spectrum length / 20)"),
+            "Width of the noise window, in samples",
+        )
+        .scipy(Scipy::Positional),
+        /// The SNR's signal: scipy's rule (default) or the ridge line's maximum.
+        pub snr_from: SnrFrom = Spec::new(Kind::Choice(SnrFrom::CHOICES), DefaultTo::Text("ridge-end"), "The SNR's signal"),
+    }
 }
 
-impl Default for CwtParams {
-    /// The seed analysis: widths `np.linspace(20, 60, 30)` and scipy's defaults elsewhere.
-    fn default() -> Self {
-        CwtParams {
-            widths: linspace(20.0, 60.0, 30),
-            max_distances: None,
-            gap_thresh: None,
-            min_length: None,
-            min_snr: 1.0,
-            noise_perc: 10.0,
-            window_size: None,
-            snr_from: SnrFrom::RidgeEnd,
-        }
+impl Parameters for CwtParams {
+    const DESCRIPTION: Description = Description { title: "find_peaks_cwt", parts: &[CwtParams::SPECS] };
+
+    fn from_values(values: &Values) -> Result<Self, ParamError> {
+        CwtParams::from_values(values)
     }
 }
 
@@ -93,6 +123,19 @@ impl CwtParams {
         }
     }
 
+    /// These parameters with every default derived for spectra of `len` samples filled in: what
+    /// a results group records.
+    pub fn filled(&self, len: usize) -> CwtParams {
+        let r = self.resolved(len);
+        CwtParams {
+            max_distances: Some(r.max_distances),
+            gap_thresh: Some(r.gap_thresh),
+            min_length: Some(r.min_length),
+            window_size: Some(r.window_size),
+            ..self.clone()
+        }
+    }
+
     /// The resolved parameters, or the error scipy would raise for them on a spectrum of `len`
     /// samples. Where scipy accepts a strange value silently (negative `min_snr`,
     /// `window_size` 0, a negative `gap_thresh`), so do we.
@@ -127,101 +170,9 @@ fn first_invalid_width(widths: &[f64]) -> Option<f64> {
     widths.iter().copied().find(|w| w.is_nan() || *w <= 0.0)
 }
 
-/// `np.linspace(start, stop, num)` bit for bit: `i * step + start` with `step = (stop - start) /
-/// (num - 1)`, numpy's `i / div * delta` fallback when the step underflows to 0, and the last
-/// value set to `stop`.
-pub fn linspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
-    let delta = stop - start;
-    let div = num.saturating_sub(1);
-    let mut y: Vec<f64> = (0..num).map(|i| i as f64).collect();
-    if div > 0 {
-        let step = delta / div as f64;
-        if step == 0.0 {
-            y.iter_mut().for_each(|v| *v = *v / div as f64 * delta);
-        } else {
-            y.iter_mut().for_each(|v| *v *= step);
-        }
-    } else {
-        y.iter_mut().for_each(|v| *v *= delta);
-    }
-    y.iter_mut().for_each(|v| *v += start);
-    if num > 1 {
-        y[num - 1] = stop;
-    }
-    y
-}
-
-/// Widths from the command line: `A:B:N` is `np.linspace(A, B, N)`, `a,b,c` a list, `a` one
-/// width. Every width must be a number > 0 (or +inf, like scipy).
-pub fn parse_widths(spec: &str) -> Result<Vec<f64>, CwtError> {
-    let number = |s: &str| -> Result<f64, CwtError> {
-        s.trim()
-            .parse::<f64>()
-            .map_err(|_| CwtError(format!("widths {spec:?}: {:?} is not a number", s.trim())))
-    };
-    let widths = if spec.contains(':') {
-        let parts: Vec<&str> = spec.split(':').collect();
-        let [a, b, n] = parts[..] else {
-            return Err(CwtError(format!("widths {spec:?}: expected START:STOP:COUNT, like 20:60:30")));
-        };
-        let n: usize = n.trim().parse().map_err(|_| {
-            CwtError(format!("widths {spec:?}: the count {:?} is not a whole number", n.trim()))
-        })?;
-        if n == 0 {
-            return Err(CwtError(format!("widths {spec:?}: the count must be ≥ 1")));
-        }
-        linspace(number(a)?, number(b)?, n)
-    } else {
-        spec.split(',').map(number).collect::<Result<Vec<_>, _>>()?
-    };
-    if let Some(w) = first_invalid_width(&widths) {
-        return Err(CwtError(format!("widths {spec:?}: every width must be > 0, got {w}")));
-    }
-    Ok(widths)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Bit patterns printed by numpy 1.26 for `np.linspace(...)`.
-    #[test]
-    fn linspace_matches_numpy_bits() {
-        let seed = linspace(20.0, 60.0, 30);
-        let numpy_seed: [u64; 5] = [
-            0x4034000000000000, // [0] = 20
-            0x4035611a7b9611a8, // [1]
-            0x4042f72c234f72c2, // [13]
-            0x404d4f72c234f72c, // [28]
-            0x404e000000000000, // [29] = 60
-        ];
-        let ours = [seed[0], seed[1], seed[13], seed[28], seed[29]].map(f64::to_bits);
-        assert_eq!(ours, numpy_seed);
-        // (0.1 - 0) / 9 * i is not i / 90: the step is rounded first, as numpy does.
-        let tenth = linspace(0.0, 0.1, 10);
-        assert_eq!(tenth[3].to_bits(), 0x3fa1111111111111);
-        assert_eq!(tenth[7].to_bits(), 0x3fb3e93e93e93e94);
-        assert_eq!(linspace(5.0, 9.0, 1), vec![5.0]);
-        assert!(linspace(1.0, 2.0, 0).is_empty());
-        // A step that underflows to 0 takes numpy's i / div * delta path.
-        let sub = linspace(0.0, 5e-324, 3);
-        assert_eq!(sub.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), [0, 0, 1]);
-    }
-
-    #[test]
-    fn parse_widths_accepts_ranges_lists_and_single_values() {
-        assert_eq!(parse_widths("20:60:30").unwrap(), linspace(20.0, 60.0, 30));
-        assert_eq!(parse_widths("2,4.5,9").unwrap(), vec![2.0, 4.5, 9.0]);
-        assert_eq!(parse_widths(" 7 ").unwrap(), vec![7.0]);
-    }
-
-    #[test]
-    fn parse_widths_rejects_nonsense_with_one_clear_message() {
-        for bad in ["", "a,b", "20:60", "20:60:0", "20:60:2.5", "1:2:3:4", "0,1", "-2", "nan"] {
-            let e = parse_widths(bad).unwrap_err();
-            assert!(e.0.starts_with("widths "), "{bad:?}: {e}");
-        }
-    }
 
     #[test]
     fn defaults_resolve_like_scipy() {

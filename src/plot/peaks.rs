@@ -5,9 +5,8 @@ use std::path::Path;
 
 use super::{si_scale, MapFigure, PlotError, SpectrumFigure};
 use crate::compute::ComputeError;
-use crate::cwt::CwtParams;
 use crate::error::Class;
-use crate::peaks::{Component, PeakFinding, PixelQuery};
+use crate::peaks::{Component, PeakFinding, PeakParams, PixelQuery};
 use crate::usid::results::{self, ResultsGroup};
 use crate::usid::select::{open_main, resolve_steps, select_spectra, Pixel, SelectError};
 use crate::usid::{self, MainDataset, SpectraLayout, UsidError};
@@ -31,16 +30,13 @@ impl From<ComputeError> for PlotError {
 }
 
 /// One spectrum of one pixel with its peaks: the first of the spectra `query.steps` selects.
-pub fn spectrum_figure(
-    query: &PixelQuery<'_>,
-    params: CwtParams,
-    component: Component,
-) -> Result<SpectrumFigure, PlotError> {
+pub fn spectrum_figure(query: &PixelQuery<'_>, params: PeakParams) -> Result<SpectrumFigure, PlotError> {
+    let component = params.options.component;
     let (_file, main) = open_main(query.file, query.dataset)?;
     let pixel = Pixel::resolve(&main, query.pixel)?;
     let layout = SpectraLayout::named(&main, query.along)?.map_err(PlotError::usage)?;
     let spectrum = select_spectra(&layout, query.steps)?.first().copied().unwrap_or(0);
-    let finding = PeakFinding::new(&layout, params, component)?;
+    let finding = PeakFinding::new(&layout, params)?;
     let block = usid::SpectraReader::new(&main, &layout).read_range(pixel.index..pixel.index + 1)?;
     let peaks = finding.find_one(block.spectrum(spectrum));
     let mut y = Vec::new();

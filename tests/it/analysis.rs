@@ -9,8 +9,7 @@ mod argmax;
 
 use crate::util::{self, ok, s};
 use usid_peaks::compute::{check_analysis, World};
-use usid_peaks::cwt::CwtParams;
-use usid_peaks::peaks::{Component, PeakFinding};
+use usid_peaks::peaks::{PeakFinding, PeakParams};
 
 /// A 9 × 11 map (99 pixels: batches of 7 leave a remainder) with `extra` generator options.
 fn map(dir: &std::path::Path, extra: &[&str]) -> std::path::PathBuf {
@@ -28,7 +27,7 @@ fn peak_finding_passes_check_analysis_on_beline_and_beps_maps() {
         let out = dir.path().join("peaks.h5");
         let _ = std::fs::remove_file(&out);
         let checked = check_analysis(&world, &file, &out, |spectra| {
-            PeakFinding::new(spectra, CwtParams::default(), Component::Abs)
+            PeakFinding::new(spectra, PeakParams::default())
         })
         .unwrap_or_else(|e| panic!("{extra:?}: {e}"));
         let per_pixel = if extra.is_empty() { 1 } else { 3 };
