@@ -67,7 +67,7 @@ impl Parameters for PeakParams {
 impl PeakParams {
     /// What a results group records of them for spectra of `len` samples (derived defaults
     /// filled in), in the description's order.
-    pub fn recorded(&self, len: usize) -> Vec<(String, Param)> {
+    pub(crate) fn recorded(&self, len: usize) -> Vec<(String, Param)> {
         let mut all = self.options.values();
         all.extend(self.cwt.filled(len).values());
         all
@@ -116,7 +116,7 @@ impl PeakFinding {
     }
 
     /// The peaks of one spectrum given in the dataset's element type (the layout's `len` values).
-    pub fn find_one(&self, row: Rows<'_>) -> Vec<u32> {
+    pub(crate) fn find_one(&self, row: Rows<'_>) -> Vec<u32> {
         let mut scratch = self.new_scratch();
         let mut out = RowItems::with_capacity(1);
         self.process(row, &mut scratch, &mut out);
@@ -124,18 +124,18 @@ impl PeakFinding {
     }
 
     /// The spectroscopic value (e.g. frequency in Hz) of each bin.
-    pub fn axis(&self) -> &[f64] {
+    pub(crate) fn axis(&self) -> &[f64] {
         &self.axis
     }
 
     /// The axis's value at each peak, in its units (NaN for a bin outside it).
-    pub fn values_at(&self, peaks: &[u32]) -> Vec<f64> {
+    fn values_at(&self, peaks: &[u32]) -> Vec<f64> {
         peaks.iter().map(|&p| self.axis.get(p as usize).copied().unwrap_or(f64::NAN)).collect()
     }
 
     /// The peaks of the `spectra` (indices among the pixel's, see
     /// [`crate::usid::select::select_spectra`]) of one pixel of `main`.
-    pub fn pixel(
+    pub(crate) fn pixel(
         &self,
         main: &MainDataset,
         layout: &SpectraLayout,
@@ -161,13 +161,13 @@ impl PeakFinding {
     }
 
     /// Name and units of the spectroscopic axis, e.g. (`Frequency`, `Hz`).
-    pub fn axis_label(&self) -> (&str, &str) {
+    pub(crate) fn axis_label(&self) -> (&str, &str) {
         (&self.axis_name, &self.axis_units)
     }
 
     /// The component of each value of `rows`, as f64, in `out` (numpy's arithmetic: |z| of a
     /// complex64 is computed in float32, then widened, as `np.abs` then scipy's promotion do).
-    pub fn component_values(&self, rows: Rows<'_>, out: &mut Vec<f64>) {
+    pub(crate) fn component_values(&self, rows: Rows<'_>, out: &mut Vec<f64>) {
         out.clear();
         let c = self.params.options.component;
         match rows {

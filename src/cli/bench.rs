@@ -16,6 +16,7 @@ use usid_peaks::compute::bench;
 use usid_peaks::peaks::PeakFinding;
 use usid_peaks::plot::{self, ScalingFigure};
 use usid_peaks::usid::select::open_main;
+use usid_peaks::usid::MainDataset;
 
 use super::params::{AlongArg, BindArg, CwtArgs};
 use super::plot::plot_error;
@@ -115,35 +116,10 @@ pub fn run(args: Args) -> Result<(), CliError> {
             r.seconds
         );
     }
-    super::print_stdout(&bench::table(&[timed.rows.as_slice(), &ranks].concat()))?;
-    let all: Vec<bench::Row> = timed.rows.iter().chain(&ranks).cloned().collect();
-    write_file(&args.out.join("bench.csv"), &bench::to_csv(&all))?;
-    let json = serde_json::json!({
-        "file": args.file.display().to_string(),
-        "dataset": main.path,
-        "pixels": main.n_positions,
-        "bins": main.n_bins,
-        "along": layout.along_dim.name,
-        "spectra": n_spectra,
-        "peaks": timed.items.items.len(),
-        "cores": cores,
-        "repeat": args.repeat,
-        "bind_threads": args.bind.bind_threads,
-        "component": component,
-        "identical": all.iter().all(|r| r.identical != Some(false)),
-        "rows": all,
-    });
-    write_file(&args.out.join("bench.json"), &format!("{json:#}\n"))?;
-    let figure = ScalingFigure::of_bench(&timed.rows, &ranks, &args.file, main.shape(), cores, args.repeat);
-    let png = args.out.join("scaling.png");
-    plot::save(&figure, &png, (1400, 650)).map_err(plot_error)?;
-    usid_peaks::say!(
-        "bench: wrote {}, {}, {}",
-        args.out.join("bench.csv").display(),
-        args.out.join("bench.json").display(),
-        png.display()
-    );
-    match all.iter().find(|r| r.identical == Some(false)) {
+    let about =
+        About { args: &args, main: &main, along: &layout.along_dim.name, n_spectra, cores, component };
+    about.write(&timed, &ranks)?;
+    match timed.rows.iter().chain(&ranks).find(|r| r.identical == Some(false)) {
         Some(bad) => Err(CliError::new(
             Exit::Internal,
             format!(
@@ -152,6 +128,53 @@ pub fn run(args: Args) -> Result<(), CliError> {
             ),
         )),
         None => Ok(()),
+    }
+}
+
+/// What was timed, for the files bench writes.
+struct About<'a> {
+    args: &'a Args,
+    main: &'a MainDataset,
+    along: &'a str,
+    n_spectra: usize,
+    cores: usize,
+    component: &'a str,
+}
+
+impl About<'_> {
+    /// The table on stdout; bench.csv, bench.json and scaling.png in `--out`.
+    fn write(&self, timed: &bench::Timed<u32>, ranks: &[bench::Row]) -> Result<(), CliError> {
+        let (args, main) = (self.args, self.main);
+        let all: Vec<bench::Row> = timed.rows.iter().chain(ranks).cloned().collect();
+        super::print_stdout(&bench::table(&all))?;
+        write_file(&args.out.join("bench.csv"), &bench::to_csv(&all))?;
+        let json = serde_json::json!({
+            "file": args.file.display().to_string(),
+            "dataset": main.path,
+            "pixels": main.n_positions,
+            "bins": main.n_bins,
+            "along": self.along,
+            "spectra": self.n_spectra,
+            "peaks": timed.items.items.len(),
+            "cores": self.cores,
+            "repeat": args.repeat,
+            "bind_threads": args.bind.bind_threads,
+            "component": self.component,
+            "identical": all.iter().all(|r| r.identical != Some(false)),
+            "rows": all,
+        });
+        write_file(&args.out.join("bench.json"), &format!("{json:#}\n"))?;
+        let figure =
+            ScalingFigure::of_bench(&timed.rows, ranks, &args.file, main.shape(), self.cores, args.repeat);
+        let png = args.out.join("scaling.png");
+        plot::save(&figure, &png, (1400, 650)).map_err(plot_error)?;
+        usid_peaks::say!(
+            "bench: wrote {}, {}, {}",
+            args.out.join("bench.csv").display(),
+            args.out.join("bench.json").display(),
+            png.display()
+        );
+        Ok(())
     }
 }
 

@@ -63,7 +63,7 @@ fn median(v: &mut [f64]) -> f64 {
 /// Fill in speed-up and efficiency against the fewest workers of the series. When that is not 1,
 /// the base is taken as perfectly efficient (speed-up = its workers at its time), so the figures
 /// stay comparable with a series that starts at 1; include 1 worker for a measured baseline.
-pub fn add_speedups(rows: &mut [Row]) {
+fn add_speedups(rows: &mut [Row]) {
     let Some(base) = rows.iter().min_by_key(|r| r.workers).map(|r| (r.workers, r.seconds)) else { return };
     for r in rows {
         r.speedup = base.0 as f64 * base.1 / r.seconds;

@@ -54,7 +54,7 @@ mod route;
 mod spectral;
 mod wavelet;
 
-pub use params::{linspace, parse_widths, CwtParams, ResolvedParams, SnrFrom};
+pub use params::{linspace, CwtParams, ResolvedParams, SnrFrom};
 pub use reference::{cwt_matrix, find_peaks_cwt, peaks_from_cwt};
 pub use wavelet::ricker;
 

@@ -2,10 +2,10 @@
 //! [`crate::params`]): the command line's options, the Python keywords, the results' attributes
 //! and the reuse key all come from the declaration of [`CwtParams`] below.
 use super::CwtError;
+pub use crate::params::linspace;
 use crate::params::{
     choices, described, Alias, DefaultTo, Description, Kind, ParamError, Parameters, Scipy, Spec, Values,
 };
-pub use crate::params::{linspace, parse_widths};
 
 choices! {
     /// Which CWT value is the "signal" of a ridge line's signal-to-noise ratio.
@@ -20,7 +20,7 @@ choices! {
 described! {
     /// The parameters of `scipy.signal.find_peaks_cwt` (the Ricker wavelet only), plus the
     /// [`SnrFrom`] choice. `None` means scipy's default, which depends on the spectrum length or
-    /// on the widths; [`CwtParams::resolved`] spells every default out. `Default` is the seed
+    /// on the widths; [`CwtParams::validate`] spells every default out. `Default` is the seed
     /// analysis: widths `np.linspace(20, 60, 30)` and scipy's defaults elsewhere.
     #[derive(Debug, Clone, PartialEq)]
     pub struct CwtParams {
@@ -106,7 +106,7 @@ pub struct ResolvedParams {
 impl CwtParams {
     /// The effective parameters for spectra of `len` samples, scipy's defaults filled in.
     /// Does not validate; [`CwtParams::validate`] does.
-    pub fn resolved(&self, len: usize) -> ResolvedParams {
+    pub(crate) fn resolved(&self, len: usize) -> ResolvedParams {
         let first = self.widths.first().copied().unwrap_or(f64::NAN);
         ResolvedParams {
             widths: self.widths.clone(),
@@ -125,7 +125,7 @@ impl CwtParams {
 
     /// These parameters with every default derived for spectra of `len` samples filled in: what
     /// a results group records.
-    pub fn filled(&self, len: usize) -> CwtParams {
+    pub(crate) fn filled(&self, len: usize) -> CwtParams {
         let r = self.resolved(len);
         CwtParams {
             max_distances: Some(r.max_distances),

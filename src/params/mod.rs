@@ -1,9 +1,9 @@
 //! Parameters described once.
 //!
-//! An analysis declares its parameters with [`described!`] (a struct whose every field carries
-//! its [`Spec`]: kind, default, help, how the command line and Python spell it, whether it joins
-//! the reuse key) and its choices with [`choices!`]. Everything else follows from that one
-//! declaration:
+//! An analysis declares its parameters with the crate's `described!` macro (a struct whose every
+//! field carries its [`Spec`]: kind, default, help, how the command line and Python spell it,
+//! whether it joins the reuse key) and its choices with `choices!`. Everything else follows from
+//! that one declaration:
 //!
 //! * the command line's options (`cli/params.rs` builds them from the [`Description`]; values in
 //!   the grammar of [`Kind`], see `text.rs`);
@@ -17,7 +17,7 @@
 
 mod text;
 
-pub use text::{linspace, parse_widths};
+pub use text::linspace;
 
 /// A parameter value as results groups record it and the reuse key holds it (untagged in JSON:
 /// `"abs"`, `1.0`, `8`, `[20.0, …]`).
@@ -142,7 +142,7 @@ pub struct Spec {
 
 impl Spec {
     /// A keyword parameter of the reuse key; the name is the field's ([`described!`] sets it).
-    pub const fn new(kind: Kind, default: DefaultTo, help: &'static str) -> Self {
+    pub(crate) const fn new(kind: Kind, default: DefaultTo, help: &'static str) -> Self {
         Spec {
             name: "",
             kind,
@@ -154,20 +154,21 @@ impl Spec {
             key: Key::Always,
         }
     }
-    pub const fn named(self, name: &'static str) -> Self {
+    pub(crate) const fn named(self, name: &'static str) -> Self {
         Spec { name, ..self }
     }
-    pub const fn value_name(self, value_name: &'static str) -> Self {
+    pub(crate) const fn value_name(self, value_name: &'static str) -> Self {
         Spec { value_name: Some(value_name), ..self }
     }
-    pub const fn alias(self, alias: Alias) -> Self {
+    pub(crate) const fn alias(self, alias: Alias) -> Self {
         Spec { alias: Some(alias), ..self }
     }
-    pub const fn scipy(self, scipy: Scipy) -> Self {
+    pub(crate) const fn scipy(self, scipy: Scipy) -> Self {
         Spec { scipy, ..self }
     }
     /// See [`Key::UnlessDefault`].
-    pub const fn key_unless_default(self) -> Self {
+    #[allow(dead_code)] // for the parameters added after release 0.1.0 (docs/EXTENDING.md)
+    pub(crate) const fn key_unless_default(self) -> Self {
         Spec { key: Key::UnlessDefault, ..self }
     }
 
@@ -300,7 +301,7 @@ impl Values {
 
     /// The value of `name`: as given, else its default; `None` for a default derived from the
     /// data (and for a name the description does not have).
-    pub fn get(&self, name: &str) -> Option<Param> {
+    pub(crate) fn get(&self, name: &str) -> Option<Param> {
         match self.given.iter().find(|(s, _)| s.name == name) {
             Some((_, v)) => Some(v.clone()),
             None => self.description.spec(name)?.default_value(),
@@ -308,19 +309,19 @@ impl Values {
     }
 
     /// The value of `name` as the field type `T` of a described struct.
-    pub fn take<T: FromParam>(&self, name: &str) -> Result<T, ParamError> {
+    pub(crate) fn take<T: FromParam>(&self, name: &str) -> Result<T, ParamError> {
         T::from_param(self.get(name)).map_err(|why| ParamError::Type(format!("{name}: {why}")))
     }
 }
 
 /// A field type of a described struct, made from its parameter's value (`None`: not set, its
 /// default derived from the data).
-pub trait FromParam: Sized {
+pub(crate) trait FromParam: Sized {
     fn from_param(value: Option<Param>) -> Result<Self, String>;
 }
 
 /// A field type of a described struct, as recorded (`None`: nothing to record).
-pub trait ToParam {
+pub(crate) trait ToParam {
     fn to_param(&self) -> Option<Param>;
 }
 
@@ -403,16 +404,16 @@ macro_rules! described {
         impl $name {
             /// The parameters, in order: the order of the command line's options, the Python
             /// keywords, the recorded attributes and the reuse key.
-            pub const SPECS: &'static [$crate::params::Spec] = &[ $( $spec.named(stringify!($field)) ),* ];
+            pub(crate) const SPECS: &'static [$crate::params::Spec] = &[ $( $spec.named(stringify!($field)) ),* ];
 
             /// The parameters from `values` (given or default).
-            pub fn from_values(values: &$crate::params::Values) -> Result<Self, $crate::params::ParamError> {
+            pub(crate) fn from_values(values: &$crate::params::Values) -> Result<Self, $crate::params::ParamError> {
                 Ok($name { $( $field: values.take(stringify!($field))?, )* })
             }
 
             /// Each parameter's value, in order, as the results group records it; a parameter
             /// without a value (a default derived from the data, not yet resolved) is left out.
-            pub fn values(&self) -> Vec<(String, $crate::params::Param)> {
+            pub(crate) fn values(&self) -> Vec<(String, $crate::params::Param)> {
                 let mut out = Vec::new();
                 $(
                     if let Some(v) = $crate::params::ToParam::to_param(&self.$field) {
@@ -454,7 +455,7 @@ macro_rules! choices {
 
         impl $name {
             /// The choices, as the command line and the results name them.
-            pub const CHOICES: &'static [$crate::params::Choice] =
+            pub(crate) const CHOICES: &'static [$crate::params::Choice] =
                 &[ $( $crate::params::Choice { name: $text, help: $help } ),+ ];
 
             /// The choice's name, as the command line and the results write it.
@@ -463,7 +464,8 @@ macro_rules! choices {
             }
 
             /// The choice named `name`.
-            pub fn from_name(name: &str) -> Option<Self> {
+            #[allow(dead_code)] // a choice read back from a results group
+            pub(crate) fn from_name(name: &str) -> Option<Self> {
                 match name { $( $text => Some($name::$variant), )+ _ => None }
             }
         }

@@ -38,7 +38,7 @@ fn number(s: &str) -> Result<f64, String> {
 
 /// Widths: `A:B:N` is `np.linspace(A, B, N)`, `a,b,c` a list, `a` one width. Every width must
 /// be a number > 0 (or +inf, like scipy). The error is the reason, without the text.
-pub fn parse_widths(spec: &str) -> Result<Vec<f64>, String> {
+fn parse_widths(spec: &str) -> Result<Vec<f64>, String> {
     let widths = if spec.contains(':') {
         let parts: Vec<&str> = spec.split(':').collect();
         let [a, b, n] = parts[..] else {

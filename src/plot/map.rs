@@ -55,6 +55,43 @@ fn colour(t: f64) -> RGBColor {
     ViridisRGB.get_color_normalized(t.clamp(0.0, 1.0), 0.0, 1.0)
 }
 
+/// Where the map's pieces go: the margin and label areas around the plot, and the height to
+/// spare that keeps the cells square (pixels).
+struct Frame {
+    margin: u32,
+    x_area: u32,
+    y_area: u32,
+    extra_h: u32,
+}
+
+/// The colour scale of the values: their range (`v0..v1`, in prefixed units) and the prefix.
+struct ValueScale {
+    v0: f64,
+    v1: f64,
+    scale: super::Scaled,
+}
+
+impl ValueScale {
+    /// Where `v` (unprefixed) falls on the colour scale, 0 to 1.
+    fn t(&self, v: f64) -> f64 {
+        (v * self.scale.factor - self.v0) / (self.v1 - self.v0)
+    }
+}
+
+/// The room (width, height) to take off an `aw` × `ah` plot area so that cells spanning
+/// `spx` × `spy` axis units are square. A 1-D map (one row) keeps the whole height rather than
+/// a hairline.
+fn room_to_spare(aw: f64, ah: f64, spx: f64, spy: f64, rows: usize) -> (u32, u32) {
+    if !(spx > 0.0 && spy > 0.0 && rows > 1) {
+        return (0, 0);
+    }
+    if spx / spy > aw / ah {
+        (0, (ah - aw * spy / spx).max(0.0) as u32)
+    } else {
+        ((aw - ah * spx / spy).max(0.0) as u32, 0)
+    }
+}
+
 impl Figure for MapFigure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
         let (nx, ny) = (self.x.len(), self.y.len());
@@ -63,52 +100,77 @@ impl Figure for MapFigure {
         }
         let (w, h) = root.dim_in_pixel();
         let f = Fonts::for_size(w, h);
-        let err = drawing::<DB::ErrorType>("map");
-
         let (head, rest) = root.split_vertically(f.title * 2);
         centred_line(&head, &self.title, ((w / 2) as i32, f.title as i32), f.title, true)?;
         let (body, foot) = rest.split_vertically(rest.dim_in_pixel().1 - f.label * 2);
         let bar_width = (f.label * 8).min(w / 4);
         let (bw, _) = body.dim_in_pixel();
-        let (plot, _) = body.split_horizontally(bw - bar_width);
-
-        let pos_scale = |v: &[f64], units: &str| {
-            let m = v.iter().fold(0f64, |m, x| if x.is_finite() { m.max(x.abs()) } else { m });
-            si_scale(units, m)
-        };
-        let (sx, sy) = (pos_scale(&self.x, &self.x_units), pos_scale(&self.y, &self.y_units));
-        let ex: Vec<f64> = edges(&self.x).iter().map(|v| v * sx.factor).collect();
-        let ey: Vec<f64> = edges(&self.y).iter().map(|v| v * sy.factor).collect();
-        let (x0, x1) = (ex[0].min(ex[nx.max(1)]), ex[0].max(ex[nx.max(1)]));
-        let (y0, y1) = (ey[0].min(ey[ny.max(1)]), ey[0].max(ey[ny.max(1)]));
-
+        let (pw, ph) = body.split_horizontally(bw - bar_width).0.dim_in_pixel();
         let max_v = self.values.iter().fold(0f64, |m, v| if v.is_finite() { m.max(v.abs()) } else { m });
-        let sv = si_scale(&self.value_units, max_v);
-        let (v0, v1) = range_of(self.values.iter().map(|v| v * sv.factor), 0.0);
-        let t = |v: f64| (v * sv.factor - v0) / (v1 - v0);
+        let scale = si_scale(&self.value_units, max_v);
+        let (v0, v1) = range_of(self.values.iter().map(|v| v * scale.factor), 0.0);
+        let values = ValueScale { v0, v1, scale };
 
         // Equal scales on both axes, so square pixels stay square: shrink the plot area along
         // the axis that has room to spare (centring it, the colour bar right beside it).
         let (margin, x_area, y_area) = (f.tick, f.label * 3, f.label * 4);
-        let (pw, ph) = plot.dim_in_pixel();
         let (aw, ah) = (
             pw.saturating_sub(2 * margin + y_area).max(1) as f64,
             ph.saturating_sub(2 * margin + x_area).max(1) as f64,
         );
-        let (spx, spy) = ((x1 - x0).abs(), (y1 - y0).abs());
-        let (mut extra_w, mut extra_h) = (0u32, 0u32);
-        // Keep a 1-D map (one row) at least a few cells tall rather than a hairline.
-        if spx > 0.0 && spy > 0.0 && ny > 1 {
-            if spx / spy > aw / ah {
-                extra_h = (ah - aw * spy / spx).max(0.0) as u32;
-            } else {
-                extra_w = (aw - ah * spx / spy).max(0.0) as u32;
-            }
-        }
+        let (x0, x1, y0, y1) = self.extent();
+        let (extra_w, extra_h) = room_to_spare(aw, ah, (x1 - x0).abs(), (y1 - y0).abs(), ny);
+        let frame = Frame { margin, x_area, y_area, extra_h };
         let (_, rest) = body.split_horizontally(extra_w / 2);
         let (plot, rest) = rest.split_horizontally(pw - extra_w);
         let (bar, _) = rest.split_horizontally(bar_width);
-        let mut chart = ChartBuilder::on(&plot)
+        self.draw_cells(&plot, &frame, &f, &values)?;
+        self.draw_colour_bar(&bar, &frame, &f, &values)?;
+        self.draw_missing_note(&foot, &f)
+    }
+}
+
+impl MapFigure {
+    /// The prefixed scales of the two position axes.
+    fn position_scales(&self) -> (super::Scaled, super::Scaled) {
+        let pos_scale = |v: &[f64], units: &str| {
+            let m = v.iter().fold(0f64, |m, x| if x.is_finite() { m.max(x.abs()) } else { m });
+            si_scale(units, m)
+        };
+        (pos_scale(&self.x, &self.x_units), pos_scale(&self.y, &self.y_units))
+    }
+
+    /// The cells' edges along X and Y, in prefixed units.
+    fn edges(&self) -> (Vec<f64>, Vec<f64>) {
+        let (sx, sy) = self.position_scales();
+        (
+            edges(&self.x).iter().map(|v| v * sx.factor).collect(),
+            edges(&self.y).iter().map(|v| v * sy.factor).collect(),
+        )
+    }
+
+    /// The map's extent, `(x0, x1, y0, y1)` in prefixed units, lowest first.
+    fn extent(&self) -> (f64, f64, f64, f64) {
+        let (ex, ey) = self.edges();
+        let (nx, ny) = (self.x.len().max(1), self.y.len().max(1));
+        (ex[0].min(ex[nx]), ex[0].max(ex[nx]), ey[0].min(ey[ny]), ey[0].max(ey[ny]))
+    }
+
+    /// The cells, one per pixel, on axes with their labels.
+    fn draw_cells<DB: DrawingBackend>(
+        &self,
+        plot: &DrawingArea<DB, Shift>,
+        frame: &Frame,
+        f: &Fonts,
+        values: &ValueScale,
+    ) -> Result<(), PlotError> {
+        let err = drawing::<DB::ErrorType>("map");
+        let (nx, ny) = (self.x.len(), self.y.len());
+        let (sx, sy) = self.position_scales();
+        let (ex, ey) = self.edges();
+        let (x0, x1, y0, y1) = self.extent();
+        let Frame { margin, x_area, y_area, extra_h, .. } = *frame;
+        let mut chart = ChartBuilder::on(plot)
             .margin_top(margin + extra_h / 2)
             .margin_bottom(margin + extra_h - extra_h / 2)
             .margin_left(margin)
@@ -129,15 +191,28 @@ impl Figure for MapFigure {
         chart
             .draw_series((0..ny).flat_map(|r| (0..nx).map(move |c| (r, c))).map(|(r, c)| {
                 let v = self.values[r * nx + c];
-                let fill = if v.is_finite() { colour(t(v)) } else { MISSING };
+                let fill = if v.is_finite() { colour(values.t(v)) } else { MISSING };
                 Rectangle::new([(ex[c], ey[r]), (ex[c + 1], ey[r + 1])], fill.filled())
             }))
             .map_err(&err)?;
+        Ok(())
+    }
 
-        // The colour bar: a strip of the map's colours, its value axis on the right, level with
-        // the map.
+    /// The colour bar: a strip of the map's colours, its value axis on the right, level with the
+    /// map.
+    fn draw_colour_bar<DB: DrawingBackend>(
+        &self,
+        bar: &DrawingArea<DB, Shift>,
+        frame: &Frame,
+        f: &Fonts,
+        values: &ValueScale,
+    ) -> Result<(), PlotError> {
+        let err = drawing::<DB::ErrorType>("map");
+        let Frame { margin, x_area, extra_h, .. } = *frame;
+        let (v0, v1) = (values.v0, values.v1);
+        let (bar_width, bar_h) = bar.dim_in_pixel();
         let (strip, gap, title_room) = (f.label + f.tick / 2, f.tick / 2, f.label * 2);
-        let mut cb = ChartBuilder::on(&bar)
+        let mut cb = ChartBuilder::on(bar)
             .margin_top(margin + extra_h / 2)
             .margin_bottom(margin + extra_h - extra_h / 2 + x_area)
             .margin_left(gap)
@@ -155,10 +230,9 @@ impl Figure for MapFigure {
         mesh.label_style(("sans-serif", f.tick)).draw().map_err(&err)?;
         // plotters would write a right-hand axis title top to bottom; written bottom to top, as
         // the map's own y title, it reads the same way.
-        let (_, bar_h) = bar.dim_in_pixel();
         let mid = (margin + extra_h / 2) as i32 + (bar_h - 2 * margin - extra_h - x_area) as i32 / 2;
         bar.draw(&Text::new(
-            axis_label(&self.value_name, &sv.units),
+            axis_label(&self.value_name, &values.scale.units),
             ((bar_width - f.label) as i32, mid),
             text(f.label, false, HPos::Center, VPos::Center).transform(FontTransform::Rotate270),
         ))
@@ -170,9 +244,18 @@ impl Figure for MapFigure {
             Rectangle::new([(0.0, va), (1.0, vb)], colour((a + b) / 2.0).filled())
         }))
         .map_err(&err)?;
+        Ok(())
+    }
 
+    /// Under the map: what a grey cell means, and how many there are.
+    fn draw_missing_note<DB: DrawingBackend>(
+        &self,
+        foot: &DrawingArea<DB, Shift>,
+        f: &Fonts,
+    ) -> Result<(), PlotError> {
+        let err = drawing::<DB::ErrorType>("map");
         let missing = self.values.iter().filter(|v| !v.is_finite()).count();
-        let note = format!("{}: {missing} of {} pixels", self.missing_meaning, nx * ny);
+        let note = format!("{}: {missing} of {} pixels", self.missing_meaning, self.values.len());
         let (fw, _) = foot.dim_in_pixel();
         let box_size = f.tick as i32;
         let text_w = foot

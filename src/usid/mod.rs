@@ -28,12 +28,7 @@ pub use element::ElementType;
 pub(crate) use read::{attr, check_hdf5_file, visit_datasets};
 pub use read::{find_main_datasets, open_file, MainDataset};
 pub use reader::{ReadError, SpectraReader};
-pub use results::{create_indexed_group, next_indexed_name};
 pub use spectra::{Rows, SpectraBlock, SpectraLayout};
-pub use write::{
-    copy_ancillary, create_main_dataset, link_as_main, write_f64_array_attr, write_f64_attr,
-    write_i64_array_attr, write_i64_attr, write_str_array_attr, write_str_attr, Ancillary, DimSpec, MainSpec,
-};
 
 /// One dimension of a USID main dataset (a position or a spectroscopic dimension).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -22,7 +22,7 @@ use super::write::h5_error;
 use super::UsidError;
 
 /// pyUSID's status dataset (`Process._status_dset_name`): one uint8 per position, 1 once computed.
-pub const STATUS: &str = "completed_positions";
+pub(crate) const STATUS: &str = "completed_positions";
 
 /// The fewest digits of an index: pyUSID writes `{:03d}`.
 const INDEX_DIGITS: usize = 3;
@@ -37,7 +37,7 @@ fn split_index(name: &str) -> Option<(&str, u64)> {
 }
 
 /// `stem` and `index` as an indexed name: `Raw_Data-Peak_Finding_007`, `…_1000`.
-pub fn indexed_name(stem: &str, index: u64) -> String {
+fn indexed_name(stem: &str, index: u64) -> String {
     format!("{stem}_{index:0INDEX_DIGITS$}")
 }
 
@@ -68,7 +68,7 @@ pub fn create_indexed_group(parent: &Group, stem: &str) -> Result<Group, UsidErr
 
 /// A results group's name, taken apart: `<dataset>-<process>_<index>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GroupName<'a> {
+pub(crate) struct GroupName<'a> {
     /// The source dataset's name (the last component of its path).
     pub dataset: &'a str,
     /// The process, e.g. `Peak_Finding` or `SHO_Fit`.
@@ -78,7 +78,7 @@ pub struct GroupName<'a> {
 
 impl<'a> GroupName<'a> {
     /// `name` (one path component) as a results group's name, if it follows the rule.
-    pub fn parse(name: &'a str) -> Option<Self> {
+    pub(crate) fn parse(name: &'a str) -> Option<Self> {
         let (stem, index) = split_index(name)?;
         let (dataset, process) = stem.rsplit_once('-')?;
         (!dataset.is_empty() && !process.is_empty()).then_some(GroupName { dataset, process, index })
@@ -87,18 +87,18 @@ impl<'a> GroupName<'a> {
 
 /// The stem of the results groups of `process` on the dataset at `dset_path`:
 /// `<dataset name>-<Process>`.
-pub fn stem(dset_path: &str, process: &str) -> String {
+pub(crate) fn stem(dset_path: &str, process: &str) -> String {
     format!("{}-{process}", base_name(dset_path))
 }
 
 /// Whether `path` lies in a results group: such datasets are results of an analysis, not data
 /// to analyse.
-pub fn is_in_results_group(path: &str) -> bool {
+pub(crate) fn is_in_results_group(path: &str) -> bool {
     path.rsplit('/').skip(1).any(|g| GroupName::parse(g).is_some())
 }
 
 /// The parent group path of an HDF5 object path (`/` for top-level objects).
-pub fn parent_path(path: &str) -> &str {
+pub(crate) fn parent_path(path: &str) -> &str {
     match path.rfind('/') {
         Some(0) | None => "/",
         Some(i) => &path[..i],
@@ -110,7 +110,7 @@ fn base_name(path: &str) -> &str {
 }
 
 /// Write `status` datasets (one uint8 per position, all 1) into `group`: its results are complete.
-pub fn mark_complete(group: &Group, n_positions: usize, status: &[&str]) -> Result<(), UsidError> {
+pub(crate) fn mark_complete(group: &Group, n_positions: usize, status: &[&str]) -> Result<(), UsidError> {
     let done = vec![1u8; n_positions];
     for name in status {
         group.new_dataset_builder().with_data(&done).create(*name).map_err(|e| {
@@ -151,7 +151,7 @@ pub struct ResultsGroup {
 impl ResultsGroup {
     /// Read the group at `path`; `None` if there is no group there or its name is not a results
     /// group's.
-    pub fn open(file: &hdf5::File, path: &str) -> Option<ResultsGroup> {
+    pub(crate) fn open(file: &hdf5::File, path: &str) -> Option<ResultsGroup> {
         let g = file.group(path).ok()?;
         let full = g.name();
         let name = GroupName::parse(base_name(&full))?;
@@ -179,12 +179,12 @@ impl ResultsGroup {
     }
 
     /// Whether every one of the `status` datasets (a process's own) is there and all 1.
-    pub fn complete_for(&self, status: &[&str]) -> bool {
+    pub(crate) fn complete_for(&self, status: &[&str]) -> bool {
         !status.is_empty() && status.iter().all(|s| self.status.iter().any(|(n, done)| n == s && *done))
     }
 
     /// The attribute `name` as text, if the group has it.
-    pub fn attr(&self, name: &str) -> Option<&str> {
+    pub(crate) fn attr(&self, name: &str) -> Option<&str> {
         self.attributes.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 }
@@ -219,7 +219,7 @@ fn attr_text(g: &Group, name: &str) -> Option<String> {
 /// The newest (highest index) results group of `process` on the dataset at `dset_path` that
 /// `keep` accepts, found at that path's parent in `file` (the source file, or an `--output`
 /// file), opening each group, newest first, only until one is kept.
-pub fn newest_group_where(
+pub(crate) fn newest_group_where(
     file: &hdf5::File,
     dset_path: &str,
     process: &str,

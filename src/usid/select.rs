@@ -48,7 +48,7 @@ impl From<UsidError> for SelectError {
 
 /// The file's only main dataset that is not itself a result (datasets in results groups are
 /// skipped, see [`super::results`]); `name` is the file as the user gave it, for messages.
-pub fn only_source_dataset(file: &hdf5::File, name: &Path) -> Result<String, SelectError> {
+pub(crate) fn only_source_dataset(file: &hdf5::File, name: &Path) -> Result<String, SelectError> {
     let mains = find_main_datasets(file)?;
     let sources: Vec<&String> = mains.iter().filter(|p| !is_in_results_group(p)).collect();
     match sources.as_slice() {
@@ -98,7 +98,7 @@ pub struct Pixel {
 
 impl Pixel {
     /// The pixel `choice` names in `main`, checked to exist.
-    pub fn resolve(main: &MainDataset, choice: PixelChoice) -> Result<Pixel, SelectError> {
+    pub(crate) fn resolve(main: &MainDataset, choice: PixelChoice) -> Result<Pixel, SelectError> {
         let fast = main.fastest_position_dim()?;
         let n_cols = main.position_dims.get(fast).map_or(1, |d| d.size).max(1);
         let pixel = match choice {
@@ -127,7 +127,7 @@ impl Pixel {
 /// is among (`dims`: name and size of each; `along`: what the spectra run along, for the
 /// message): the wanted step of each dimension, `None` where none is named. `shown` is how the
 /// user wrote each choice, for messages.
-pub fn resolve_steps(
+pub(crate) fn resolve_steps(
     wanted: &[(&str, usize)],
     dims: &[(String, usize)],
     along: &str,
@@ -155,7 +155,10 @@ pub fn resolve_steps(
 
 /// The spectra of a pixel of `layout` that the `wanted` steps select (every one given), in
 /// order; all of them when none is given.
-pub fn select_spectra(layout: &SpectraLayout, wanted: &[(&str, usize)]) -> Result<Vec<usize>, SelectError> {
+pub(crate) fn select_spectra(
+    layout: &SpectraLayout,
+    wanted: &[(&str, usize)],
+) -> Result<Vec<usize>, SelectError> {
     let dims: Vec<(String, usize)> = layout.others.iter().map(|d| (d.name.clone(), d.values.len())).collect();
     let steps = resolve_steps(wanted, &dims, &layout.along_dim.name)?;
     Ok((0..layout.per_pixel())

@@ -263,7 +263,7 @@ fn check_ancillary_shapes(
 /// (n_positions, n_dims)) or `Spectroscopic_Indices`/`Spectroscopic_Values` (shape
 /// (n_dims, n_bins)) into `group`, as pyUSID's `write_ind_val_dsets` does for `DimType.DEFAULT`
 /// dimensions. `dims` are listed fastest-varying first; they are stored slowest first.
-pub fn write_ind_val_dsets(
+fn write_ind_val_dsets(
     group: &Group,
     dims: &[DimSpec],
     is_spectral: bool,
@@ -364,7 +364,7 @@ fn write_2d<T: H5Type>(
 /// (2-D, positions × bins) and sets the object-reference attributes `Position_Indices`,
 /// `Position_Values`, `Spectroscopic_Indices` and `Spectroscopic_Values` on it. All five must be
 /// in the same file.
-pub fn link_as_main(
+fn link_as_main(
     main: &Dataset,
     pos_inds: &Dataset,
     pos_vals: &Dataset,
@@ -410,7 +410,7 @@ fn same_file(a: &Location, b: &Location) -> bool {
 }
 
 /// Whether two paths name the same file (after resolving links and relative parts).
-pub fn same_path(a: &std::path::Path, b: &std::path::Path) -> bool {
+pub(crate) fn same_path(a: &std::path::Path, b: &std::path::Path) -> bool {
     if a == b {
         return true;
     }
@@ -486,7 +486,7 @@ fn drop_reference_attrs(dset: &Dataset, here: &str) -> Result<(), UsidError> {
 }
 
 /// The last component of an HDF5 path.
-pub fn base_name(path: &str) -> String {
+pub(crate) fn base_name(path: &str) -> String {
     path.rsplit('/').next().unwrap_or(path).to_string()
 }
 
@@ -516,7 +516,7 @@ pub fn write_f64_array_attr(obj: &Location, name: &str, values: &[f64]) -> Resul
 }
 
 /// Sets a 1-D `i64` array attribute (int64, shape (len,)), replacing any existing one.
-pub fn write_i64_array_attr(obj: &Location, name: &str, values: &[i64]) -> Result<(), UsidError> {
+fn write_i64_array_attr(obj: &Location, name: &str, values: &[i64]) -> Result<(), UsidError> {
     write_array_attr(obj, name, values)
 }
 
