@@ -13,7 +13,7 @@ use plotters::style::FontStyle;
 use super::PlotError;
 
 /// Environment variable that names a `.ttf` file to use instead of the system fonts.
-pub const FONT_ENV: &str = "USID_PEAKS_FONT";
+pub(crate) const FONT_ENV: &str = "USID_PEAKS_FONT";
 
 /// Where common systems keep a plain sans-serif TrueType font, most likely first.
 const CANDIDATES: &[&str] = &[
@@ -29,13 +29,13 @@ const CANDIDATES: &[&str] = &[
 ];
 
 /// Register the font once per process; later calls return the first call's outcome.
-pub fn ensure() -> Result<(), PlotError> {
+pub(crate) fn ensure() -> Result<(), PlotError> {
     static DONE: OnceLock<Result<(), PlotError>> = OnceLock::new();
     DONE.get_or_init(register).clone()
 }
 
 /// The font file that [`ensure`] uses: `$USID_PEAKS_FONT`, else the first of the usual places.
-pub fn find() -> Result<PathBuf, PlotError> {
+pub(crate) fn find() -> Result<PathBuf, PlotError> {
     if let Some(p) = std::env::var_os(FONT_ENV).filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
         return if p.is_file() {

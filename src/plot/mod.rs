@@ -9,10 +9,11 @@
 //! [`spectrum_figure`] and [`map_figure`] make the first two from a file: a pixel's spectrum and
 //! peaks, and the newest complete peak-finding results over the grid.
 //!
-//! Text is rendered with a TrueType font read at run time (see [`font`]), so no fontconfig or
-//! freetype is needed to build or run.
+//! Text is rendered with a TrueType font read at run time (the file `USID_PEAKS_FONT` names, else
+//! the system's DejaVu Sans, Liberation Sans or Arial), so no fontconfig or freetype is needed to
+//! build or run.
 
-pub mod font;
+mod font;
 mod map;
 mod peaks;
 mod scaling;
@@ -31,7 +32,7 @@ pub use map::MapFigure;
 pub use peaks::{map_figure, spectrum_figure, MapOf, MapQuery};
 pub use scaling::{ScalingFigure, ScalingSeries};
 pub use spectrum::SpectrumFigure;
-pub use units::{si_scale, Scaled};
+pub(crate) use units::{si_scale, Scaled};
 
 /// Why a picture could not be made: one line naming the file or what is missing, and whose to
 /// fix — a missing font or a too-small size is the user's ([`Class::Usage`]); a file that cannot be
@@ -77,7 +78,7 @@ pub trait Figure {
 }
 
 /// Whether `path` names an SVG file (by its extension, any case); everything else is PNG.
-pub fn is_svg(path: &Path) -> bool {
+fn is_svg(path: &Path) -> bool {
     path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("svg"))
 }
 
@@ -119,7 +120,7 @@ pub(crate) fn drawing<E: std::error::Error + Send + Sync>(
 }
 
 /// `name (units)`, or `name` alone when there are no units.
-pub fn axis_label(name: &str, units: &str) -> String {
+pub(crate) fn axis_label(name: &str, units: &str) -> String {
     if units.is_empty() {
         name.to_string()
     } else {

@@ -18,7 +18,7 @@ pub struct ScalingSeries {
 impl ScalingSeries {
     /// (cores, speed-up) against the series' fewest cores, scaled as if that count were ideal
     /// (speed-up = cores₀ · t₀ / t; exactly t₁ / t when one core was measured).
-    pub fn speedups(&self) -> Vec<(usize, f64)> {
+    fn speedups(&self) -> Vec<(usize, f64)> {
         let mut pts = self.points.clone();
         pts.sort_by_key(|p| p.0);
         let Some(&(n0, t0)) = pts.first() else { return Vec::new() };

@@ -2,7 +2,7 @@
 
 /// Values rescaled for display: multiply by `factor`, label with `units`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Scaled {
+pub(crate) struct Scaled {
     pub factor: f64,
     pub units: String,
 }
@@ -12,7 +12,7 @@ pub struct Scaled {
 const PREFIXABLE: &[&str] = &["Hz", "m", "V", "s", "A", "N", "W", "F"];
 
 /// The SI prefix that puts `max_abs` (the largest |value| shown) between 1 and 1000 in `units`.
-pub fn si_scale(units: &str, max_abs: f64) -> Scaled {
+pub(crate) fn si_scale(units: &str, max_abs: f64) -> Scaled {
     let keep = Scaled { factor: 1.0, units: units.to_string() };
     if !PREFIXABLE.contains(&units) || !max_abs.is_finite() || max_abs <= 0.0 {
         return keep;
