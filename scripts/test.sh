@@ -78,6 +78,7 @@ no_mpi_tests() {
 }
 
 python_tests() {
+    (cd python && package cargo test --release)
     package .venv/bin/python -m pip install -q --disable-pip-version-check ./python
     USID_PEAKS_BIN="$repo/target/release/usid-peaks" .venv/bin/python -m pytest -q python/tests
 }
