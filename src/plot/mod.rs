@@ -189,6 +189,23 @@ pub(crate) fn centred_line<DB: DrawingBackend>(
         .map_err(|e| PlotError::usage(format!("cannot draw a title: {e}")))
 }
 
+/// The grid and axis texts of the charts with a grid (spectrum, scaling): our fonts, faint major
+/// lines, no minor ones.
+pub(crate) fn gridded<'m, 'a, 'b, X, Y, DB>(
+    mesh: &'m mut plotters::chart::MeshStyle<'a, 'b, X, Y, DB>,
+    f: &Fonts,
+) -> &'m mut plotters::chart::MeshStyle<'a, 'b, X, Y, DB>
+where
+    X: plotters::coord::ranged1d::Ranged,
+    Y: plotters::coord::ranged1d::Ranged,
+    DB: DrawingBackend,
+{
+    mesh.axis_desc_style(("sans-serif", f.label))
+        .label_style(("sans-serif", f.tick))
+        .light_line_style(WHITE.mix(0.0))
+        .bold_line_style(BLACK.mix(0.08))
+}
+
 /// A chart with f64 axes, as every figure here draws.
 pub(crate) type Chart<'a, DB> = ChartContext<
     'a,

@@ -3,7 +3,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{centred_line, draw_legend, drawing, Figure, Fonts, PlotError};
+use super::{centred_line, draw_legend, drawing, gridded, Figure, Fonts, PlotError};
 use crate::compute::bench;
 
 /// One way of adding cores (rayon threads, MPI ranks): the median time at each count.
@@ -114,18 +114,17 @@ impl Figure for ScalingFigure {
         let int_label =
             |v: &f64| if (v - v.round()).abs() < 1e-9 { format!("{}", v.round()) } else { String::new() };
         for (chart, y_desc) in [(&mut time, "compute time (s)"), (&mut speed, "speed-up (x)")] {
-            chart
-                .configure_mesh()
-                .x_desc(x_desc)
-                .y_desc(y_desc)
-                .x_labels(ticks + 1)
-                .x_label_formatter(&int_label)
-                .axis_desc_style(("sans-serif", f.label))
-                .label_style(("sans-serif", f.tick))
-                .light_line_style(WHITE.mix(0.0))
-                .bold_line_style(BLACK.mix(0.08))
-                .draw()
-                .map_err(&err)?;
+            gridded(
+                chart
+                    .configure_mesh()
+                    .x_desc(x_desc)
+                    .y_desc(y_desc)
+                    .x_labels(ticks + 1)
+                    .x_label_formatter(&int_label),
+                &f,
+            )
+            .draw()
+            .map_err(&err)?;
         }
         let grey = BLACK.mix(0.45);
         speed

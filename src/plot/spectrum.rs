@@ -3,7 +3,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{axis_label, centred_line, draw_legend, drawing, si_scale, Figure, Fonts, PlotError};
+use super::{axis_label, centred_line, draw_legend, drawing, gridded, si_scale, Figure, Fonts, PlotError};
 
 /// One spectrum as points against the spectroscopic values, with a vertical line at each peak.
 #[derive(Debug, Clone)]
@@ -69,16 +69,15 @@ impl Figure for SpectrumFigure {
             .y_label_area_size(f.label * 4)
             .build_cartesian_2d(x0..x1, y0..y1)
             .map_err(&err)?;
-        chart
-            .configure_mesh()
-            .x_desc(axis_label(&self.x_name, &sx.units))
-            .y_desc(axis_label(&self.y_name, &sy.units))
-            .axis_desc_style(("sans-serif", f.label))
-            .label_style(("sans-serif", f.tick))
-            .light_line_style(WHITE.mix(0.0))
-            .bold_line_style(BLACK.mix(0.08))
-            .draw()
-            .map_err(&err)?;
+        gridded(
+            chart
+                .configure_mesh()
+                .x_desc(axis_label(&self.x_name, &sx.units))
+                .y_desc(axis_label(&self.y_name, &sy.units)),
+            &f,
+        )
+        .draw()
+        .map_err(&err)?;
 
         let peak_colour = RGBColor(214, 39, 40);
         let mut first = true;
