@@ -215,8 +215,8 @@ fn a_scale_sidpy_refuses_is_the_generic_axis_pynsid_keeps() {
     };
     // An empty unit (after trimming, as sidpy trims).
     let (path, f) = small(dir.path());
-    crate::usid::write_str_attr(&f.dataset("/G/R/f").unwrap(), "units", "  ").unwrap();
-    crate::usid::write_str_attr(&f.dataset("/G/R/y").unwrap(), "quantity", " Length ").unwrap();
+    crate::usid::write::write_str_attr(&f.dataset("/G/R/f").unwrap(), "units", "  ").unwrap();
+    crate::usid::write::write_str_attr(&f.dataset("/G/R/y").unwrap(), "quantity", " Length ").unwrap();
     drop(f);
     let ds = NsidDataset::open(&open_file(&path).unwrap(), "/G/R/R").unwrap();
     assert_eq!(ds.dims[1], generic(1, "b"));
@@ -294,13 +294,13 @@ fn a_huge_declared_axis_is_refused_without_allocating() {
         let f_scale = g.new_dataset_builder().with_data(&[0.0, 1.0]).create("f").unwrap();
         for (scale, name, t) in [(&big, "y", "SPATIAL"), (&f_scale, "f", "SPECTRAL")] {
             for (k, v) in [("name", name), ("quantity", name), ("units", "u"), ("dimension_type", t)] {
-                crate::usid::write_str_attr(scale, k, v).unwrap();
+                crate::usid::write::write_str_attr(scale, k, v).unwrap();
             }
             scales::set_scale(scale, name).unwrap();
         }
         for k in ["quantity", "units", "main_data_name", "pyNSID_version", "data_type", "modality", "source"]
         {
-            crate::usid::write_str_attr(&main, k, "x").unwrap();
+            crate::usid::write::write_str_attr(&main, k, "x").unwrap();
         }
         scales::attach(&main, &[&big, &f_scale], &["y", "f"]).unwrap();
     }
@@ -324,7 +324,7 @@ fn a_scalar_with_pynsids_attributes_is_listed_as_pynsid_does_but_has_no_position
         let s = g.new_dataset::<f64>().create("S").unwrap();
         for k in ["quantity", "units", "main_data_name", "pyNSID_version", "data_type", "modality", "source"]
         {
-            crate::usid::write_str_attr(&s, k, "x").unwrap();
+            crate::usid::write::write_str_attr(&s, k, "x").unwrap();
         }
     }
     let file = open_file(&path).unwrap();

@@ -26,10 +26,9 @@ fn peak_finding_passes_check_analysis_on_beline_and_beps_maps() {
         let file = map(dir.path(), extra);
         let out = dir.path().join("peaks.h5");
         let _ = std::fs::remove_file(&out);
-        let checked = check_analysis(&world, &file, &out, |spectra| {
-            PeakFinding::new(spectra, PeakParams::default())
-        })
-        .unwrap_or_else(|e| panic!("{extra:?}: {e}"));
+        let checked =
+            check_analysis(&world, &file, &out, |spectra| PeakFinding::new(spectra, PeakParams::default()))
+                .unwrap_or_else(|e| panic!("{extra:?}: {e}"));
         let per_pixel = if extra.is_empty() { 1 } else { 3 };
         assert_eq!(checked.spectra, 99 * per_pixel);
         assert!(checked.items >= checked.spectra / 2, "peaks found: {}", checked.items);

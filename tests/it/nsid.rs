@@ -423,7 +423,7 @@ fn write_results(file: &Path, group: &str, axes: &ResultAxes) {
     let f = hdf5::File::open_rw(file).expect("open for writing");
     let parent = f.group(group).expect("the results' parent group");
     let log = create_results_group(&parent, "Peak_Finding").expect("the results group");
-    usid_peaks::usid::write_str_attr(&log, "widths", "20:60:30").expect("a parameter");
+    usid_peaks::usid::write::write_str_attr(&log, "widths", "20:60:30").expect("a parameter");
     let count_dims = axes.dims.clone();
     let mut dims = count_dims.clone();
     dims.push(Dimension::new("Peak", "Peak", "a.u.", DimensionType::Unknown, vec![0.0, 1.0, 2.0]));
