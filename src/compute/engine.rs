@@ -9,14 +9,14 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use super::analysis::{Analysis, RowItems};
-use super::batches::Batches;
+use super::batches::{Batches, Waits};
 use super::collect::{assemble, Collected, Collector};
 use super::input::Input;
 use super::mapper::RowMapper;
 use super::messages::share_verdict;
 use super::output::{self, RunInfo};
-use super::plan::{batch_rows_for, Plan};
-use super::pool::{thread_pool, Binding};
+use super::plan::{batch_rows_for, Plan, RowSet};
+use super::pool::{thread_pool, Binding, Pool};
 use super::progress::{Progress, ProgressMode};
 use super::signals::SignalScope;
 use super::start::{start, Started, Target};
@@ -193,33 +193,12 @@ where
         }
         Started::Compute { todo, lock, loaded } => (todo, lock, loaded),
     };
-    let pool = thread_pool(threads, job.bind_threads, world.node_ranks()).map_err(ComputeError::Launch)?;
-    let batch_rows = tuning.batch_rows.unwrap_or_else(|| {
-        batch_rows_for(job.max_mem_mb.saturating_mul(1 << 20), input.bytes_in_flight_per_position(), threads)
-    });
-    let plan = Plan::new(&todo, world.size(), world.rank(), batch_rows);
     let per_pixel = input.layout.per_pixel();
     let mut collector = Collector::new(world, &target.checkpoint, &target.fingerprint, loaded, per_pixel)?;
+    let pool = thread_pool(threads, job.bind_threads, world.node_ranks()).map_err(ComputeError::Launch)?;
     let t_compute = Instant::now();
-    let reader = input.open_reader(world)?;
-    let progress = Progress::start(
-        if world.is_root() { job.progress.clone() } else { ProgressMode::Quiet },
-        todo.len() * per_pixel as u64,
-        world.size(),
-    );
-    let mapper = RowMapper::new(&analysis, threads);
-    let batches = Batches {
-        world,
-        pool: &pool,
-        mapper: &mapper,
-        reader: &reader,
-        per_pixel,
-        progress: &progress,
-        interrupted,
-    };
-    let (stopped, waits) = batches.run(&plan, &mut collector)?;
-    progress.finish();
-    drop(reader);
+    let (stopped, waits) =
+        compute(world, job, &mut input, &analysis, &pool, &todo, &mut collector, interrupted, tuning)?;
     let seconds_compute = t_compute.elapsed().as_secs_f64();
     if stopped {
         return Err(ComputeError::Interrupted(format!(
@@ -251,6 +230,49 @@ where
         ..base
     };
     Ok((summary.ended(started), all_items))
+}
+
+/// The compute phase: this rank's share of `todo` planned into batches (of `--max-mem`'s size,
+/// or `tuning`'s), read through this rank's reader, computed on `pool` and gathered through
+/// `collector`, with progress on rank 0. Returns whether the run was asked to stop, and rank 0's
+/// waits.
+#[allow(clippy::too_many_arguments)] // the corridor's state, each piece made by its own step
+fn compute<A: Analysis>(
+    world: &World,
+    job: &Job,
+    input: &mut Input,
+    analysis: &A,
+    pool: &Pool,
+    todo: &RowSet,
+    collector: &mut Collector<'_, A::Item>,
+    interrupted: &AtomicBool,
+    tuning: Tuning,
+) -> Result<(bool, Waits), ComputeError> {
+    let threads = pool.current_num_threads();
+    let batch_rows = tuning.batch_rows.unwrap_or_else(|| {
+        batch_rows_for(job.max_mem_mb.saturating_mul(1 << 20), input.bytes_in_flight_per_position(), threads)
+    });
+    let plan = Plan::new(todo, world.size(), world.rank(), batch_rows);
+    let per_pixel = input.layout.per_pixel();
+    let reader = input.open_reader(world)?;
+    let progress = Progress::start(
+        if world.is_root() { job.progress.clone() } else { ProgressMode::Quiet },
+        todo.len() * per_pixel as u64,
+        world.size(),
+    );
+    let mapper = RowMapper::new(analysis, threads);
+    let batches = Batches {
+        world,
+        pool,
+        mapper: &mapper,
+        reader: &reader,
+        per_pixel,
+        progress: &progress,
+        interrupted,
+    };
+    let outcome = batches.run(&plan, collector);
+    progress.finish();
+    outcome
 }
 
 /// Rank 0's verdict on the write (the group and its item count, or the error), and on rank 0

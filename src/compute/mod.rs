@@ -94,7 +94,7 @@ impl ComputeError {
     }
 
     /// An error of class `class` with `message` (e.g. one received from rank 0).
-    pub fn of_class(class: Class, message: String) -> Self {
+    pub(crate) fn of_class(class: Class, message: String) -> Self {
         match class {
             Class::Input => ComputeError::Input(crate::usid::UsidError(message)),
             Class::Usage => ComputeError::Usage(message),

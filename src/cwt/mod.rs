@@ -10,11 +10,10 @@
 //!   batch of spectra and runs the ridge stage on per-thread [`Scratch`] buffers, allocating
 //!   nothing per spectrum. Each spectrum takes one of four routes. Realistic spectra (finite, no
 //!   exact zero, no two equal neighbours, not a palindrome) take the plan's [`Transform`]: up to
-//!   [`FFT_MIN_LEN`] samples, half-size matrix products of `x ± reversed x` when every wavelet
-//!   is a palindrome (half the multiply-adds; the full products up to [`FFT_MIN_LEN_UNFOLDED`]
-//!   otherwise), against a few basis wavelets mixed into the rows when the wavelets are alike
-//!   (13 for the seed's 30: two thirds of the multiply-adds again, and up to
-//!   [`FFT_MIN_LEN_LOW_RANK`] samples); beyond, FFT convolution (one forward transform, one
+//!   128 samples, half-size matrix products of `x ± reversed x` when every wavelet is a
+//!   palindrome (half the multiply-adds; the full products up to 96 samples otherwise), against
+//!   a few basis wavelets mixed into the rows when the wavelets are alike (13 for the seed's 30:
+//!   two thirds of the multiply-adds again, and up to 200 samples); beyond, FFT convolution (one forward transform, one
 //!   inverse per pair of widths). Both round differently at each position, so spectra that
 //!   can hold scipy's exact ties — an exact zero or two equal neighbours, where scipy's sums
 //!   give exactly equal outputs — take the full Toeplitz product (up to 256 samples) or the
@@ -39,7 +38,7 @@
 //! floating-point sums differ from numpy's in the last bits (another summation order), so a
 //! comparison that numpy decides by an ulp may go the other way; the discrete peaks agree
 //! otherwise. Where scipy switches to FFT convolution (long spectra with wide wavelets, over 2048
-//! samples) and where we do (realistic spectra over [`FFT_MIN_LEN`] samples) differ; that only
+//! samples) and where we do (realistic spectra over 128 samples) differ; that only
 //! changes rounding, and we copy the FFT's one visible effect in scipy, a row of NaN when the
 //! spectrum has a NaN or ±inf.
 mod bank;
@@ -60,7 +59,7 @@ pub use wavelet::ricker;
 
 use bank::{Bank, TransformScratch};
 use ridges::RidgeScratch;
-pub use route::{Transform, FFT_MIN_LEN, FFT_MIN_LEN_LOW_RANK, FFT_MIN_LEN_UNFOLDED};
+pub use route::Transform;
 use wavelet::Kernel;
 
 /// An invalid parameter of the peak finder; `Display` is the one-line message.
@@ -111,11 +110,6 @@ impl PeakFinder {
     /// Samples per spectrum.
     pub fn spectrum_len(&self) -> usize {
         self.len
-    }
-
-    /// Every parameter in effect, defaults resolved.
-    pub fn params(&self) -> &ResolvedParams {
-        &self.params
     }
 
     /// Working memory for one thread.

@@ -35,9 +35,10 @@ pub(crate) enum Route {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Transform {
     /// The fastest measured for the spectrum length: matrix products for short spectra, the
-    /// FFT above [`FFT_MIN_LEN`] samples — above [`FFT_MIN_LEN_LOW_RANK`] when the bank is
-    /// low-rank (the seed's widths up to 200 samples), above [`FFT_MIN_LEN_UNFOLDED`] when some
-    /// wavelet is not a palindrome (fractional `10 · width`), where the products cannot be folded.
+    /// FFT above 128 samples — above 200 when the bank is low-rank (the seed's widths up to 200
+    /// samples), above 96 when some wavelet is not a palindrome (fractional `10 · width`), where
+    /// the products cannot be folded (`FFT_MIN_LEN`, `FFT_MIN_LEN_LOW_RANK`,
+    /// `FFT_MIN_LEN_UNFOLDED`).
     #[default]
     Auto,
     /// Matrix products (folded when every wavelet is a palindrome); spectra longer than
@@ -83,17 +84,17 @@ impl Transform {
 /// Above this length [`Transform::Auto`] takes the FFT: measured on one thread, the FFT overtakes
 /// the folded products between 119 and 160 samples (seed widths 20..60 and narrow widths 1..10;
 /// docs/BENCHMARKS.md).
-pub const FFT_MIN_LEN: usize = 128;
+pub(crate) const FFT_MIN_LEN: usize = 128;
 
 /// The same when the bank is low-rank (wavelets alike, all spanning the spectrum; see
 /// [`Transform::Matrices`]): measured at 128, 160 and 200 samples with the seed's widths, the
 /// low-rank products run 1.4–1.8× the FFT (docs/BENCHMARKS.md). Beyond 200 samples the seed's
 /// widths no longer make a low-rank bank, and other banks were not measured there.
-pub const FFT_MIN_LEN_LOW_RANK: usize = 200;
+pub(crate) const FFT_MIN_LEN_LOW_RANK: usize = 200;
 
 /// The same when the products cannot be folded (some wavelet of a fractional length): the FFT
 /// overtakes the full products between 64 and 119 samples.
-pub const FFT_MIN_LEN_UNFOLDED: usize = 96;
+pub(crate) const FFT_MIN_LEN_UNFOLDED: usize = 96;
 
 /// Largest magnitude the FFT route takes: far from overflow of its sums of `size` terms, and far
 /// from the subnormals, whose coarse rounding its twiddle products would amplify.
