@@ -567,6 +567,8 @@ def compare(a, report):
 
     import h5py
     import numpy as np
+    sys.path.insert(0, str(REPO / "tests" / "reference"))
+    import pyusid_numpy2  # noqa: F401  (before pyUSID)
     from pyUSID.io.hdf_utils import get_all_main
     from pyUSID.processing.comp_utils import parallel_compute
 

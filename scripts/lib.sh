@@ -99,9 +99,9 @@ serial_hdf5() {
     return 1
 }
 
-# Every package from a wheel (no compiler, no headers, the same bits on every machine), the exact
-# versions of LOCK. Made again when LOCK or the Python changes: a stamp in VENV records both. The
-# MODULEs must import afterwards.
+# Every package from a wheel (no compiler, no headers, the same bits on every machine), exactly the
+# versions of LOCK (a `pip freeze` of a working environment). Made again when LOCK or the Python
+# changes: a stamp in VENV records both. The MODULEs must import afterwards.
 reference_env() {
     local venv=$1 lock=$2 py=${3:-python3}
     shift $(($# < 3 ? $# : 3))
@@ -114,8 +114,11 @@ reference_env() {
     say "making the reference environment $venv from $lock ($("$py" --version 2>&1))"
     rm -rf "$venv"
     "$py" -m venv "$venv" || die "$py -m venv failed (Debian: apt-get install python3-venv)"
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-input \
+    # --no-deps, then pip check: exactly the lock, and a lock that misses a package some other
+    # needs (on this Python) fails here rather than being completed with whatever is newest.
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-input --no-deps \
         --only-binary=:all: -r "$lock" || die "pip could not install $lock into $venv (see above)"
+    "$venv/bin/python" -m pip check >&2 || die "$lock is not complete for $("$py" --version 2>&1): see above"
     if [ $# -gt 0 ]; then
         local imports
         imports=$(printf 'import %s; ' "$@")

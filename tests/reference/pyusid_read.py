@@ -22,6 +22,7 @@ import warnings
 import h5py
 
 warnings.simplefilter("ignore")  # pyUSID warns about future defaults; keep stdout/stderr clean
+import pyusid_numpy2  # noqa: E402,F401  (before pyUSID)
 import pyUSID as usid  # noqa: E402
 from pyUSID.io.hdf_utils import check_if_main  # noqa: E402
 

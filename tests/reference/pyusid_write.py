@@ -34,6 +34,7 @@ import h5py
 import numpy as np
 
 warnings.simplefilter("ignore")  # pyUSID warns about future defaults; keep stderr clean
+import pyusid_numpy2  # noqa: E402,F401  (before pyUSID)
 import pyUSID as usid  # noqa: E402
 
 DTYPES = ["float32", "float64", "complex64", "complex128",

@@ -24,6 +24,7 @@ import warnings
 
 import h5py
 import numpy as np
+import pyusid_numpy2  # noqa: F401  (before pyUSID, which only the n-dim path imports)
 from scipy.signal import find_peaks_cwt
 
 warnings.simplefilter("ignore")
