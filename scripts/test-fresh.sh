@@ -11,12 +11,13 @@
 #
 # What the chroot takes from this machine, and only that:
 #   - the package settings: apt's mirror (the URIs of this machine's Debian sources, with
-#     RELEASE's suites) and Acquire options, /etc/pip.conf, the CA bundle, the PIP_*, SSL_*,
+#     RELEASE's suites) and Acquire options, /etc/pip.conf, the certificate authorities this
+#     machine adds to Debian's (/usr/local/share/ca-certificates: a proxy's), the PIP_*, SSL_*,
 #     CURL_CA_BUNDLE and REQUESTS_CA_BUNDLE variables (and the files they name), resolv.conf;
 #   - this machine's Rust toolchain, bind-mounted read-only at the same path: a new user installs
 #     Rust with rustup, which cannot reach its servers from here. CARGO_HOME starts empty, so the
 #     crates are fetched and built cold;
-#   - /proc, /sys, /dev and /dev/shm, which MPI needs.
+#   - /proc, /sys, /dev, /dev/pts and /dev/shm, which MPI (and apt's logs) need.
 # Daemons are not started by package installs (policy-rc.d, as in Debian's container images).
 #
 # Safety: every mount is made in a mount namespace of the script's own, so none is ever visible on
@@ -57,9 +58,12 @@ fresh_root() {
     uri=$(mirror)
     apt_install debootstrap
     say "debootstrap $release from $uri into $root"
-    local include=()
-    [ $# -eq 0 ] || include=("--include=$(IFS=,; echo "$*")")
-    debootstrap --variant=minbase "${include[@]}" "$release" "$root" "$uri" >"$root.debootstrap.log" 2>&1 \
+    # ca-certificates: any installed Debian has it (minbase does not), and it carries the
+    # certificate authorities of this machine's own below.
+    local include
+    include=$(IFS=,; echo "ca-certificates${*:+,$*}")
+    debootstrap --variant=minbase --include="$include" "$release" "$root" "$uri" \
+        >"$root.debootstrap.log" 2>&1 \
         || { tail -n 20 "$root.debootstrap.log" >&2; die "debootstrap $release failed"; }
     rm -f "$root.debootstrap.log"
     # The release's own suites on this machine's mirror, security updates included.
@@ -81,15 +85,24 @@ EOF
     for f in /etc/apt/apt.conf.d/*; do
         grep -q '^Acquire' "$f" 2>/dev/null && cp "$f" "$root/etc/apt/apt.conf.d/"
     done
+    # The authorities this machine adds to Debian's (a proxy's, say), installed as an administrator
+    # installs them, so that every later update of the bundle keeps them.
+    if compgen -G "/usr/local/share/ca-certificates/*" >/dev/null; then
+        cp -r /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
+        chroot "$root" update-ca-certificates >/dev/null 2>&1 || die "update-ca-certificates failed in $root"
+    fi
     printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
     chmod 755 "$root/usr/sbin/policy-rc.d"
     cp /etc/resolv.conf "$root/etc/resolv.conf"
     [ ! -f /etc/pip.conf ] || cp /etc/pip.conf "$root/etc/pip.conf"
-    # The files and folders the carried variables name, at the same paths.
+    # The files and folders the carried variables name, at the same paths (the certificates'
+    # bundle is the chroot's own, made above).
     local v path
     while IFS= read -r v; do
         path=${v#*=}
-        if [ -f "$path" ]; then
+        if [ -e "$root$path" ]; then
+            continue
+        elif [ -f "$path" ]; then
             mkdir -p "$root$(dirname "$path")"
             cp "$path" "$root$path"
         elif [ -d "$path" ]; then
@@ -114,6 +127,7 @@ inside() {
     mount -t proc proc "$root/proc"
     mount --bind /sys "$root/sys"
     mount --bind /dev "$root/dev"
+    mount --bind /dev/pts "$root/dev/pts"
     mount -t tmpfs -o mode=1777,size=2g shm "$root/dev/shm"
     mkdir -p "$root$sysroot"
     mount --bind "$sysroot" "$root$sysroot"
@@ -219,6 +233,8 @@ run_release() {
     [ "$(id -u)" -eq 0 ] || die "root only (debootstrap, chroot, mounts)"
     need rustc "the toolchain bind-mounted into the chroot"
     root=$(mktemp -d "${TMPDIR:-/var/tmp}/usid-fresh-$release.XXXXXX")
+    # A root directory as a system's: apt's downloads run as user _apt, who must pass through it.
+    chmod 755 "$root"
     # shellcheck disable=SC2064 # the paths are fixed now
     if [ "$keep" -eq 1 ]; then
         trap "say 'kept $root'" EXIT
@@ -239,7 +255,8 @@ run_release() {
     say "$release: demo: exit $demo_rc in $demo_s s"
     # MPI's own lines (OpenMPI, PRRTE, PMIx, hwloc) on the demo's stderr: it should hold ours only.
     local mpi_lines
-    mpi_lines=$(grep -Ei 'btl|prte|orte|pmix|open ?mpi|mpirun|hwloc|^-{20,}' "$root/root/demo.err" || true)
+    mpi_lines=$(grep -Ev '^(bootstrap|demo|usid-peaks|wrote|test-fresh):? ' "$root/root/demo.err" \
+        | grep -Ei 'btl|prte|orte|pmix|open ?mpi|mpirun|hwloc|^-{20,}' || true)
     [ -z "$mpi_lines" ] || { say "$release: MPI lines on the demo's stderr:"; echo "$mpi_lines" >&2; }
     if [ "$demo_rc" -ne 0 ]; then
         tail -n 30 "$root/root/demo.err" >&2

@@ -81,8 +81,8 @@ fn a_rank_killed_mid_run_ends_the_whole_job_with_a_failure_within_seconds() {
     let dir = tempfile::tempdir().unwrap();
     let file = generate(dir.path(), "map.h5", 96, 96, SEED);
     let raw = raw_bytes(&file);
-    let mut job = crate::util::command("mpirun")
-        .args(["--allow-run-as-root", "--oversubscribe", "-np", "2", BIN, "find", "-q", "--max-mem", "1"])
+    let mut job = crate::util::mpirun_command(2)
+        .args([BIN, "find", "-q", "--max-mem", "1"])
         .arg(&file)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

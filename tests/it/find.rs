@@ -266,10 +266,7 @@ fn a_killed_run_resumes_without_redoing_finished_batches() {
 fn a_build_without_mpi_refuses_an_mpi_launch_with_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
     let file = generate(dir.path(), "map.h5", 4, 4, 1);
-    let Ok(out) = crate::util::command("mpirun")
-        .args(["--allow-run-as-root", "--oversubscribe", "-np", "2", BIN, "find", s(&file)])
-        .output()
-    else {
+    let Ok(out) = util::mpirun_command(2).args([BIN, "find", s(&file)]).output() else {
         util::missing("mpirun (OpenMPI)");
     };
     assert_eq!(out.status.code(), Some(6));

@@ -4,6 +4,7 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// The binary under test.
@@ -67,14 +68,29 @@ pub fn succeeded(out: Output, what: &str) -> Output {
     out
 }
 
+/// `mpirun -np NP` for the OpenMPI here, as the scripts launch it (`bash scripts/lib.sh mpirun`:
+/// as root where the tests run as root, more ranks than cores allowed, and what OpenMPI 5 needs
+/// so that only our own lines reach stderr); the program and its arguments follow.
+pub fn mpirun_command(np: usize) -> Command {
+    static LINE: OnceLock<Vec<String>> = OnceLock::new();
+    let line = LINE.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg(repo().join("scripts/lib.sh"))
+            .arg("mpirun")
+            .output()
+            .expect("start bash");
+        let out = succeeded(out, "bash scripts/lib.sh mpirun");
+        String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
+    });
+    let mut cmd = command(&line[0]);
+    cmd.args(&line[1..]).args(["-np", &np.to_string()]);
+    cmd
+}
+
 /// `mpirun -np NP usid-peaks ARGS`, which must succeed.
 #[cfg(feature = "mpi")]
 pub fn mpirun(np: usize, args: &[&str]) -> Output {
-    let out = command("mpirun")
-        .args(["--allow-run-as-root", "--oversubscribe", "-np", &np.to_string(), BIN])
-        .args(args)
-        .output()
-        .unwrap_or_else(|_| missing("mpirun (OpenMPI)"));
+    let out = mpirun_command(np).arg(BIN).args(args).output().unwrap_or_else(|_| missing("mpirun (OpenMPI)"));
     succeeded(out, &format!("mpirun -np {np} usid-peaks {args:?}"))
 }
 
