@@ -395,6 +395,10 @@ impl Analysis for PeakFinding {
             },
         )?;
         ds.write(&counts).map_err(|e| h5("cannot write Peak_Count", e))?;
+        // HDF5 1.14 (Debian 13) crashes inside the rename below (H5Lmove's name update, a null
+        // file pointer) when its metadata cache holds entries it could not write, as past a
+        // file-size limit; written out first, such a failure is this error instead.
+        g.file().and_then(|f| f.flush()).map_err(|e| h5("cannot write Peak_Count", e))?;
         for name in ["Spectroscopic_Indices", "Spectroscopic_Values"] {
             g.relink(name, &format!("Count_{name}")).map_err(|e| h5("cannot rename the count axis", e))?;
         }
