@@ -6,12 +6,15 @@ pyUSID itself:
 
     tests/reference/pyusid_read.py FILE DATASET [--digest] [--ndim]
     tests/reference/pyusid_read.py FILE OBJECT --attrs
+    tests/reference/pyusid_read.py FILE --all-main
 
 Always printed: is_main (pyUSID's check_if_main), and when it is main: dtype, shape, quantity,
 units, pos_dims / spec_dims ([name, units, size], in pyUSID's order), the ancillary datasets'
 paths. --digest adds the SHA-256 of the data (raw bytes, C order); --ndim adds the shape of
 USIDataset.get_n_dim_form(). --attrs prints instead the attributes of any group or dataset as h5py
 reads them (strings as str, numbers as numbers, arrays as lists, references as "<reference>").
+--all-main prints instead the paths of every main dataset pyUSID's get_all_main finds in the file,
+in its order (a list).
 """
 import argparse
 import hashlib
@@ -78,16 +81,29 @@ def attrs(path, name):
         return {k: plain(v) for k, v in f[name].attrs.items()}
 
 
+def all_main(path):
+    with h5py.File(path, "r") as f:
+        return [m.name for m in usid.hdf_utils.get_all_main(f)]
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("file")
-    p.add_argument("dataset")
+    p.add_argument("dataset", nargs="?")
+    p.add_argument("--all-main", action="store_true", help="the paths get_all_main finds instead")
     p.add_argument("--digest", action="store_true", help="add the SHA-256 of the data")
     p.add_argument("--ndim", action="store_true", help="add the shape of get_n_dim_form()")
     p.add_argument("--attrs", action="store_true", help="print the object's attributes instead")
     a = p.parse_args()
+    if (a.dataset is None) != a.all_main:
+        p.error("a DATASET, or --all-main")
     try:
-        out = attrs(a.file, a.dataset) if a.attrs else describe(a.file, a.dataset, a.digest, a.ndim)
+        if a.all_main:
+            out = all_main(a.file)
+        elif a.attrs:
+            out = attrs(a.file, a.dataset)
+        else:
+            out = describe(a.file, a.dataset, a.digest, a.ndim)
     except Exception as e:  # one line for the test's failure message
         print(f"pyusid_read: {a.file}:{a.dataset}: {type(e).__name__}: {e}", file=sys.stderr)
         return 1

@@ -8,6 +8,7 @@ pyUSID reports (printed on stdout).
     tests/reference/pyusid_write.py OUT.h5 --channel float32:1:1 --channel complex64:3:2
     tests/reference/pyusid_write.py OUT.h5 --spec Frequency:48,DC_Offset:4 [--dtype complex64]
         [--rows 3 --cols 4] [--gzip] [--seed 5]
+    ... [--anc-dtype Spectroscopic_Values=float16 ...]
 
 --channel DTYPE:POS_DIMS:SPEC_DIMS (repeatable) writes one more main dataset
 /Measurement_000/Channel_00k/Raw_Data (k = 0, 1, ...) of random numbers, with the first POS_DIMS
@@ -23,6 +24,12 @@ position and height move with the other dimensions' steps and the pixel) plus no
 find_peaks_cwt finds different peaks in different spectra. --gzip stores it in chunks of one row,
 gzip-compressed.
 
+--anc-dtype NAME=DTYPE (repeatable) stores that ancillary dataset of every main dataset written
+(Position_Indices, Position_Values, Spectroscopic_Indices or Spectroscopic_Values) as DTYPE
+instead of pyUSID's uint32 indices and float32 values: pyUSID writes it, then h5py replaces it
+with its values converted (numpy's astype: float16 overflows to inf), attributes and references
+kept. pyUSID has no such option; its readers accept any numeric type.
+
 Stdout: a JSON list, pyUSID's view of every main dataset it finds (get_all_main), in its order.
 """
 import argparse
@@ -37,7 +44,7 @@ warnings.simplefilter("ignore")  # pyUSID warns about future defaults; keep stde
 import pyusid_numpy2  # noqa: E402,F401  (before pyUSID)
 import pyUSID as usid  # noqa: E402
 
-DTYPES = ["float32", "float64", "complex64", "complex128",
+DTYPES = ["float16", "float32", "float64", "complex64", "complex128",
           "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
 # --channel's dimensions, fastest varying first (pyUSID's default order): name, units, size.
 POS = [("X", "m", 5), ("Y", "m", 3), ("Z", "nm", 2)]
@@ -110,6 +117,37 @@ def resonance_map(grp, a):
                                       pos, a.spec, **kwargs)
 
 
+def anc_dtype(text):
+    """NAME=DTYPE -> (NAME, DTYPE)."""
+    name, _, dtype = text.partition("=")
+    if name not in ANCILLARY or dtype not in DTYPES:
+        raise argparse.ArgumentTypeError(f"bad --anc-dtype {text}: one of {ANCILLARY}, a numpy type")
+    return name, dtype
+
+
+ANCILLARY = ["Position_Indices", "Position_Values", "Spectroscopic_Indices", "Spectroscopic_Values"]
+
+
+def retype(main, name, dtype):
+    """The ancillary dataset `name` of `main` stored again as `dtype`, attributes and the main
+    dataset's reference kept."""
+    old = main.file[main.attrs[name]]
+    path, values, attrs = old.name, old[()], dict(old.attrs)
+    parent = old.parent
+    del parent[path.rsplit("/", 1)[1]]
+    with np.errstate(over="ignore"):
+        new = parent.create_dataset(path.rsplit("/", 1)[1], data=values.astype(dtype))
+    for k, v in attrs.items():
+        new.attrs[k] = v
+    main.attrs[name] = new.ref
+
+
+def finite_or_text(values):
+    """Nested lists of floats, with "inf", "-inf" and "nan" as text (JSON has no such numbers)."""
+    return [[float(x) if np.isfinite(x) else str(float(x)) for x in row]
+            for row in np.asarray(values, dtype=float)]
+
+
 def view(m):
     """pyUSID's view of one main dataset, as the tests compare it."""
     def dims(labels, inds, sizes):
@@ -125,8 +163,8 @@ def view(m):
         "compression": m.compression,
         "position_dims": dims(m.pos_dim_labels, m.h5_pos_inds, m.pos_dim_sizes),
         "spectroscopic_dims": dims(m.spec_dim_labels, m.h5_spec_inds, m.spec_dim_sizes),
-        "position_values": np.asarray(m.h5_pos_vals[()], dtype=float).tolist(),
-        "spectroscopic_values": np.asarray(m.h5_spec_vals[()], dtype=float).tolist(),
+        "position_values": finite_or_text(m.h5_pos_vals[()]),
+        "spectroscopic_values": finite_or_text(m.h5_spec_vals[()]),
     }
 
 
@@ -145,6 +183,8 @@ def main():
     p.add_argument("--cols", type=int, default=4)
     p.add_argument("--gzip", action="store_true")
     p.add_argument("--seed", type=int, default=5)
+    p.add_argument("--anc-dtype", action="append", type=anc_dtype, default=[],
+                   help="NAME=DTYPE: store that ancillary dataset as DTYPE, repeatable")
     a = p.parse_args()
     if a.spec and a.channel:
         p.error("--spec writes one map; --channel is for random channels")
@@ -162,10 +202,19 @@ def main():
                 if k == 0:
                     # A plain dataset beside it, which is not main.
                     grp.create_dataset("Not_Main", data=np.zeros((3, 4), dtype="float32"))
+        for path in [d.name for d in _datasets(f) if d.name.endswith("/Raw_Data")]:
+            for name, dtype in a.anc_dtype:
+                retype(f[path], name, dtype)
 
     with h5py.File(a.out, "r") as f:
         json.dump([view(m) for m in usid.hdf_utils.get_all_main(f)], sys.stdout)
     sys.stdout.write("\n")
+
+
+def _datasets(group):
+    found = []
+    group.visititems(lambda _, obj: found.append(obj) if isinstance(obj, h5py.Dataset) else None)
+    return found
 
 
 if __name__ == "__main__":
