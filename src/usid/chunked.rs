@@ -615,6 +615,9 @@ impl RowValue for f64 {
             UInt16 => decode::<2, _>(bytes, out, |b| u16::from_ne_bytes(b) as f64),
             UInt32 => decode::<4, _>(bytes, out, |b| u32::from_ne_bytes(b) as f64),
             UInt64 => decode::<8, _>(bytes, out, |b| u64::from_ne_bytes(b) as f64),
+            // Exactly; a NaN keeps its sign, its payload as the CPU converts it (HDF5's own
+            // conversion, hardware or software by version, may write another NaN).
+            Float16 => decode::<2, _>(bytes, out, |b| half::f16::from_ne_bytes(b).to_f64()),
             _ => decode::<8, _>(bytes, out, f64::from_ne_bytes),
         }
     }

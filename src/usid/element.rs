@@ -10,6 +10,7 @@ use crate::error::one_line;
 pub enum ElementType {
     Complex64,
     Complex128,
+    Float16,
     Float32,
     Float64,
     Int8,
@@ -28,6 +29,7 @@ impl ElementType {
         match self {
             ElementType::Complex64 => "complex64",
             ElementType::Complex128 => "complex128",
+            ElementType::Float16 => "float16",
             ElementType::Float32 => "float32",
             ElementType::Float64 => "float64",
             ElementType::Int8 => "int8",
@@ -41,7 +43,7 @@ impl ElementType {
         }
     }
 
-    /// The element type of an HDF5 datatype: integers, `f32`/`f64`, and h5py's complex compound
+    /// The element type of an HDF5 datatype: integers, `f16`/`f32`/`f64`, and h5py's complex compound
     /// `{r, i}` of two equal floats. Anything else is `Err` with a description of the type.
     pub(crate) fn from_datatype(dtype: &hdf5::Datatype) -> Result<ElementType, String> {
         let desc = dtype.to_descriptor().map_err(|e| format!("an unknown type ({})", one_line(e)))?;
@@ -59,6 +61,7 @@ impl ElementType {
             TypeDescriptor::Unsigned(IntSize::U2) => UInt16,
             TypeDescriptor::Unsigned(IntSize::U4) => UInt32,
             TypeDescriptor::Unsigned(IntSize::U8) => UInt64,
+            TypeDescriptor::Float(FloatSize::U2) => Float16,
             TypeDescriptor::Float(FloatSize::U4) => Float32,
             TypeDescriptor::Float(FloatSize::U8) => Float64,
             TypeDescriptor::Compound(c) => {
@@ -82,7 +85,7 @@ impl ElementType {
     }
 
     /// Bytes per value as a [`super::SpectraBlock`] holds it: complex and float32 as stored,
-    /// float64 and the integers as f64.
+    /// float64, float16 and the integers as f64.
     pub fn value_bytes(self) -> usize {
         match self {
             ElementType::Complex128 => 16,
@@ -98,7 +101,7 @@ impl ElementType {
         use ElementType::*;
         match self {
             Int8 | UInt8 => 1,
-            Int16 | UInt16 => 2,
+            Int16 | UInt16 | Float16 => 2,
             Int32 | UInt32 | Float32 => 4,
             Int64 | UInt64 | Float64 | Complex64 => 8,
             Complex128 => 16,
@@ -117,6 +120,7 @@ impl ElementType {
             UInt16 => Datatype::from_type::<u16>(),
             UInt32 => Datatype::from_type::<u32>(),
             UInt64 => Datatype::from_type::<u64>(),
+            Float16 => Datatype::from_type::<half::f16>(),
             Float32 => Datatype::from_type::<f32>(),
             Float64 => Datatype::from_type::<f64>(),
             Complex64 => Datatype::from_type::<num_complex::Complex32>(),

@@ -137,6 +137,11 @@ impl MainDataset {
         self.read_values(&self.spec.values)
     }
 
+    /// The element type `Spectroscopic_Values` is stored as (`None`: one usid-peaks does not name).
+    pub(crate) fn spectroscopic_values_type(&self) -> Option<ElementType> {
+        self.spec.values.dtype().ok().and_then(|t| ElementType::from_datatype(&t).ok())
+    }
+
     /// `Spectroscopic_Indices`, shape (n_spectroscopic_dims, n_bins), as f64.
     pub fn spectroscopic_indices(&self) -> Result<Array2<f64>, UsidError> {
         self.read_values(&self.spec.indices)

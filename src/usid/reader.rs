@@ -184,9 +184,11 @@ pub(super) fn read_rows_into<T: hdf5::H5Type + Copy>(
     rows: Range<usize>,
     out: &mut Vec<T>,
 ) -> Result<(), UsidError> {
+    // Soft: HDF5 1.10 converts float16 in software (exactly: every float16 is a float64); the
+    // other element types convert in hardware either way.
     let part = dataset
         .as_reader()
-        .conversion(hdf5::Conversion::Hard)
+        .conversion(hdf5::Conversion::Soft)
         .read_slice_2d::<T, _>(ndarray::s![rows.clone(), ..])
         .map_err(|e| UsidError(format!("{}: cannot read rows {rows:?} ({})", dataset.name(), one_line(e))))?;
     out.extend(part);

@@ -12,7 +12,7 @@
 use num_complex::{Complex32, Complex64};
 
 use super::write::DimSpec;
-use super::{Dim, MainDataset, UsidError};
+use super::{Dim, ElementType, MainDataset, UsidError};
 
 /// A block of spectra in the dataset's own element type: `n_spectra × len`, spectrum after
 /// spectrum, each ordered along its dimension.
@@ -117,6 +117,18 @@ impl SpectraLayout {
     pub fn new(main: &MainDataset, along: Option<usize>) -> Result<Self, UsidError> {
         let grid = Grid::of(&main.spectroscopic_indices()?);
         let vals = main.spectroscopic_values()?;
+        if let Some(((d, bin), v)) = vals.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            let name = main.spectroscopic_dims.get(d).map_or("?", |x| x.name.as_str());
+            let why = if main.spectroscopic_values_type() == Some(ElementType::Float16) {
+                "; they are stored as float16, whose largest finite value is 65504"
+            } else {
+                ""
+            };
+            return Err(UsidError(format!(
+                "{}: the spectroscopic values are not finite ({name} is {v} at bin {bin}{why}); a spectrum needs a finite axis",
+                main.path
+            )));
+        }
         let (n_dims, n_bins) = (grid.sizes.len(), main.n_bins);
         let not_grid = |why: String| {
             UsidError(format!(
