@@ -24,6 +24,8 @@
 #                          a Python reference environment in VENV from a pinned lock file
 #   json_field LINE KEY    a value of a one-line JSON object (strings unquoted)
 #   same_results A B GROUP GROUP's results datasets are equal in files A and B (h5diff)
+#   only_ours FILE WHAT    fail unless every line of FILE (a normal run's stderr) is usid-peaks's
+#                          own: no line of MPI's, SLURM's or anyone else's
 #
 # Run as a command, it prints what programs in other languages need:
 #
@@ -140,6 +142,12 @@ same_results() {
     for ds in Peak_Indices Peak_Count Peak_Frequencies; do
         h5diff -q "$1" "$2" "$3/$ds" "$3/$ds" || return 1
     done
+}
+
+only_ours() {
+    local foreign
+    foreign=$(grep -v '^usid-peaks' "$1" || true)
+    [ -z "$foreign" ] || fail "$2: lines not ours on stderr: $(head -n 5 <<<"$foreign")"
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

@@ -72,8 +72,9 @@ run_equal() {
     local hosts=$1 ranks=$2 name=${1}x$2 line threads
     up "$hosts"
     cp "$work/map.h5" "$work/$name.h5"
-    line=$(cluster mpirun -np $((hosts * ranks)) -- "$bin" find "$work/$name.h5" -q --json) \
-        || fail "$hosts hosts x $ranks ranks: the run failed"
+    line=$(cluster mpirun -np $((hosts * ranks)) -- "$bin" find "$work/$name.h5" -q --json 2>"$work/$name.err") \
+        || fail "$hosts hosts x $ranks ranks: the run failed: $(tail -n 5 "$work/$name.err")"
+    only_ours "$work/$name.err" "$hosts hosts x $ranks ranks"
     [ "$(json_field "$line" ranks)" = $((hosts * ranks)) ] || fail "$name: wrong ranks in $line"
     [ "$(json_field "$line" nodes)" = "$hosts" ] || fail "$name: not $hosts nodes in $line"
     threads=$(($(nproc) / ranks))

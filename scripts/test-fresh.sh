@@ -125,7 +125,7 @@ inside() {
     shift
     sysroot=$(rustc --print sysroot)
     mount -t proc proc "$root/proc"
-    mount --bind /sys "$root/sys"
+    mount --rbind /sys "$root/sys"
     mount --bind /dev "$root/dev"
     mount --bind /dev/pts "$root/dev/pts"
     mount -t tmpfs -o mode=1777,size=2g shm "$root/dev/shm"

@@ -87,11 +87,16 @@ pub fn mpirun_command(np: usize) -> Command {
     cmd
 }
 
-/// `mpirun -np NP usid-peaks ARGS`, which must succeed.
+/// `mpirun -np NP usid-peaks ARGS`, which must succeed with nothing on stderr but usid-peaks's own
+/// lines (no line of OpenMPI's, on OpenMPI 4 or 5).
 #[cfg(feature = "mpi")]
 pub fn mpirun(np: usize, args: &[&str]) -> Output {
     let out = mpirun_command(np).arg(BIN).args(args).output().unwrap_or_else(|_| missing("mpirun (OpenMPI)"));
-    succeeded(out, &format!("mpirun -np {np} usid-peaks {args:?}"))
+    let out = succeeded(out, &format!("mpirun -np {np} usid-peaks {args:?}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let foreign: Vec<&str> = stderr.lines().filter(|l| !l.starts_with("usid-peaks")).collect();
+    assert!(foreign.is_empty(), "mpirun -np {np} usid-peaks {args:?}: lines not ours on stderr: {foreign:?}");
+    out
 }
 
 /// `usid-peaks generate DIR/NAME --rows ROWS --cols COLS --seed SEED` (119 bins, BELine).
