@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what usid-peaks needs to build and run, idempotently; with --tests also what its tests
-# need: the HDF5 tools and the Python reference environments they compare against: .venv (scipy,
-# pyUSID, h5py, pytest, from tests/reference/requirements.txt) and .venv-nsid (pyNSID, sidpy).
+# need: the HDF5 tools and the Python reference environment they compare against: .venv (scipy,
+# pyUSID, pyNSID, sidpy, h5py, pytest, from tests/reference/requirements.txt).
 #
 #   scripts/bootstrap.sh [--tests]
 #
@@ -76,8 +76,7 @@ else
 fi
 install_rust_check
 if [ "$tests" -eq 1 ]; then
-    reference_env .venv tests/reference/requirements.txt "${PYTHON:-python3}" numpy scipy h5py pyUSID pytest
-    # pyNSID and sidpy on numpy 2, apart from pyUSID's numpy<2.
-    reference_env .venv-nsid tests/reference/requirements-nsid.txt "${PYTHON:-python3}" numpy h5py sidpy pyNSID
+    reference_env .venv tests/reference/requirements.txt "${PYTHON:-python3}" \
+        numpy scipy h5py pyUSID sidpy pyNSID pytest
 fi
 say "ready"

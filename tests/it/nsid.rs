@@ -1,11 +1,10 @@
 //! NSID datasets written by pyNSID itself (tests/reference/nsid_write.py) are found, described
 //! and read by the library as pyNSID and numpy find, describe and arrange them; results the
 //! library writes are read back by pyNSID with the dimensions written, and leave the source
-//! readable. The reference environment is `.venv-nsid` (pyNSID 0.0.7.2, sidpy, numpy 2).
+//! readable. The reference environment is `.venv` (pyNSID 0.0.7.2, sidpy, numpy 2).
 use std::ffi::OsStr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::sync::OnceLock;
 
 use num_complex::{Complex32, Complex64};
@@ -17,7 +16,7 @@ use usid_peaks::nsid::{
 };
 use usid_peaks::usid::{open_file, ElementType};
 
-use crate::util::{missing, repo, run_reference, scratch};
+use crate::util::{reference, scratch};
 
 /// Every case nsid_write.py writes, one file each.
 const CASES: [&str; 14] = [
@@ -39,20 +38,6 @@ const CASES: [&str; 14] = [
 
 /// The source dataset of every single-dataset case.
 const RAW: &str = "/Measurement_000/Channel_000/Raw_Data/Raw_Data";
-
-/// The reference Python with pyNSID (`.venv-nsid/bin/python`).
-fn python() -> PathBuf {
-    let py = repo().join(".venv-nsid/bin/python");
-    if !py.exists() {
-        missing("the pyNSID reference environment (.venv-nsid)");
-    }
-    py
-}
-
-/// `tests/reference/NAME ARGS` run by the pyNSID reference Python; it must succeed.
-fn reference(name: &str, args: &[&OsStr]) -> Output {
-    run_reference(&python(), &repo().join("tests/reference").join(name), args)
-}
 
 /// The test maps, written by pyNSID once per test binary: (directory, what each case holds).
 fn maps() -> &'static (PathBuf, Value) {

@@ -1,6 +1,7 @@
 //! The test command's own contract (scripts/test.sh, scripts/lib.sh): a stage whose script is
 //! missing or not executable fails the run before anything runs, never a silent skip; a reference
-//! environment is made from its lock file once, and again only when the lock changes.
+//! environment is made from its lock file once, and again only when the lock changes; a lock
+//! missing a package something needs fails it.
 use std::path::Path;
 use std::process::Output;
 
@@ -98,4 +99,45 @@ fn a_reference_environment_is_made_from_its_lock_once_and_again_when_the_lock_ch
     assert!(!marker.exists(), "a changed lock must remake the environment");
     assert_eq!(remade.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("does not import no_such_module_here"), "{stderr}");
+}
+
+/// Three hand-made pure-Python wheels in DIR (no registry needed): `lonely` needs `absent`,
+/// which no lock here holds; `picky` pins `dep==2.0` and `dep` is 1.0.
+fn write_wheels(dir: &Path) {
+    const WRITER: &str = r#"
+import sys, zipfile
+def wheel(name, requires):
+    info = f"{name}-1.0.dist-info"
+    with zipfile.ZipFile(f"{sys.argv[1]}/{name}-1.0-py3-none-any.whl", "w") as z:
+        z.writestr(f"{name}/__init__.py", "")
+        z.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"
+                   + "".join(f"Requires-Dist: {r}\n" for r in requires))
+        z.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        z.writestr(f"{info}/RECORD", "")
+wheel("lonely", ["absent"]); wheel("picky", ["dep==2.0"]); wheel("dep", [])
+"#;
+    let out = command("python3").args(["-c", WRITER, dir.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_lock_missing_a_package_fails_the_reference_environment_and_a_pin_it_overrides_is_said() {
+    let dir = tempfile::tempdir().unwrap();
+    write_wheels(dir.path());
+    let wheel = |name: &str| format!("{}/{name}-1.0-py3-none-any.whl\n", dir.path().display());
+    let (venv, lock) = (dir.path().join("venv"), dir.path().join("lock.txt"));
+
+    std::fs::write(&lock, wheel("picky") + &wheel("dep")).unwrap();
+    let overridden = reference_env(&venv, &lock, &["picky"]);
+    let stderr = text(&overridden.stderr);
+    assert!(overridden.status.success(), "{stderr}");
+    assert!(stderr.contains("kept as locked: picky 1.0 has requirement dep==2.0"), "{stderr}");
+
+    std::fs::write(&lock, wheel("lonely")).unwrap();
+    let incomplete = reference_env(&venv, &lock, &["lonely"]);
+    let stderr = text(&incomplete.stderr);
+    assert_eq!(incomplete.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is not complete for Python"), "{stderr}");
+    assert!(stderr.contains("lonely 1.0 requires absent, which is not installed"), "{stderr}");
+    assert!(!venv.join(".lock.stamp").exists(), "an incomplete environment must not be kept as made");
 }
