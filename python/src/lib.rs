@@ -184,6 +184,15 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InputError", py.get_type::<InputError>())?;
     m.add("OutputError", py.get_type::<OutputError>())?;
     m.add("BusyError", py.get_type::<BusyError>())?;
+    // One version: the crate's (python/Cargo.toml, held to the root crate's by a test), which
+    // maturin also writes into the wheel's metadata.
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // The HDF5 the module's calls reach, and the one it was built against: equal unless another
+    // HDF5 in the process (h5py's) took over its symbols (python/tests/test_h5py.py checks).
+    let (major, minor, micro) = hdf5::library_version();
+    m.add("hdf5_version", format!("{major}.{minor}.{micro}"))?;
+    let built = hdf5_sys::HDF5_VERSION;
+    m.add("hdf5_built_version", format!("{}.{}.{}", built.major, built.minor, built.micro))?;
     Ok(())
 }
 

@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from . import _native, _signatures
-from ._native import BusyError, Error, InputError, OutputError
+from ._native import BusyError, Error, InputError, OutputError, __version__
 
 __all__ = [
     "find_peaks_cwt",
@@ -28,7 +28,6 @@ __all__ = [
     "OutputError",
     "BusyError",
 ]
-__version__ = "0.1.0"
 
 #: The seed analysis's widths, ``np.linspace(20, 60, 30)``: the default of :func:`find` and :func:`pixel`.
 SEED_WIDTHS = np.asarray(next(s["default"] for s in _signatures.DESCRIPTIONS["find"] if s["name"] == "widths"))
