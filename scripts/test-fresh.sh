@@ -6,8 +6,16 @@
 # and removes everything it made, also after a failure. Root only; not a stage of scripts/test.sh
 # (far too long for CI, which runs Debian 12 itself): the check for Debian 13.
 #
-#   scripts/test-fresh.sh bookworm|trixie [--keep] [--only-demo]
+#   scripts/test-fresh.sh bookworm|trixie [--keep] [--only-demo] [--lock FILE] [--logs DIR]
 #   scripts/test-fresh.sh --check-cleanup      the clean-up path alone, on purpose (seconds)
+#
+#   --keep       leave the chroot (its path is printed) instead of removing it
+#   --only-demo  the demo alone
+#   --lock FILE  the demo and the tests run holding an exclusive flock(1) on FILE, so that on a
+#                machine where other heavy jobs take FILE shared their times are the commands'
+#                own; making the chroot (downloads) holds nothing, and the wait is not timed
+#   --logs DIR   the two commands' stdout and stderr copied to DIR (demo.log, demo.err, test.log,
+#                test.err), also when they fail
 #
 # What the chroot takes from this machine, and only that:
 #   - the package settings: apt's mirror (the URIs of this machine's Debian sources, with
@@ -218,13 +226,16 @@ check_cleanup() {
     say "ok: a tree with a live mount below it was refused, and what the mount showed kept"
 }
 
-# `bash scripts/X` in the clone inside ROOT, timed; its output in ROOT/root/X.log. Sets $secs, $rc.
+# `bash scripts/X` in the clone inside ROOT, timed; its output in ROOT/root/X.log and .err (and
+# in $logs when set). Sets $secs, $rc. The command does not inherit the lock's descriptor.
 timed_in_root() {
     local root=$1 name=$2 t0=$SECONDS
     shift 2
     rc=0
-    in_root "$root" bash -c 'cd usid-peaks && "$@" >"/root/$0.log" 2>"/root/$0.err"' "$name" "$@" || rc=$?
+    in_root "$root" bash -c 'cd usid-peaks && "$@" >"/root/$0.log" 2>"/root/$0.err"' "$name" "$@" \
+        {lock_fd}>&- || rc=$?
     secs=$((SECONDS - t0))
+    [ -z "$logs" ] || cp "$root/root/$name.log" "$root/root/$name.err" "$logs/"
 }
 
 run_release() {
@@ -250,6 +261,15 @@ run_release() {
     git clone -q --no-checkout "$repo" "$root/root/usid-peaks"
     git -C "$root/root/usid-peaks" checkout -q "$(git -C "$repo" rev-parse HEAD)"
 
+    [ -z "$logs" ] || mkdir -p "$logs"
+    # The lock's descriptor (/dev/null's without --lock), which timed_in_root's command closes.
+    if [ -n "$lock" ]; then
+        exec {lock_fd}>>"$lock"
+        say "waiting for an exclusive hold of $lock"
+        flock -x "$lock_fd"
+    else
+        exec {lock_fd}</dev/null
+    fi
     timed_in_root "$root" demo bash scripts/demo.sh
     local demo_rc=$rc demo_s=$secs
     say "$release: demo: exit $demo_rc in $demo_s s"
@@ -265,6 +285,7 @@ run_release() {
     [ "$only_demo" -eq 0 ] || return 0
     timed_in_root "$root" test bash scripts/test.sh
     local test_rc=$rc test_s=$secs
+    exec {lock_fd}>&-
     say "$release: tests: exit $test_rc in $test_s s; $(grep -h '^test: ' "$root/root/test.err" | tail -n 1)"
     grep -h '^=== .*: \(ok\|SKIPPED\|FAILED\)' "$root/root/test.err" | sed "s/^/$release: /" >&2 || true
     grep -h '^test result:\|^[0-9]* passed' "$root/root/test.log" "$root/root/test.err" 2>/dev/null \
@@ -283,9 +304,9 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
         --inside) shift; inside "$@" ;;
         --check-cleanup) [ "$(id -u)" -eq 0 ] || die "root only"; check_cleanup ;;
         bookworm | trixie)
-            release=$1 keep=0 only_demo=0
+            release=$1 keep=0 only_demo=0 lock="" logs="" lock_fd=""
             shift
-            options "" "keep only-demo" "$@"
+            options "lock logs" "keep only-demo" "$@"
             run_release "$release" "$keep" "$only_demo"
             ;;
         *) usage >&2; exit 2 ;;
