@@ -132,6 +132,9 @@ inside() {
     local root=$1 sysroot
     shift
     sysroot=$(rustc --print sysroot)
+    # The root a mount of its own, as on a machine: `ip netns exec` (the test cluster) makes /
+    # a slave mount and fails with EINVAL where / is only a directory.
+    mount --bind "$root" "$root"
     mount -t proc proc "$root/proc"
     mount --rbind /sys "$root/sys"
     mount --bind /dev "$root/dev"
