@@ -15,7 +15,8 @@
 //! the same bytes come out of the filters, and integers become `f64` by the same rounding cast
 //! HDF5's hard conversion uses.
 //!
-//! Needs HDF5 1.10.5 or newer (`H5Dread_chunk`, `H5Dget_chunk_info_by_coord`).
+//! Needs HDF5 1.10.5 or newer (`H5Dread_chunk`, `H5Dget_chunk_info_by_coord`); HDF5 2.x's
+//! `H5Dread_chunk` takes the buffer's size too (`direct_read`, chosen by build.rs).
 use std::mem::MaybeUninit;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -25,6 +26,7 @@ use hdf5::filters::Filter;
 use hdf5::{Dataset, H5Type};
 use hdf5_sys::h5::{haddr_t, hsize_t, HADDR_UNDEF};
 use hdf5_sys::h5d::{H5Dget_chunk_info_by_coord, H5Dread_chunk};
+use hdf5_sys::h5i::hid_t;
 use hdf5_sys::h5p::H5P_DEFAULT;
 use num_complex::{Complex32, Complex64};
 
@@ -485,17 +487,41 @@ fn read_chunk(ds: &Dataset, offset: [u64; 2], at: Location) -> Result<Vec<u8>, U
     // Not zeroed first: on the one thread that reads, that would cost as much as the read.
     let mut buf: Vec<u8> = Vec::with_capacity(at.size);
     let mut mask: u32 = 0;
-    // SAFETY: as in `locate_chunk`; `buf` has room for the chunk's stored size, which is what
-    // H5Dread_chunk writes.
-    let read = hdf5::sync::sync(|| unsafe {
-        H5Dread_chunk(ds.id(), H5P_DEFAULT, coords.as_ptr(), &mut mask, buf.as_mut_ptr().cast())
-    });
-    if read < 0 {
+    // SAFETY: as in `locate_chunk`; `buf` has room for `at.size` bytes, the chunk's stored size.
+    let read =
+        hdf5::sync::sync(|| unsafe { direct_read(ds.id(), &coords, &mut mask, buf.as_mut_ptr(), at.size) });
+    if read != Some(at.size) {
         return Err(chunk_error(ds, offset, "read"));
     }
     // SAFETY: the successful read filled the chunk's `at.size` stored bytes.
     unsafe { buf.set_len(at.size) };
     Ok(buf)
+}
+
+/// HDF5's direct chunk read of the chunk at `coords` into `room` bytes at `buf`: the bytes read,
+/// or `None` when HDF5 fails. HDF5 1.x's `H5Dread_chunk` writes the chunk's stored size unchecked
+/// (the caller's `room`, from the chunk index, is that size); HDF5 2.x's (`H5Dread_chunk2`) takes
+/// the buffer's size and says the chunk's, and reads nothing into a buffer too small.
+///
+/// # Safety
+/// `id` is an open dataset of rank 2 and `buf` is valid for `room` bytes of writes.
+unsafe fn direct_read(
+    id: hid_t,
+    coords: &[hsize_t; 2],
+    mask: &mut u32,
+    buf: *mut u8,
+    room: usize,
+) -> Option<usize> {
+    #[cfg(hdf5_2)]
+    let (rc, size) = {
+        let mut size = room;
+        // SAFETY: the caller's contract; HDF5 writes at most `size` bytes.
+        (unsafe { H5Dread_chunk(id, H5P_DEFAULT, coords.as_ptr(), mask, buf.cast(), &mut size) }, size)
+    };
+    // SAFETY: the caller's contract.
+    #[cfg(not(hdf5_2))]
+    let (rc, size) = (unsafe { H5Dread_chunk(id, H5P_DEFAULT, coords.as_ptr(), mask, buf.cast()) }, room);
+    (rc >= 0 && size <= room).then_some(size)
 }
 
 /// Chunk bytes straight from the file by their HDF5 address, on any thread: for a file this
