@@ -10,14 +10,16 @@
 use ndarray::Array2;
 use num_complex::ComplexFloat;
 
-use crate::compute::{Analysis, ComputeError, RowItems, Rows, WriteTarget};
+use crate::compute::Source;
+use crate::compute::{Analysis, ComputeError, NsidWriteTarget, RowItems, Rows, WriteTarget};
 use crate::cwt::{CwtParams, PeakFinder, Scratch};
+use crate::nsid::{create_nsid_dataset, Dimension, DimensionType, NsidSpec};
 use crate::params::{
     choices, described, DefaultTo, Description, Kind, Param, ParamError, Parameters, Spec, Values,
 };
-use crate::usid::select::{open_main, select_spectra, Pixel, PixelChoice, SelectError};
+use crate::usid::select::{only_source_dataset, select_spectra, Pixel, PixelChoice, SelectError};
 use crate::usid::write::{Ancillary, DimSpec, MainSpec};
-use crate::usid::{self, MainDataset, SpectraLayout, UsidError};
+use crate::usid::{self, SpectraLayout, UsidError};
 
 choices! {
     /// Which real number of each (possibly complex) value the peaks are found in.
@@ -137,12 +139,13 @@ impl PeakFinding {
     /// [`crate::usid::select::select_spectra`]) of one pixel of `main`.
     pub(crate) fn pixel(
         &self,
-        main: &MainDataset,
+        dataset: &str,
+        reader: &usid::SpectraReader,
         layout: &SpectraLayout,
         pixel: Pixel,
         spectra: &[usize],
     ) -> Result<PixelPeaks, UsidError> {
-        let block = usid::SpectraReader::new(main, layout).read_range(pixel.index..pixel.index + 1)?;
+        let block = reader.read_range(pixel.index..pixel.index + 1)?;
         let found = spectra
             .iter()
             .map(|&s| {
@@ -151,7 +154,7 @@ impl PeakFinding {
             })
             .collect();
         Ok(PixelPeaks {
-            dataset: main.path.clone(),
+            dataset: dataset.to_string(),
             pixel,
             axis: self.axis_name.clone(),
             units: self.axis_units.clone(),
@@ -314,12 +317,26 @@ pub struct PixelQuery<'a> {
 /// The peaks of one pixel's spectra, as `usid-peaks pixel` and `usid_peaks.pixel` find them.
 pub fn pixel_peaks(query: &PixelQuery<'_>, params: PeakParams) -> Result<PixelPeaks, ComputeError> {
     let select = |e: SelectError| ComputeError::of_class(e.class(), e.to_string());
-    let (_file, main) = open_main(query.file, query.dataset).map_err(select)?;
-    let pixel = Pixel::resolve(&main, query.pixel).map_err(select)?;
-    let layout = SpectraLayout::named(&main, query.along)?.map_err(ComputeError::Usage)?;
+    let file = usid::open_file(query.file)?;
+    let dataset = match query.dataset {
+        Some(d) => d.to_string(),
+        None => only_source_dataset(&file, query.file).map_err(select)?,
+    };
+    let (source, layout) = Source::open(&file, &dataset, query.along)?;
+    let pixel = match &source {
+        Source::Usid(main) => Pixel::resolve(main, query.pixel),
+        Source::Nsid(ds, spectra) => {
+            // Rows and columns: the last SPATIAL axis is the columns, as positions run row-major.
+            let cols = spectra.position_axes.last().map_or("the last SPATIAL axis", |&a| &ds.dims[a].name);
+            let n_cols = spectra.position_shape().last().copied().unwrap_or(1);
+            Pixel::on_grid(query.pixel, &ds.path, spectra.n_positions, n_cols, cols)
+        }
+    }
+    .map_err(select)?;
     let chosen = select_spectra(&layout, query.steps).map_err(select)?;
     let finding = PeakFinding::new(&layout, params)?;
-    Ok(finding.pixel(&main, &layout, pixel, &chosen)?)
+    let reader = source.reader(&layout, None)?;
+    Ok(finding.pixel(source.path(), &reader, &layout, pixel, &chosen)?)
 }
 
 impl Analysis for PeakFinding {
@@ -441,9 +458,80 @@ impl Analysis for PeakFinding {
         Ok(())
     }
 
+    fn writes_nsid(&self) -> bool {
+        true
+    }
+
+    fn write_nsid(&self, results: &RowItems<u32>, target: &NsidWriteTarget<'_>) -> Result<(), UsidError> {
+        // Rows (spectra) are row-major over `target.dims`; the peak slot is one more axis, last.
+        let width = results.counts.iter().copied().max().unwrap_or(0).max(1) as usize;
+        let mut indices = vec![-1i32; results.n_rows() * width];
+        let mut freqs = vec![f64::NAN; results.n_rows() * width];
+        for (i, peaks) in results.rows().enumerate() {
+            for (j, &p) in peaks.iter().enumerate() {
+                indices[i * width + j] = p as i32;
+                freqs[i * width + j] = self.axis.get(p as usize).copied().unwrap_or(f64::NAN);
+            }
+        }
+        let mut peak_dims = target.dims.to_vec();
+        peak_dims.push(Dimension::new(
+            "Peak",
+            "Peak number",
+            "a.u.",
+            DimensionType::Unknown,
+            (0..width).map(|k| k as f64).collect(),
+        ));
+        let source = format!("usid-peaks find ({})", target.source);
+        let spec = |name, quantity, units, dims| NsidSpec {
+            name,
+            quantity,
+            units,
+            data_type: nsid_data_type(dims),
+            modality: "peaks of scipy.signal.find_peaks_cwt",
+            source: &source,
+            dims,
+            chunk: None,
+        };
+        let write = |spec: NsidSpec<'_>, data: NsidValues<'_>| -> Result<(), UsidError> {
+            let made = match data {
+                NsidValues::U32(v) => create_nsid_dataset::<u32>(target.group, &spec).map(|d| d.write_raw(v)),
+                NsidValues::I32(v) => create_nsid_dataset::<i32>(target.group, &spec).map(|d| d.write_raw(v)),
+                NsidValues::F64(v) => create_nsid_dataset::<f64>(target.group, &spec).map(|d| d.write_raw(v)),
+            };
+            made.map_err(|e| UsidError(e.message))?
+                .map_err(|e| UsidError(format!("{}: cannot write {} ({e})", target.group.name(), spec.name)))
+        };
+        write(spec("Peak_Count", "Peak count", "", target.dims), NsidValues::U32(&results.counts))?;
+        write(spec("Peak_Indices", "Peak index", "", &peak_dims), NsidValues::I32(&indices))?;
+        write(
+            spec("Peak_Frequencies", &self.axis_name, &self.axis_units, &peak_dims),
+            NsidValues::F64(&freqs),
+        )
+    }
+
     fn count_items(&self, group: &hdf5::Group) -> Option<u64> {
-        let counts = group.dataset("Peak_Count").ok()?.read_raw::<u32>().ok()?;
+        // USID: the dataset itself; NSID: pyNSID's `<name>/<name>`.
+        let counts = group.dataset("Peak_Count").or_else(|_| group.dataset("Peak_Count/Peak_Count"));
+        let counts = counts.ok()?.read_raw::<u32>().ok()?;
         Some(counts.iter().map(|&c| u64::from(c)).sum())
+    }
+}
+
+/// The values of one NSID result, in the type it is stored as.
+enum NsidValues<'a> {
+    U32(&'a [u32]),
+    I32(&'a [i32]),
+    F64(&'a [f64]),
+}
+
+/// sidpy's `DataType` of a result over `dims`: an image of two SPATIAL axes, a spectral image
+/// with one more axis, else the generic `UNKNOWN`.
+fn nsid_data_type(dims: &[Dimension]) -> &'static str {
+    let spatial = dims.iter().filter(|d| d.dimension_type == DimensionType::Spatial).count();
+    match (dims.len(), spatial) {
+        (2, 2) => "IMAGE",
+        (3, 2) => "SPECTRAL_IMAGE",
+        _ => "UNKNOWN",
     }
 }
 

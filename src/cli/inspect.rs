@@ -122,6 +122,8 @@ enum Entry<'a> {
 struct Listing<'a> {
     file: String,
     main_datasets: Vec<Entry<'a>>,
+    /// Every NSID dataset that is not a result (pyNSID's `get_all_main`, results left out).
+    nsid_datasets: Vec<super::inspect_nsid::Entry<'a>>,
     /// Every results group in the file, with its source, completeness and attributes.
     results_groups: Vec<ResultsGroup>,
 }
@@ -129,6 +131,16 @@ struct Listing<'a> {
 pub fn run(args: Args) -> Result<(), CliError> {
     let file = usid::open_file(&args.file)?;
     let out = match &args.dset {
+        Some(dset) if is_nsid(&file, dset) => {
+            let ds = usid_peaks::nsid::NsidDataset::open(&file, dset)
+                .map_err(|e| CliError::new(Exit::Input, e.message))?;
+            let summary = super::inspect_nsid::Summary::of(&ds);
+            if args.json {
+                to_json(&summary)?
+            } else {
+                summary.describe()
+            }
+        }
         Some(dset) => {
             let m = MainDataset::open(&file, dset)?;
             if args.json {
@@ -141,9 +153,13 @@ pub fn run(args: Args) -> Result<(), CliError> {
             let paths = usid::find_main_datasets(&file)?;
             let opened: Vec<(&str, Result<MainDataset, UsidError>)> =
                 paths.iter().map(|p| (p.as_str(), MainDataset::open(&file, p))).collect();
-            if paths.is_empty() {
+            let nsid = super::inspect_nsid::sources(&file);
+            if paths.is_empty() && nsid.is_empty() {
                 // Not an error (the file is fine), but an empty stdout deserves a word.
-                usid_peaks::say!("usid-peaks: {} holds no USID main dataset", args.file.display());
+                usid_peaks::say!(
+                    "usid-peaks: {} holds no USID main dataset and no NSID dataset",
+                    args.file.display()
+                );
             }
             if args.json {
                 let main_datasets = opened
@@ -154,13 +170,21 @@ pub fn run(args: Args) -> Result<(), CliError> {
                     })
                     .collect();
                 let results_groups = results::all_groups(&file);
-                to_json(&Listing { file: args.file.display().to_string(), main_datasets, results_groups })?
+                let nsid_datasets = super::inspect_nsid::entries(&nsid);
+                let file_name = args.file.display().to_string();
+                to_json(&Listing { file: file_name, main_datasets, nsid_datasets, results_groups })?
             } else {
-                list(&opened) + &list_results(&results::all_groups(&file))
+                list(&opened) + &super::inspect_nsid::list(&nsid) + &list_results(&results::all_groups(&file))
             }
         }
     };
     super::print_stdout(&out)
+}
+
+/// Whether `dset` is to be described as NSID: it is not a USID main dataset (pyUSID's
+/// references) but has dimension scales attached.
+fn is_nsid(file: &hdf5::File, dset: &str) -> bool {
+    file.dataset(dset).is_ok_and(|d| d.attr("DIMENSION_LIST").is_ok() && d.attr("Position_Indices").is_err())
 }
 
 fn to_json(value: &impl Serialize) -> Result<String, CliError> {

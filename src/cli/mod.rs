@@ -6,6 +6,7 @@ mod bench;
 mod find;
 mod generate;
 mod inspect;
+mod inspect_nsid;
 mod params;
 mod pixel;
 mod plot;

@@ -69,6 +69,21 @@ pub struct WriteTarget<'a> {
     pub position_values: &'a hdf5::Dataset,
 }
 
+/// Where the results of a run over an NSID dataset are written: the engine makes the results
+/// group (pyNSID's `Log_<name>_NNN`, beside the source's group, attributes written); the
+/// analysis writes each result into it as an NSID dataset
+/// ([`crate::nsid::create_nsid_dataset`]) over [`NsidWriteTarget::dims`] and its own axes.
+pub struct NsidWriteTarget<'a> {
+    /// The new results group.
+    pub group: &'a hdf5::Group,
+    /// The source dataset's path, for each result's `source` attribute.
+    pub source: &'a str,
+    /// The dimensions every per-spectrum result keeps, slowest first: the source's SPATIAL axes,
+    /// then its other axes but the one the spectra run along, in the source's order. Row-major
+    /// over them is the order of the results' rows (spectra).
+    pub dims: &'a [crate::nsid::Dimension],
+}
+
 /// A per-spectrum analysis the engine can run over a main dataset.
 ///
 /// Implement this for a new analysis (a SHO fit, a filter, …) and [`crate::compute::run`] maps
@@ -109,6 +124,25 @@ pub trait Analysis: Sync {
     /// Write the results into `target.group`: all spectra of the dataset, pixel after pixel, and
     /// within a pixel in the order of [`crate::usid::SpectraLayout::others`] (fastest first).
     fn write(&self, results: &RowItems<Self::Item>, target: &WriteTarget<'_>) -> Result<(), UsidError>;
+    /// Whether [`Analysis::write_nsid`] is the analysis's own (asked before a run over an NSID
+    /// dataset computes anything).
+    fn writes_nsid(&self) -> bool {
+        false
+    }
+    /// [`Analysis::write`] for an NSID source: the results as NSID datasets that pyNSID reads,
+    /// each over `target.dims` (and axes of its own). An analysis that does not write NSID
+    /// results leaves the default, which says so.
+    fn write_nsid(
+        &self,
+        _results: &RowItems<Self::Item>,
+        target: &NsidWriteTarget<'_>,
+    ) -> Result<(), UsidError> {
+        Err(UsidError(format!(
+            "{}: {} does not write results for NSID datasets (yet)",
+            target.source,
+            self.name()
+        )))
+    }
     /// The number of items in a results group this analysis wrote earlier (for the summary of a
     /// reused group); `None` if it cannot tell.
     fn count_items(&self, _group: &hdf5::Group) -> Option<u64> {

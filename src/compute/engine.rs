@@ -296,8 +296,7 @@ fn write<A: Analysis>(
     let info = RunInfo { fingerprint: &target.fingerprint, ranks: world.size(), threads };
     let results = assemble(&collected.pieces, input.n_positions() as usize, input.layout.per_pixel());
     let written = results.and_then(|res| {
-        let group =
-            output::write_results(analysis, &res, input.path(), input.dataset(), &target.paths, &info)?;
+        let group = output::write_results(analysis, &res, input, &target.paths, &info)?;
         Ok((group, res))
     });
     match written {

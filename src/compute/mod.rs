@@ -31,9 +31,10 @@ mod signals;
 mod start;
 mod world;
 
-pub use analysis::{Analysis, Param, RowItems, Rows, WriteTarget};
+pub use analysis::{Analysis, NsidWriteTarget, Param, RowItems, Rows, WriteTarget};
 pub use check::{check_analysis, Checked};
 pub use engine::{run, run_until, Job, Summary};
+pub(crate) use input::Source;
 pub(crate) use mapper::RowMapper;
 pub use parallel::{parallel_compute, parallel_compute_init};
 pub use plan::batch_rows_for;

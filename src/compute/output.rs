@@ -9,9 +9,11 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use super::analysis::{Analysis, Param, RowItems, WriteTarget};
+use super::analysis::{Analysis, NsidWriteTarget, Param, RowItems, WriteTarget};
 use super::checkpoint::sync_parent;
+use super::input::{Input, Source};
 use super::ComputeError;
+use crate::nsid::{NsidDataset, Spectra};
 use crate::usid::{self, results, MainDataset, UsidError};
 
 /// The files of one run's target: the HDF5 file that receives the group and its side files.
@@ -188,13 +190,12 @@ pub(crate) struct RunInfo<'a> {
     pub threads: usize,
 }
 
-/// Write the results group of `analysis` for the dataset at `dset_path` of `input` into
+/// Write the results group of `analysis` for the source dataset of `input` into
 /// `paths.target`, through a staging copy renamed into place. Returns the group's path.
 pub(crate) fn write_results<A: Analysis>(
     analysis: &A,
     results: &RowItems<A::Item>,
-    input: &Path,
-    dset_path: &str,
+    input: &Input,
     paths: &TargetPaths,
     info: &RunInfo<'_>,
 ) -> Result<String, ComputeError> {
@@ -202,7 +203,7 @@ pub(crate) fn write_results<A: Analysis>(
         ComputeError::Output(format!("{}: {what}: {e}", paths.target.display()))
     };
     let _ = std::fs::remove_file(&paths.staging);
-    let in_place = usid::write::same_path(input, &paths.target);
+    let in_place = usid::write::same_path(input.path(), &paths.target);
     let staged = (|| {
         if paths.target.exists() {
             std::fs::copy(&paths.target, &paths.staging)
@@ -215,8 +216,13 @@ pub(crate) fn write_results<A: Analysis>(
                 hdf5::File::create_excl(&paths.staging)
             }
             .map_err(|e| out_err("cannot open the staging copy", &e))?;
-            let group = fill_group(analysis, results, input, dset_path, &file, in_place, info)
-                .map_err(|e| ComputeError::Output(format!("{}: {e}", paths.target.display())))?;
+            let group = match &input.source {
+                Source::Usid(_) => {
+                    fill_group(analysis, results, input.path(), input.dataset(), &file, in_place, info)
+                }
+                Source::Nsid(ds, spectra) => fill_nsid_group(analysis, results, ds, spectra, &file, info),
+            }
+            .map_err(|e| ComputeError::Output(format!("{}: {e}", paths.target.display())))?;
             file.flush().map_err(|e| out_err("cannot flush", &e))?;
             group
         };
@@ -279,6 +285,33 @@ fn fill_group<A: Analysis>(
     let target =
         WriteTarget { group: &group, source: &source, position_indices: &pos_ind, position_values: &pos_val };
     analysis.write(results, &target)?;
+    Ok(group.name())
+}
+
+/// [`fill_group`] for an NSID source: pyNSID's `Log_<process>_NNN` beside the source's group
+/// (made, with the groups above it, in an `--output` file), the run's attributes on it, and the
+/// analysis's NSID datasets in it, each with its own dimension scales (nothing to link to).
+fn fill_nsid_group<A: Analysis>(
+    analysis: &A,
+    results: &RowItems<A::Item>,
+    source: &NsidDataset,
+    spectra: &Spectra,
+    file: &hdf5::File,
+    info: &RunInfo<'_>,
+) -> Result<String, UsidError> {
+    let as_usid = |e: crate::nsid::NsidError| UsidError(e.message);
+    let parent_name = crate::nsid::results_parent(&source.path).map_err(as_usid)?;
+    let parent = match file.group(&parent_name) {
+        Ok(g) => g,
+        Err(_) => file
+            .create_group(&parent_name)
+            .map_err(|e| UsidError(format!("cannot create {parent_name}: {}", crate::error::one_line(e))))?,
+    };
+    let group = crate::nsid::create_results_group(&parent, analysis.name()).map_err(as_usid)?;
+    write_attrs(&group, analysis, &source.path, spectra.n_positions, info)?;
+    results::mark_complete(&group, spectra.n_positions, analysis.status_datasets())?;
+    let dims = spectra.result_dims(source);
+    analysis.write_nsid(results, &NsidWriteTarget { group: &group, source: &source.path, dims: &dims })?;
     Ok(group.name())
 }
 

@@ -26,6 +26,13 @@ pub(crate) struct Target {
 
 impl Target {
     pub(crate) fn new<A: Analysis>(job: &Job, input: &Input, analysis: &A) -> Result<Target, ComputeError> {
+        if matches!(input.source, super::input::Source::Nsid(..)) && !analysis.writes_nsid() {
+            return Err(ComputeError::Usage(format!(
+                "{}: {} writes no results for an NSID dataset (yet); its sources are USID main datasets",
+                input.dataset(),
+                analysis.name()
+            )));
+        }
         let fingerprint = fingerprint(input, analysis)?;
         let paths = TargetPaths::new(job.output.as_deref().unwrap_or(&job.input));
         let checkpoint =

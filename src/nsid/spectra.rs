@@ -155,6 +155,19 @@ impl Spectra {
         self.position_axes.iter().chain(&self.other_axes).map(|&a| ds.dims[a].clone()).collect()
     }
 
+    /// The same spectra as the engine and the analyses see every dataset's: along
+    /// [`Self::along_dim`], one per combination of [`Self::others`] at each position, as
+    /// [`Self::read`] hands them out.
+    pub fn layout(&self) -> crate::usid::SpectraLayout {
+        crate::usid::SpectraLayout::arranged(self.along_dim.clone(), self.axis.clone(), self.others.clone())
+    }
+
+    /// Whether a read hands out its blocks as HDF5 reads them (the file's axes run positions…,
+    /// others…, along): otherwise a batch is held twice while it is arranged.
+    pub fn reads_in_place(&self) -> bool {
+        self.in_file_order()
+    }
+
     /// The sizes of the spatial axes, in storage order.
     pub fn position_shape(&self) -> Vec<usize> {
         self.position_axes.iter().map(|&a| self.shape[a]).collect()

@@ -52,6 +52,9 @@ pub struct SpectraReader {
     layout: SpectraLayout,
     /// The fast path for a gzip/shuffle-chunked dataset: chunks decoded on the caller's pool.
     chunked: Option<ChunkedRows>,
+    /// An NSID dataset's spectra: hyperslabs of its N-D array arranged into spectra
+    /// ([`crate::nsid::Spectra::read`]) instead of rows of a 2-D main dataset.
+    nsid: Option<crate::nsid::Spectra>,
     /// The file the dataset was opened through, kept open while the reader reads.
     _file: Option<hdf5::File>,
 }
@@ -77,6 +80,26 @@ impl SpectraReader {
         Ok(Self::of(dataset, main.dtype, layout, Some(file)))
     }
 
+    /// The reader of the spectra of `dataset`, an NSID dataset laid out by `spectra`, handed out
+    /// as `read_as` ([`crate::nsid::Element::read_as`]), through `file` when it is another
+    /// handle than the one the dataset was validated through. HDF5 reads (and inflates) every
+    /// hyperslab: the chunk decoder is for 2-D rows.
+    pub(crate) fn nsid(
+        dataset: Dataset,
+        read_as: ElementType,
+        spectra: &crate::nsid::Spectra,
+        file: Option<hdf5::File>,
+    ) -> SpectraReader {
+        SpectraReader {
+            dataset,
+            dtype: read_as,
+            layout: spectra.layout(),
+            chunked: None,
+            nsid: Some(spectra.clone()),
+            _file: file,
+        }
+    }
+
     fn of(
         dataset: Dataset,
         dtype: ElementType,
@@ -88,6 +111,7 @@ impl SpectraReader {
             dataset,
             dtype,
             layout: layout.clone(),
+            nsid: None,
             _file: file,
         }
     }
@@ -113,16 +137,23 @@ impl SpectraReader {
         positions: &[Range<usize>],
         pool: &rayon::ThreadPool,
     ) -> Result<SpectraBlock, ReadError> {
-        match &self.chunked {
-            Some(chunked) => self.read_from(&Decoded { chunked, pool }, positions),
-            None => Ok(self.read_from(&Library(&self.dataset), positions)?),
+        match (&self.chunked, &self.nsid) {
+            (_, Some(spectra)) => self.read_from(&Slabs { spectra, dataset: &self.dataset }, positions),
+            (Some(chunked), None) => self.read_from(&Decoded { chunked, pool }, positions),
+            (None, None) => Ok(self.read_from(&Library(&self.dataset), positions)?),
         }
     }
 
     /// The spectra of one run of positions through HDF5's reads on this thread (a pixel or a
     /// few: no pool to decode chunks on).
     pub fn read_range(&self, positions: Range<usize>) -> Result<SpectraBlock, UsidError> {
-        self.read_from(&Library(&self.dataset), std::slice::from_ref(&positions))
+        let positions = std::slice::from_ref(&positions);
+        match &self.nsid {
+            Some(spectra) => self
+                .read_from(&Slabs { spectra, dataset: &self.dataset }, positions)
+                .map_err(|e| UsidError(e.message)),
+            None => self.read_from(&Library(&self.dataset), positions),
+        }
     }
 
     fn read_from<S: RowSource>(
@@ -160,6 +191,22 @@ impl RowSource for Library<'_> {
             read_rows_into(self.0, r.clone(), &mut out)?;
         }
         Ok(out)
+    }
+}
+
+/// Hyperslabs of an NSID dataset's positions, arranged into spectra (rows of a position's
+/// spectra, as the layout of [`crate::nsid::Spectra::layout`] has them: no further order).
+struct Slabs<'a> {
+    spectra: &'a crate::nsid::Spectra,
+    dataset: &'a Dataset,
+}
+
+impl RowSource for Slabs<'_> {
+    type Error = ReadError;
+    fn rows<T: RowValue>(&self, pixels: &[Range<usize>], _: usize) -> Result<Vec<T>, ReadError> {
+        self.spectra
+            .read::<T>(self.dataset, pixels)
+            .map_err(|e| ReadError { class: e.class, message: e.message })
     }
 }
 

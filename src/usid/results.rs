@@ -12,8 +12,12 @@
 //!   `completed_fit_positions`). Without knowing the process, every `completed_*positions`
 //!   dataset the group holds must be (and there must be one).
 //!
-//! The same index rule serves other indexed groups ([`create_indexed_group`] with any stem, e.g.
-//! pyNSID's `Log_NNN`).
+//! The results of an NSID source follow pyNSID's `write_results` instead: `Log_<Process>_<index>`
+//! *beside the source's own group* (`/Measurement_000/Log_Peak_Finding_000` for
+//! `/Measurement_000/Channel_000/Raw_Data/Raw_Data`; see `crate::nsid::results_parent`), the
+//! source named by the group's `source_dataset` attribute. Number and completeness are the same;
+//! selection, reuse, `inspect` and `plot` know both names ([`GroupName::parse`],
+//! [`newest_group_where`]).
 
 use hdf5::types::VarLenUnicode;
 use hdf5::{Group, LocationType};
@@ -66,10 +70,12 @@ pub fn create_indexed_group(parent: &Group, stem: &str) -> Result<Group, UsidErr
     })
 }
 
-/// A results group's name, taken apart: `<dataset>-<process>_<index>`.
+/// A results group's name, taken apart: `<dataset>-<process>_<index>`, or pyNSID's
+/// `Log_<process>_<index>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct GroupName<'a> {
-    /// The source dataset's name (the last component of its path).
+    /// The source dataset's name (the last component of its path); empty in pyNSID's name, which
+    /// does not hold it.
     pub dataset: &'a str,
     /// The process, e.g. `Peak_Finding` or `SHO_Fit`.
     pub process: &'a str,
@@ -80,9 +86,24 @@ impl<'a> GroupName<'a> {
     /// `name` (one path component) as a results group's name, if it follows the rule.
     pub(crate) fn parse(name: &'a str) -> Option<Self> {
         let (stem, index) = split_index(name)?;
-        let (dataset, process) = stem.rsplit_once('-')?;
-        (!dataset.is_empty() && !process.is_empty()).then_some(GroupName { dataset, process, index })
+        if let Some((dataset, process)) = stem.rsplit_once('-') {
+            return (!dataset.is_empty() && !process.is_empty()).then_some(GroupName {
+                dataset,
+                process,
+                index,
+            });
+        }
+        let process = stem.strip_prefix(NSID_PREFIX)?;
+        (!process.is_empty()).then_some(GroupName { dataset: "", process, index })
     }
+}
+
+/// What pyNSID's `write_results` puts before the process in a results group's name.
+const NSID_PREFIX: &str = "Log_";
+
+/// The stem of the results groups of `process` on an NSID dataset: `Log_<Process>`.
+pub(crate) fn nsid_stem(process: &str) -> String {
+    format!("{NSID_PREFIX}{process}")
 }
 
 /// The stem of the results groups of `process` on the dataset at `dset_path`:
@@ -93,7 +114,7 @@ pub(crate) fn stem(dset_path: &str, process: &str) -> String {
 
 /// Whether `path` lies in a results group: such datasets are results of an analysis, not data
 /// to analyse.
-pub(crate) fn is_in_results_group(path: &str) -> bool {
+pub fn is_in_results_group(path: &str) -> bool {
     path.rsplit('/').skip(1).any(|g| GroupName::parse(g).is_some())
 }
 
@@ -157,7 +178,11 @@ impl ResultsGroup {
         let name = GroupName::parse(base_name(&full))?;
         let source_dataset = string_attr(&g, "source_dataset").unwrap_or_else(|| {
             let parent = parent_path(&full);
-            format!("{}/{}", parent.strip_suffix('/').unwrap_or(parent), name.dataset)
+            match name.dataset {
+                // pyNSID's own groups do not say whose results they are.
+                "" => String::new(),
+                dataset => format!("{}/{dataset}", parent.strip_suffix('/').unwrap_or(parent)),
+            }
         });
         let mut names = g.member_names().unwrap_or_default();
         names.sort();
@@ -217,16 +242,31 @@ fn attr_text(g: &Group, name: &str) -> Option<String> {
 }
 
 /// The newest (highest index) results group of `process` on the dataset at `dset_path` that
-/// `keep` accepts, found at that path's parent in `file` (the source file, or an `--output`
-/// file), opening each group, newest first, only until one is kept.
+/// `keep` accepts, in `file` (the source file, or an `--output` file), opening each group, newest
+/// first, only until one is kept: pyUSID's groups at that path's parent, else pyNSID's
+/// `Log_<process>_NNN` groups one level up whose `source_dataset` is `dset_path` (only our NSID
+/// results are there for a dataset: a USID source's never are).
 pub(crate) fn newest_group_where(
     file: &hdf5::File,
     dset_path: &str,
     process: &str,
     keep: impl Fn(&ResultsGroup) -> bool,
 ) -> Option<ResultsGroup> {
-    let parent = file.group(parent_path(dset_path)).ok()?;
-    let stem = stem(dset_path, process);
+    let own = parent_path(dset_path);
+    newest_in(file, own, &stem(dset_path, process), &keep).or_else(|| {
+        let ours = |g: &ResultsGroup| g.source_dataset == dset_path && keep(g);
+        (own != "/").then(|| newest_in(file, parent_path(own), &nsid_stem(process), &ours)).flatten()
+    })
+}
+
+/// The newest group `<stem>_NNN` in the group at `parent` that `keep` accepts.
+fn newest_in(
+    file: &hdf5::File,
+    parent: &str,
+    stem: &str,
+    keep: &dyn Fn(&ResultsGroup) -> bool,
+) -> Option<ResultsGroup> {
+    let parent = file.group(parent).ok()?;
     let mut found: Vec<(u64, String)> = parent
         .member_names()
         .unwrap_or_default()
@@ -294,6 +334,10 @@ mod tests {
         assert_eq!(indexed_name("Raw_Data-Peak_Finding", 7), "Raw_Data-Peak_Finding_007");
         assert_eq!(indexed_name("Raw_Data-Peak_Finding", 1000), "Raw_Data-Peak_Finding_1000");
         assert_eq!(stem("/M/C/Raw_Data", "Peak_Finding"), "Raw_Data-Peak_Finding");
+        let n = GroupName::parse("Log_Peak_Finding_1000").unwrap();
+        assert_eq!((n.dataset, n.process, n.index), ("", "Peak_Finding", 1000));
+        assert_eq!(GroupName::parse("Log__000"), None);
+        assert_eq!(nsid_stem("Peak_Finding"), "Log_Peak_Finding");
     }
 
     #[test]
@@ -301,6 +345,8 @@ mod tests {
         assert!(is_in_results_group("/M/C/Raw_Data-Peak_Finding_000/Peak_Indices"));
         assert!(is_in_results_group("/M/C/Raw_Data-Peak_Finding_1000/Peak_Indices"));
         assert!(is_in_results_group("/M/C/Raw_Data-SHO_Fit_012/Fit"));
+        assert!(is_in_results_group("/M/Log_Peak_Finding_000/Peak_Count/Peak_Count"));
+        assert!(!is_in_results_group("/M/Log_000/Raw/Raw"), "a log without a process is not ours to skip");
         assert!(!is_in_results_group("/Measurement_000/Channel_000/Raw_Data"));
         assert!(!is_in_results_group("/a-b/Raw_Data_x/data"));
         assert!(!is_in_results_group("/M/Raw_Data-Peak_Finding_000"), "the dataset itself is not inside");

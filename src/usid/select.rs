@@ -46,15 +46,17 @@ impl From<UsidError> for SelectError {
     }
 }
 
-/// The file's only main dataset that is not itself a result (datasets in results groups are
-/// skipped, see [`super::results`]); `name` is the file as the user gave it, for messages.
+/// The file's only main dataset (USID) or NSID dataset that is not itself a result (datasets in
+/// results groups are skipped, see [`super::results`]); `name` is the file as the user gave it,
+/// for messages.
 pub(crate) fn only_source_dataset(file: &hdf5::File, name: &Path) -> Result<String, SelectError> {
-    let mains = find_main_datasets(file)?;
+    let mut mains = find_main_datasets(file)?;
+    mains.extend(crate::nsid::find_nsid_datasets(file).map_err(|e| UsidError(e.message))?);
     let sources: Vec<&String> = mains.iter().filter(|p| !is_in_results_group(p)).collect();
     match sources.as_slice() {
         [one] => Ok((*one).clone()),
         [] => Err(SelectError::Input(UsidError(format!(
-            "{} has no USID main dataset (name a dataset after the file to see why it is not one)",
+            "{} has no USID main dataset and no NSID dataset (name a dataset after the file to see why it is not one)",
             name.display()
         )))),
         many => Err(SelectError::Usage(format!(
@@ -100,23 +102,36 @@ impl Pixel {
     /// The pixel `choice` names in `main`, checked to exist.
     pub(crate) fn resolve(main: &MainDataset, choice: PixelChoice) -> Result<Pixel, SelectError> {
         let fast = main.fastest_position_dim()?;
-        let n_cols = main.position_dims.get(fast).map_or(1, |d| d.size).max(1);
+        let (n_cols, cols) = main
+            .position_dims
+            .get(fast)
+            .map_or((1, "the fastest position dimension"), |d| (d.size, d.name.as_str()));
+        Self::on_grid(choice, &main.path, main.n_positions, n_cols, cols)
+    }
+
+    /// The pixel `choice` names among `n_positions` positions of the dataset at `path`, rows of
+    /// `n_cols` columns along the dimension `cols` (the fastest-varying), checked to exist.
+    pub(crate) fn on_grid(
+        choice: PixelChoice,
+        path: &str,
+        n_positions: usize,
+        n_cols: usize,
+        cols: &str,
+    ) -> Result<Pixel, SelectError> {
+        let n_cols = n_cols.max(1);
         let pixel = match choice {
             PixelChoice::Grid { col, .. } if col >= n_cols => {
                 return Err(SelectError::Usage(format!(
-                    "column {col} is outside the grid ({n_cols} columns along {})",
-                    main.position_dims
-                        .get(fast)
-                        .map_or("the fastest position dimension", |d| d.name.as_str())
+                    "column {col} is outside the grid ({n_cols} columns along {cols})"
                 )))
             }
             PixelChoice::Grid { row, col } => Pixel { index: col + row * n_cols, row, col },
             PixelChoice::Index(i) => Pixel { index: i, row: i / n_cols, col: i % n_cols },
         };
-        if pixel.index >= main.n_positions {
+        if pixel.index >= n_positions {
             return Err(SelectError::Usage(format!(
-                "pixel ({}, {}) = index {} is outside {} ({} positions)",
-                pixel.row, pixel.col, pixel.index, main.path, main.n_positions
+                "pixel ({}, {}) = index {} is outside {path} ({n_positions} positions)",
+                pixel.row, pixel.col, pixel.index
             )));
         }
         Ok(pixel)

@@ -180,6 +180,15 @@ impl SpectraLayout {
         })
     }
 
+    /// The layout of spectra that a reader hands out already arranged (no reordering of a
+    /// row's values): along `along_dim` with values `axis`, one spectrum per combination of the
+    /// steps of `others` (fastest first) at each position — an NSID dataset's, for one.
+    pub(crate) fn arranged(along_dim: Dim, axis: Vec<f64>, others: Vec<DimSpec>) -> Self {
+        let per_position: usize = others.iter().map(|d| d.values.len()).product();
+        let n_bins = per_position * along_dim.size;
+        SpectraLayout { along_dim, axis, others, order: None, n_bins }
+    }
+
     /// The layout along the dimension named `along` (`None`: the fastest-varying). `Ok(Err(..))`:
     /// the dataset has no such dimension — the caller's option is wrong, not the file; the message
     /// names the dimensions it has.

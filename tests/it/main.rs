@@ -18,6 +18,7 @@ mod faults;
 mod find;
 mod fuzz_reader;
 mod nsid;
+mod nsid_find;
 mod scripts;
 mod sho_bglib;
 mod signals;

@@ -37,7 +37,7 @@ const CASES: [&str; 14] = [
 ];
 
 /// The source dataset of every single-dataset case.
-const RAW: &str = "/Measurement_000/Channel_000/Raw_Data/Raw_Data";
+pub(crate) const RAW: &str = "/Measurement_000/Channel_000/Raw_Data/Raw_Data";
 
 /// The test maps, written by pyNSID once per test binary: (directory, what each case holds).
 fn maps() -> &'static (PathBuf, Value) {
@@ -50,7 +50,7 @@ fn maps() -> &'static (PathBuf, Value) {
     })
 }
 
-fn map(case: &str) -> PathBuf {
+pub(crate) fn map(case: &str) -> PathBuf {
     maps().0.join(format!("{case}.h5"))
 }
 
@@ -441,7 +441,7 @@ fn write_results(file: &Path, group: &str, axes: &ResultAxes) {
 }
 
 /// A copy of the map of `case` in the scratch directory, to write results into.
-fn copy_of(case: &str, name: &str) -> PathBuf {
+pub(crate) fn copy_of(case: &str, name: &str) -> PathBuf {
     let file = scratch(name);
     std::fs::copy(map(case), &file).expect("copy the map");
     file

@@ -19,6 +19,13 @@ and our written results to. One run answers many questions (sidpy takes seconds 
         row-major), then the other axes in storage order, ALONG last; reshaped to
         (spectra, len(ALONG)) (complex and float32/float64 as stored, float16 as float32,
         integers as float64).
+
+    tests/reference/nsid_read.py --peaks FILE GROUP [FILE GROUP ...]
+        A JSON object: FILE -> {"spectra", "mismatches", "first_mismatches" [[spectrum, ours,
+        scipy], ...], "count_mismatches", "dtypes" {result: h5py's dtype}, "main": what the first
+        form gives for FILE}: the results group GROUP (usid-peaks' NSID results) against
+        scipy's find_peaks_cwt, with the group's parameters, on every spectrum of its
+        `source_dataset` arranged as --rows arranges them along its `along` axis.
 """
 import contextlib
 import json
@@ -87,8 +94,40 @@ def expected_rows(path, dset, along):
     return np.ascontiguousarray(rows)
 
 
+def peaks_check(path, group):
+    from scipy.signal import find_peaks_cwt
+    from scipy_peaks import component, cwt_params, text
+
+    with h5py.File(path, "r") as f:
+        g = f[group]
+        params, comp = cwt_params(g.attrs), text(g.attrs["component"])
+        src, along = text(g.attrs["source_dataset"]), text(g.attrs["along"])
+        ours = g["Peak_Indices/Peak_Indices"][()]
+        counts = g["Peak_Count/Peak_Count"][()].reshape(-1)
+        dtypes = {n: str(g[n][n].dtype) for n in ("Peak_Indices", "Peak_Frequencies", "Peak_Count")}
+        ours = ours.reshape(-1, ours.shape[-1])
+    values = component(expected_rows(path, src, along), comp)
+    mismatches, count_mismatches = [], 0
+    for i, row in enumerate(values):
+        ref = [int(p) for p in find_peaks_cwt(row, **params)]
+        got = [int(p) for p in ours[i] if p >= 0]
+        if ref != got:
+            mismatches.append([i, got, ref])
+        count_mismatches += int(counts[i]) != len(got)
+    with h5py.File(path, "r") as f:
+        main_sets = [describe(d) for d in get_all_main(f)]
+    return {"spectra": len(values), "mismatches": len(mismatches), "first_mismatches": mismatches[:10],
+            "count_mismatches": count_mismatches, "dtypes": dtypes, "main": main_sets}
+
+
 def main():
     args = sys.argv[1:]
+    if args[:1] == ["--peaks"] and len(args) >= 3 and len(args) % 2 == 1:
+        with contextlib.redirect_stdout(sys.stderr):
+            found = {args[k]: peaks_check(args[k], args[k + 1]) for k in range(1, len(args), 2)}
+        json.dump(found, sys.stdout)
+        sys.stdout.write("\n")
+        return
     # pyNSID prints its findings ("length of dimension scale 2 is wrong") to stdout: keep them
     # out of the JSON.
     if args[:1] == ["--rows"] and len(args) >= 5 and (len(args) - 2) % 3 == 0:
@@ -98,7 +137,7 @@ def main():
                 out.create_dataset(str(k), data=expected_rows(path, dset, along))
         return
     if not args or args[0].startswith("-"):
-        sys.exit("usage: nsid_read.py FILE... | --rows OUT.h5 FILE DSET ALONG [...]")
+        sys.exit("usage: nsid_read.py FILE... | --rows OUT.h5 FILE DSET ALONG [...] | --peaks FILE GROUP [...]")
     found = {}
     for path in args:
         with h5py.File(path, "r") as f, contextlib.redirect_stdout(sys.stderr):

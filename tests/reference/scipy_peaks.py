@@ -90,6 +90,19 @@ def compare_n_dim(f_results, group, f_source, src_path, params, comp):
             "seconds_scipy": time.perf_counter() - t0}
 
 
+def cwt_params(at):
+    """find_peaks_cwt's keywords as a results group's attributes `at` record them."""
+    return dict(
+        widths=np.asarray(at["widths"], dtype=float),
+        max_distances=np.asarray(at["max_distances"], dtype=float),
+        gap_thresh=float(at["gap_thresh"]),
+        min_length=int(at["min_length"]),
+        min_snr=float(at["min_snr"]),
+        noise_perc=float(at["noise_perc"]),
+        window_size=int(at["window_size"]),
+    )
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("file")
@@ -101,15 +114,7 @@ def main():
         at = g.attrs
         ours = g["Peak_Indices"][()]
         src_path = text(at["source_dataset"])
-        params = dict(
-            widths=np.asarray(at["widths"], dtype=float),
-            max_distances=np.asarray(at["max_distances"], dtype=float),
-            gap_thresh=float(at["gap_thresh"]),
-            min_length=int(at["min_length"]),
-            min_snr=float(at["min_snr"]),
-            noise_perc=float(at["noise_perc"]),
-            window_size=int(at["window_size"]),
-        )
+        params = cwt_params(at)
         comp = text(at["component"])
         with h5py.File(a.source or a.file, "r") as fs:
             if fs[src_path].attrs["Spectroscopic_Indices"] and fs[fs[src_path].attrs["Spectroscopic_Indices"]].shape[0] > 1:

@@ -1,0 +1,199 @@
+//! `find` over NSID datasets written by pyNSID (tests/reference/nsid_write.py): under
+//! `mpirun -np 3` every spectrum gets scipy's peaks, the results are NSID datasets pyNSID reads
+//! with the source's dimensions (integer dtypes as h5py sees them), the source still reads with
+//! pyNSID, the results group follows the one rule (reuse, the next index), and the bad cases are
+//! one line each.
+use std::ffi::OsStr;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::nsid::{copy_of, map, RAW};
+#[cfg(feature = "mpi")]
+use crate::util::mpirun;
+use crate::util::{assert_one_line_error, ok, reference, run, s, summary};
+
+/// Where `find` puts the first results of a pyNSID map's source: beside its group.
+const LOG: &str = "/Measurement_000/Channel_000/Log_Peak_Finding_000";
+
+/// `find --json` on `file` with `args`, on 3 ranks where MPI is built in.
+fn find(file: &str, args: &[&str]) -> Value {
+    let mut all = vec!["find", "--json", "-q", file];
+    all.extend_from_slice(args);
+    #[cfg(feature = "mpi")]
+    let out = mpirun(3, &all);
+    #[cfg(not(feature = "mpi"))]
+    let out = ok(&all);
+    summary(&out)
+}
+
+/// Each case, the `--along` it runs with (none: the default), the names of the dimensions its
+/// results keep (before the peak slot) in the order pyNSID reads them, and the along axis' unit.
+type Case = (&'static str, Option<&'static str>, &'static [&'static str], &'static str);
+const CASES: [Case; 9] = [
+    ("complex3d", None, &["y", "x"], "Hz"),
+    ("beps4d", Some("Frequency"), &["y", "x", "DC_Offset"], "Hz"),
+    ("beps4d", None, &["y", "x", "Frequency"], "V"),
+    ("xy_order", None, &["x", "y"], "Hz"),
+    ("not_leading", None, &["y", "x"], "Hz"),
+    ("unknown_freq", None, &["y", "x"], "Hz"),
+    ("singleton", None, &["y", "x", "Repeat"], "Hz"),
+    ("gzip", None, &["y", "x"], "Hz"),
+    ("channel", None, &["y", "x", "Channel"], "Hz"),
+];
+
+#[test]
+fn every_spectrum_of_every_pynsid_map_gets_scipys_peaks_in_results_pynsid_reads() {
+    let mut args: Vec<PathBuf> = Vec::new();
+    for (k, (case, along, _, _)) in CASES.iter().enumerate() {
+        let file = copy_of(case, &format!("find_{k}_{case}.h5"));
+        let extra: Vec<&str> = along.map(|a| vec!["--along", a]).unwrap_or_default();
+        let sum = find(s(&file), &extra);
+        assert_eq!(sum["group"], LOG, "{case}");
+        assert_eq!(sum["dataset"], RAW, "{case}");
+        args.extend([file, PathBuf::from(LOG)]);
+    }
+    let mut argv: Vec<&OsStr> = vec![OsStr::new("--peaks")];
+    argv.extend(args.iter().map(|a| a.as_os_str()));
+    let out = reference("nsid_read.py", &argv);
+    let checked: Value = serde_json::from_slice(&out.stdout).expect("nsid_read.py --peaks prints JSON");
+    for (k, (case, _, kept, along_units)) in CASES.iter().enumerate() {
+        let c = &checked[s(&args[2 * k])];
+        assert!(c["spectra"].as_u64().unwrap_or(0) > 0, "{case}: {c}");
+        assert_eq!(c["mismatches"], 0, "{case}: scipy's peaks differ: {}", c["first_mismatches"]);
+        assert_eq!(c["count_mismatches"], 0, "{case}");
+        assert_eq!(c["dtypes"]["Peak_Indices"], "int32", "{case}");
+        assert_eq!(c["dtypes"]["Peak_Count"], "uint32", "{case}");
+        assert_eq!(c["dtypes"]["Peak_Frequencies"], "float64", "{case}");
+        let main = c["main"].as_array().expect("pyNSID's list");
+        let source = main.iter().find(|d| d["path"] == RAW).expect("the source is still listed");
+        assert!(source.get("error").is_none(), "{case}: pyNSID no longer reads the source: {source}");
+        for (name, units) in [("Peak_Count", ""), ("Peak_Indices", ""), ("Peak_Frequencies", *along_units)] {
+            let path = format!("{LOG}/{name}/{name}");
+            let d =
+                main.iter().find(|d| d["path"] == path.as_str()).unwrap_or_else(|| panic!("{case}: {path}"));
+            assert!(d.get("error").is_none(), "{case}: {d}");
+            let names: Vec<&str> =
+                d["dims"].as_array().unwrap().iter().map(|x| x["name"].as_str().unwrap()).collect();
+            let mut want = kept.to_vec();
+            if name != "Peak_Count" {
+                want.push("Peak");
+            }
+            assert_eq!(names, want, "{case} {name}");
+            assert_eq!(d["units"], units, "{case} {name}");
+            let spatial = &d["dims"][0];
+            assert_eq!(
+                (&spatial["dimension_type"], &spatial["units"]),
+                (&Value::from("SPATIAL"), &Value::from("m"))
+            );
+        }
+    }
+}
+
+#[test]
+fn a_second_find_reuses_the_nsid_group_and_force_takes_the_next_index() {
+    let file = copy_of("complex3d", "find_reuse.h5");
+    let first = find(s(&file), &[]);
+    assert_eq!((&first["group"], &first["reused"]), (&Value::from(LOG), &Value::from(false)));
+    let again = summary(&ok(&["find", "--json", "-q", s(&file)]));
+    assert_eq!(
+        (&again["group"], &again["reused"], &again["peaks"]),
+        (&Value::from(LOG), &Value::from(true), &first["peaks"])
+    );
+    let forced = summary(&ok(&["find", "--json", "-q", "--force", s(&file)]));
+    assert_eq!(forced["group"], "/Measurement_000/Channel_000/Log_Peak_Finding_001");
+    // Other parameters: not the same results, a new group.
+    let other = summary(&ok(&["find", "--json", "-q", "--min-snr", "2", s(&file)]));
+    assert_eq!(
+        (&other["group"], &other["reused"]),
+        (&Value::from("/Measurement_000/Channel_000/Log_Peak_Finding_002"), &Value::from(false))
+    );
+}
+
+#[test]
+fn results_into_another_file_keep_the_sources_group_path() {
+    let out = crate::util::scratch("find_nsid_out.h5");
+    let sum = summary(&ok(&["find", "--json", "-q", s(&map("not_leading")), "-o", s(&out)]));
+    assert_eq!(sum["group"], LOG);
+    let f = hdf5::File::open(&out).expect("the output file");
+    let counts = f.dataset(&format!("{LOG}/Peak_Count/Peak_Count")).expect("Peak_Count").shape();
+    assert_eq!(counts, vec![5, 6], "(y, x) of the source's (Frequency, y, x)");
+}
+
+#[test]
+fn bad_nsid_inputs_are_one_line_errors_of_their_class() {
+    assert_one_line_error(&run(&["find", s(&map("no_spatial"))]), 3, "no SPATIAL axis");
+    assert_one_line_error(&run(&["find", s(&map("wrong_length")), RAW]), 3, "is not an NSID dataset");
+    assert_one_line_error(&run(&["find", s(&map("wrong_length"))]), 3, "no NSID dataset");
+    let out = crate::util::scratch("find_bad_along.h5");
+    let along = run(&["find", s(&map("complex3d")), "--along", "Nope", "-o", s(&out)]);
+    assert_one_line_error(&along, 2, "--along Nope");
+    let spatial = run(&["find", s(&map("complex3d")), "--along", "x", "-o", s(&out)]);
+    assert_one_line_error(&spatial, 2, "SPATIAL");
+}
+
+#[test]
+fn pixel_on_an_nsid_map_gives_the_peaks_find_writes_at_that_position() {
+    let file = copy_of("not_leading", "pixel_nsid.h5");
+    find(s(&file), &[]);
+    let f = hdf5::File::open(&file).expect("the map");
+    let indices = f.dataset(&format!("{LOG}/Peak_Indices/Peak_Indices")).expect("Peak_Indices");
+    let all = indices.read_dyn::<i32>().expect("Peak_Indices' values");
+    let (cols, width) = (all.shape()[1], all.shape()[2]);
+    for (row, col) in [(0, 0), (2, 3), (4, 5)] {
+        let out = ok(&["pixel", s(&file), "--pixel", &format!("{row},{col}"), "--json"]);
+        let pixel = summary(&out);
+        let at = (row * cols + col) * width;
+        let want: Vec<i64> = all.as_slice().expect("contiguous")[at..at + width]
+            .iter()
+            .filter(|&&p| p >= 0)
+            .map(|&p| i64::from(p))
+            .collect();
+        let got: Vec<i64> =
+            pixel["peaks"].as_array().expect("peaks").iter().map(|p| p.as_i64().unwrap()).collect();
+        assert_eq!(got, want, "pixel ({row}, {col})");
+        assert_eq!((&pixel["axis"], &pixel["units"]), (&Value::from("Frequency"), &Value::from("Hz")));
+        assert_eq!(pixel["index"], row * cols + col);
+    }
+    assert_one_line_error(&run(&["pixel", s(&file), "--pixel", "0,6"]), 2, "6 columns along x");
+}
+
+#[test]
+fn inspect_lists_nsid_datasets_with_their_axes_and_the_default_along_and_results_apart() {
+    let file = copy_of("beps4d", "inspect_nsid.h5");
+    find(s(&file), &["--along", "Frequency"]);
+    let listing = summary(&ok(&["inspect", "--json", s(&file)]));
+    let nsid = listing["nsid_datasets"].as_array().expect("nsid_datasets");
+    assert_eq!(nsid.len(), 1, "the results are not sources: {listing}");
+    let raw = &nsid[0];
+    assert_eq!(raw["path"], RAW);
+    assert_eq!(raw["shape"], serde_json::json!([4, 6, 48, 5]));
+    let dims: Vec<(&str, &str, &str)> = raw["dims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (d["name"].as_str().unwrap(), d["dimension_type"].as_str().unwrap(), d["units"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        dims,
+        [
+            ("y", "SPATIAL", "m"),
+            ("x", "SPATIAL", "m"),
+            ("Frequency", "SPECTRAL", "Hz"),
+            ("DC_Offset", "SPECTRAL", "V")
+        ]
+    );
+    assert_eq!(raw["spectra"]["along"], "DC_Offset", "the last axis that is not SPATIAL");
+    assert_eq!(raw["storage"], "contiguous");
+    let groups = listing["results_groups"].as_array().expect("results_groups");
+    assert_eq!(groups.len(), 1);
+    assert_eq!(
+        (&groups[0]["path"], &groups[0]["source_dataset"], &groups[0]["complete"]),
+        (&Value::from(LOG), &Value::from(RAW), &Value::from(true))
+    );
+    let text = String::from_utf8(ok(&["inspect", s(&map("gzip")), RAW]).stdout).expect("UTF-8");
+    assert!(text.contains("gzip") && text.contains("HDF5 decodes"), "{text}");
+    assert!(text.contains("Frequency (Hz) - size: 64 - SPECTRAL"), "{text}");
+}
