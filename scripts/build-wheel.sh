@@ -14,9 +14,11 @@
 # (python/requirements-wheel.txt); a Rust toolchain is the only other need. A cold build compiles
 # HDF5 and every crate: many minutes on 2 cores.
 #
-# --no-build checks the wheel already in --out.
+# With --fresh RELEASE (root; trixie for Debian 13): the same checks in a fresh minimal chroot of
+# RELEASE that has python3-venv and nothing else (scripts/test-fresh.sh's chroot), its results
+# compared here. --no-build checks the wheel already in --out.
 #
-#   scripts/build-wheel.sh [--out DIR] [--check] [--no-build]
+#   scripts/build-wheel.sh [--out DIR] [--check] [--fresh RELEASE] [--no-build]
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -24,7 +26,8 @@ set -euo pipefail
 out=$repo/target/wheels
 check=
 no_build=
-options "out" "check no-build" "$@"
+fresh=
+options "out fresh" "check no-build" "$@"
 tools=$repo/target/wheel-tools
 tag=manylinux_2_28
 max_mb=20
@@ -132,8 +135,39 @@ check_here() {
     rm -rf "$d"
 }
 
+# The wheel in a fresh minimal chroot of RELEASE with python3-venv and nothing else (no HDF5, no
+# compiler; test-fresh.sh's chroot binds the Rust toolchain in, which PATH leaves out here).
+check_fresh() {
+    local whl=$1 release=$2 root d
+    [ "$(id -u)" -eq 0 ] || die "--fresh: root only (debootstrap, chroot)"
+    # shellcheck source=test-fresh.sh
+    . "$repo/scripts/test-fresh.sh"
+    root=$(mktemp -d "${TMPDIR:-/var/tmp}/usid-wheel-$release.XXXXXX")
+    chmod 755 "$root"
+    # shellcheck disable=SC2064 # the path is fixed now
+    trap "rc=\$?; remove_root '$root' || rc=1; exit \$rc" EXIT
+    trap 'exit 130' INT TERM
+    fresh_root "$release" "$root" python3-venv
+    d=$root/root/check
+    mkdir -p "$d"
+    prepare "$d"
+    cp "$whl" "$d/"
+    local plain=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+    # shellcheck disable=SC2016 # expanded inside the chroot
+    in_root "$root" env PATH="$plain" bash -c '
+        for t in cc gcc clang rustc cargo h5dump; do
+            ! command -v "$t" >/dev/null || { echo "$t is installed here" >&2; exit 1; }
+        done
+        ! ldconfig -p | grep -q libhdf5 || { echo "an HDF5 library is installed here" >&2; exit 1; }
+        python3 check/wheel_check.py /root/check /root/check/"$0"' "$(basename "$whl")" \
+        || fail "$release: the checks of the installed wheel failed"
+    compare "$d" "$release ($(chroot "$root" python3 --version))"
+    say "$release: $(cat "$d/figures.json")"
+}
+
 [ -n "$no_build" ] || build
 whl=$(wheel_file)
 inspect "$whl"
 [ -z "$check" ] || check_here "$whl"
+[ -z "${fresh:-}" ] || check_fresh "$whl" "$fresh"
 say "built $whl"
