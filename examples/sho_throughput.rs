@@ -17,8 +17,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let repeats: usize = rest.first().map_or(Ok(7), |r| r.parse())?;
     let guess = match rest.get(1).map(String::as_str) {
-        None | Some("complex_gaussian") => ShoGuess::ComplexGaussian { num_points: 5 },
-        Some("wavelet_peaks") => ShoGuess::wavelet_peaks(),
+        None | Some("complex_gaussian") => ShoGuess::ComplexGaussian,
+        Some("wavelet_peaks") => ShoGuess::WaveletPeaks,
         Some(other) => return Err(format!("unknown guess {other:?}").into()),
     };
     let file = hdf5::File::open(path)?;

@@ -1,24 +1,40 @@
-//! `usid-peaks find`: every pixel, all cores, all MPI ranks, one USID results group.
+//! `usid-peaks find`: every pixel, all cores, all MPI ranks, one USID results group; and the run
+//! options and summary every such command shares (`sho`).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use usid_peaks::compute::{self, Job, ProgressMode, Summary, World};
+use usid_peaks::compute::{self, Analysis, ComputeError, Job, ProgressMode, Summary, World};
 use usid_peaks::peaks::PeakFinding;
+use usid_peaks::usid::SpectraLayout;
 
 use super::params::{AlongArg, BindArg, CwtArgs};
 use super::CliError;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub cwt: CwtArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// What a run over every pixel reads: the options `find` and `sho` share.
+#[derive(clap::Args, Debug)]
+pub struct InputArgs {
     /// The HDF5 file.
     pub file: PathBuf,
     /// The main dataset [default: the file's only main dataset].
     pub dataset: Option<String>,
     #[command(flatten)]
     pub along: AlongArg,
-    #[command(flatten)]
-    pub cwt: CwtArgs,
+}
+
+/// How a run over every pixel goes and where its results go: the options `find` and `sho` share.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
     /// Write the results group into this file (created if missing) instead of into FILE.
     #[arg(short, long, value_name = "OUT.h5")]
     pub output: Option<PathBuf>,
@@ -43,25 +59,47 @@ pub struct Args {
 
 pub fn run(args: Args, started: Instant) -> Result<(), CliError> {
     let params = args.cwt.params()?;
-    if args.threads == Some(0) {
+    run_analysis(
+        &args.input,
+        &args.run,
+        started,
+        |s| format!("{} peaks", s.items),
+        |layout| PeakFinding::new(layout, params),
+    )
+}
+
+/// Run the analysis `make` builds over every pixel of `input` as `run` says; rank 0 reports the
+/// summary, with `found` saying what the items are (`12 peaks`).
+pub fn run_analysis<A, F>(
+    input: &InputArgs,
+    run: &RunArgs,
+    started: Instant,
+    found: fn(&Summary) -> String,
+    make: F,
+) -> Result<(), CliError>
+where
+    A: Analysis,
+    F: FnOnce(&SpectraLayout) -> Result<A, ComputeError>,
+{
+    if run.threads == Some(0) {
         return Err(CliError::usage("--threads must be at least 1"));
     }
-    if args.max_mem == 0 {
+    if run.max_mem == 0 {
         return Err(CliError::usage("--max-mem must be at least 1 MB"));
     }
     let world = World::init()?;
     let job = Job {
-        input: args.file.clone(),
-        dataset: args.dataset.clone(),
-        output: args.output.clone(),
-        threads: args.threads,
-        max_mem_mb: args.max_mem,
-        force: args.force,
-        progress: if args.quiet || !world.is_root() { ProgressMode::Quiet } else { ProgressMode::Auto },
-        along: args.along.along.clone(),
-        bind_threads: args.bind.bind_threads,
+        input: input.file.clone(),
+        dataset: input.dataset.clone(),
+        output: run.output.clone(),
+        threads: run.threads,
+        max_mem_mb: run.max_mem,
+        force: run.force,
+        progress: if run.quiet || !world.is_root() { ProgressMode::Quiet } else { ProgressMode::Auto },
+        along: input.along.along.clone(),
+        bind_threads: run.bind.bind_threads,
     };
-    let result = compute::run(&world, &job, started, |layout| PeakFinding::new(layout, params));
+    let result = compute::run(&world, &job, started, make);
     // Every rank gets the same result; only rank 0 speaks.
     let summary = match result {
         Ok(s) => s,
@@ -69,12 +107,12 @@ pub fn run(args: Args, started: Instant) -> Result<(), CliError> {
         Err(e) => return Err(CliError::silent(CliError::from(e).exit)),
     };
     if world.is_root() {
-        report(&summary, &args)?;
+        report(&summary, run, found)?;
     }
     Ok(())
 }
 
-fn report(s: &Summary, args: &Args) -> Result<(), CliError> {
+fn report(s: &Summary, args: &RunArgs, found: fn(&Summary) -> String) -> Result<(), CliError> {
     if args.json {
         match serde_json::to_string(s) {
             Ok(j) => super::print_stdout(&format!("{j}\n"))?,
@@ -100,9 +138,9 @@ fn report(s: &Summary, args: &Args) -> Result<(), CliError> {
         String::new()
     };
     usid_peaks::say!(
-        "usid-peaks: {} pixels{spectra}, {} peaks in {:.2} s (compute {:.2} s, {:.0} spectra/s, {} rank{} on {} node{} x {} thread{}{resumed}) -> {}:{}",
+        "usid-peaks: {} pixels{spectra}, {} in {:.2} s (compute {:.2} s, {:.0} spectra/s, {} rank{} on {} node{} x {} thread{}{resumed}) -> {}:{}",
         s.pixels,
-        s.items,
+        found(s),
         s.seconds_total,
         s.seconds_compute,
         s.spectra_per_s,

@@ -10,6 +10,7 @@ mod inspect_nsid;
 mod params;
 mod pixel;
 mod plot;
+mod sho;
 
 /// The class of an error on its way out, which is its exit code (the table is
 /// [`usid_peaks::error::Class::exit_code`]).
@@ -80,6 +81,8 @@ enum Command {
     Pixel(pixel::Args),
     /// Find the peaks of every pixel and write a USID results group.
     Find(find::Args),
+    /// Fit the simple harmonic oscillator to every spectrum (BGlib's SHO fit) and write Guess and Fit.
+    Sho(sho::Args),
     /// Time the analysis over thread counts on data in memory; write bench.csv/json and scaling.png.
     Bench(bench::Args),
     /// Draw one pixel's spectrum and peaks (--pixel), or the results over the grid (--map).
@@ -103,6 +106,7 @@ pub fn main() -> i32 {
         Command::Generate(args) => generate::run(args),
         Command::Pixel(args) => pixel::run(args),
         Command::Find(args) => find::run(args, started),
+        Command::Sho(args) => sho::run(args, started),
         Command::Bench(args) => bench::run(args),
         Command::Plot(args) => plot::run(args),
     };

@@ -93,6 +93,9 @@ pub trait Analysis: Sync {
     type Item: bytemuck::Pod + Send + Sync + PartialEq + std::fmt::Debug;
     /// Per-thread working memory, reused from one block of rows to the next.
     type Scratch: Send;
+    /// Whether it takes complex spectra only (a fit of a complex model): a dataset of real values
+    /// is then refused before the analysis is made, as an input error.
+    const COMPLEX_ONLY: bool = false;
 
     /// The process name in the results group's name, pyUSID style: `Peak_Finding` (no `-`; see
     /// [`crate::usid::results`] for the rule).

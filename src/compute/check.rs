@@ -11,7 +11,7 @@ use super::pool::Binding;
 use super::progress::ProgressMode;
 use super::world::World;
 use super::ComputeError;
-use crate::usid::{self, MainDataset, SpectraLayout};
+use crate::usid::{self, SpectraLayout};
 
 /// What [`check_analysis`] ran and checked.
 #[derive(Debug, Clone)]
@@ -91,11 +91,11 @@ where
         if ds.attr("quantity").is_err() {
             continue;
         }
-        let main = MainDataset::open(&file, &ds.name()).map_err(|e| e.to_string())?;
-        if main.n_positions as u64 != summary.pixels {
-            return Err(format!("{}: {} rows for {} pixels", main.path, main.n_positions, summary.pixels));
+        let [rows, _] = usid::check_main(&file, &ds.name()).map_err(|e| e.to_string())?;
+        if rows as u64 != summary.pixels {
+            return Err(format!("{}: {rows} rows for {} pixels", ds.name(), summary.pixels));
         }
-        main_datasets.push(main.path);
+        main_datasets.push(ds.name());
     }
     if main_datasets.is_empty() {
         return Err(format!("{}: the analysis wrote no USID main dataset", summary.group));

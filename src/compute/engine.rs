@@ -179,6 +179,14 @@ where
     F: FnOnce(&SpectraLayout) -> Result<A, ComputeError>,
 {
     let mut input = Input::open(job)?;
+    if A::COMPLEX_ONLY && !input.dtype().starts_with("complex") {
+        return Err(ComputeError::Input(crate::usid::UsidError(format!(
+            "{}: {} holds {} values; the analysis takes complex spectra only",
+            input.path().display(),
+            input.dataset(),
+            input.dtype(),
+        ))));
+    }
     let analysis = make_analysis(&input.layout)?;
     let threads = job.threads.unwrap_or_else(|| default_threads(world.node_ranks())).max(1);
     let target = Target::new(job, &input, &analysis)?;

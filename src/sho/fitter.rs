@@ -3,8 +3,8 @@
 //! instructions the CPU has.
 use super::guess::{self, GuessScratch, View};
 use super::model::{self, Axis, Internal};
-use super::{lm, ComplexSample, FitStatus, Sho, ShoError, ShoGuess, ShoOutcome, ShoParams};
-use crate::cwt::{PeakFinder, Scratch as CwtScratch};
+use super::{lm, ComplexSample, FitStatus, FrequencyBound, Sho, ShoError, ShoGuess, ShoOutcome, ShoParams};
+use crate::cwt::{CwtParams, PeakFinder, Scratch as CwtScratch};
 
 /// The plan for spectra on one frequency axis: the axis, the parameters and, for
 /// `wavelet_peaks`, the wavelet bank. Build once, share between threads.
@@ -76,37 +76,34 @@ struct Loaded {
 impl ShoFitter {
     /// The plan for spectra sampled at `freqs` (Hz, one per bin; finite and > 0, any order).
     pub fn new(freqs: &[f64], params: &ShoParams) -> Result<ShoFitter, ShoError> {
+        Self::check_frequencies(freqs)?;
+        params.check()?;
+        let peaks = match params.guess {
+            ShoGuess::ComplexGaussian => None,
+            ShoGuess::WaveletPeaks => Some(
+                PeakFinder::new(freqs.len(), &params.wavelet())
+                    .map_err(|e| ShoError(format!("wavelet_peaks: {e}")))?,
+            ),
+        };
+        let settings = lm::Settings {
+            max_iterations: u32::try_from(params.max_iterations).unwrap_or(u32::MAX),
+            ftol: params.ftol,
+            xtol: params.xtol,
+            bound_frequency: params.frequency_bound == FrequencyBound::Band,
+        };
+        Ok(ShoFitter { axis: Axis::new(freqs), params: params.clone(), peaks, settings, isa: Isa::detect() })
+    }
+
+    /// Whether `freqs` can be a frequency axis (not empty; every value finite and > 0 Hz), or
+    /// the one line that says why not.
+    pub fn check_frequencies(freqs: &[f64]) -> Result<(), ShoError> {
         if freqs.is_empty() {
             return Err(ShoError("the frequency axis is empty".into()));
         }
         if let Some(f) = freqs.iter().find(|f| !(f.is_finite() && **f > 0.0)) {
             return Err(ShoError(format!("every frequency must be finite and > 0 Hz, got {f}")));
         }
-        if !(params.ftol >= 0.0 && params.ftol.is_finite() && params.xtol >= 0.0 && params.xtol.is_finite()) {
-            return Err(ShoError(format!(
-                "ftol and xtol must be finite and ≥ 0, got {} and {}",
-                params.ftol, params.xtol
-            )));
-        }
-        if params.max_iterations == 0 {
-            return Err(ShoError("max_iterations must be at least 1".into()));
-        }
-        let peaks = match &params.guess {
-            ShoGuess::ComplexGaussian { num_points } if *num_points < 2 => {
-                return Err(ShoError(format!("num_points must be at least 2, got {num_points}")));
-            }
-            ShoGuess::ComplexGaussian { .. } => None,
-            ShoGuess::WaveletPeaks(cwt) => {
-                Some(PeakFinder::new(freqs.len(), cwt).map_err(|e| ShoError(format!("wavelet_peaks: {e}")))?)
-            }
-        };
-        let settings = lm::Settings {
-            max_iterations: params.max_iterations,
-            ftol: params.ftol,
-            xtol: params.xtol,
-            bound_frequency: params.bound_frequency,
-        };
-        Ok(ShoFitter { axis: Axis::new(freqs), params: params.clone(), peaks, settings, isa: Isa::detect() })
+        Ok(())
     }
 
     /// The plan with the kernel's vector instructions chosen: for the tests that hold every arm
@@ -254,12 +251,12 @@ impl ShoFitter {
         }
         let mag = if self.peaks.is_some() { &s.block_mag[i * n..(i + 1) * n] } else { &s.mag[..] };
         let x = View { re: &s.re, im: &s.im, mag };
-        let (guess, best_pair) = match &self.params.guess {
-            ShoGuess::ComplexGaussian { num_points } => {
-                let est = guess::complex_gaussian(&self.axis, &x, *num_points, &mut s.guess);
+        let (guess, best_pair) = match self.params.guess {
+            ShoGuess::ComplexGaussian => {
+                let est = guess::complex_gaussian(&self.axis, &x, self.params.num_points, &mut s.guess);
                 (est.guess, est.best_pair)
             }
-            ShoGuess::WaveletPeaks(_) => (guess::wavelet_guess(&self.axis, &x, s.chosen[i]), None),
+            ShoGuess::WaveletPeaks => (guess::wavelet_guess(&self.axis, &x, s.chosen[i]), None),
         };
         let r2 = |ssr: f64| r_squared(ssr, loaded);
         let guess_p = model::to_internal(&Sho::from_array(guess));
@@ -346,4 +343,29 @@ fn load<T: ComplexSample>(x: &[T], s: &mut ShoScratch, block_mag: bool) -> Loade
         .map(|(re, im)| (re - mean_re).powi(2) + (im - mean_im).powi(2))
         .sum();
     Loaded { finite, constant, ss_tot }
+}
+
+impl ShoParams {
+    /// Whether the parameters can plan a fit (on any frequency axis), or the one line that says
+    /// why not: tolerances finite and ≥ 0, at least 1 iteration, at least 2 points.
+    pub fn check(&self) -> Result<(), ShoError> {
+        if !(self.ftol >= 0.0 && self.ftol.is_finite() && self.xtol >= 0.0 && self.xtol.is_finite()) {
+            return Err(ShoError(format!(
+                "ftol and xtol must be finite and ≥ 0, got {} and {}",
+                self.ftol, self.xtol
+            )));
+        }
+        if self.max_iterations == 0 {
+            return Err(ShoError("max_iterations must be at least 1".into()));
+        }
+        if self.guess == ShoGuess::ComplexGaussian && self.num_points < 2 {
+            return Err(ShoError(format!("num_points must be at least 2, got {}", self.num_points)));
+        }
+        Ok(())
+    }
+
+    /// `wavelet_peaks`' peak finding: `peak_widths` and scipy's other defaults.
+    pub(crate) fn wavelet(&self) -> CwtParams {
+        CwtParams { widths: self.peak_widths.clone(), ..CwtParams::default() }
+    }
 }

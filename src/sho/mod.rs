@@ -48,15 +48,17 @@
 //! });
 //! # Ok::<(), usid_peaks::sho::ShoError>(())
 //! ```
+mod analysis;
 mod fitter;
 mod guess;
 mod lm;
 mod model;
 
+pub use analysis::{ShoFit, STATUS_DATASETS};
 pub use fitter::{ShoFitter, ShoScratch};
 pub use model::{jacobian, response};
 
-use crate::cwt::{linspace, CwtParams};
+use crate::params::{choices, described, DefaultTo, Description, Kind, ParamError, Parameters, Spec, Values};
 use num_complex::{Complex32, Complex64};
 
 /// An invalid frequency axis or parameter of the SHO fit; `Display` is the one-line message.
@@ -73,17 +75,22 @@ impl std::error::Error for ShoError {}
 /// One SHO: BGlib's `sho32` record, field for field and in its order (5 × float64, as BGlib
 /// 0.0.6 writes it despite the name).
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, hdf5::H5Type, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct Sho {
     /// `Amplitude [V]`: A, in the data's units.
+    #[hdf5(rename = "Amplitude [V]")]
     pub amplitude: f64,
     /// `Frequency [Hz]`: the resonance ω0, in the frequency axis' units (Hz).
+    #[hdf5(rename = "Frequency [Hz]")]
     pub frequency: f64,
     /// `Quality Factor`: Q (negative where the data ask for a growing oscillation).
+    #[hdf5(rename = "Quality Factor")]
     pub quality: f64,
     /// `Phase [rad]`: φ, in (−π, π].
+    #[hdf5(rename = "Phase [rad]")]
     pub phase: f64,
     /// `R2 Criterion`: 1 − Σ|r − model|² / Σ|r − mean r|² (0 for a constant spectrum).
+    #[hdf5(rename = "R2 Criterion")]
     pub r2: f64,
 }
 
@@ -98,53 +105,63 @@ impl Sho {
     }
 }
 
-/// Where the fit starts: BGlib's two guess strategies.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ShoGuess {
-    /// `complex_gaussian` (BGlib's default): closed-form SHOs through each pair of the
-    /// `num_points` bins of largest |r|, averaged with BGlib's weights.
-    ComplexGaussian {
-        /// Bins taken (BGlib's default 5; at least 2).
-        num_points: usize,
-    },
-    /// `wavelet_peaks`: the peak `find_peaks_cwt(|r|, widths)` finds nearest the middle bin,
-    /// with Q = 10. BGlib's defaults are widths `np.linspace(10, 200, 20)`
-    /// (`peak_width_bounds` [10, 200], `peak_width_step` 20) and scipy's other defaults.
-    WaveletPeaks(CwtParams),
-}
-
-impl ShoGuess {
-    /// `wavelet_peaks` with BGlib's widths, `np.linspace(10, 200, 20)`.
-    pub fn wavelet_peaks() -> ShoGuess {
-        ShoGuess::WaveletPeaks(CwtParams { widths: linspace(10.0, 200.0, 20), ..CwtParams::default() })
+choices! {
+    /// Where the fit starts: BGlib's two guess strategies.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum ShoGuess {
+        /// `complex_gaussian` (BGlib's default): closed-form SHOs through each pair of the
+        /// `num_points` bins of largest |r|, averaged with BGlib's weights.
+        #[default]
+        ComplexGaussian => "complex-gaussian": "BGlib's default: closed-form SHOs through pairs of the num_points largest bins, weighted",
+        /// `wavelet_peaks`: the peak `find_peaks_cwt(|r|, peak_widths)` finds nearest the middle
+        /// bin, with Q = 10.
+        WaveletPeaks => "wavelet-peaks": "the find_peaks_cwt peak of |r| nearest the middle bin, Q = 10",
     }
 }
 
-/// The parameters of the SHO fit, BGlib's defaults where BGlib has them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ShoParams {
-    /// The guess strategy. Default: `complex_gaussian` with 5 points.
-    pub guess: ShoGuess,
-    /// Most trial points (passes over the spectrum) one fit may evaluate. Default 100.
-    pub max_iterations: u32,
-    /// Stop when a step lowers the residual sum of squares by less than this fraction of it.
-    /// Default 1e-10.
-    pub ftol: f64,
-    /// Stop when a step changes each parameter by less than this fraction of it. Default 1e-10.
-    pub xtol: f64,
-    /// Keep ω0 within the frequency axis' range, as BGlib's bounds do. Default true.
-    pub bound_frequency: bool,
+choices! {
+    /// Whether ω0 is held within the frequency axis' range.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum FrequencyBound {
+        /// ω0 kept between the lowest and highest frequency (BGlib's `SHOlowerBound`/`SHOupperBound`).
+        #[default]
+        Band => "band": "ω0 kept between the lowest and highest frequency, as BGlib's bounds do",
+        /// ω0 free.
+        Free => "free": "ω0 anywhere",
+    }
 }
 
-impl Default for ShoParams {
-    fn default() -> Self {
-        ShoParams {
-            guess: ShoGuess::ComplexGaussian { num_points: 5 },
-            max_iterations: 100,
-            ftol: 1e-10,
-            xtol: 1e-10,
-            bound_frequency: true,
-        }
+described! {
+    /// The parameters of the SHO fit, BGlib's defaults where BGlib has them (see
+    /// [`crate::params`]: the command line's options, the Python keywords, the recorded
+    /// attributes and the reuse key come from this declaration).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ShoParams {
+        /// The guess strategy. Default: `complex_gaussian`.
+        pub guess: ShoGuess = Spec::new(Kind::Choice(ShoGuess::CHOICES), DefaultTo::Text("complex-gaussian"), "Where the fit starts: BGlib's guess"),
+        /// `complex_gaussian`: the bins of largest |r| taken (BGlib's default 5; at least 2).
+        pub num_points: usize = Spec::new(Kind::Count, DefaultTo::Text("5"), "complex-gaussian: bins of largest |r| whose pairs are solved (at least 2)"),
+        /// `wavelet_peaks`: the wavelet widths in bins, BGlib's `np.linspace(10, 200, 20)`
+        /// (`peak_width_bounds` [10, 200], `peak_width_step` 20); scipy's other defaults.
+        pub peak_widths: Vec<f64> = Spec::new(Kind::Widths, DefaultTo::Text("10:200:20"), "wavelet-peaks: wavelet widths in bins")
+            .value_name("START:STOP:NUM"),
+        /// Most trial points (passes over the spectrum) one fit may evaluate. Default 100.
+        pub max_iterations: usize = Spec::new(Kind::Count, DefaultTo::Text("100"), "Most trial points one fit evaluates (at least 1)"),
+        /// Stop when a step lowers the residual sum of squares by less than this fraction of it.
+        pub ftol: f64 = Spec::new(Kind::Float, DefaultTo::Text("1e-10"), "Stop when a step lowers the residual by less than this fraction"),
+        /// Stop when a step changes each parameter by less than this fraction of it.
+        pub xtol: f64 = Spec::new(Kind::Float, DefaultTo::Text("1e-10"), "Stop when a step changes each parameter by less than this fraction"),
+        /// Keep ω0 within the frequency axis' range, as BGlib's bounds do. Default `band`.
+        pub frequency_bound: FrequencyBound = Spec::new(Kind::Choice(FrequencyBound::CHOICES), DefaultTo::Text("band"), "Where the resonance frequency may go"),
+    }
+}
+
+impl Parameters for ShoParams {
+    const DESCRIPTION: Description =
+        Description { title: "SHO fit (BGlib's model and guesses)", parts: &[ShoParams::SPECS] };
+
+    fn from_values(values: &Values) -> Result<Self, ParamError> {
+        ShoParams::from_values(values)
     }
 }
 

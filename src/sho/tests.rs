@@ -146,11 +146,10 @@ fn recovers(fit: &Sho, truth: &Sho, rel: f64, phase: f64) -> bool {
 #[test]
 fn noise_free_spectra_are_recovered_from_either_guess() {
     let mut rng = Rng(11);
-    for guess in [ShoGuess::ComplexGaussian { num_points: 5 }, ShoGuess::wavelet_peaks()] {
+    for guess in [ShoGuess::ComplexGaussian, ShoGuess::WaveletPeaks] {
         for bins in [37, 64, 119] {
             let freqs = band(bins, 300e3, 350e3);
-            let fitter =
-                ShoFitter::new(&freqs, &ShoParams { guess: guess.clone(), ..ShoParams::default() }).unwrap();
+            let fitter = ShoFitter::new(&freqs, &ShoParams { guess, ..ShoParams::default() }).unwrap();
             let mut scratch = fitter.new_scratch();
             let mut missed = Vec::new();
             for _ in 0..200 {
@@ -196,8 +195,7 @@ fn noisy_fits_are_never_worse_than_their_guess_and_near_the_truth() {
 #[test]
 fn degenerate_spectra_are_marked_never_a_panic() {
     let freqs = band(37, 300e3, 350e3);
-    let params =
-        [ShoParams::default(), ShoParams { guess: ShoGuess::wavelet_peaks(), ..ShoParams::default() }];
+    let params = [ShoParams::default(), ShoParams { guess: ShoGuess::WaveletPeaks, ..ShoParams::default() }];
     for params in &params {
         let fitter = ShoFitter::new(&freqs, params).unwrap();
         let mut s = fitter.new_scratch();
@@ -258,8 +256,7 @@ fn outcomes_do_not_depend_on_batching_or_input_precision() {
         })
         .collect();
     let wide: Vec<Complex64> = spectra.iter().map(|v| Complex64::new(v.re as f64, v.im as f64)).collect();
-    for params in
-        [ShoParams::default(), ShoParams { guess: ShoGuess::wavelet_peaks(), ..ShoParams::default() }]
+    for params in [ShoParams::default(), ShoParams { guess: ShoGuess::WaveletPeaks, ..ShoParams::default() }]
     {
         let fitter = ShoFitter::new(&freqs, &params).unwrap();
         let mut s = fitter.new_scratch();
@@ -294,12 +291,11 @@ fn plans_refuse_what_cannot_be_fitted_with_one_line() {
         f[4] = bad;
         assert!(err(&f, &p).contains("finite and > 0"), "{bad}");
     }
-    assert!(err(&ok, &ShoParams { guess: ShoGuess::ComplexGaussian { num_points: 1 }, ..p.clone() })
-        .contains("num_points"));
+    assert!(err(&ok, &ShoParams { num_points: 1, ..p.clone() }).contains("num_points"));
     assert!(err(&ok, &ShoParams { max_iterations: 0, ..p.clone() }).contains("max_iterations"));
     assert!(err(&ok, &ShoParams { ftol: f64::NAN, ..p.clone() }).contains("ftol"));
-    let no_widths = ShoGuess::WaveletPeaks(CwtParams { widths: vec![], ..CwtParams::default() });
-    assert!(err(&ok, &ShoParams { guess: no_widths, ..p.clone() }).starts_with("wavelet_peaks: "));
+    let no_widths = ShoParams { guess: ShoGuess::WaveletPeaks, peak_widths: vec![], ..p.clone() };
+    assert!(err(&ok, &no_widths).starts_with("wavelet_peaks: "));
     for e in [err(&[], &p), err(&ok, &ShoParams { max_iterations: 0, ..p })] {
         assert!(!e.contains('\n'));
     }
@@ -326,8 +322,7 @@ fn wavelet_guess_takes_the_peak_nearest_the_middle() {
     let freqs = band(101, 300e3, 340e3);
     let truth = sho(1e-3, 322e3, 60.0, -1.0);
     let fitter =
-        ShoFitter::new(&freqs, &ShoParams { guess: ShoGuess::wavelet_peaks(), ..ShoParams::default() })
-            .unwrap();
+        ShoFitter::new(&freqs, &ShoParams { guess: ShoGuess::WaveletPeaks, ..ShoParams::default() }).unwrap();
     let out = fitter.fit(&spectrum(&truth, &freqs), &mut fitter.new_scratch());
     assert_eq!(out.guess.quality, 10.0);
     assert!((out.guess.frequency - 322e3).abs() <= 400.0, "{:?}", out.guess);
@@ -349,8 +344,7 @@ fn every_vector_arm_the_cpu_runs_gives_the_same_bits() {
             )
         })
         .collect();
-    for params in
-        [ShoParams::default(), ShoParams { guess: ShoGuess::wavelet_peaks(), ..ShoParams::default() }]
+    for params in [ShoParams::default(), ShoParams { guess: ShoGuess::WaveletPeaks, ..ShoParams::default() }]
     {
         let run = |isa| {
             let fitter = ShoFitter::new(&freqs, &params).unwrap().with_isa(isa);
@@ -379,7 +373,9 @@ fn frequency_stays_in_the_band_unless_unbounded() {
     let out = bounded.fit(&x, &mut bounded.new_scratch());
     assert!(out.fit.frequency <= 320e3, "{out:?}");
     assert!(out.fit.r2 >= out.guess.r2);
-    let free = ShoFitter::new(&freqs, &ShoParams { bound_frequency: false, ..ShoParams::default() }).unwrap();
+    let free =
+        ShoFitter::new(&freqs, &ShoParams { frequency_bound: FrequencyBound::Free, ..ShoParams::default() })
+            .unwrap();
     let out = free.fit(&x, &mut free.new_scratch());
     assert!(recovers(&out.fit, &truth, 1e-6, 1e-6), "{out:?}");
 }
@@ -389,7 +385,7 @@ fn an_iteration_cap_keeps_the_best_point_found() {
     let freqs = band(37, 300e3, 350e3);
     let mut rng = Rng(29);
     let x = noisy(&sho(1e-3, 318e3, 300.0, -2.0), &freqs, 0.05, &mut rng);
-    let params = ShoParams { guess: ShoGuess::wavelet_peaks(), max_iterations: 2, ..ShoParams::default() };
+    let params = ShoParams { guess: ShoGuess::WaveletPeaks, max_iterations: 2, ..ShoParams::default() };
     let capped = ShoFitter::new(&freqs, &params).unwrap();
     let out = capped.fit(&x, &mut capped.new_scratch());
     assert_eq!((out.status, out.evaluations), (FitStatus::MaxIterations, 2), "{out:?}");
@@ -406,4 +402,17 @@ fn plans_are_shared_between_threads() {
     shared::<ShoFitter>();
     fn owned<T: Send>() {}
     owned::<ShoScratch>();
+}
+
+#[test]
+fn the_described_defaults_are_bglibs_and_the_phase_one_kernels() {
+    let p = ShoParams::default();
+    assert_eq!((p.guess, p.num_points, p.max_iterations), (ShoGuess::ComplexGaussian, 5, 100));
+    assert_eq!(p.peak_widths, crate::cwt::linspace(10.0, 200.0, 20), "BGlib's wavelet widths");
+    assert_eq!((p.ftol, p.xtol, p.frequency_bound), (1e-10, 1e-10, FrequencyBound::Band));
+    let names: Vec<&str> = ShoParams::DESCRIPTION.specs().map(|s| s.name).collect();
+    assert_eq!(
+        names,
+        ["guess", "num_points", "peak_widths", "max_iterations", "ftol", "xtol", "frequency_bound"]
+    );
 }

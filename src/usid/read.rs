@@ -50,25 +50,37 @@ pub struct MainDataset {
     spec: Ancillary,
 }
 
+/// The dataset at `path` of `file`, or the one line that says why not (missing, a group, …).
+fn open_dataset(file: &hdf5::File, path: &str) -> Result<Dataset, UsidError> {
+    let file_name = file.filename();
+    let kind = file
+        .loc_type_by_name(path)
+        .map_err(|_| UsidError(format!("{path} does not exist in {file_name}")))?;
+    match kind {
+        LocationType::Dataset => {}
+        LocationType::Group => {
+            return Err(UsidError(format!("{path} in {file_name} is a group, not a dataset")))
+        }
+        _ => return Err(UsidError(format!("{path} in {file_name} is not a dataset"))),
+    }
+    file.dataset(path)
+        .map_err(|e| UsidError(format!("{path} in {file_name} cannot be opened ({})", one_line(e))))
+}
+
+/// Validate the dataset at `path` of `file` as a USID main dataset whatever its element type
+/// (an analysis's compound records, which are not spectra to read): its (positions, bins).
+pub(crate) fn check_main(file: &hdf5::File, path: &str) -> Result<[usize; 2], UsidError> {
+    let dataset = open_dataset(file, path)?;
+    let layout = check_layout(&dataset, &dataset.name())?;
+    Ok([layout.n_positions, layout.n_bins])
+}
+
 impl MainDataset {
     /// Open the dataset at `path` in `file` and validate it as a USID main dataset. Errors name
     /// what is wrong in one line: the path does not exist, is a group, is not main (and why), or
     /// has an element type usid-peaks does not read.
     pub fn open(file: &hdf5::File, path: &str) -> Result<Self, UsidError> {
-        let file_name = file.filename();
-        let kind = file
-            .loc_type_by_name(path)
-            .map_err(|_| UsidError(format!("{path} does not exist in {file_name}")))?;
-        match kind {
-            LocationType::Dataset => {}
-            LocationType::Group => {
-                return Err(UsidError(format!("{path} in {file_name} is a group, not a dataset")))
-            }
-            _ => return Err(UsidError(format!("{path} in {file_name} is not a dataset"))),
-        }
-        let dataset = file
-            .dataset(path)
-            .map_err(|e| UsidError(format!("{path} in {file_name} cannot be opened ({})", one_line(e))))?;
+        let dataset = open_dataset(file, path)?;
         // The canonical absolute name, whatever form of the path the caller used.
         let path = dataset.name();
         let layout = check_layout(&dataset, &path)?;

@@ -6,7 +6,6 @@ use crate::util::mpirun;
 use crate::util::{self, generate, ok, run, s, summary, BIN, RAW};
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 use usid_peaks::compute::{thread_pool, Binding};
 
 /// Peak_Indices and Peak_Count of a results group.
@@ -231,21 +230,7 @@ fn a_killed_run_resumes_without_redoing_finished_batches() {
     // Tiny batches on one thread: the run checkpoints often and lasts long enough to be killed.
     let args = ["find", s(&file), "--json", "-q", "--threads", "1", "--max-mem", "1", "-o", s(&target)];
     let mut child = crate::util::command(BIN).args(args).spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let checkpoint = loop {
-        let ck = std::fs::read_dir(dir.path())
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .find(|e| e.file_name().to_string_lossy().ends_with(".ckpt"));
-        if let Some(ck) = ck {
-            if ck.metadata().map(|m| m.len()).unwrap_or(0) > 64 * 1024 {
-                break ck.path();
-            }
-        }
-        assert!(Instant::now() < deadline, "no checkpoint appeared");
-        assert!(child.try_wait().unwrap().is_none(), "the run finished before it could be killed");
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let checkpoint = util::wait_for_batches(&mut child, dir.path());
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert!(!target.exists(), "a killed run must not leave a results file");

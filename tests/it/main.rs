@@ -20,6 +20,7 @@ mod fuzz_reader;
 mod nsid;
 mod nsid_find;
 mod scripts;
+mod sho;
 mod sho_bglib;
 mod signals;
 mod spectra;

@@ -113,7 +113,7 @@ fn fixture_sets_hold_what_the_reference_program_wrote() {
 fn guess_equals_bglibs_complex_gaussian_where_bglibs_is_finite() {
     let (mut compared, mut bglib_nan) = (0, 0);
     for set in load() {
-        let ours = ours(&set, ShoGuess::ComplexGaussian { num_points: 5 });
+        let ours = ours(&set, ShoGuess::ComplexGaussian);
         for (i, (theirs, o)) in set.guess.iter().zip(&ours).enumerate() {
             if !theirs[..4].iter().all(|v| v.is_finite()) {
                 bglib_nan += 1;
@@ -138,7 +138,7 @@ fn guess_equals_bglibs_complex_gaussian_where_bglibs_is_finite() {
 #[test]
 fn wavelet_guess_takes_the_bin_bglibs_wavelet_peaks_takes() {
     for set in load() {
-        let ours = ours(&set, ShoGuess::wavelet_peaks());
+        let ours = ours(&set, ShoGuess::WaveletPeaks);
         for (i, (&bin, o)) in set.wavelet_peak.iter().zip(&ours).enumerate() {
             let x = set.spectrum(i)[bin as usize];
             if o.status == FitStatus::NonFinite {
@@ -155,7 +155,7 @@ fn wavelet_guess_takes_the_bin_bglibs_wavelet_peaks_takes() {
 fn fit_r2_is_at_least_bglibs_on_noisy_maps() {
     for set in load().into_iter().filter(|s| s.name.starts_with("noisy")) {
         let (theirs, by) = set.fit.as_ref().unwrap();
-        let ours = ours(&set, ShoGuess::ComplexGaussian { num_points: 5 });
+        let ours = ours(&set, ShoGuess::ComplexGaussian);
         let (mut at_least, mut nan_guess, mut worst) = (0, 0, f64::INFINITY);
         for (i, (o, t)) in ours.iter().zip(theirs).enumerate() {
             if !set.guess[i][..4].iter().all(|v| v.is_finite()) {
@@ -184,7 +184,7 @@ fn fit_r2_is_at_least_bglibs_on_noisy_maps() {
 fn fit_reaches_the_generators_truth_on_the_noise_free_map() {
     let set = load().into_iter().find(|s| s.name == "clean").unwrap();
     let truth = set.truth.as_ref().unwrap();
-    let ours = ours(&set, ShoGuess::ComplexGaussian { num_points: 5 });
+    let ours = ours(&set, ShoGuess::ComplexGaussian);
     let mut reached = 0;
     let mut worst = [0.0f64; 4];
     for (o, t) in ours.iter().zip(truth) {
@@ -216,8 +216,8 @@ fn fits_from_either_guess_reach_the_same_minimum_on_the_generators_maps() {
     // wavelet_peaks starts far off (Q = 10 where the generator's Q is 800-1800, A = the peak's |r|):
     // a robust fit gets from there to where it gets from complex_gaussian's close start.
     for set in load().into_iter().filter(|s| s.truth.is_some()) {
-        let near = ours(&set, ShoGuess::ComplexGaussian { num_points: 5 });
-        let far = ours(&set, ShoGuess::wavelet_peaks());
+        let near = ours(&set, ShoGuess::ComplexGaussian);
+        let far = ours(&set, ShoGuess::WaveletPeaks);
         let same = near.iter().zip(&far).filter(|(a, b)| (a.fit.r2 - b.fit.r2).abs() <= 1e-6).count();
         let evaluations =
             |v: &[ShoOutcome]| v.iter().map(|o| o.evaluations as f64).sum::<f64>() / v.len() as f64;
@@ -241,7 +241,7 @@ fn fit_finishes_where_bglibs_driver_stops() {
     let set = load().into_iter().find(|s| s.name == "clean").unwrap();
     let (driver, truth) = (set.driver_guess.as_ref().unwrap(), set.truth.as_ref().unwrap());
     assert_eq!(set.fit.as_ref().unwrap().1, "least_squares", "BGlib's driver ran through: no stopping case");
-    let ours = ours(&set, ShoGuess::ComplexGaussian { num_points: 5 });
+    let ours = ours(&set, ShoGuess::ComplexGaussian);
     let stopped: Vec<usize> = (0..set.len()).filter(|&i| driver[i][..4].iter().any(|v| v.is_nan())).collect();
     assert!(!stopped.is_empty(), "no spectrum with a NaN driver guess in the fixture");
     for &i in &stopped {

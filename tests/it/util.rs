@@ -150,6 +150,24 @@ pub fn wait_for_checkpoint(child: &mut Child, dir: &Path) {
     }
 }
 
+/// Wait until the run `child` has a checkpoint in `dir` of more than 64 KiB (several batches
+/// done), failing if it ends first or takes over 60 s; the checkpoint's path.
+pub fn wait_for_batches(child: &mut Child, dir: &Path) -> PathBuf {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let big = side_files(dir, ".ckpt")
+            .into_iter()
+            .map(|name| dir.join(name))
+            .find(|p| p.metadata().map(|m| m.len()).unwrap_or(0) > 64 * 1024);
+        if let Some(path) = big {
+            return path;
+        }
+        assert!(Instant::now() < deadline, "no checkpoint appeared");
+        assert!(child.try_wait().expect("wait").is_none(), "the run finished before it could be killed");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// `usid-peaks find -q FILE` on one thread in batches of 1 MiB, so that it is still computing
 /// when a test stops it, started in the background with stderr piped; returned once its
 /// checkpoint exists beside `file` (it holds the lock and computes).

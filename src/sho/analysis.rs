@@ -1,0 +1,228 @@
+//! The SHO fit as an engine [`Analysis`]: every spectrum of a Band Excitation map through
+//! [`ShoFitter`], written as BGlib 0.0.6's `BESHOfitter` writes its results, so that BGlib's
+//! `BELoopFitter` (and anything else that reads BGlib's groups) takes ours as its own.
+//!
+//! `<dataset>-SHO_Fit_NNN` holds `Guess` and `Fit`: compound main datasets of [`Sho`] records
+//! (`Amplitude [V]`, `Frequency [Hz]`, `Quality Factor`, `Phase [rad]`, `R2 Criterion`, float64),
+//! (positions × spectra per pixel), linked to the source's positions and to spectroscopic
+//! datasets of the source's other dimensions (the frequency one removed, in the source's order:
+//! BEPS's DC_Offset × Field × Cycle) — pyUSID's `Single_Step` when there is none (BE-line), as
+//! its `write_reduced_anc_dsets` writes it. The group carries the status datasets
+//! `completed_guess_positions` and `completed_fit_positions`, `last_pixel` (the engine's), and
+//! BGlib's parameter attributes (`guess-method`, `guess-algorithm`, …, also on `Guess` and `Fit`).
+//! A group written into another file than the source's (`--output`) gets the attributes BGlib's
+//! loop fitter is told from the source: the file's `data_type`, and the measurement group's
+//! `VS_mode` and `VS_cycle_fraction`.
+
+use super::{FitStatus, Sho, ShoFitter, ShoGuess, ShoOutcome, ShoParams, ShoScratch};
+use crate::compute::{Analysis, ComputeError, RowItems, Rows, WriteTarget};
+use crate::params::{Param, Parameters};
+use crate::usid::write::{self, Ancillary, DimSpec, MainSpec};
+use crate::usid::{attr, SpectraLayout, UsidError};
+
+/// The status datasets of an SHO results group, as BGlib's fitter names them.
+pub const STATUS_DATASETS: &[&str] = &["completed_guess_positions", "completed_fit_positions"];
+
+/// Attributes of the source's measurement group that BGlib's loop fitter is given, copied with a
+/// group written into another file.
+const MEASUREMENT_ATTRS: &[&str] = &["VS_mode", "VS_cycle_fraction"];
+
+/// The SHO fit of every spectrum of a main dataset; its items are two [`Sho`] records per
+/// spectrum, the guess then the fit.
+pub struct ShoFit {
+    params: ShoParams,
+    fitter: ShoFitter,
+    axis_name: String,
+    /// The source's other spectroscopic dimensions (fastest first), the results' columns.
+    others: Vec<DimSpec>,
+}
+
+impl ShoFit {
+    /// The process name of its results groups (`<dataset>-SHO_Fit_NNN`), BGlib's.
+    pub const NAME: &'static str = "SHO_Fit";
+
+    /// The fit of the spectra of `layout`, whose axis is the frequency (Hz). Parameters that
+    /// cannot plan a fit are a usage error; an axis that cannot be a frequency axis (a value ≤ 0
+    /// or not finite) an input error.
+    pub fn new(layout: &SpectraLayout, params: ShoParams) -> Result<Self, ComputeError> {
+        params.check().map_err(|e| ComputeError::Usage(e.0))?;
+        ShoFitter::check_frequencies(&layout.axis).map_err(|e| {
+            ComputeError::Input(UsidError(format!("{} as the frequency axis: {e}", layout.along_dim.name)))
+        })?;
+        let fitter = ShoFitter::new(&layout.axis, &params).map_err(|e| ComputeError::Usage(e.0))?;
+        Ok(ShoFit { params, fitter, axis_name: layout.along_dim.name.clone(), others: layout.others.clone() })
+    }
+
+    /// The plan every spectrum goes through.
+    pub fn fitter(&self) -> &ShoFitter {
+        &self.fitter
+    }
+
+    /// BGlib's parameter attributes (its `parms_dict` of the guess, then of the fit).
+    fn bglib_attrs(&self) -> Vec<(&'static str, Param)> {
+        let mut out = vec![("guess-method", Param::Str("pycroscopy BESHO".into()))];
+        match self.params.guess {
+            ShoGuess::ComplexGaussian => {
+                out.push(("guess-algorithm", Param::Str("complex_gaussian".into())));
+                let points = i64::try_from(self.params.num_points).unwrap_or(i64::MAX);
+                out.push(("guess-complex_gaussian-num_points", Param::Int(points)));
+            }
+            ShoGuess::WaveletPeaks => {
+                out.push(("guess-algorithm", Param::Str("wavelet_peaks".into())));
+                out.push(("guess-wavelet_peaks-peak_widths", Param::Floats(self.params.peak_widths.clone())));
+            }
+        }
+        out.push(("fit-method", Param::Str("pycroscopy BESHO".into())));
+        out.push(("fit-algorithm", Param::Str("levenberg_marquardt".into())));
+        out
+    }
+}
+
+/// Write `value` as the attribute `name` of `obj`.
+fn write_param(obj: &hdf5::Location, name: &str, value: &Param) -> Result<(), UsidError> {
+    match value {
+        Param::Str(s) => write::write_str_attr(obj, name, s),
+        Param::Float(v) => write::write_f64_attr(obj, name, *v),
+        Param::Int(v) => write::write_i64_attr(obj, name, *v),
+        Param::Floats(v) => write::write_f64_array_attr(obj, name, v),
+    }
+}
+
+impl Analysis for ShoFit {
+    type Item = Sho;
+    type Scratch = ShoScratch;
+    const COMPLEX_ONLY: bool = true;
+
+    fn name(&self) -> &str {
+        ShoFit::NAME
+    }
+
+    fn status_datasets(&self) -> &'static [&'static str] {
+        STATUS_DATASETS
+    }
+
+    fn parameters(&self) -> Vec<(String, Param)> {
+        let mut all = vec![
+            ("algorithm".into(), Param::Str("SHO fit".into())),
+            ("along".into(), Param::Str(self.axis_name.clone())),
+        ];
+        all.extend(self.params.values());
+        all
+    }
+
+    fn reuse_key(&self) -> Vec<(String, Param)> {
+        ShoParams::DESCRIPTION.key(self.parameters())
+    }
+
+    fn new_scratch(&self) -> ShoScratch {
+        self.fitter.new_scratch()
+    }
+
+    fn process(&self, rows: Rows<'_>, scratch: &mut ShoScratch, out: &mut RowItems<Sho>) {
+        let mut emit = |_: usize, o: &ShoOutcome| out.push_row(&[o.guess, o.fit]);
+        match rows {
+            Rows::Complex32(v) => self.fitter.fit_batch(v, scratch, &mut emit),
+            Rows::Complex64(v) => self.fitter.fit_batch(v, scratch, &mut emit),
+            // Refused before the analysis is made (`COMPLEX_ONLY`); marked unfitted if ever given.
+            Rows::Float32(_) | Rows::Float64(_) => {
+                let nan =
+                    ShoOutcome { guess: Sho::NAN, fit: Sho::NAN, status: FitStatus::Failed, evaluations: 0 };
+                (0..rows.len() / self.fitter.spectrum_len().max(1)).for_each(|i| emit(i, &nan));
+            }
+        }
+    }
+
+    fn write(&self, results: &RowItems<Sho>, t: &WriteTarget<'_>) -> Result<(), UsidError> {
+        let per_pixel: usize = self.others.iter().map(|d| d.values.len()).product();
+        let n = results.n_rows().checked_div(per_pixel).unwrap_or(0);
+        let (mut guess, mut fit) =
+            (Vec::with_capacity(results.n_rows()), Vec::with_capacity(results.n_rows()));
+        for row in results.rows() {
+            let (g, f) = match row {
+                [g, f] => (*g, *f),
+                _ => (Sho::NAN, Sho::NAN),
+            };
+            guess.push(g);
+            fit.push(f);
+        }
+        let g = t.group;
+        let h5 = |what: &str, e: hdf5::Error| UsidError(format!("{}: {what}: {e}", g.name()));
+        // pyUSID's reduced ancillary datasets when no dimension is left (BE-line).
+        let columns = if self.others.is_empty() {
+            vec![DimSpec::new("Single_Step", "a. u.", vec![0.0])]
+        } else {
+            self.others.clone()
+        };
+        let pos = || Ancillary::Existing { indices: t.position_indices, values: t.position_values };
+        let spec = |name| MainSpec {
+            name,
+            n_positions: n,
+            n_bins: per_pixel,
+            quantity: "SHO",
+            units: "compound",
+            pos: pos(),
+            spec: Ancillary::New(Vec::new()),
+            chunk_rows: None,
+        };
+        let guess_ds = write::create_main_dataset::<Sho>(
+            g,
+            MainSpec { spec: Ancillary::New(columns), ..spec("Guess") },
+        )?;
+        guess_ds.write_raw(&guess).map_err(|e| h5("cannot write Guess", e))?;
+        let (si, sv) = (
+            g.dataset("Spectroscopic_Indices").map_err(|e| h5("Spectroscopic_Indices", e))?,
+            g.dataset("Spectroscopic_Values").map_err(|e| h5("Spectroscopic_Values", e))?,
+        );
+        let fit_ds = write::create_main_dataset::<Sho>(
+            g,
+            MainSpec { spec: Ancillary::Existing { indices: &si, values: &sv }, ..spec("Fit") },
+        )?;
+        fit_ds.write_raw(&fit).map_err(|e| h5("cannot write Fit", e))?;
+        for (name, value) in self.bglib_attrs() {
+            write_param(g, name, &value)?;
+            write_param(&guess_ds, name, &value)?;
+            write_param(&fit_ds, name, &value)?;
+        }
+        copy_context(t)
+    }
+
+    fn count_items(&self, group: &hdf5::Group) -> Option<u64> {
+        // Two records per spectrum, as a run counts them: its guess and its fit.
+        Some(2 * group.dataset("Fit").ok()?.size() as u64)
+    }
+}
+
+/// Into a group written in another file than the source's: the source file's `data_type` on the
+/// file, and `VS_mode`/`VS_cycle_fraction` of the source's ancestor groups on the same groups of
+/// the target (the engine made them), as far as the source has them (strings).
+fn copy_context(t: &WriteTarget<'_>) -> Result<(), UsidError> {
+    let [pos_ind, ..] = t.source.ancillary_datasets();
+    let (source, target) = (
+        pos_ind.file().map_err(|e| UsidError(format!("{}: {e}", t.source.path)))?,
+        t.group.file().map_err(|e| UsidError(format!("{}: {e}", t.group.name())))?,
+    );
+    if source.filename() == target.filename() {
+        return Ok(());
+    }
+    let copy = |from: &hdf5::Location, to: &hdf5::Location, name: &str| -> Result<(), UsidError> {
+        if let Ok(Some(a)) = attr::find(from, name) {
+            if let Ok(text) = attr::scalar_string(&a) {
+                write::write_str_attr(to, name, &text)?;
+            }
+        }
+        Ok(())
+    };
+    copy(&source, &target, "data_type")?;
+    let mut path = String::new();
+    for part in
+        t.source.path.trim_start_matches('/').split('/').collect::<Vec<_>>().iter().rev().skip(1).rev()
+    {
+        path = format!("{path}/{part}");
+        if let (Ok(from), Ok(to)) = (source.group(&path), target.group(&path)) {
+            for name in MEASUREMENT_ATTRS {
+                copy(&from, &to, name)?;
+            }
+        }
+    }
+    Ok(())
+}
