@@ -8,6 +8,8 @@
 #   no-MPI        the build without MPI against a serial HDF5, its tests, and its results against
 #                 the MPI build's on one map
 #   Python        the package (pip install ./python into .venv) and its pytest suite
+#   BGlib         BGlib's BELoopFitter on the SHO Fit usid-peaks writes (needs Python 3.11: skipped
+#                 without it)
 #   SLURM         a real single-host SLURM cluster running the project's sbatch files
 #   across hosts  OpenMPI on a test cluster of network namespaces (2 and 3 hosts, a rank killed on
 #                 one host), and a 2-node SLURM cluster on it
@@ -33,6 +35,7 @@ stages() {
     stage "library tests with overflow checks" cargo test --profile checked --lib
     stage "no-MPI build and tests" no_mpi_tests
     stage "Python package" python_tests
+    skippable stage "BGlib's loop fitter on our SHO Fit (Python 3.11)" bglib_loop
     stage "SLURM" run_script test-slurm.sh
     skippable stage "across hosts: OpenMPI (2 x 2, 3 x 1, dead rank)" run_script test-cluster.sh
     skippable stage "across hosts: SLURM, 2 nodes" run_script test-slurm.sh --nodes 2
@@ -81,6 +84,18 @@ python_tests() {
     (cd python && package cargo test --release)
     package .venv/bin/python -m pip install -q --disable-pip-version-check ./python
     USID_PEAKS_BIN="$repo/target/release/usid-peaks" .venv/bin/python -m pytest -q python/tests
+}
+
+# BGlib 0.0.6 needs numpy<2, so its environment is made with Debian 12's Python 3.11; its loop
+# fitter must complete on the Fit `usid-peaks sho` writes (tests/reference/bglib_sho.py loop).
+bglib_loop() {
+    if ! command -v python3.11 >/dev/null; then
+        say "no python3.11 here: BGlib 0.0.6 needs numpy<2 (Debian 12's Python 3.11); its loop fitter cannot run"
+        return 77
+    fi
+    reference_env .venv-bglib tests/reference/requirements-bglib.txt python3.11 BGlib
+    PYTHONWARNINGS=ignore .venv-bglib/bin/python tests/reference/bglib_sho.py loop \
+        --ours target/release/usid-peaks || return 1
 }
 
 run_script() {

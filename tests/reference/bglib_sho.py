@@ -68,7 +68,7 @@ from scipy.optimize import least_squares  # noqa: E402
 
 import BGlib  # noqa: E402
 import BGlib.be.translators.beps_data_generator as beps_gen  # noqa: E402
-from BGlib.be.analysis import BESHOfitter  # noqa: E402
+from BGlib.be.analysis import BELoopFitter, BESHOfitter  # noqa: E402
 from BGlib.be.analysis.be_sho_fitter import (  # noqa: E402
     SHOGuessFunc,
     _sho_error,
@@ -316,6 +316,38 @@ def bench(args):
                       "versions": versions(), "median": med}, indent=1))
 
 
+def loop(args):
+    """BGlib's BELoopFitter on the Fit `usid-peaks sho` (--ours) writes of a small noisy
+    FakeBEPSGenerator map into an --output file: the data type, VS mode and cycle fraction the
+    loop fitter is given are read from that file, where our writer copied them. Prints what it
+    wrote as JSON; exits 1 where the loop fitter does not complete."""
+    patch_generator()
+    with tempfile.TemporaryDirectory() as work:
+        path, out = os.path.join(work, "map.h5"), os.path.join(work, "sho.h5")
+        with contextlib.redirect_stdout(io.StringIO()):
+            generate(path, args.size, args.steps, 37, 300e3, 350e3, args.seed)
+        add_noise(path, 0.03, args.seed + 1000)
+        ours = subprocess.run([args.ours, "sho", path, "/" + RAW, "-q", "--json", "-o", out],
+                              check=True, capture_output=True, text=True)
+        group = json.loads(ours.stdout)["group"]
+        with h5py.File(out, "r+") as f, contextlib.redirect_stdout(io.StringIO()):
+            text = lambda v: v.decode() if isinstance(v, bytes) else str(v)  # noqa: E731
+            meas = f["Measurement_000"].attrs
+            told = [text(f.attrs["data_type"]), text(meas["VS_mode"]), text(meas["VS_cycle_fraction"])]
+            fitter = BELoopFitter(USIDataset(f[group + "/Fit"]), *told, verbose=False)
+            fitter.set_up_guess()
+            guess = fitter.do_guess()
+            fitter.set_up_fit()
+            fit = fitter.do_fit()
+            result = {"group": group, "told": told, "loop_group": fit.parent.name,
+                      "guess_shape": list(guess.shape), "fit_shape": list(fit.shape),
+                      "fit_fields": list(fit.dtype.names),
+                      "fit_finite": int(sum(np.isfinite(fit[()][n]).sum() for n in fit.dtype.names))}
+    print(json.dumps(result))
+    complete = result["fit_shape"][0] == args.size * args.size and result["fit_finite"] > 0
+    return 0 if complete else 1
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -340,8 +372,13 @@ def main():
     bn.add_argument("--sample", type=int, default=2000, help="spectra BGlib is timed on (ours: all)")
     bn.add_argument("--rounds", type=int, default=3)
     bn.add_argument("--seed", type=int, default=23)
+    lp = sub.add_parser("loop")
+    lp.add_argument("--ours", required=True, help="the usid-peaks binary")
+    lp.add_argument("--size", type=int, default=3, help="positions per side")
+    lp.add_argument("--steps", type=int, default=16, help="DC steps")
+    lp.add_argument("--seed", type=int, default=23)
     args = ap.parse_args()
-    {"fixtures": fixtures, "bench": bench}[args.cmd](args)
+    sys.exit({"fixtures": fixtures, "bench": bench, "loop": loop}[args.cmd](args))
 
 
 if __name__ == "__main__":
