@@ -25,6 +25,7 @@ use usid_peaks::usid::select::PixelChoice;
 
 mod params;
 mod run;
+mod sho;
 
 create_exception!(usid_peaks, Error, PyException, "Base class of the errors usid_peaks raises for files.");
 create_exception!(
@@ -178,7 +179,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(params::describe, m)?)?;
     m.add_function(wrap_pyfunction!(find_peaks_1d, m)?)?;
     m.add_function(wrap_pyfunction!(find_peaks_2d, m)?)?;
-    m.add_function(wrap_pyfunction!(run::find, m)?)?;
+    m.add_function(wrap_pyfunction!(run::run, m)?)?;
+    m.add_function(wrap_pyfunction!(sho::sho_fit, m)?)?;
     m.add_function(wrap_pyfunction!(pixel, m)?)?;
     m.add("Error", py.get_type::<Error>())?;
     m.add("InputError", py.get_type::<InputError>())?;

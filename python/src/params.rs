@@ -10,6 +10,7 @@ use pyo3::types::{PyDict, PyList};
 use usid_peaks::cwt::CwtParams;
 use usid_peaks::params::{DefaultTo, Kind, Param, ParamError, Parameters, Scipy, Spec, Values};
 use usid_peaks::peaks::PeakParams;
+use usid_peaks::sho::ShoParams;
 
 /// The parameter set `P` from `keywords` (name → value): an unknown name or a value of the wrong
 /// type raises `TypeError`, a value the parameter does not take `ValueError`.
@@ -108,7 +109,7 @@ fn spec_dict<'py>(py: Python<'py>, spec: &Spec) -> PyResult<Bound<'py, PyDict>> 
 }
 
 /// The descriptions the Python functions take their keywords from: `find_peaks_cwt` the
-/// kernel's, `find` and `pixel` peak finding's (a list of [`spec_dict`]s each, in order).
+/// kernel's, `find` and `pixel` peak finding's, `fit_sho` and `sho_fit` the SHO fit's (a list of [`spec_dict`]s each, in order).
 #[pyfunction]
 pub fn describe(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let out = PyDict::new(py);
@@ -116,6 +117,8 @@ pub fn describe(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         ("find_peaks_cwt", CwtParams::DESCRIPTION),
         ("find", PeakParams::DESCRIPTION),
         ("pixel", PeakParams::DESCRIPTION),
+        ("fit_sho", ShoParams::DESCRIPTION),
+        ("sho_fit", ShoParams::DESCRIPTION),
     ] {
         let specs = description.specs().map(|s| spec_dict(py, s)).collect::<PyResult<Vec<_>>>()?;
         out.set_item(name, specs)?;

@@ -1,4 +1,4 @@
-//! `find`: the engine on a USID file in this process, with Python's Ctrl-C and a progress callable.
+//! `run`: the engine (peak finding or the SHO fit) on a USID file in this process, with Python's Ctrl-C and a progress callable.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -11,16 +11,20 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use usid_peaks::compute::{self, Binding, ComputeError, Job, ProgressCounter, ProgressMode, Summary, World};
+use usid_peaks::compute::{
+    self, Analysis, Binding, ComputeError, Job, ProgressCounter, ProgressMode, Summary, World,
+};
 use usid_peaks::peaks::{PeakFinding, PeakParams};
+use usid_peaks::sho::{ShoFit, ShoParams};
+use usid_peaks::usid::SpectraLayout;
 
 use super::{engine_error, internal_error, params};
 
 /// What the engine thread hands back: its result, or the payload of its panic.
 type Outcome = std::thread::Result<Result<Summary, ComputeError>>;
 
-/// Run the engine on a USID file in this process (every core, no MPI) and return the summary
-/// as JSON (the CLI's `find --json`).
+/// Run the engine with `analysis` (`"find"`: peak finding, `"sho"`: the SHO fit) on a USID file
+/// in this process (every core, no MPI) and return the summary as JSON (the CLI's `--json`).
 ///
 /// The engine runs on its own thread with the GIL released; this thread wakes every 50 ms to let
 /// Python's own SIGINT handler run. A `KeyboardInterrupt` asks the engine to stop after the
@@ -31,10 +35,11 @@ type Outcome = std::thread::Result<Result<Summary, ComputeError>>;
 /// computes, and once more when it has completed. An exception it raises stops the run like an
 /// interrupt and is raised once the engine has stopped.
 #[pyfunction]
-#[pyo3(signature = (path, params, dataset=None, along=None, output=None, threads=None, max_mem_mb=1024, force=false, progress=true, on_progress=None))]
+#[pyo3(signature = (analysis, path, params, dataset=None, along=None, output=None, threads=None, max_mem_mb=1024, force=false, progress=true, on_progress=None))]
 #[allow(clippy::too_many_arguments)] // the CLI's options, one argument each
-pub fn find(
+pub fn run(
     py: Python<'_>,
+    analysis: &str,
     path: PathBuf,
     params: &Bound<'_, PyDict>,
     dataset: Option<String>,
@@ -46,38 +51,74 @@ pub fn find(
     progress: bool,
     on_progress: Option<Bound<'_, PyAny>>,
 ) -> PyResult<String> {
-    let params: PeakParams = params::from_keywords(params)?;
+    let job = job(path, dataset, along, output, threads, max_mem_mb, force);
+    match analysis {
+        "find" => {
+            let params: PeakParams = params::from_keywords(params)?;
+            run_engine(py, job?, progress, on_progress, |layout| PeakFinding::new(layout, params))
+        }
+        "sho" => {
+            let params: ShoParams = params::from_keywords(params)?;
+            run_engine(py, job?, progress, on_progress, |layout| ShoFit::new(layout, params))
+        }
+        other => Err(PyValueError::new_err(format!("no analysis {other:?}: find or sho"))),
+    }
+}
+
+/// The job of [`run`]'s arguments (progress is set by [`run_engine`]).
+fn job(
+    input: PathBuf,
+    dataset: Option<String>,
+    along: Option<String>,
+    output: Option<PathBuf>,
+    threads: Option<usize>,
+    max_mem_mb: u64,
+    force: bool,
+) -> PyResult<Job> {
     if threads == Some(0) {
         return Err(PyValueError::new_err("threads must be at least 1"));
     }
     if max_mem_mb == 0 {
         return Err(PyValueError::new_err("max_mem_mb must be at least 1"));
     }
-    let counter = Arc::new(ProgressCounter::default());
-    let progress = match (&on_progress, progress) {
-        (Some(_), _) => ProgressMode::Observed(Arc::clone(&counter)),
-        (None, true) => ProgressMode::Auto,
-        (None, false) => ProgressMode::Quiet,
-    };
-    let job = Job {
-        input: path,
+    Ok(Job {
+        input,
         dataset,
         output,
         threads,
         max_mem_mb,
         force,
-        progress,
+        progress: ProgressMode::Quiet,
         along,
         bind_threads: Binding::Auto,
+    })
+}
+
+/// Run the analysis `make` builds on `job` on an engine thread, watched from this one (signals,
+/// progress); the summary as JSON.
+fn run_engine<A, F>(
+    py: Python<'_>,
+    mut job: Job,
+    progress: bool,
+    on_progress: Option<Bound<'_, PyAny>>,
+    make: F,
+) -> PyResult<String>
+where
+    A: Analysis,
+    F: FnOnce(&SpectraLayout) -> Result<A, ComputeError> + Send,
+{
+    let counter = Arc::new(ProgressCounter::default());
+    job.progress = match (&on_progress, progress) {
+        (Some(_), _) => ProgressMode::Observed(Arc::clone(&counter)),
+        (None, true) => ProgressMode::Auto,
+        (None, false) => ProgressMode::Quiet,
     };
     let watch = Watch { stop: AtomicBool::new(false), counter, on_progress };
     let started = Instant::now();
     let (outcome, interrupt, raised) = std::thread::scope(|s| {
         let engine = s.spawn(|| {
             catch_unwind(AssertUnwindSafe(|| {
-                compute::run_until(&World::single(), &job, started, &watch.stop, |layout| {
-                    PeakFinding::new(layout, params)
-                })
+                compute::run_until(&World::single(), &job, started, &watch.stop, make)
             }))
         });
         watch.until_done(py, engine)

@@ -7,6 +7,9 @@ USID HDF5 files.
 * :func:`find` — every pixel of a USID main dataset, the results group written into the file like
   the ``usid-peaks find`` command does; returns its summary.
 * :func:`pixel` — one pixel's peaks, in bins and in the spectroscopic axis's units.
+* :func:`fit_sho` — the SHO fit of every spectrum of a Band Excitation map (BGlib's model and
+  guesses), the results group written as ``usid-peaks sho`` writes it; returns its summary.
+* :func:`sho_fit` — the SHO fit of complex spectra in memory, as BGlib's records.
 """
 
 import json
@@ -23,6 +26,9 @@ __all__ = [
     "find_peaks_cwt",
     "find",
     "pixel",
+    "fit_sho",
+    "sho_fit",
+    "SHO_DTYPE",
     "Error",
     "InputError",
     "OutputError",
@@ -31,6 +37,12 @@ __all__ = [
 
 #: The seed analysis's widths, ``np.linspace(20, 60, 30)``: the default of :func:`find` and :func:`pixel`.
 SEED_WIDTHS = np.asarray(next(s["default"] for s in _signatures.DESCRIPTIONS["find"] if s["name"] == "widths"))
+
+
+#: BGlib's SHO record (its ``sho32``: five float64 fields): what :func:`sho_fit` returns and what
+#: ``Guess`` and ``Fit`` of an SHO results group hold.
+SHO_DTYPE = np.dtype([(name, "<f8") for name in
+                      ("Amplitude [V]", "Frequency [Hz]", "Quality Factor", "Phase [rad]", "R2 Criterion")])
 
 
 def find_peaks_cwt(*args, **kwargs):
@@ -135,18 +147,89 @@ def find(*args, **kwargs):
     """
     a = _signatures.bind("find", args, kwargs)
     _no_wavelet(a["wavelet"])
-    params = _signatures.keywords("find", a)
+    return _run("find", "find", a)
+
+
+def fit_sho(*args, **kwargs):
+    """Fit the simple harmonic oscillator to every spectrum of a Band Excitation map and write the
+    results group, as the command ``usid-peaks sho`` does (one process, every core, no MPI).
+
+    The model and the guesses are BGlib 0.0.6's: r(w) = A exp(i phi) w0^2 / (w^2 - i w w0 / Q - w0^2),
+    w in Hz as stored along the spectra's dimension. The group ``<dataset>-SHO_Fit_NNN`` holds
+    ``Guess`` and ``Fit`` (records of :data:`SHO_DTYPE`, one row per pixel, one column per spectrum
+    of the pixel) as BGlib's ``BESHOfitter`` writes them. ``path``, ``dataset``, ``along``,
+    ``output``, ``threads``, ``max_mem_mb``, ``force`` and ``progress`` are as for :func:`find`;
+    real-valued data raise :class:`InputError`.
+
+    Parameters
+    ----------
+<parameters>
+
+    Returns
+    -------
+    dict
+        The summary of ``usid-peaks sho --json`` (the fields of :func:`find`'s; ``peaks`` counts
+        the records written, a guess and a fit per spectrum).
+    """
+    a = _signatures.bind("fit_sho", args, kwargs)
+    return _run("sho", "fit_sho", a)
+
+
+def _run(analysis, function, a):
+    """The engine on a file with ``analysis`` (``"find"`` or ``"sho"``), the arguments ``a`` of
+    ``function``; the summary."""
+    params = _signatures.keywords(function, a)
     engine_bar, on_progress, close = _progress(a["progress"])
     output = a["output"]
     try:
-        summary = _native.find(
-            _path(a["path"]), params, a["dataset"], _along(a["along"]), None if output is None else _path(output),
-            _threads(a["threads"]), _positive_int(a["max_mem_mb"], "max_mem_mb"), bool(a["force"]), engine_bar,
-            on_progress,
+        summary = _native.run(
+            analysis, _path(a["path"]), params, a["dataset"], _along(a["along"]),
+            None if output is None else _path(output), _threads(a["threads"]),
+            _positive_int(a["max_mem_mb"], "max_mem_mb"), bool(a["force"]), engine_bar, on_progress,
         )
     finally:
         close()
     return json.loads(summary)
+
+
+def sho_fit(*args, **kwargs):
+    """The SHO fit of complex spectra in memory: BGlib's guess, then the least-squares fit, of
+    every spectrum, on every core with the GIL released.
+
+    Parameters
+    ----------
+    frequencies : array_like, 1-D
+        The frequency of each bin, in Hz (finite, > 0).
+    responses : array_like, complex, (..., len(frequencies))
+        One spectrum per last-axis row (complex64 or complex128; computed in float64).
+    threads : int, optional
+        Threads (keyword only). Default: every core.
+    with_guess : bool
+        Also return the guesses (keyword only).
+<parameters>
+
+    Returns
+    -------
+    ndarray of SHO_DTYPE, shape ``responses.shape[:-1]``
+        The fit of each spectrum (BGlib's fields ``Amplitude [V]``, ``Frequency [Hz]``,
+        ``Quality Factor``, ``Phase [rad]``, ``R2 Criterion``); NaN where a spectrum cannot be
+        fitted (NaN or inf values). With ``with_guess``: ``(guess, fit)``.
+    """
+    a = _signatures.bind("sho_fit", args, kwargs)
+    params = _signatures.keywords("sho_fit", a)
+    freqs = np.ascontiguousarray(_signatures.real_array(a["frequencies"], "frequencies"), dtype=np.float64)
+    if freqs.ndim != 1:
+        raise ValueError(f"sho_fit: frequencies must be 1-D, got {freqs.ndim}-D")
+    r = np.asarray(a["responses"])
+    if not np.iscomplexobj(r):
+        raise TypeError(f"sho_fit: responses must be complex (the model is), got dtype {r.dtype}")
+    if r.ndim < 1 or r.shape[-1] != freqs.size:
+        raise ValueError(f"sho_fit: responses of shape {r.shape} do not end in {freqs.size} frequency bins")
+    rows = np.ascontiguousarray(r.reshape(-1, freqs.size), dtype=np.complex128)
+    flat = _native.sho_fit(freqs, rows, params, _threads(a["threads"]))
+    records = flat.view(SHO_DTYPE).reshape(r.shape[:-1] + (2,))
+    guess, fit = records[..., 0].copy(), records[..., 1].copy()
+    return (guess, fit) if bool(a["with_guess"]) else fit
 
 
 def _progress(progress):
@@ -300,7 +383,7 @@ def _path(path):
 
 
 # The signatures and the parameters' docs come from the analysis's description (see _signatures).
-for _f in (find_peaks_cwt, find, pixel):
+for _f in (find_peaks_cwt, find, pixel, fit_sho, sho_fit):
     _f.__signature__ = _signatures.signature(_f.__name__)
     _f.__doc__ = _f.__doc__.replace("<parameters>", _signatures.parameter_docs(_f.__name__))
 del _f

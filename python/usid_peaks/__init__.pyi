@@ -12,6 +12,7 @@ from ._native import BusyError as BusyError, Error as Error, InputError as Input
 __all__: list[str]
 __version__: str
 SEED_WIDTHS: npt.NDArray[np.float64]
+SHO_DTYPE: np.dtype[np.void]
 
 _Widths = Union[float, Sequence[float], npt.NDArray[Any]]
 _Path = Union[str, "os.PathLike[str]"]
@@ -74,3 +75,37 @@ def pixel(
     window_size: Optional[int] = None,
     snr_from: Literal["ridge_end", "ridge_max"] = "ridge_end",
 ) -> dict[str, Any]: ...
+
+def fit_sho(
+    path: _Path,
+    dataset: Optional[str] = None,
+    *,
+    along: Optional[str] = None,
+    output: Optional[_Path] = None,
+    threads: Optional[int] = None,
+    max_mem_mb: int = 1024,
+    force: bool = False,
+    progress: Union[bool, Callable[[int, int], object]] = True,
+    guess: Literal["complex_gaussian", "wavelet_peaks"] = "complex_gaussian",
+    num_points: int = 5,
+    peak_widths: Optional[_Widths] = None,
+    max_iterations: int = 100,
+    ftol: float = 1e-10,
+    xtol: float = 1e-10,
+    frequency_bound: Literal["band", "free"] = "band",
+) -> dict[str, Any]: ...
+
+def sho_fit(
+    frequencies: npt.ArrayLike,
+    responses: npt.ArrayLike,
+    *,
+    threads: Optional[int] = None,
+    with_guess: bool = False,
+    guess: Literal["complex_gaussian", "wavelet_peaks"] = "complex_gaussian",
+    num_points: int = 5,
+    peak_widths: Optional[_Widths] = None,
+    max_iterations: int = 100,
+    ftol: float = 1e-10,
+    xtol: float = 1e-10,
+    frequency_bound: Literal["band", "free"] = "band",
+) -> Union[npt.NDArray[np.void], tuple[npt.NDArray[np.void], npt.NDArray[np.void]]]: ...

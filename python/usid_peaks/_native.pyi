@@ -1,7 +1,7 @@
 """The Rust half of usid_peaks (private: call the functions of usid_peaks instead). The analysis's
 keywords travel by name in ``params``, checked in Rust against its description (``describe``)."""
 
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Literal, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -11,7 +11,8 @@ def find_peaks_1d(vector: npt.NDArray[np.float64], params: dict[str, Any]) -> np
 def find_peaks_2d(
     matrix: npt.NDArray[np.float64], params: dict[str, Any], threads: Optional[int] = None
 ) -> list[npt.NDArray[np.int64]]: ...
-def find(
+def run(
+    analysis: Literal["find", "sho"],
     path: str,
     params: dict[str, Any],
     dataset: Optional[str] = None,
@@ -23,6 +24,12 @@ def find(
     progress: bool = True,
     on_progress: Optional[Callable[[int, int], object]] = None,
 ) -> str: ...
+def sho_fit(
+    frequencies: npt.NDArray[np.float64],
+    responses: npt.NDArray[np.complex128],
+    params: dict[str, Any],
+    threads: Optional[int] = None,
+) -> npt.NDArray[np.float64]: ...
 def pixel(
     path: str,
     params: dict[str, Any],

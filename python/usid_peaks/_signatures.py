@@ -71,22 +71,27 @@ def _file_args(function, front):
     ]
 
 
+def _with_params(function, front):
+    """A function's own arguments (``front``), then every parameter of its analysis, keyword-only."""
+    return front + [_analysis_arg(s, keyword=True) for s in DESCRIPTIONS[function]]
+
+
+#: The arguments of a run over a whole file (``find``, ``fit_sho``) before the analysis's.
+_RUN_ARGS = [
+    Arg("path", "_Path"),
+    Arg("dataset", "Optional[str]", None),
+    Arg("along", "Optional[str]", None, keyword=True),
+    Arg("output", "Optional[_Path]", None, keyword=True),
+    Arg("threads", "Optional[int]", None, keyword=True),
+    Arg("max_mem_mb", "int", 1024, keyword=True),
+    Arg("force", "bool", False, keyword=True),
+    Arg("progress", "Union[bool, Callable[[int, int], object]]", True, keyword=True),
+]
+
 #: The arguments of each function, in order, and what it returns (for the stubs).
 FUNCTIONS = {
     "find_peaks_cwt": (_find_peaks_cwt(), "Union[npt.NDArray[np.int64], list[npt.NDArray[np.int64]]]"),
-    "find": (
-        _file_args("find", [
-            Arg("path", "_Path"),
-            Arg("dataset", "Optional[str]", None),
-            Arg("along", "Optional[str]", None, keyword=True),
-            Arg("output", "Optional[_Path]", None, keyword=True),
-            Arg("threads", "Optional[int]", None, keyword=True),
-            Arg("max_mem_mb", "int", 1024, keyword=True),
-            Arg("force", "bool", False, keyword=True),
-            Arg("progress", "Union[bool, Callable[[int, int], object]]", True, keyword=True),
-        ]),
-        "dict[str, Any]",
-    ),
+    "find": (_file_args("find", _RUN_ARGS), "dict[str, Any]"),
     "pixel": (
         _file_args("pixel", [
             Arg("path", "_Path"),
@@ -97,6 +102,16 @@ FUNCTIONS = {
             Arg("along", "Optional[str]", None, keyword=True),
         ]),
         "dict[str, Any]",
+    ),
+    "fit_sho": (_with_params("fit_sho", _RUN_ARGS), "dict[str, Any]"),
+    "sho_fit": (
+        _with_params("sho_fit", [
+            Arg("frequencies", "npt.ArrayLike"),
+            Arg("responses", "npt.ArrayLike"),
+            Arg("threads", "Optional[int]", None, keyword=True),
+            Arg("with_guess", "bool", False, keyword=True),
+        ]),
+        "Union[npt.NDArray[np.void], tuple[npt.NDArray[np.void], npt.NDArray[np.void]]]",
     ),
 }
 
@@ -127,6 +142,11 @@ def _floats_array(value, name):
         except (TypeError, ValueError):
             raise ValueError(f"{name} must be numbers, got {value!r}") from None
     return a.astype(np.float64)
+
+
+def real_array(value, name):
+    """Real numbers of any shape as float64 (complex refused with ``TypeError``)."""
+    return _floats_array(value, name)
 
 
 def real(value, name):
