@@ -33,7 +33,8 @@ PROGRAM_PACKAGES=(libhdf5-openmpi-dev libhdf5-dev openmpi-bin libopenmpi-dev lib
 #   hdf5-tools           h5diff, h5repack, h5dump: the tests compare and repack files with them
 #   python3-venv         the reference environment
 #   python3-dev          libpython, which the Python binding's own Rust tests link (cargo test in python/)
-TEST_PACKAGES=(hdf5-tools python3-venv python3-dev)
+#   bc                   fault-inject.sh's arithmetic on times in seconds (not in a minimal Debian)
+TEST_PACKAGES=(hdf5-tools python3-venv python3-dev bc)
 
 install_system_packages() {
     if command -v dpkg-query >/dev/null 2>&1; then
