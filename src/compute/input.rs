@@ -101,7 +101,7 @@ impl Source {
                         ))
                     })?,
                 };
-                Ok(SpectraReader::nsid(dataset, ds.element.read_as(), spectra, file))
+                Ok(SpectraReader::nsid(dataset, ds.element, spectra, file))
             }
         }
     }
@@ -184,7 +184,7 @@ impl Input {
         let (bytes, copies) = match &self.source {
             Source::Usid(m) => (m.dtype.value_bytes(), 2),
             Source::Nsid(ds, spectra) => {
-                (ds.element.read_as().value_bytes(), if spectra.reads_in_place() { 2 } else { 3 })
+                (ds.element.value_bytes(), if spectra.reads_in_place() { 2 } else { 3 })
             }
         };
         (values * bytes * copies + 64) as u64

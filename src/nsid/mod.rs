@@ -41,7 +41,6 @@ pub use write::{
 };
 
 use crate::error::Class;
-use crate::usid::ElementType;
 
 /// Why an NSID file or dataset cannot be used, or results cannot be written: one line for the
 /// user, and its class (an input that is not usable NSID is [`Class::Input`], an `--along` that
@@ -160,37 +159,5 @@ impl Dimension {
     /// The number of steps along the axis.
     pub fn size(&self) -> usize {
         self.values.len()
-    }
-}
-
-/// The stored element type of an NSID dataset, as numpy names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Element {
-    /// IEEE half precision (numpy's float16), which [`ElementType`] does not name (yet): read as
-    /// f32, which holds every float16 value exactly.
-    Float16,
-    /// Every other type the USID model reads.
-    Stored(ElementType),
-}
-
-impl Element {
-    /// numpy's name: `float16`, `complex64`, `uint8`, …
-    pub fn name(self) -> &'static str {
-        match self {
-            Element::Float16 => "float16",
-            Element::Stored(t) => t.name(),
-        }
-    }
-
-    /// The type the reader hands the values out as (see [`crate::usid::Rows`]): complex and
-    /// float32 as stored, float16 as float32, float64 and the integers as float64.
-    pub fn read_as(self) -> ElementType {
-        match self {
-            Element::Float16 => ElementType::Float32,
-            Element::Stored(
-                t @ (ElementType::Complex64 | ElementType::Complex128 | ElementType::Float32),
-            ) => t,
-            Element::Stored(_) => ElementType::Float64,
-        }
     }
 }

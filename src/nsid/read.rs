@@ -10,7 +10,7 @@ use hdf5::types::TypeDescriptor;
 use hdf5::{Dataset, LocationType};
 
 use super::scales;
-use super::{Dimension, DimensionType, Element, NsidError};
+use super::{Dimension, DimensionType, NsidError};
 use crate::error::one_line;
 use crate::usid::results::parent_path;
 use crate::usid::ElementType;
@@ -170,7 +170,7 @@ pub struct NsidDataset {
     pub pynsid_version: String,
     pub sidpy_version: Option<String>,
     /// The stored element type.
-    pub element: Element,
+    pub element: ElementType,
     /// How the values are laid out in the file.
     pub storage: Storage,
     dataset: Dataset,
@@ -252,23 +252,11 @@ impl NsidDataset {
     }
 }
 
-/// The element type of a dataset; `Err` with a description of any other type.
-fn element_of(ds: &Dataset) -> Result<Element, String> {
+/// The element type of a dataset (the USID model's, float16 included); `Err` with a description
+/// of any other type.
+fn element_of(ds: &Dataset) -> Result<ElementType, String> {
     let dtype = ds.dtype().map_err(|e| format!("an unknown type ({})", one_line(e)))?;
-    match ElementType::from_datatype(&dtype) {
-        Ok(t) => Ok(Element::Stored(t)),
-        Err(_) if is_float16(&dtype) => Ok(Element::Float16),
-        Err(other) => Err(other),
-    }
-}
-
-/// IEEE half precision: what numpy's float16 is stored as (a 2-byte float; hdf5-metno describes
-/// it only with its `f16` feature, which this crate does not enable).
-fn is_float16(dtype: &hdf5::Datatype) -> bool {
-    use hdf5_sys::h5t::{H5T_class_t, H5Tget_class};
-    // SAFETY: `dtype` is an open datatype handle for the call.
-    let class = hdf5::sync::sync(|| unsafe { H5Tget_class(dtype.id()) });
-    class == H5T_class_t::H5T_FLOAT && dtype.size() == 2
+    ElementType::from_datatype(&dtype)
 }
 
 /// The dimension of `axis` (of `size` steps) as pyNSID's reader makes it from the scale it takes
@@ -322,7 +310,7 @@ fn scale_values(scale: &Dataset, size: usize) -> Result<Option<Vec<f64>>, String
     let numeric = matches!(
         dtype.to_descriptor(),
         Ok(TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_) | TypeDescriptor::Float(_))
-    ) || is_float16(&dtype);
+    );
     if !numeric {
         return Ok(None);
     }

@@ -177,7 +177,7 @@ impl Spectra {
     /// dataset this layout was made from, through any handle of its file) as spectra: every
     /// position gives [`Self::per_position`] spectra of [`Self::len`] values, spectrum after
     /// spectrum, in the order of [`Self::others`]. Values are converted by HDF5 to `T` (e.g.
-    /// `f64` for integers, `f32` for float16: [`super::Element::read_as`]).
+    /// `f64` for integers and float16: [`crate::usid::ElementType::read_as`]).
     pub fn read<T: H5Type + Copy + Default>(
         &self,
         dataset: &Dataset,

@@ -95,6 +95,16 @@ impl ElementType {
         }
     }
 
+    /// The type the reader hands the values out as (see [`crate::usid::Rows`]): complex and
+    /// float32 as stored, every other type (float16, float64, the integers) as float64, which
+    /// holds each of their values exactly.
+    pub fn read_as(self) -> ElementType {
+        match self {
+            ElementType::Complex64 | ElementType::Complex128 | ElementType::Float32 => self,
+            _ => ElementType::Float64,
+        }
+    }
+
     /// The bytes one element takes in memory as its Rust type (and, where the chunk decoder
     /// accepts the dataset, in the file).
     pub(crate) fn stored_bytes(self) -> usize {

@@ -80,19 +80,19 @@ impl SpectraReader {
         Ok(Self::of(dataset, main.dtype, layout, Some(file)))
     }
 
-    /// The reader of the spectra of `dataset`, an NSID dataset laid out by `spectra`, handed out
-    /// as `read_as` ([`crate::nsid::Element::read_as`]), through `file` when it is another
+    /// The reader of the spectra of `dataset`, an NSID dataset of element type `dtype` laid out by
+    /// `spectra` (values handed out as [`ElementType::read_as`]), through `file` when it is another
     /// handle than the one the dataset was validated through. HDF5 reads (and inflates) every
     /// hyperslab: the chunk decoder is for 2-D rows.
     pub(crate) fn nsid(
         dataset: Dataset,
-        read_as: ElementType,
+        dtype: ElementType,
         spectra: &crate::nsid::Spectra,
         file: Option<hdf5::File>,
     ) -> SpectraReader {
         SpectraReader {
             dataset,
-            dtype: read_as,
+            dtype,
             layout: spectra.layout(),
             chunked: None,
             nsid: Some(spectra.clone()),
@@ -162,7 +162,7 @@ impl SpectraReader {
         positions: &[Range<usize>],
     ) -> Result<SpectraBlock, S::Error> {
         let (layout, n) = (&self.layout, self.layout.values_per_position());
-        let values = match self.dtype {
+        let values = match self.dtype.read_as() {
             ElementType::Complex64 => Values::C32(layout.arrange(source.rows(positions, n)?)),
             ElementType::Complex128 => Values::C64(layout.arrange(source.rows(positions, n)?)),
             ElementType::Float32 => Values::F32(layout.arrange(source.rows(positions, n)?)),

@@ -17,8 +17,8 @@ and our written results to. One run answers many questions (sidpy takes seconds 
         For the k-th triple, dataset "k" of OUT.h5: the spectra of DSET along the axis named
         ALONG as numpy arranges them: the SPATIAL axes first (in storage order: the positions,
         row-major), then the other axes in storage order, ALONG last; reshaped to
-        (spectra, len(ALONG)) (complex and float32/float64 as stored, float16 as float32,
-        integers as float64).
+        (spectra, len(ALONG)) (complex and float32/float64 as stored, float16 and integers
+        as float64).
 
     tests/reference/nsid_read.py --peaks FILE GROUP [FILE GROUP ...]
         A JSON object: FILE -> {"spectra", "mismatches", "first_mismatches" [[spectrum, ours,
@@ -87,9 +87,7 @@ def expected_rows(path, dset, along):
         a = names.index(along)
         others = [i for i in range(data.ndim) if i not in spatial and i != a]
         rows = np.transpose(data, spatial + others + [a]).reshape(-1, data.shape[a])
-    if rows.dtype == np.float16:
-        return rows.astype(np.float32)
-    if rows.dtype.kind in "iu":
+    if rows.dtype == np.float16 or rows.dtype.kind in "iu":
         return rows.astype(np.float64)
     return np.ascontiguousarray(rows)
 
