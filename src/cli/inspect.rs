@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 use usid_peaks::usid::results::{self, ResultsGroup};
-use usid_peaks::usid::{self, Dim, MainDataset, SpectraLayout, UsidError};
+use usid_peaks::usid::{self, Dim, MainDataset, RecordsDataset, SpectraLayout, UsidError};
 
 use super::{CliError, Exit};
 
@@ -20,7 +20,8 @@ pub struct Args {
     /// ancillary {position_indices, ...}, spectra {along, len, per_pixel, dims_fastest_first
     /// [{name, units, size}]} (or {error} when the spectroscopic indices are not a full grid)}.
     /// Without: {file, main_datasets: [such objects]}; a main
-    /// dataset usid-peaks cannot read appears as {path, error}; results_groups lists every results
+    /// dataset usid-peaks cannot read appears as {path, error}, one of an analysis's compound
+    /// records (e.g. the SHO fit's Guess and Fit) as {path, shape, fields}; results_groups lists every results
     /// group as {path, source_dataset, complete, attributes [[name, value], ...]}.
     #[arg(long)]
     pub json: bool,
@@ -110,12 +111,33 @@ impl<'a> Summary<'a> {
     }
 }
 
+/// A main dataset as the listing opened it: spectra, or an analysis's compound records.
+enum Opened {
+    Main(Box<MainDataset>),
+    Records(RecordsDataset),
+}
+
+impl Opened {
+    /// The main dataset at `path`, or its records when they are compound; the main dataset's
+    /// error when neither opens.
+    fn open(file: &hdf5::File, path: &str) -> Result<Self, UsidError> {
+        MainDataset::open(file, path)
+            .map(|m| Opened::Main(Box::new(m)))
+            .or_else(|e| RecordsDataset::open(file, path).map(Opened::Records).map_err(|_| e))
+    }
+}
+
 /// One entry of the listing: a main dataset, or one pyUSID would list that we cannot read.
 #[derive(Serialize)]
 #[serde(untagged)]
 enum Entry<'a> {
     Main(Box<Summary<'a>>),
-    Unreadable { path: &'a str, error: String },
+    /// An analysis's records (e.g. the SHO fit's Guess and Fit): {path, shape, fields}.
+    Records(&'a RecordsDataset),
+    Unreadable {
+        path: &'a str,
+        error: String,
+    },
 }
 
 #[derive(Serialize)]
@@ -141,18 +163,16 @@ pub fn run(args: Args) -> Result<(), CliError> {
                 summary.describe()
             }
         }
-        Some(dset) => {
-            let m = MainDataset::open(&file, dset)?;
-            if args.json {
-                to_json(&Summary::of(&m))?
-            } else {
-                describe(&m)
-            }
-        }
+        Some(dset) => match Opened::open(&file, dset)? {
+            Opened::Main(m) if args.json => to_json(&Summary::of(&m))?,
+            Opened::Main(m) => describe(&m),
+            Opened::Records(r) if args.json => to_json(&r)?,
+            Opened::Records(r) => describe_records(&r),
+        },
         None => {
             let paths = usid::find_main_datasets(&file)?;
-            let opened: Vec<(&str, Result<MainDataset, UsidError>)> =
-                paths.iter().map(|p| (p.as_str(), MainDataset::open(&file, p))).collect();
+            let opened: Vec<(&str, Result<Opened, UsidError>)> =
+                paths.iter().map(|p| (p.as_str(), Opened::open(&file, p))).collect();
             let nsid = super::inspect_nsid::sources(&file);
             if paths.is_empty() && nsid.is_empty() {
                 // Not an error (the file is fine), but an empty stdout deserves a word.
@@ -165,7 +185,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
                 let main_datasets = opened
                     .iter()
                     .map(|(path, m)| match m {
-                        Ok(m) => Entry::Main(Box::new(Summary::of(m))),
+                        Ok(Opened::Main(m)) => Entry::Main(Box::new(Summary::of(m))),
+                        Ok(Opened::Records(r)) => Entry::Records(r),
                         Err(e) => Entry::Unreadable { path, error: e.to_string() },
                     })
                     .collect();
@@ -208,12 +229,20 @@ fn dim_line(d: &Dim) -> String {
 }
 
 /// One line per main dataset: path, shape, dtype, quantity (units).
-fn list(opened: &[(&str, Result<MainDataset, UsidError>)]) -> String {
+fn list(opened: &[(&str, Result<Opened, UsidError>)]) -> String {
     let width = opened.iter().map(|(p, _)| p.len()).max().unwrap_or(0);
     opened
         .iter()
         .map(|(path, m)| match m {
-            Ok(m) => format!("{path:width$}  {:>14}  {:10}  {}\n", shape(m), m.dtype.name(), m.descriptor()),
+            Ok(Opened::Main(m)) => {
+                format!("{path:width$}  {:>14}  {:10}  {}\n", shape(m), m.dtype.name(), m.descriptor())
+            }
+            Ok(Opened::Records(r)) => format!(
+                "{path:width$}  {:>14}  {:10}  {}\n",
+                format!("({}, {})", r.shape[0], r.shape[1]),
+                "records",
+                r.fields.join(", ")
+            ),
             Err(e) => format!("{path:width$}  not readable by usid-peaks: {e}\n"),
         })
         .collect()
@@ -241,6 +270,19 @@ fn list_results(groups: &[ResultsGroup]) -> String {
             .collect();
         s.push_str(&format!("    {}\n", attrs.join(" ")));
     }
+    s
+}
+
+/// An analysis's records: where, their fields, and how many per pixel.
+fn describe_records(r: &RecordsDataset) -> String {
+    let mut s = format!(
+        "{}\n  records: {} fields per record\n  shape: ({}, {}) (positions × records per position)\n  fields:\n",
+        r.path,
+        r.fields.len(),
+        r.shape[0],
+        r.shape[1]
+    );
+    s.extend(r.fields.iter().map(|f| format!("    {f}\n")));
     s
 }
 

@@ -26,7 +26,7 @@ pub mod write;
 
 pub use element::ElementType;
 pub(crate) use read::{attr, check_hdf5_file, check_main, visit_datasets};
-pub use read::{find_main_datasets, open_file, MainDataset};
+pub use read::{find_main_datasets, open_file, MainDataset, RecordsDataset};
 pub use reader::{ReadError, SpectraReader};
 pub use spectra::{Rows, SpectraBlock, SpectraLayout};
 

@@ -75,6 +75,36 @@ pub(crate) fn check_main(file: &hdf5::File, path: &str) -> Result<[usize; 2], Us
     Ok([layout.n_positions, layout.n_bins])
 }
 
+/// A USID main dataset of compound records — an analysis's results, such as the SHO fit's
+/// `Guess` and `Fit` — which usid-peaks lists but does not read as spectra.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RecordsDataset {
+    /// The dataset's absolute HDF5 path.
+    pub path: String,
+    /// `[positions, records per position]`.
+    pub shape: [usize; 2],
+    /// The records' field names in order, e.g. `Amplitude [V]`, `Frequency [Hz]`.
+    pub fields: Vec<String>,
+}
+
+impl RecordsDataset {
+    /// Open the dataset at `path` as a main dataset of compound records; `Err` when it is not
+    /// main or its elements are not compound (a complex `{r, i}` pair counts as not compound).
+    pub fn open(file: &hdf5::File, path: &str) -> Result<Self, UsidError> {
+        let shape = check_main(file, path)?;
+        let dataset = open_dataset(file, path)?;
+        let path = dataset.name();
+        let dtype = dataset.dtype().map_err(|e| UsidError(one_line(e)))?;
+        let desc = dtype.to_descriptor().map_err(|e| UsidError(one_line(e)))?;
+        match desc {
+            hdf5::types::TypeDescriptor::Compound(c) if ElementType::from_datatype(&dtype).is_err() => {
+                Ok(RecordsDataset { path, shape, fields: c.fields.into_iter().map(|f| f.name).collect() })
+            }
+            _ => Err(UsidError(format!("{path} does not hold compound records"))),
+        }
+    }
+}
+
 impl MainDataset {
     /// Open the dataset at `path` in `file` and validate it as a USID main dataset. Errors name
     /// what is wrong in one line: the path does not exist, is a group, is not main (and why), or

@@ -133,6 +133,36 @@ fn pyusid_reads_guess_and_fit_as_main_datasets_with_bglibs_fields_and_attributes
     }
 }
 
+/// BGlib's five fields of `Guess` and `Fit`, in order.
+const SHO_FIELDS: [&str; 5] =
+    ["Amplitude [V]", "Frequency [Hz]", "Quality Factor", "Phase [rad]", "R2 Criterion"];
+
+#[test]
+fn inspect_lists_guess_and_fit_as_records_with_their_fields_and_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = map(dir.path(), "map.h5", 4, 5, 3);
+    let v = summary(&ok(&["sho", s(&file), "-q", "--json"]));
+    let group = v["group"].as_str().unwrap();
+    let listing = String::from_utf8(ok(&["inspect", s(&file)]).stdout).unwrap();
+    assert!(!listing.contains("not readable"), "{listing}");
+    for name in ["Guess", "Fit"] {
+        let path = format!("{group}/{name}");
+        let line = listing
+            .lines()
+            .find(|l| l.starts_with(&format!("{path} ")))
+            .unwrap_or_else(|| panic!("{listing}"));
+        assert!(line.contains("(20, 3)") && line.contains(&SHO_FIELDS.join(", ")), "{line}");
+        let one = String::from_utf8(ok(&["inspect", s(&file), &path]).stdout).unwrap();
+        assert!(one.contains("shape: (20, 3)") && SHO_FIELDS.iter().all(|f| one.contains(f)), "{one}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&ok(&["inspect", s(&file), "--json"]).stdout).unwrap();
+    let fit = json["main_datasets"].as_array().unwrap().iter().find(|e| e["path"] == format!("{group}/Fit"));
+    let fit = fit.unwrap_or_else(|| panic!("{json}"));
+    assert_eq!(fit["shape"], serde_json::json!([20, 3]), "{fit}");
+    assert_eq!(fit["fields"], serde_json::json!(SHO_FIELDS), "{fit}");
+}
+
 #[test]
 fn a_complete_group_is_reused_and_force_or_other_parameters_make_a_new_one() {
     let dir = tempfile::tempdir().unwrap();
