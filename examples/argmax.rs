@@ -95,6 +95,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         progress: ProgressMode::Auto,
         along: None,
         bind_threads: Binding::Auto,
+        rank_timeout: std::time::Duration::from_secs_f64(usid_peaks::compute::DEFAULT_RANK_TIMEOUT_S),
     };
     let summary = compute::run(&world, &job, std::time::Instant::now(), ArgMax::new)?;
     println!("{} pixels -> {}:{}", summary.pixels, summary.file, summary.group);

@@ -16,19 +16,23 @@ pub enum Class {
     Launch,
     /// SIGINT/SIGTERM: progress is kept for a resume.
     Interrupted,
+    /// A rank of the job sent nothing for `--rank-timeout` (its host, or the link to it, is
+    /// lost): the job ends, progress is kept for a resume.
+    Silent,
     /// A bug in usid-peaks.
     Internal,
 }
 
 impl Class {
     /// Every class, for tables and tests.
-    pub const ALL: [Class; 7] = [
+    pub const ALL: [Class; 8] = [
         Class::Usage,
         Class::Input,
         Class::Output,
         Class::Busy,
         Class::Launch,
         Class::Interrupted,
+        Class::Silent,
         Class::Internal,
     ];
 
@@ -42,6 +46,7 @@ impl Class {
             Class::Busy => 5,
             Class::Launch => 6,
             Class::Interrupted => 130,
+            Class::Silent => 7,
             Class::Internal => 70,
         }
     }

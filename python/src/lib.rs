@@ -125,7 +125,7 @@ fn class_error(class: Class, msg: String) -> PyErr {
         Class::Output => OutputError::new_err(msg),
         Class::Busy => BusyError::new_err(msg),
         Class::Interrupted => PyKeyboardInterrupt::new_err(msg),
-        Class::Launch | Class::Internal => PyRuntimeError::new_err(msg),
+        Class::Launch | Class::Silent | Class::Internal => PyRuntimeError::new_err(msg),
     }
 }
 

@@ -91,6 +91,7 @@ fn job(
         progress: ProgressMode::Quiet,
         along,
         bind_threads: Binding::Auto,
+        rank_timeout: std::time::Duration::from_secs_f64(compute::DEFAULT_RANK_TIMEOUT_S),
     })
 }
 

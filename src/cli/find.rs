@@ -46,6 +46,10 @@ pub struct RunArgs {
     /// Memory bound per rank for the rows in flight, in MiB.
     #[arg(long, value_name = "MB", default_value_t = 1024)]
     pub max_mem: u64,
+    /// Seconds a rank waits on a silent one (a host or link lost) before it ends the job with
+    /// exit 7, progress kept; a batch's exchange waits at least ten times the slowest batch so far.
+    #[arg(long, value_name = "SECONDS", default_value_t = compute::DEFAULT_RANK_TIMEOUT_S)]
+    pub rank_timeout: f64,
     /// Compute a new results group even if a complete one with the same parameters exists.
     #[arg(long)]
     pub force: bool,
@@ -87,6 +91,9 @@ where
     if run.max_mem == 0 {
         return Err(CliError::usage("--max-mem must be at least 1 MB"));
     }
+    if !(run.rank_timeout.is_finite() && run.rank_timeout > 0.0 && run.rank_timeout < 1e9) {
+        return Err(CliError::usage("--rank-timeout must be a positive number of seconds"));
+    }
     let world = World::init()?;
     let job = Job {
         input: input.file.clone(),
@@ -98,6 +105,7 @@ where
         progress: if run.quiet || !world.is_root() { ProgressMode::Quiet } else { ProgressMode::Auto },
         along: input.along.along.clone(),
         bind_threads: run.bind.bind_threads,
+        rank_timeout: std::time::Duration::from_secs_f64(run.rank_timeout),
     };
     let result = compute::run(&world, &job, started, make);
     // Every rank gets the same result; only rank 0 speaks.

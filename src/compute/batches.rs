@@ -4,15 +4,16 @@
 //! one that calls HDF5 and MPI (MPI is initialised FUNNELED).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::analysis::{Analysis, RowItems};
 use super::checkpoint::encode_batch;
 use super::collect::Collector;
+use super::engine::PATIENCE_FACTOR;
 use super::mapper::RowMapper;
 use super::plan::{Plan, RowSet};
 use super::progress::Progress;
-use super::world::World;
+use super::world::{Patience, World};
 use super::ComputeError;
 use crate::usid::{SpectraBlock, SpectraReader};
 
@@ -27,6 +28,8 @@ pub(crate) struct Batches<'a, A: Analysis> {
     pub progress: &'a Progress,
     /// Set when the run is asked to stop: it stops after the batch it computes then.
     pub interrupted: &'a AtomicBool,
+    /// `--rank-timeout`: the least a batch's exchange waits on a silent rank.
+    pub rank_timeout: Duration,
 }
 
 /// Rank 0's time waiting, out of the compute phase (see `Summary::seconds_read` and
@@ -57,21 +60,27 @@ impl<A: Analysis> Batches<'_, A> {
             None => None,
         };
         waits.seconds_read += t_first.elapsed().as_secs_f64();
+        // The slowest step (a batch computed and the next read) so far: what the others may
+        // take longer than this rank before they count as silent.
+        let mut slowest = t_first.elapsed();
         let mut pending: Option<Vec<u8>> = None;
         for (i, batch) in plan.batches.iter().enumerate() {
             let mut stop = Ok(false);
             let mut exchanged = None;
+            let patience = self.patience(slowest);
             let meanwhile = || {
                 if let Some(bytes) = pending.take() {
                     let t = Instant::now();
-                    stop =
-                        collector.exchange(&bytes, self.interrupted.load(Ordering::Relaxed), self.progress);
+                    let asked = self.interrupted.load(Ordering::Relaxed);
+                    stop = collector.exchange(&bytes, asked, self.progress, patience);
                     exchanged = Some((t, Instant::now()));
                 }
             };
+            let t_step = Instant::now();
             let (local, next, read, computed_at) = self
                 .compute_and_read_next(block.take(), batch, plan.batches.get(i + 1), meanwhile)
                 .map_err(|e| fail_job(self.world, e))?;
+            slowest = slowest.max(t_step.elapsed());
             let stop = stop?;
             // Rank 0 waits for the gather and the read only where they outlast the computation.
             if let Some((start, end)) = exchanged {
@@ -83,11 +92,20 @@ impl<A: Analysis> Batches<'_, A> {
             block = next;
             pending = Some(encode_batch(batch, &local));
             if stop {
-                self.gather_last(pending, collector, &mut waits)?;
+                self.gather_last(pending, collector, &mut waits, slowest)?;
                 return Ok((true, waits));
             }
         }
-        Ok((self.gather_last(pending, collector, &mut waits)?, waits))
+        Ok((self.gather_last(pending, collector, &mut waits, slowest)?, waits))
+    }
+
+    /// How long an exchange waits on the other ranks, `slowest` the slowest step so far: the
+    /// larger of `--rank-timeout` and ten such steps (a rank may lag by a step or so, never by
+    /// ten); progress names whom it waits for after three steps' time (at least 2 s).
+    fn patience(&self, slowest: Duration) -> Patience<'static> {
+        let limit = self.rank_timeout.max(slowest * PATIENCE_FACTOR);
+        let report_after = (slowest * 3).max(Duration::from_secs(2)).min(limit);
+        Patience { report_after, ..Patience::quiet(limit, self.rank_timeout, "") }
     }
 
     /// Gather the last batch computed (the loop's end, or the batch computed while a stop was
@@ -97,10 +115,12 @@ impl<A: Analysis> Batches<'_, A> {
         pending: Option<Vec<u8>>,
         collector: &mut Collector<'_, A::Item>,
         waits: &mut Waits,
+        slowest: Duration,
     ) -> Result<bool, ComputeError> {
         let Some(bytes) = pending else { return Ok(false) };
         let t = Instant::now();
-        let stop = collector.exchange(&bytes, self.interrupted.load(Ordering::Relaxed), self.progress)?;
+        let asked = self.interrupted.load(Ordering::Relaxed);
+        let stop = collector.exchange(&bytes, asked, self.progress, self.patience(slowest))?;
         waits.seconds_gather += t.elapsed().as_secs_f64();
         Ok(stop)
     }

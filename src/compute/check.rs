@@ -53,6 +53,7 @@ where
                 progress: ProgressMode::Quiet,
                 along: None,
                 bind_threads: Binding::Auto,
+                rank_timeout: std::time::Duration::from_secs_f64(super::engine::DEFAULT_RANK_TIMEOUT_S),
             };
             let what = format!(
                 "batches of {} pixels on {threads} threads",

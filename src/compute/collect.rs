@@ -8,7 +8,7 @@ use super::analysis::RowItems;
 use super::batches::fail_job;
 use super::checkpoint::{decode_batch, Batch, Checkpoint, Loaded};
 use super::progress::Progress;
-use super::world::World;
+use super::world::{Patience, World};
 use super::ComputeError;
 
 /// Where every rank's results of a batch go: rank 0 keeps every batch (all ranks') for the final
@@ -18,6 +18,8 @@ pub(crate) struct Collector<'a, T> {
     checkpoint: Option<Checkpoint>,
     ck_path: &'a Path,
     pieces: Vec<Batch<T>>,
+    /// What a rank says if the job ends on a silent rank: where the progress is.
+    resume: String,
     /// Pixels gathered so far by this run (rank 0).
     computed: u64,
     per_pixel: u64,
@@ -46,6 +48,10 @@ impl<'a, T: bytemuck::Pod> Collector<'a, T> {
             checkpoint: None,
             ck_path,
             pieces: Vec::new(),
+            resume: format!(
+                "progress is saved in {}; run the same command again once every host answers",
+                ck_path.display()
+            ),
             computed: 0,
             per_pixel: per_pixel as u64,
         };
@@ -66,16 +72,21 @@ impl<'a, T: bytemuck::Pod> Collector<'a, T> {
 
     /// Send this rank's encoded batch (`bytes`) to rank 0, which keeps and checkpoints every
     /// rank's; returns whether any rank says `stop`. A collective: every rank calls it once per
-    /// batch, in the same order. A failure here ends every rank (see [`fail_job`]); alone, it comes
-    /// back as the error.
+    /// batch, in the same order, waiting on the others under `patience` (a long wait shows in
+    /// `progress`; a silent rank ends the job). A failure here ends every rank (see
+    /// [`fail_job`]); alone, it comes back as the error.
     pub(crate) fn exchange(
         &mut self,
         bytes: &[u8],
         stop: bool,
         progress: &Progress,
+        patience: Patience,
     ) -> Result<bool, ComputeError> {
         let world = self.world;
-        let (gathered, any) = world.exchange(bytes, stop);
+        let waiting =
+            |peer: Option<usize>| progress.waiting(peer.map(|p| format!("rank {p} on {}", world.host(p))));
+        let patience = Patience { waiting: &waiting, resume: &self.resume, ..patience };
+        let (gathered, any) = world.exchange(bytes, stop, &patience);
         for b in gathered.iter().flat_map(|g| g.parts()) {
             let piece = decode_batch::<T>(b).ok_or_else(|| {
                 fail_job(world, ComputeError::Internal("a rank sent a malformed batch".into()))

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::analysis::{Analysis, RowItems};
 use super::batches::{Batches, Waits};
@@ -20,7 +20,7 @@ use super::pool::{thread_pool, Binding, Pool};
 use super::progress::{Progress, ProgressMode};
 use super::signals::SignalScope;
 use super::start::{start, Started, Target};
-use super::world::{default_threads, World};
+use super::world::{default_threads, Patience, World};
 use super::ComputeError;
 use crate::usid::SpectraLayout;
 
@@ -46,6 +46,26 @@ pub struct Job {
     pub along: Option<String>,
     /// Whether the threads are bound to CPUs ([`Binding::Auto`]: when there is one per CPU).
     pub bind_threads: Binding,
+    /// How long a rank waits on a silent peer before it ends the job (exit 7, progress kept):
+    /// a batch's exchange is allowed the larger of this and ten times the slowest batch so far;
+    /// a wait on rank 0's work alone (the start, the final write) ten times this.
+    /// [`DEFAULT_RANK_TIMEOUT_S`] by default.
+    pub rank_timeout: Duration,
+}
+
+/// `--rank-timeout`'s default, in seconds: far beyond a healthy batch's exchange (which waits only
+/// for the slowest rank's share of one batch), well inside a batch system's patience.
+pub const DEFAULT_RANK_TIMEOUT_S: f64 = 30.0;
+
+/// How many times `--rank-timeout` the other ranks wait for rank 0's work alone (its start-up
+/// with a checkpoint to load, its final write), and the batch exchange for the slowest batch.
+pub(crate) const PATIENCE_FACTOR: u32 = 10;
+
+impl Job {
+    /// The patience of a wait on rank 0's work alone; `resume` ends the line if the job ends.
+    pub(crate) fn solo_patience<'a>(&self, resume: &'a str) -> Patience<'a> {
+        Patience::quiet(self.rank_timeout * PATIENCE_FACTOR, self.rank_timeout, resume)
+    }
 }
 
 /// What a run did, as rank 0 reports it.
@@ -219,7 +239,8 @@ where
     let t_write = Instant::now();
     let (written, all_items) = write(world, &input, &analysis, &target, collected, threads);
     drop(lock);
-    let (group, items) = share_verdict(world, written)?;
+    let resume = format!("progress is saved in {}; run the same command again", target.checkpoint.display());
+    let (group, items) = share_verdict(world, written, &job.solo_patience(&resume))?;
     let summary = Summary {
         group,
         items,
@@ -277,6 +298,7 @@ fn compute<A: Analysis>(
         per_pixel,
         progress: &progress,
         interrupted,
+        rank_timeout: job.rank_timeout,
     };
     let outcome = batches.run(&plan, collector);
     progress.finish();

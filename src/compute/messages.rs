@@ -4,7 +4,7 @@
 
 use super::checkpoint::Loaded;
 use super::plan::RowSet;
-use super::world::World;
+use super::world::{Patience, World};
 use super::ComputeError;
 use crate::error::Class;
 
@@ -17,10 +17,11 @@ pub(crate) enum Start {
 /// The start decision, with the checkpoint rank 0 resumes from.
 pub(crate) type StartDecision<T> = (Start, Option<Loaded<T>>);
 
-/// Broadcast rank 0's start decision (or its error) to every rank.
+/// Broadcast rank 0's start decision (or its error) to every rank, each waiting under `patience`.
 pub(crate) fn share_decision<T>(
     world: &World,
     decision: Result<StartDecision<T>, ComputeError>,
+    patience: &Patience,
 ) -> Result<StartDecision<T>, ComputeError> {
     // Payload: tag 0 and the row ranges to compute, or tag 1 and the group to reuse.
     let encode = |d: &StartDecision<T>| match &d.0 {
@@ -49,20 +50,22 @@ pub(crate) fn share_decision<T>(
         Some(1) => Some((Start::Reuse(String::from_utf8_lossy(&m[1..]).into_owned()), None)),
         _ => None,
     };
-    share_outcome(world, decision, encode, decode)
+    share_outcome(world, decision, encode, decode, patience)
 }
 
-/// Broadcast rank 0's final result (group and item count, or its error) to every rank.
+/// Broadcast rank 0's final result (group and item count, or its error) to every rank, each
+/// waiting under `patience`.
 pub(crate) fn share_verdict(
     world: &World,
     verdict: Result<(String, u64), ComputeError>,
+    patience: &Patience,
 ) -> Result<(String, u64), ComputeError> {
     let encode = |(g, n): &(String, u64)| [&n.to_le_bytes()[..], g.as_bytes()].concat();
     let decode = |m: &[u8]| {
         let n = u64::from_le_bytes(m.get(..8)?.try_into().ok()?);
         Some((String::from_utf8_lossy(&m[8..]).into_owned(), n))
     };
-    share_outcome(world, verdict, encode, decode)
+    share_outcome(world, verdict, encode, decode, patience)
 }
 
 /// Rank 0's outcome on every rank: rank 0 keeps its own; the others get it as bytes — tag 0 and
@@ -73,13 +76,14 @@ fn share_outcome<T>(
     outcome: Result<T, ComputeError>,
     encode: impl Fn(&T) -> Vec<u8>,
     decode: impl Fn(&[u8]) -> Option<T>,
+    patience: &Patience,
 ) -> Result<T, ComputeError> {
     let msg = match (world.is_root(), &outcome) {
         (true, Ok(v)) => [&[0u8][..], &encode(v)].concat(),
         (true, Err(e)) => error_message(e),
         (false, _) => Vec::new(),
     };
-    let msg = world.broadcast_bytes(msg);
+    let msg = world.broadcast_bytes(msg, patience);
     if world.is_root() {
         return outcome;
     }

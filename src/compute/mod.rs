@@ -33,7 +33,7 @@ mod world;
 
 pub use analysis::{Analysis, NsidWriteTarget, Param, RowItems, Rows, WriteTarget};
 pub use check::{check_analysis, Checked};
-pub use engine::{run, run_until, Job, Summary};
+pub use engine::{run, run_until, Job, Summary, DEFAULT_RANK_TIMEOUT_S};
 pub(crate) use input::Source;
 pub(crate) use mapper::RowMapper;
 pub use parallel::{parallel_compute, parallel_compute_init};
@@ -60,6 +60,9 @@ pub enum ComputeError {
     Launch(String),
     /// SIGINT/SIGTERM: progress is in the checkpoint, the same command resumes.
     Interrupted(String),
+    /// A rank sent nothing for `--rank-timeout`: progress is in the checkpoint, the same command
+    /// resumes once every host answers.
+    Silent(String),
     /// A bug.
     Internal(String),
 }
@@ -73,6 +76,7 @@ impl std::fmt::Display for ComputeError {
             | ComputeError::Busy(m)
             | ComputeError::Launch(m)
             | ComputeError::Interrupted(m)
+            | ComputeError::Silent(m)
             | ComputeError::Internal(m) => f.write_str(m),
         }
     }
@@ -90,6 +94,7 @@ impl ComputeError {
             ComputeError::Busy(_) => Class::Busy,
             ComputeError::Launch(_) => Class::Launch,
             ComputeError::Interrupted(_) => Class::Interrupted,
+            ComputeError::Silent(_) => Class::Silent,
             ComputeError::Internal(_) => Class::Internal,
         }
     }
@@ -103,6 +108,7 @@ impl ComputeError {
             Class::Busy => ComputeError::Busy(message),
             Class::Launch => ComputeError::Launch(message),
             Class::Interrupted => ComputeError::Interrupted(message),
+            Class::Silent => ComputeError::Silent(message),
             Class::Internal => ComputeError::Internal(message),
         }
     }

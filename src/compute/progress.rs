@@ -4,7 +4,7 @@
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How much to say while running.
@@ -47,6 +47,8 @@ impl ProgressCounter {
 /// Rows finished so far, shared with the workers; a background thread reports them.
 pub(crate) struct Progress {
     counter: Arc<ProgressCounter>,
+    /// Whom the job waits for, since when: while set, the line says so instead of an ETA.
+    waiting: Arc<Mutex<Option<Waiting>>>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -63,11 +65,19 @@ impl Progress {
         counter.ranks.store(ranks as u64, Ordering::Relaxed);
         counter.total.store(total, Ordering::Relaxed);
         let stop = Arc::new(AtomicBool::new(false));
+        let waiting = Arc::default();
         let thread = (matches!(mode, ProgressMode::Auto) && total > 0).then(|| {
-            let (counter, stop) = (Arc::clone(&counter), Arc::clone(&stop));
-            std::thread::spawn(move || report(&counter, &stop))
+            let (counter, stop, waiting) = (Arc::clone(&counter), Arc::clone(&stop), Arc::clone(&waiting));
+            std::thread::spawn(move || report(&counter, &stop, &waiting))
         });
-        Progress { counter, stop, thread }
+        Progress { counter, waiting, stop, thread }
+    }
+
+    /// The job waits for `whom` (e.g. `rank 3 on node7`) since a while, or (`None`) no longer.
+    pub fn waiting(&self, whom: Option<String>) {
+        if let Ok(mut w) = self.waiting.lock() {
+            *w = whom.map(|whom| Waiting { whom, since: Instant::now() });
+        }
     }
 
     /// Count `rows` more spectra finished by this rank.
@@ -99,7 +109,19 @@ impl Drop for Progress {
     }
 }
 
-fn report(counter: &ProgressCounter, stop: &AtomicBool) {
+/// A wait on another rank that outlasts the batches before it.
+struct Waiting {
+    whom: String,
+    since: Instant,
+}
+
+/// What to say instead of the rate and ETA while the job waits, if it does.
+fn waiting_note(waiting: &Mutex<Option<Waiting>>) -> Option<String> {
+    let w = waiting.lock().ok()?;
+    w.as_ref().map(|w| format!("waiting for {} ({:.0} s)", w.whom, w.since.elapsed().as_secs_f64()))
+}
+
+fn report(counter: &ProgressCounter, stop: &AtomicBool, waiting: &Mutex<Option<Waiting>>) {
     let start = Instant::now();
     let (total, done) = (counter.total(), || counter.done());
     if std::io::stderr().is_terminal() {
@@ -117,8 +139,21 @@ fn report(counter: &ProgressCounter, stop: &AtomicBool) {
             })
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
+        let normal = bar.style();
+        let stalled =
+            indicatif::ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} spectra  {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        let mut was_waiting = false;
         while !stop.load(Ordering::Relaxed) {
             bar.set_position(done());
+            let note = waiting_note(waiting);
+            if note.is_some() != was_waiting {
+                was_waiting = note.is_some();
+                bar.set_style(if was_waiting { stalled.clone() } else { normal.clone() });
+            }
+            if let Some(note) = note {
+                bar.set_message(note);
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
         bar.finish_and_clear();
@@ -132,8 +167,10 @@ fn report(counter: &ProgressCounter, stop: &AtomicBool) {
                 let secs = start.elapsed().as_secs_f64();
                 let rate = d as f64 / secs.max(1e-9);
                 let eta = if rate > 0.0 { (total - d) as f64 / rate } else { f64::NAN };
+                let pace =
+                    waiting_note(waiting).unwrap_or_else(|| format!("{rate:.0} spectra/s, ETA {eta:.0} s"));
                 crate::say!(
-                    "usid-peaks: {:.0}% ({d}/{total} spectra), {rate:.0} spectra/s, ETA {eta:.0} s",
+                    "usid-peaks: {:.0}% ({d}/{total} spectra), {pace}",
                     100.0 * d as f64 / total as f64
                 );
             }

@@ -89,7 +89,8 @@ pub(crate) fn start<A: Analysis>(
     } else {
         Ok((Start::Compute(RowSet::default()), None))
     };
-    Ok(match share_decision(world, decision)? {
+    let patience = job.solo_patience("run the same command again once every host answers");
+    Ok(match share_decision(world, decision, &patience)? {
         (Start::Reuse(group), _) => Started::Reuse { group, lock },
         (Start::Compute(todo), loaded) => Started::Compute { todo, lock, loaded },
     })

@@ -5,6 +5,8 @@
 //! feature runs everywhere. Every collective the engine needs is a small method here, so the
 //! engine reads the same with one rank or many.
 
+use std::time::Duration;
+
 use super::ComputeError;
 
 /// Environment variables that MPI launchers set in each process they start.
@@ -27,6 +29,8 @@ pub struct World {
     size: usize,
     node_ranks: usize,
     nodes: usize,
+    /// Each rank's hostname, in rank order (empty for a single process).
+    hosts: Vec<String>,
     #[cfg(feature = "mpi")]
     mpi: Option<MpiWorld>,
 }
@@ -46,6 +50,7 @@ impl World {
             size: 1,
             node_ranks: 1,
             nodes: 1,
+            hosts: Vec::new(),
             #[cfg(feature = "mpi")]
             mpi: None,
         }
@@ -104,9 +109,11 @@ impl World {
         let rank = world.rank() as usize;
         let size = world.size() as usize;
         let node_ranks = world.split_shared(world.rank()).size() as usize;
-        let nodes = count_hosts(&world);
+        let hosts = host_names(&world);
+        let nodes = hosts.iter().collect::<std::collections::HashSet<_>>().len().max(1);
         install_abort_on_panic();
-        Ok(World { rank, size, node_ranks, nodes, mpi: Some(MpiWorld { _universe: universe, world }) })
+        let mpi = Some(MpiWorld { _universe: universe, world });
+        Ok(World { rank, size, node_ranks, nodes, hosts, mpi })
     }
 
     /// This process's rank, 0-based.
@@ -131,6 +138,11 @@ impl World {
         self.nodes
     }
 
+    /// The hostname of rank `rank` (`?` when unknown).
+    pub(crate) fn host(&self, rank: usize) -> &str {
+        self.hosts.get(rank).map_or("?", String::as_str)
+    }
+
     /// The raw communicator for HDF5's mpio driver; `None` for a single process.
     #[cfg(feature = "mpi")]
     pub(crate) fn raw_comm(&self) -> Option<mpi::ffi::MPI_Comm> {
@@ -152,24 +164,79 @@ impl World {
     /// The batch loop's one exchange: every rank's bytes on rank 0 (`None` on the others), and on
     /// every rank whether any rank says `flag` (how all ranks agree to stop at the same batch).
     /// The calling thread waits by polling, not spinning, so a rank that calls it while its pool
-    /// computes leaves its cores to the pool.
-    pub(crate) fn exchange(&self, local: &[u8], flag: bool) -> (Option<Gathered>, bool) {
+    /// computes leaves its cores to the pool; a rank that waits on a peer past `patience` ends the
+    /// job ([`World::end_silent`]).
+    pub(crate) fn exchange(&self, local: &[u8], flag: bool, patience: &Patience) -> (Option<Gathered>, bool) {
         #[cfg(feature = "mpi")]
         if let Some(m) = &self.mpi {
-            return exchange_mpi(&m.world, local, flag);
+            return exchange_mpi(self, &m.world, local, flag, patience);
         }
+        let _ = patience;
         (Some(Gathered { bytes: local.to_vec(), lens: vec![local.len()] }), flag)
     }
 
-    /// Rank 0's bytes, on every rank.
-    pub(crate) fn broadcast_bytes(&self, root_bytes: Vec<u8>) -> Vec<u8> {
+    /// Rank 0's bytes, on every rank; a rank that waits past `patience` ends the job.
+    pub(crate) fn broadcast_bytes(&self, root_bytes: Vec<u8>, patience: &Patience) -> Vec<u8> {
         #[cfg(feature = "mpi")]
         if let Some(m) = &self.mpi {
-            return broadcast_bytes_mpi(&m.world, root_bytes);
+            return broadcast_bytes_mpi(self, &m.world, root_bytes, patience);
         }
+        let _ = patience;
         root_bytes
     }
+
+    /// End this process because rank `peer` sent nothing for `waited`: one line naming the rank
+    /// and its host, then the exit code of [`Class::Silent`]. Without MPI_Abort or MPI_Finalize:
+    /// both talk to the launcher and the peers, and with a host cut off either can wait as long as
+    /// the silence itself. What this rank wrote (the checkpoint) is in the kernel's hands already;
+    /// the launcher ends the job's other ranks when it sees this one gone.
+    ///
+    /// [`Class::Silent`]: crate::error::Class::Silent
+    // Without MPI no rank waits on another.
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    pub(crate) fn end_silent(&self, peer: usize, waited: Duration, patience: &Patience) -> ! {
+        let who =
+            if self.size > 1 && !self.is_root() { format!(" (rank {})", self.rank) } else { String::new() };
+        crate::say!(
+            "usid-peaks: error{who}: rank {peer} on {} sent nothing for {:.0} s (--rank-timeout {}); \
+             the job ends — {}",
+            self.host(peer),
+            waited.as_secs_f64(),
+            patience.timeout.as_secs_f64(),
+            patience.resume
+        );
+        // SAFETY: _exit ends the process at once; nothing of ours needs a destructor to be safe
+        // (the checkpoint's records are written with plain write calls, each whole before the
+        // next batch).
+        unsafe { libc::_exit(crate::error::Class::Silent.exit_code()) }
+    }
 }
+
+/// How long a rank waits on its peers before it ends the job, and whom it tells of a long wait.
+#[derive(Clone, Copy)]
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+pub(crate) struct Patience<'a> {
+    /// The wait after which the peer waited for counts as silent.
+    pub limit: Duration,
+    /// `--rank-timeout`, for the message (`limit` may be a multiple of it).
+    pub timeout: Duration,
+    /// After this long a wait is reported to `waiting`.
+    pub report_after: Duration,
+    /// Told the rank waited for once a wait outlasts `report_after`, and `None` when it is over.
+    pub waiting: &'a dyn Fn(Option<usize>),
+    /// The end of the line said when the job ends: what the user can do.
+    pub resume: &'a str,
+}
+
+impl Patience<'_> {
+    /// Waits of `limit` that nobody hears of until the job ends.
+    pub(crate) fn quiet<'a>(limit: Duration, timeout: Duration, resume: &'a str) -> Patience<'a> {
+        Patience { limit, timeout, report_after: limit, waiting: &nobody, resume }
+    }
+}
+
+/// Where a wait is reported when nobody listens.
+fn nobody(_: Option<usize>) {}
 
 /// Every rank's bytes, gathered into one buffer on rank 0.
 pub(crate) struct Gathered {
@@ -189,91 +256,170 @@ impl Gathered {
     }
 }
 
+/// Message tags of the engine's exchanges: each kind of message its own, so a message of one
+/// kind never matches a receive of another.
+#[cfg(feature = "mpi")]
+mod tag {
+    pub const HEAD: i32 = 1;
+    pub const BODY: i32 = 2;
+    pub const REPLY: i32 = 3;
+    pub const BCAST_LEN: i32 = 4;
+    pub const BCAST_BODY: i32 = 5;
+}
+
 /// Every rank's bytes on rank 0 (in rank order; `None` elsewhere), and on every rank whether any
-/// rank says `flag`. Two non-blocking collectives waited for by [`wait_polled`]: one all-gather of
-/// every rank's (length, flag) — the vote and the sizes rank 0 needs, together — then the bytes.
+/// rank says `flag`. Point to point, so that rank 0 knows whom it is waiting for: each rank sends
+/// rank 0 its (length, flag) and its bytes, and rank 0 answers each with the vote. Every wait is
+/// non-blocking and polled under `patience`.
 #[cfg(feature = "mpi")]
 fn exchange_mpi(
+    me: &World,
     world: &mpi::topology::SimpleCommunicator,
     local: &[u8],
     flag: bool,
+    patience: &Patience,
 ) -> (Option<Gathered>, bool) {
-    use mpi::collective::CommunicatorCollectives;
-    use mpi::datatype::PartitionMut;
+    use mpi::point_to_point::{Destination, Source};
     use mpi::topology::Communicator;
-    use mpi::traits::Root;
-    let root = world.process_at_rank(0);
-    let mine = [local.len() as u64, flag as u64];
-    let mut both = vec![0u64; 2 * world.size() as usize];
+    let since = std::time::Instant::now();
+    let head = [local.len() as u64, u64::from(flag)];
+    if me.rank != 0 {
+        let root = world.process_at_rank(0);
+        let mut reply = [0u64];
+        mpi::request::scope(|scope| {
+            poll_all(
+                me,
+                vec![(0, root.immediate_send_with_tag(scope, &head[..], tag::HEAD))],
+                since,
+                patience,
+            );
+            poll_all(me, vec![(0, root.immediate_send_with_tag(scope, local, tag::BODY))], since, patience);
+            let request = root.immediate_receive_into_with_tag(scope, &mut reply[..], tag::REPLY);
+            poll_all(me, vec![(0, request)], since, patience);
+        });
+        return (None, reply[0] != 0);
+    }
+    let mut heads = vec![[0u64; 2]; me.size];
+    heads[0] = head;
     mpi::request::scope(|scope| {
-        wait_polled(world.immediate_all_gather_into(scope, &mine[..], &mut both[..]));
+        let requests = heads.iter_mut().enumerate().skip(1).map(|(r, h)| {
+            (r, world.process_at_rank(r as i32).immediate_receive_into_with_tag(scope, &mut h[..], tag::HEAD))
+        });
+        poll_all(me, requests.collect(), since, patience);
     });
-    let any = both.chunks_exact(2).any(|p| p[1] != 0);
-    if world.rank() != 0 {
-        mpi::request::scope(|scope| {
-            wait_polled(root.immediate_gather_varcount_into(scope, local));
-        });
-        return (None, any);
-    }
-    let lens: Vec<u64> = both.chunks_exact(2).map(|p| p[0]).collect();
-    let counts: Vec<i32> = lens.iter().map(|&l| l as i32).collect();
-    let displs: Vec<i32> = counts
-        .iter()
-        .scan(0i32, |acc, &c| {
-            let d = *acc;
-            *acc += c;
-            Some(d)
-        })
-        .collect();
-    let total = lens.iter().sum::<u64>() as usize;
-    let mut all = vec![0u8; total];
-    {
-        let mut partition = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
-        mpi::request::scope(|scope| {
-            wait_polled(root.immediate_gather_varcount_into_root(scope, local, &mut partition));
-        });
-    }
-    (Some(Gathered { bytes: all, lens: lens.iter().map(|&l| l as usize).collect() }), any)
-}
-
-/// Wait for `request` by testing it every 50 µs: OpenMPI's own wait spins, and the thread that
-/// waits here shares its cores with the pool computing the next batch.
-#[cfg(feature = "mpi")]
-fn wait_polled<'a, D: ?Sized, S: mpi::request::Scope<'a>>(request: mpi::request::Request<'a, D, S>) {
-    let mut request = request;
-    loop {
-        match request.test() {
-            Ok(_) => return,
-            Err(pending) => request = pending,
+    let lens: Vec<usize> = heads.iter().map(|h| h[0] as usize).collect();
+    let any = heads.iter().any(|h| h[1] != 0);
+    let mut all = vec![0u8; lens.iter().sum()];
+    let (own, mut rest) = all.split_at_mut(lens[0]);
+    own.copy_from_slice(local);
+    mpi::request::scope(|scope| {
+        let mut requests = Vec::with_capacity(me.size);
+        for (r, &len) in lens.iter().enumerate().skip(1) {
+            let (part, tail) = std::mem::take(&mut rest).split_at_mut(len);
+            rest = tail;
+            requests.push((
+                r,
+                world.process_at_rank(r as i32).immediate_receive_into_with_tag(scope, part, tag::BODY),
+            ));
         }
-        std::thread::sleep(std::time::Duration::from_micros(50));
+        poll_all(me, requests, since, patience);
+    });
+    let reply = [u64::from(any)];
+    mpi::request::scope(|scope| {
+        let requests = (1..me.size).map(|r| {
+            (r, world.process_at_rank(r as i32).immediate_send_with_tag(scope, &reply[..], tag::REPLY))
+        });
+        poll_all(me, requests.collect(), since, patience);
+    });
+    (Some(Gathered { bytes: all, lens }), any)
+}
+
+/// Wait for every request (each with the rank it talks to) by testing them every 50 µs: OpenMPI's
+/// own wait spins, and the thread that waits here shares its cores with the pool computing the
+/// next batch. A wait longer than `patience.limit` since `since` ends the job, naming a rank still
+/// waited for; one longer than `patience.report_after` is reported while it lasts.
+#[cfg(feature = "mpi")]
+fn poll_all<'a, D: ?Sized, S: mpi::request::Scope<'a>>(
+    me: &World,
+    mut pending: Vec<(usize, mpi::request::Request<'a, D, S>)>,
+    since: std::time::Instant,
+    patience: &Patience,
+) {
+    let mut reported = None;
+    loop {
+        pending = pending.into_iter().filter_map(|(peer, r)| r.test().err().map(|r| (peer, r))).collect();
+        let Some(&(peer, _)) = pending.first() else { break };
+        let waited = since.elapsed();
+        if waited >= patience.limit {
+            // The requests stay pending: MPI still holds their buffers, so this never returns.
+            me.end_silent(peer, waited, patience);
+        }
+        if waited >= patience.report_after && reported != Some(peer) {
+            (patience.waiting)(Some(peer));
+            reported = Some(peer);
+        }
+        std::thread::sleep(Duration::from_micros(50));
+    }
+    if reported.is_some() {
+        (patience.waiting)(None);
     }
 }
 
+/// Rank 0's bytes on every rank: its length, then the bytes, sent to each rank point to point and
+/// polled under `patience`, like [`exchange_mpi`].
 #[cfg(feature = "mpi")]
-fn broadcast_bytes_mpi(world: &mpi::topology::SimpleCommunicator, root_bytes: Vec<u8>) -> Vec<u8> {
+fn broadcast_bytes_mpi(
+    me: &World,
+    world: &mpi::topology::SimpleCommunicator,
+    root_bytes: Vec<u8>,
+    patience: &Patience,
+) -> Vec<u8> {
+    use mpi::point_to_point::{Destination, Source};
     use mpi::topology::Communicator;
-    use mpi::traits::Root;
+    let since = std::time::Instant::now();
+    if me.rank == 0 {
+        let len = [root_bytes.len() as u64];
+        mpi::request::scope(|scope| {
+            let to = |r: usize| world.process_at_rank(r as i32);
+            let lens =
+                (1..me.size).map(|r| (r, to(r).immediate_send_with_tag(scope, &len[..], tag::BCAST_LEN)));
+            poll_all(me, lens.collect(), since, patience);
+            let bodies = (1..me.size)
+                .map(|r| (r, to(r).immediate_send_with_tag(scope, &root_bytes[..], tag::BCAST_BODY)));
+            poll_all(me, bodies.collect(), since, patience);
+        });
+        return root_bytes;
+    }
     let root = world.process_at_rank(0);
-    let mut len = root_bytes.len() as u64;
-    root.broadcast_into(&mut len);
-    let mut buf = if world.rank() == 0 { root_bytes } else { vec![0u8; len as usize] };
-    root.broadcast_into(&mut buf[..]);
+    let mut len = [0u64];
+    mpi::request::scope(|scope| {
+        let request = root.immediate_receive_into_with_tag(scope, &mut len[..], tag::BCAST_LEN);
+        poll_all(me, vec![(0, request)], since, patience);
+    });
+    let mut buf = vec![0u8; len[0] as usize];
+    mpi::request::scope(|scope| {
+        let request = root.immediate_receive_into_with_tag(scope, &mut buf[..], tag::BCAST_BODY);
+        poll_all(me, vec![(0, request)], since, patience);
+    });
     buf
 }
 
-/// The distinct hostnames among all ranks. By name, not by shared-memory domain: that is what
-/// "nodes" means in a job's request and its accounting. One collective: every rank contributes its
-/// name in a fixed-size buffer and counts the distinct ones itself.
+/// Every rank's hostname, in rank order: "nodes" in a job's request and its accounting are hosts
+/// by name, not shared-memory domains, and a silent rank is named with its host. One collective at
+/// start-up, every name in a fixed-size buffer.
 #[cfg(feature = "mpi")]
-fn count_hosts(world: &mpi::topology::SimpleCommunicator) -> usize {
+fn host_names(world: &mpi::topology::SimpleCommunicator) -> Vec<String> {
     use mpi::collective::CommunicatorCollectives;
     use mpi::topology::Communicator;
     let mine = hostname();
     let mut all = vec![0u8; HOSTNAME_BYTES * world.size() as usize];
     world.all_gather_into(&mine[..], &mut all[..]);
-    let distinct: std::collections::HashSet<&[u8]> = all.chunks_exact(HOSTNAME_BYTES).collect();
-    distinct.len().max(1)
+    all.chunks_exact(HOSTNAME_BYTES)
+        .map(|name| {
+            let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+            String::from_utf8_lossy(&name[..end]).into_owned()
+        })
+        .collect()
 }
 
 /// Room for a hostname: POSIX's HOST_NAME_MAX is 255 bytes, plus the terminating zero.
@@ -345,7 +491,8 @@ mod tests {
         // Three ranks, the second with nothing to send.
         let g = Gathered { bytes: b"abcdef".to_vec(), lens: vec![2, 0, 4] };
         assert_eq!(g.parts().collect::<Vec<_>>(), [&b"ab"[..], b"", b"cdef"]);
-        let (single, flag) = World::single().exchange(b"xyz", true);
+        let patience = Patience::quiet(Duration::from_secs(1), Duration::from_secs(1), "");
+        let (single, flag) = World::single().exchange(b"xyz", true, &patience);
         assert_eq!(single.unwrap().parts().collect::<Vec<_>>(), [&b"xyz"[..]]);
         assert!(flag);
     }

@@ -75,35 +75,58 @@ fn rank_pid(mpirun_pid: u32, rank: u32) -> Option<i32> {
     })
 }
 
+/// `mpirun -np 2 usid-peaks find --max-mem 1 ARGS FILE` in the background, stderr to `stderr`.
+#[cfg(feature = "mpi")]
+fn mpirun_find(file: &Path, args: &[&str], stderr: Stdio) -> std::process::Child {
+    crate::util::mpirun_command(2)
+        .args([BIN, "find", "--max-mem", "1"])
+        .args(args)
+        .arg(file)
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap_or_else(|_| crate::util::missing("mpirun (OpenMPI)"))
+}
+
+/// Send `signal` to `victim` (a rank of `job`) and wait for the job to end: its status and how
+/// long it took. A job still running after `limit` is killed, `victim` too, and the test fails.
+#[cfg(feature = "mpi")]
+fn signal_and_wait(
+    job: &mut std::process::Child,
+    victim: i32,
+    signal: i32,
+    limit: Duration,
+) -> (std::process::ExitStatus, Duration) {
+    let t0 = Instant::now();
+    // SAFETY: signalling a process of the job this test started.
+    unsafe { libc::kill(victim, signal) };
+    loop {
+        if let Some(s) = job.try_wait().unwrap() {
+            // A stopped rank that mpirun has not ended yet goes now (nothing happens if it has).
+            // SAFETY: as above.
+            unsafe { libc::kill(victim, libc::SIGKILL) };
+            return (s, t0.elapsed());
+        }
+        if t0.elapsed() > limit {
+            let _ = job.kill();
+            // SAFETY: as above.
+            unsafe { libc::kill(victim, libc::SIGKILL) };
+            panic!("the job still runs {limit:?} after rank 1 got signal {signal}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 #[cfg(feature = "mpi")]
 fn a_rank_killed_mid_run_ends_the_whole_job_with_a_failure_within_seconds() {
     let dir = tempfile::tempdir().unwrap();
     let file = generate(dir.path(), "map.h5", 96, 96, SEED);
     let raw = raw_bytes(&file);
-    let mut job = crate::util::mpirun_command(2)
-        .args([BIN, "find", "-q", "--max-mem", "1"])
-        .arg(&file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|_| crate::util::missing("mpirun (OpenMPI)"));
+    let mut job = mpirun_find(&file, &["-q"], Stdio::null());
     wait_for_checkpoint(&mut job, dir.path());
     let victim = rank_pid(job.id(), 1).expect("rank 1 is a child of mpirun");
-    let t0 = Instant::now();
-    // SAFETY: signalling a process of the job this test started.
-    unsafe { libc::kill(victim, libc::SIGKILL) };
-    let status = loop {
-        if let Some(s) = job.try_wait().unwrap() {
-            break s;
-        }
-        if t0.elapsed() > Duration::from_secs(20) {
-            let _ = job.kill();
-            panic!("the job still runs 20 s after rank 1 died");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let took = t0.elapsed();
+    let (status, took) = signal_and_wait(&mut job, victim, libc::SIGKILL, Duration::from_secs(20));
     eprintln!("the job ended {:.2} s after rank 1 was killed, with {status}", took.as_secs_f64());
     assert!(!status.success(), "a job that lost a rank must fail");
     assert!(took < Duration::from_secs(10), "took {took:?}");
@@ -113,4 +136,62 @@ fn a_rank_killed_mid_run_ends_the_whole_job_with_a_failure_within_seconds() {
     ok(&["find", "-q", s(&file)]);
     let other = tempfile::tempdir().unwrap();
     assert_eq!(results(&file), (clean_peaks(other.path(), 96), 1));
+}
+
+/// The size of the checkpoint in `dir` (0 while there is none).
+#[cfg(feature = "mpi")]
+fn checkpoint_bytes(dir: &Path) -> u64 {
+    let names = side_files(dir, ".ckpt");
+    names.first().and_then(|n| std::fs::metadata(dir.join(n)).ok()).map_or(0, |m| m.len())
+}
+
+#[test]
+#[cfg(feature = "mpi")]
+fn a_stopped_rank_ends_the_job_with_exit_7_naming_it_and_its_host_and_the_rerun_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = generate(dir.path(), "map.h5", 256, 96, SEED);
+    let raw = raw_bytes(&file);
+    let timeout = 6.0;
+    let mut job =
+        mpirun_find(&file, &["--threads", "1", "--rank-timeout", &timeout.to_string()], Stdio::piped());
+    wait_for_checkpoint(&mut job, dir.path());
+    // Stopped once a batch is checkpointed (the checkpoint grew past its header): the rerun has
+    // work to resume, and the run has batches left.
+    let header = checkpoint_bytes(dir.path());
+    let t0 = Instant::now();
+    while checkpoint_bytes(dir.path()) <= header {
+        assert!(job.try_wait().unwrap().is_none(), "the run ended before its first batch was checkpointed");
+        assert!(t0.elapsed() < Duration::from_secs(30), "no batch checkpointed in 30 s");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let victim = rank_pid(job.id(), 1).expect("rank 1 is a child of mpirun");
+    let limit = Duration::from_secs_f64(timeout + 20.0);
+    let (status, took) = signal_and_wait(&mut job, victim, libc::SIGSTOP, limit);
+    let took = took.as_secs_f64();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut job.stderr.take().unwrap(), &mut stderr).unwrap();
+    eprintln!("the job ended {took:.2} s after rank 1 was stopped, with {status}");
+    assert_eq!(status.code(), Some(7), "{stderr}");
+    assert!(took >= timeout - 0.5 && took < timeout + 5.0, "took {took:.2} s with --rank-timeout {timeout}");
+    let host = hostname();
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("usid-peaks: error")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains(&format!("rank 1 on {host} sent nothing")), "{stderr}");
+    assert!(errors[0].contains("run the same command again"), "{stderr}");
+    // Progress said whom it waited for instead of promising an ETA.
+    assert!(stderr.contains(&format!("waiting for rank 1 on {host}")), "{stderr}");
+    assert_eq!(results(&file).1, 0);
+    assert!(raw_bytes(&file) == raw, "the source dataset is untouched");
+    let summary = summary(&crate::util::mpirun(2, &["find", "-q", "--json", s(&file)]));
+    assert!(summary["resumed"].as_u64().unwrap() > 0, "{summary}");
+    let other = tempfile::tempdir().unwrap();
+    assert_eq!(results(&file), (clean_peaks(other.path(), 256), 1));
+}
+
+#[cfg(feature = "mpi")]
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its whole length, which is what we pass.
+    assert_eq!(unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) }, 0);
+    String::from_utf8_lossy(&buf[..buf.iter().position(|&b| b == 0).unwrap_or(buf.len())]).into_owned()
 }

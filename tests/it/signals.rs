@@ -81,6 +81,7 @@ fn scenario(dir: &Path) {
         progress: ProgressMode::Quiet,
         along: None,
         bind_threads: Binding::None,
+        rank_timeout: std::time::Duration::from_secs_f64(usid_peaks::compute::DEFAULT_RANK_TIMEOUT_S),
     };
     for run in 1..=2 {
         // A target of its own: the first run's checkpoint would leave the second nothing to do.
