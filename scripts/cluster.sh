@@ -259,14 +259,24 @@ cmd_mpirun() {
     [ -s "$state/hostfile" ] || die "no cluster (scripts/cluster.sh up N)"
     mpirun_cmd no
     # As MCA variables in the environment, not options: the caller's own --mca, --map-by or
-    # --bind-to then override them (mpirun refuses an MCA option given twice).
+    # --bind-to then override them (mpirun refuses an MCA option given twice). The launcher's
+    # settings under both releases' names: OpenMPI 4's ORTE reads OMPI_MCA_ (orte_default_hostfile,
+    # plm_rsh_agent, rmaps_base_*, hwloc_base_*), OpenMPI 5's PRRTE reads PRTE_MCA_ under names of
+    # its own; each ignores the other's. Without them OpenMPI 5 never reads the hostfile and
+    # refuses `-np 4` on the head's own slots. The MPI library's settings (btl*, mpi_*) keep
+    # OMPI_MCA_ in both; OpenMPI 5 takes vader as the old name of its sm transport.
     OMPI_MCA_orte_default_hostfile=$state/hostfile \
+        PRTE_MCA_prte_default_hostfile=$state/hostfile \
         OMPI_MCA_plm_rsh_agent=$state/rsh \
+        PRTE_MCA_plm_ssh_agent=$state/rsh \
         OMPI_MCA_oob_tcp_if_include=$net.0/24 \
+        PRTE_MCA_oob_tcp_if_include=$net.0/24 \
+        OMPI_MCA_rmaps_base_mapping_policy=node \
+        PRTE_MCA_rmaps_default_mapping_policy=node \
+        OMPI_MCA_hwloc_base_binding_policy=none \
+        PRTE_MCA_hwloc_default_binding_policy=none \
         OMPI_MCA_btl=self,vader,tcp \
         OMPI_MCA_btl_tcp_if_include=$net.0/24 \
-        OMPI_MCA_rmaps_base_mapping_policy=node \
-        OMPI_MCA_hwloc_base_binding_policy=none \
         OMPI_MCA_mpi_yield_when_idle=1 \
         exec "${MPIRUN_LINE[@]}" "${opts[@]}" "$@"
 }
