@@ -84,11 +84,9 @@ apt_install() {
 }
 
 mpirun_cmd() {
-    # OpenMPI 5's TCP transport tries to pair every rank's IPv6 addresses too, and where a host
-    # has only link-local ones prints "btl_tcp_proc.c:266 ... Unable to find reachable pairing"
-    # for every rank (OpenMPI 4 does not); IPv4 is what our runs use (a user's own setting wins).
-    MPIRUN_LINE=(env "OMPI_MCA_btl_tcp_disable_family=${OMPI_MCA_btl_tcp_disable_family:-6}")
-    MPIRUN_LINE+=("${MPIRUN:-mpirun}")
+    # (OpenMPI 5's btl_tcp IPv6 pairing line is answered by usid-peaks itself before MPI starts:
+    # src/compute/world.rs, default_tcp_to_ipv4.)
+    MPIRUN_LINE=("${MPIRUN:-mpirun}")
     # OpenMPI refuses to start as root without it.
     [ "$(id -u)" -ne 0 ] || MPIRUN_LINE+=(--allow-run-as-root)
     # Tests and benchmarks start more ranks than a small machine has cores.

@@ -42,6 +42,23 @@ struct MpiWorld {
     world: mpi::topology::SimpleCommunicator,
 }
 
+/// OpenMPI 5's TCP transport pairs every interface's IPv6 addresses too, and on a host whose
+/// only IPv6 addresses are link-local it prints `btl_tcp_proc.c:266 ... Unable to find reachable
+/// pairing` once per rank — harmless, but a line in every run's stderr that hides real errors,
+/// however the ranks were launched (mpirun, srun, a site's wrapper). OpenMPI reads its MCA
+/// settings from each process's environment when MPI starts, so setting the default here, in
+/// the one place every launch passes, covers them all; a value the user set wins. OpenMPI 4
+/// takes the same setting; other MPIs ignore the variable.
+#[cfg(feature = "mpi")]
+fn default_tcp_to_ipv4() {
+    const NAME: &str = "OMPI_MCA_btl_tcp_disable_family";
+    if std::env::var_os(NAME).is_none() {
+        // Called before MPI starts, from the main thread: no other thread of ours reads the
+        // environment yet (the thread pool is built after the world).
+        std::env::set_var(NAME, "6");
+    }
+}
+
 impl World {
     /// A single process: no MPI at all.
     pub fn single() -> World {
@@ -102,6 +119,7 @@ impl World {
     #[cfg(feature = "mpi")]
     fn init_mpi() -> Result<World, ComputeError> {
         use mpi::topology::Communicator;
+        default_tcp_to_ipv4();
         // Funneled: only the main thread calls MPI (rayon workers never do).
         let (universe, _) = mpi::initialize_with_threading(mpi::Threading::Funneled)
             .ok_or_else(|| ComputeError::Launch("MPI was already initialised".into()))?;
@@ -485,6 +503,20 @@ pub(crate) fn online_cpus() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The only test that touches this variable (tests share the process environment).
+    #[cfg(feature = "mpi")]
+    #[test]
+    fn openmpi_tcp_defaults_to_ipv4_unless_the_user_chose() {
+        const NAME: &str = "OMPI_MCA_btl_tcp_disable_family";
+        std::env::remove_var(NAME);
+        default_tcp_to_ipv4();
+        assert_eq!(std::env::var(NAME).as_deref(), Ok("6"));
+        std::env::set_var(NAME, "4");
+        default_tcp_to_ipv4();
+        assert_eq!(std::env::var(NAME).as_deref(), Ok("4"));
+        std::env::remove_var(NAME);
+    }
 
     #[test]
     fn gathered_bytes_come_back_as_each_ranks_part_in_rank_order() {
