@@ -257,17 +257,11 @@ fn fill_group<A: Analysis>(
     in_place: bool,
     info: &RunInfo<'_>,
 ) -> Result<String, UsidError> {
-    let h5 = |what: &str, e: hdf5::Error| UsidError(format!("{what}: {e}"));
     // The source as seen from the file that gets the group: itself in place, else the input.
     let source_file = if in_place { file.clone() } else { usid::open_file(input)? };
     let source = MainDataset::open(&source_file, dset_path)?;
     let parent_name = results::parent_path(dset_path);
-    let parent = match file.group(parent_name) {
-        Ok(g) => g,
-        Err(_) => {
-            file.create_group(parent_name).map_err(|e| h5(&format!("cannot create {parent_name}"), e))?
-        }
-    };
+    let parent = group_or_create(file, parent_name)?;
     let [src_pos_ind, src_pos_val, _, _] = source.ancillary_datasets();
     let (pos_ind, pos_val) = if in_place {
         (src_pos_ind.clone(), src_pos_val.clone())
@@ -301,18 +295,22 @@ fn fill_nsid_group<A: Analysis>(
 ) -> Result<String, UsidError> {
     let as_usid = |e: crate::nsid::NsidError| UsidError(e.message);
     let parent_name = crate::nsid::results_parent(&source.path).map_err(as_usid)?;
-    let parent = match file.group(&parent_name) {
-        Ok(g) => g,
-        Err(_) => file
-            .create_group(&parent_name)
-            .map_err(|e| UsidError(format!("cannot create {parent_name}: {}", crate::error::one_line(e))))?,
-    };
+    let parent = group_or_create(file, &parent_name)?;
     let group = crate::nsid::create_results_group(&parent, analysis.name()).map_err(as_usid)?;
     write_attrs(&group, analysis, &source.path, spectra.n_positions, info)?;
     results::mark_complete(&group, spectra.n_positions, analysis.status_datasets())?;
     let dims = spectra.result_dims(source);
     analysis.write_nsid(results, &NsidWriteTarget { group: &group, source: &source.path, dims: &dims })?;
     Ok(group.name())
+}
+
+/// The group `name` of `file`, made (with the groups above it) when it is not there yet: the
+/// results' parent group, which an `--output` file does not have.
+fn group_or_create(file: &hdf5::File, name: &str) -> Result<hdf5::Group, UsidError> {
+    file.group(name).or_else(|_| {
+        file.create_group(name)
+            .map_err(|e| UsidError(format!("cannot create {name}: {}", crate::error::one_line(e))))
+    })
 }
 
 fn write_attrs<A: Analysis>(
