@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::util::{generate, ok, peak_groups, s, side_files, slow_find, summary, CHANNEL, RAW};
 #[cfg(feature = "mpi")]
-use crate::util::{wait_for_checkpoint, BIN};
+use crate::util::{wait_for_checkpoint, wait_for_checkpoint_over, BIN};
 
 /// The newest results group's Peak_Indices (raw) and the number of results groups.
 fn results(file: &Path) -> (Vec<i32>, usize) {
@@ -138,13 +138,6 @@ fn a_rank_killed_mid_run_ends_the_whole_job_with_a_failure_within_seconds() {
     assert_eq!(results(&file), (clean_peaks(other.path(), 96), 1));
 }
 
-/// The size of the checkpoint in `dir` (0 while there is none).
-#[cfg(feature = "mpi")]
-fn checkpoint_bytes(dir: &Path) -> u64 {
-    let names = side_files(dir, ".ckpt");
-    names.first().and_then(|n| std::fs::metadata(dir.join(n)).ok()).map_or(0, |m| m.len())
-}
-
 #[test]
 #[cfg(feature = "mpi")]
 fn a_stopped_rank_ends_the_job_with_exit_7_naming_it_and_its_host_and_the_rerun_resumes() {
@@ -154,16 +147,10 @@ fn a_stopped_rank_ends_the_job_with_exit_7_naming_it_and_its_host_and_the_rerun_
     let timeout = 6.0;
     let mut job =
         mpirun_find(&file, &["--threads", "1", "--rank-timeout", &timeout.to_string()], Stdio::piped());
-    wait_for_checkpoint(&mut job, dir.path());
     // Stopped once a batch is checkpointed (the checkpoint grew past its header): the rerun has
     // work to resume, and the run has batches left.
-    let header = checkpoint_bytes(dir.path());
-    let t0 = Instant::now();
-    while checkpoint_bytes(dir.path()) <= header {
-        assert!(job.try_wait().unwrap().is_none(), "the run ended before its first batch was checkpointed");
-        assert!(t0.elapsed() < Duration::from_secs(30), "no batch checkpointed in 30 s");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    let header = std::fs::metadata(wait_for_checkpoint_over(&mut job, dir.path(), 0)).unwrap().len();
+    wait_for_checkpoint_over(&mut job, dir.path(), header);
     let victim = rank_pid(job.id(), 1).expect("rank 1 is a child of mpirun");
     let limit = Duration::from_secs_f64(timeout + 20.0);
     let (status, took) = signal_and_wait(&mut job, victim, libc::SIGSTOP, limit);

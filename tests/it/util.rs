@@ -153,17 +153,23 @@ pub fn wait_for_checkpoint(child: &mut Child, dir: &Path) {
 /// Wait until the run `child` has a checkpoint in `dir` of more than 64 KiB (several batches
 /// done), failing if it ends first or takes over 60 s; the checkpoint's path.
 pub fn wait_for_batches(child: &mut Child, dir: &Path) -> PathBuf {
+    wait_for_checkpoint_over(child, dir, 64 * 1024)
+}
+
+/// Wait until the run `child` has a checkpoint in `dir` of more than `bytes` bytes, failing if it
+/// ends first or takes over 60 s; the checkpoint's path.
+pub fn wait_for_checkpoint_over(child: &mut Child, dir: &Path, bytes: u64) -> PathBuf {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let big = side_files(dir, ".ckpt")
             .into_iter()
             .map(|name| dir.join(name))
-            .find(|p| p.metadata().map(|m| m.len()).unwrap_or(0) > 64 * 1024);
+            .find(|p| p.metadata().map(|m| m.len()).unwrap_or(0) > bytes);
         if let Some(path) = big {
             return path;
         }
-        assert!(Instant::now() < deadline, "no checkpoint appeared");
-        assert!(child.try_wait().expect("wait").is_none(), "the run finished before it could be killed");
+        assert!(Instant::now() < deadline, "no checkpoint of over {bytes} bytes after 60 s");
+        assert!(child.try_wait().expect("wait").is_none(), "the run finished before it could be stopped");
         std::thread::sleep(Duration::from_millis(2));
     }
 }
