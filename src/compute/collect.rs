@@ -19,7 +19,7 @@ pub(crate) struct Collector<'a, T> {
     ck_path: &'a Path,
     pieces: Vec<Batch<T>>,
     /// What a rank says if the job ends on a silent rank: where the progress is.
-    resume: String,
+    resume: &'a str,
     /// Pixels gathered so far by this run (rank 0).
     computed: u64,
     per_pixel: u64,
@@ -35,10 +35,12 @@ pub(crate) struct Collected<T> {
 
 impl<'a, T: bytemuck::Pod> Collector<'a, T> {
     /// Rank 0 opens the checkpoint `ck_path` (keeping the batches `loaded` from it) before the
-    /// first batch; the other ranks only send.
+    /// first batch; the other ranks only send. `resume` ends the line if a silent rank ends the
+    /// job.
     pub(crate) fn new(
         world: &'a World,
         ck_path: &'a Path,
+        resume: &'a str,
         fingerprint: &str,
         loaded: Option<Loaded<T>>,
         per_pixel: usize,
@@ -48,10 +50,7 @@ impl<'a, T: bytemuck::Pod> Collector<'a, T> {
             checkpoint: None,
             ck_path,
             pieces: Vec::new(),
-            resume: format!(
-                "progress is saved in {}; run the same command again once every host answers",
-                ck_path.display()
-            ),
+            resume,
             computed: 0,
             per_pixel: per_pixel as u64,
         };
@@ -85,7 +84,7 @@ impl<'a, T: bytemuck::Pod> Collector<'a, T> {
         let world = self.world;
         let waiting =
             |peer: Option<usize>| progress.waiting(peer.map(|p| format!("rank {p} on {}", world.host(p))));
-        let patience = Patience { waiting: &waiting, resume: &self.resume, ..patience };
+        let patience = Patience { waiting: &waiting, resume: self.resume, ..patience };
         let (gathered, any) = world.exchange(bytes, stop, &patience);
         for b in gathered.iter().flat_map(|g| g.parts()) {
             let piece = decode_batch::<T>(b).ok_or_else(|| {

@@ -222,7 +222,8 @@ where
         Started::Compute { todo, lock, loaded } => (todo, lock, loaded),
     };
     let per_pixel = input.layout.per_pixel();
-    let mut collector = Collector::new(world, &target.checkpoint, &target.fingerprint, loaded, per_pixel)?;
+    let mut collector =
+        Collector::new(world, &target.checkpoint, &target.resume, &target.fingerprint, loaded, per_pixel)?;
     let pool = thread_pool(threads, job.bind_threads, world.node_ranks()).map_err(ComputeError::Launch)?;
     let t_compute = Instant::now();
     let (stopped, waits) =
@@ -239,8 +240,7 @@ where
     let t_write = Instant::now();
     let (written, all_items) = write(world, &input, &analysis, &target, collected, threads);
     drop(lock);
-    let resume = format!("progress is saved in {}; run the same command again", target.checkpoint.display());
-    let (group, items) = share_verdict(world, written, &job.solo_patience(&resume))?;
+    let (group, items) = share_verdict(world, written, &job.solo_patience(&target.resume))?;
     let summary = Summary {
         group,
         items,

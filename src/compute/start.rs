@@ -22,6 +22,9 @@ pub(crate) struct Target {
     pub paths: TargetPaths,
     /// The checkpoint of this input and fingerprint.
     pub checkpoint: PathBuf,
+    /// What a rank says when the job ends on a silent rank once computing has begun: where the
+    /// progress is and what to do.
+    pub resume: String,
 }
 
 impl Target {
@@ -37,7 +40,11 @@ impl Target {
         let paths = TargetPaths::new(job.output.as_deref().unwrap_or(&job.input));
         let checkpoint =
             paths.checkpoint(crc32fast::hash(checkpoint_key(&job.input, &fingerprint).as_bytes()));
-        Ok(Target { fingerprint, paths, checkpoint })
+        let resume = format!(
+            "progress is saved in {}; run the same command again once every host answers",
+            checkpoint.display()
+        );
+        Ok(Target { fingerprint, paths, checkpoint, resume })
     }
 }
 
