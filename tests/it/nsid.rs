@@ -16,6 +16,7 @@ use usid_peaks::nsid::{
 };
 use usid_peaks::usid::{open_file, ElementType};
 
+use crate::usid_pyusid::ELEMENT_TYPES;
 use crate::util::{reference, scratch};
 
 /// Every case nsid_write.py writes, one file each.
@@ -149,23 +150,9 @@ fn every_stored_type_is_named_as_numpy_names_it() {
         .iter()
         .map(|p| NsidDataset::open(&file, p).expect("open").element.name())
         .collect();
-    assert_eq!(
-        names,
-        [
-            "float16",
-            "float32",
-            "float64",
-            "complex128",
-            "int8",
-            "int16",
-            "int32",
-            "int64",
-            "uint8",
-            "uint16",
-            "uint32",
-            "uint64"
-        ]
-    );
+    // nsid_write.py's dtypes case writes every type pyUSID does but complex64 (the gzip case's).
+    let written: Vec<&str> = ELEMENT_TYPES.into_iter().filter(|t| *t != "complex64").collect();
+    assert_eq!(names, written);
 }
 
 /// A case's spectra by default: the along axis, the spatial axes, the positions, the spectra per

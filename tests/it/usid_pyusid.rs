@@ -143,8 +143,9 @@ const ANCILLARY_TYPES: [&[&str]; 3] = [
     ],
 ];
 
-/// Every element type pyUSID writes, float16 among them, one channel each.
-const ELEMENT_TYPES: [&str; 13] = [
+/// Every element type pyUSID writes (numpy's names), float16 among them, one channel each; the
+/// NSID tests hold pyNSID's maps to the same names.
+pub(crate) const ELEMENT_TYPES: [&str; 13] = [
     "float16",
     "float32",
     "float64",
