@@ -70,8 +70,12 @@ fn open_dataset(file: &hdf5::File, path: &str) -> Result<Dataset, UsidError> {
 /// Validate the dataset at `path` of `file` as a USID main dataset whatever its element type
 /// (an analysis's compound records, which are not spectra to read): its (positions, bins).
 pub(crate) fn check_main(file: &hdf5::File, path: &str) -> Result<[usize; 2], UsidError> {
-    let dataset = open_dataset(file, path)?;
-    let layout = check_layout(&dataset, &dataset.name())?;
+    checked_main(&open_dataset(file, path)?)
+}
+
+/// [`check_main`] of a dataset already open.
+fn checked_main(dataset: &Dataset) -> Result<[usize; 2], UsidError> {
+    let layout = check_layout(dataset, &dataset.name())?;
     Ok([layout.n_positions, layout.n_bins])
 }
 
@@ -91,8 +95,8 @@ impl RecordsDataset {
     /// Open the dataset at `path` as a main dataset of compound records; `Err` when it is not
     /// main or its elements are not compound (a complex `{r, i}` pair counts as not compound).
     pub fn open(file: &hdf5::File, path: &str) -> Result<Self, UsidError> {
-        let shape = check_main(file, path)?;
         let dataset = open_dataset(file, path)?;
+        let shape = checked_main(&dataset)?;
         let path = dataset.name();
         let dtype = dataset.dtype().map_err(|e| UsidError(one_line(e)))?;
         let desc = dtype.to_descriptor().map_err(|e| UsidError(one_line(e)))?;
