@@ -162,12 +162,6 @@ impl Spectra {
         crate::usid::SpectraLayout::arranged(self.along_dim.clone(), self.axis.clone(), self.others.clone())
     }
 
-    /// Whether a read hands out its blocks as HDF5 reads them (the file's axes run positions…,
-    /// others…, along): otherwise a batch is held twice while it is arranged.
-    pub fn reads_in_place(&self) -> bool {
-        self.in_file_order()
-    }
-
     /// The sizes of the spatial axes, in storage order.
     pub fn position_shape(&self) -> Vec<usize> {
         self.position_axes.iter().map(|&a| self.shape[a]).collect()
@@ -187,7 +181,7 @@ impl Spectra {
         let count: usize = positions.iter().map(|r| r.len()).sum();
         let total = count.checked_mul(per_position).ok_or_else(|| internal(dataset, "too many values"))?;
         let mut out: Vec<T> = Vec::with_capacity(total);
-        let (position_shape, in_file_order) = (self.position_shape(), self.in_file_order());
+        let (position_shape, in_file_order) = (self.position_shape(), self.reads_in_place());
         for run in positions {
             if run.end > self.n_positions {
                 return Err(internal(dataset, &format!("positions {run:?} of {}", self.n_positions)));
@@ -205,9 +199,10 @@ impl Spectra {
         Ok(out)
     }
 
-    /// Whether the file's axes already run (positions…, others…, along): a block read is then a
-    /// run of spectra as it stands.
-    fn in_file_order(&self) -> bool {
+    /// Whether a read hands out its blocks as HDF5 reads them: the file's axes already run
+    /// (positions…, others…, along), so a block read is a run of spectra as it stands; otherwise
+    /// a batch is held twice while it is arranged.
+    pub fn reads_in_place(&self) -> bool {
         let order = self.position_axes.iter().chain(&self.other_axes).chain(std::iter::once(&self.along));
         order.copied().eq(0..self.shape.len())
     }
