@@ -173,7 +173,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
             let paths = usid::find_main_datasets(&file)?;
             let opened: Vec<(&str, Result<Opened, UsidError>)> =
                 paths.iter().map(|p| (p.as_str(), Opened::open(&file, p))).collect();
-            let nsid = super::inspect_nsid::sources(&file);
+            let nsid = super::inspect_nsid::sources(&file)?;
             if paths.is_empty() && nsid.is_empty() {
                 // Not an error (the file is fine), but an empty stdout deserves a word.
                 usid_peaks::say!(

@@ -5,6 +5,8 @@ use serde::Serialize;
 use usid_peaks::nsid::{find_nsid_datasets, DimensionType, NsidDataset, Spectra, Storage};
 use usid_peaks::usid::results;
 
+use super::CliError;
+
 /// One axis as `--json` prints it.
 #[derive(Serialize)]
 struct Axis<'a> {
@@ -144,18 +146,22 @@ fn storage(st: &Storage) -> String {
     }
 }
 
+/// The NSID datasets of a file by path, each opened or the reason it cannot be.
+pub(super) type Found = Vec<(String, Result<NsidDataset, String>)>;
+
 /// The NSID datasets of `file` that are not results (pyNSID's list less what is in results
-/// groups, which `inspect` lists as such), each opened, or the reason it cannot be.
-pub(super) fn sources(file: &hdf5::File) -> Vec<(String, Result<NsidDataset, String>)> {
-    find_nsid_datasets(file)
-        .unwrap_or_default()
+/// groups, which `inspect` lists as such), each opened, or the reason it cannot be; `Err` when
+/// the file cannot be walked.
+pub(super) fn sources(file: &hdf5::File) -> Result<Found, CliError> {
+    let found = find_nsid_datasets(file)?;
+    Ok(found
         .into_iter()
         .filter(|p| !results::is_in_results_group(p))
         .map(|p| {
             let opened = NsidDataset::open(file, &p).map_err(|e| e.message);
             (p, opened)
         })
-        .collect()
+        .collect())
 }
 
 /// `--json`'s entry for one listed NSID dataset.
@@ -166,7 +172,7 @@ pub(super) enum Entry<'a> {
     Unreadable { path: &'a str, error: &'a str },
 }
 
-pub(super) fn entries(found: &[(String, Result<NsidDataset, String>)]) -> Vec<Entry<'_>> {
+pub(super) fn entries(found: &Found) -> Vec<Entry<'_>> {
     found
         .iter()
         .map(|(path, ds)| match ds {
@@ -177,7 +183,7 @@ pub(super) fn entries(found: &[(String, Result<NsidDataset, String>)]) -> Vec<En
 }
 
 /// The listing's NSID lines (nothing without NSID datasets).
-pub(super) fn list(found: &[(String, Result<NsidDataset, String>)]) -> String {
+pub(super) fn list(found: &Found) -> String {
     if found.is_empty() {
         return String::new();
     }

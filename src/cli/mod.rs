@@ -48,6 +48,12 @@ impl From<usid_peaks::usid::UsidError> for CliError {
     }
 }
 
+impl From<usid_peaks::nsid::NsidError> for CliError {
+    fn from(e: usid_peaks::nsid::NsidError) -> Self {
+        CliError::new(e.class, e.message)
+    }
+}
+
 impl From<usid_peaks::usid::select::SelectError> for CliError {
     fn from(e: usid_peaks::usid::select::SelectError) -> Self {
         CliError::new(e.class(), e.to_string())
