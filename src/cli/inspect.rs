@@ -153,22 +153,7 @@ struct Listing<'a> {
 pub fn run(args: Args) -> Result<(), CliError> {
     let file = usid::open_file(&args.file)?;
     let out = match &args.dset {
-        Some(dset) if is_nsid(&file, dset) => {
-            let ds = usid_peaks::nsid::NsidDataset::open(&file, dset)
-                .map_err(|e| CliError::new(Exit::Input, e.message))?;
-            let summary = super::inspect_nsid::Summary::of(&ds);
-            if args.json {
-                to_json(&summary)?
-            } else {
-                summary.describe()
-            }
-        }
-        Some(dset) => match Opened::open(&file, dset)? {
-            Opened::Main(m) if args.json => to_json(&Summary::of(&m))?,
-            Opened::Main(m) => describe(&m),
-            Opened::Records(r) if args.json => to_json(&r)?,
-            Opened::Records(r) => describe_records(&r),
-        },
+        Some(dset) => one(&file, dset, args.json)?,
         None => {
             let paths = usid::find_main_datasets(&file)?;
             let opened: Vec<(&str, Result<Opened, UsidError>)> =
@@ -202,10 +187,26 @@ pub fn run(args: Args) -> Result<(), CliError> {
     super::print_stdout(&out)
 }
 
-/// Whether `dset` is to be described as NSID: it is not a USID main dataset (pyUSID's
-/// references) but has dimension scales attached.
-fn is_nsid(file: &hdf5::File, dset: &str) -> bool {
-    file.dataset(dset).is_ok_and(|d| d.attr("DIMENSION_LIST").is_ok() && d.attr("Position_Indices").is_err())
+/// The description of the dataset `dset`, as `find` opens it: a USID main dataset (or an
+/// analysis's records) when it is one, else NSID when it has dimension scales, else USID's reason
+/// why it is not a main dataset.
+fn one(file: &hdf5::File, dset: &str, json: bool) -> Result<String, CliError> {
+    match Opened::open(file, dset) {
+        Ok(Opened::Main(m)) if json => to_json(&Summary::of(&m)),
+        Ok(Opened::Main(m)) => Ok(describe(&m)),
+        Ok(Opened::Records(r)) if json => to_json(&r),
+        Ok(Opened::Records(r)) => Ok(describe_records(&r)),
+        Err(_) if usid_peaks::nsid::has_dimension_scales(file, dset) => {
+            let ds = usid_peaks::nsid::NsidDataset::open(file, dset)?;
+            let summary = super::inspect_nsid::Summary::of(&ds);
+            if json {
+                to_json(&summary)
+            } else {
+                Ok(summary.describe())
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn to_json(value: &impl Serialize) -> Result<String, CliError> {

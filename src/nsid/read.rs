@@ -81,6 +81,12 @@ pub fn find_nsid_datasets(file: &hdf5::File) -> Result<Vec<String>, NsidError> {
     Ok(found)
 }
 
+/// Whether the dataset at `path` of `file` has dimension scales attached (`DIMENSION_LIST`): one
+/// that is not a USID main dataset is then opened as NSID, and its errors are NSID's.
+pub fn has_dimension_scales(file: &hdf5::File, path: &str) -> bool {
+    file.dataset(path).is_ok_and(|d| attr::find(&d, "DIMENSION_LIST").is_ok_and(|a| a.is_some()))
+}
+
 /// What [`check_if_main`] establishes: the scales attached to each axis and the axis labels.
 struct Checked {
     scales: Vec<Vec<Dataset>>,
