@@ -104,6 +104,7 @@ def peaks_check(path, group):
         counts = g["Peak_Count/Peak_Count"][()].reshape(-1)
         dtypes = {n: str(g[n][n].dtype) for n in ("Peak_Indices", "Peak_Frequencies", "Peak_Count")}
         ours = ours.reshape(-1, ours.shape[-1])
+        main_sets = [describe(d) for d in get_all_main(f)]
     values = component(expected_rows(path, src, along), comp)
     mismatches, count_mismatches = [], 0
     for i, row in enumerate(values):
@@ -112,8 +113,6 @@ def peaks_check(path, group):
         if ref != got:
             mismatches.append([i, got, ref])
         count_mismatches += int(counts[i]) != len(got)
-    with h5py.File(path, "r") as f:
-        main_sets = [describe(d) for d in get_all_main(f)]
     return {"spectra": len(values), "mismatches": len(mismatches), "first_mismatches": mismatches[:10],
             "count_mismatches": count_mismatches, "dtypes": dtypes, "main": main_sets}
 
