@@ -65,7 +65,7 @@ fn what_the_writer_makes_the_model_reads_back() {
     assert_eq!(find_nsid_datasets(&file).unwrap(), vec![RAW.to_string()]);
     let ds = NsidDataset::open(&file, RAW).unwrap();
     assert_eq!(ds.shape, vec![3, 4, 5, 2]);
-    assert_eq!(ds.element, crate::usid::ElementType::Float32);
+    assert_eq!(ds.element, ElementType::Float32);
     assert_eq!(ds.storage, Storage::Contiguous);
     assert_eq!(
         (ds.quantity.as_str(), ds.units.as_str(), ds.data_type.as_str()),
@@ -348,14 +348,4 @@ fn dimension_types_parse_as_sidpy_does() {
     assert_eq!(DimensionType::parse("Frame"), DimensionType::Temporal);
     assert_eq!(DimensionType::parse("generic"), DimensionType::Unknown);
     assert_eq!(DimensionType::parse(""), DimensionType::Unknown);
-}
-
-#[test]
-fn elements_are_read_as_the_usid_reader_reads_them() {
-    assert_eq!(ElementType::Float16.read_as(), ElementType::Float64);
-    assert_eq!(ElementType::Float16.name(), "float16");
-    assert_eq!(ElementType::Complex64.read_as(), ElementType::Complex64);
-    assert_eq!(ElementType::Float32.read_as(), ElementType::Float32);
-    assert_eq!(ElementType::UInt16.read_as(), ElementType::Float64);
-    assert_eq!(ElementType::Float64.read_as(), ElementType::Float64);
 }

@@ -87,12 +87,7 @@ impl ElementType {
     /// Bytes per value as a [`super::SpectraBlock`] holds it: complex and float32 as stored,
     /// float64, float16 and the integers as f64.
     pub fn value_bytes(self) -> usize {
-        match self {
-            ElementType::Complex128 => 16,
-            ElementType::Complex64 | ElementType::Float64 => 8,
-            ElementType::Float32 => 4,
-            _ => 8,
-        }
+        self.read_as().stored_bytes()
     }
 
     /// The type the reader hands the values out as (see [`crate::usid::Rows`]): complex and
@@ -136,5 +131,25 @@ impl ElementType {
             Complex64 => Datatype::from_type::<num_complex::Complex32>(),
             Complex128 => Datatype::from_type::<num_complex::Complex64>(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ElementType;
+
+    #[test]
+    fn elements_are_held_as_the_reader_hands_them_out() {
+        assert_eq!(ElementType::Float16.read_as(), ElementType::Float64);
+        assert_eq!(ElementType::Float16.name(), "float16");
+        assert_eq!(ElementType::Complex64.read_as(), ElementType::Complex64);
+        assert_eq!(ElementType::Float32.read_as(), ElementType::Float32);
+        assert_eq!(ElementType::UInt16.read_as(), ElementType::Float64);
+        assert_eq!(ElementType::Float64.read_as(), ElementType::Float64);
+        let bytes =
+            [ElementType::Complex128, ElementType::Complex64, ElementType::Float32, ElementType::Float16]
+                .map(ElementType::value_bytes);
+        assert_eq!(bytes, [16, 8, 4, 8]);
+        assert_eq!(ElementType::Int8.value_bytes(), 8);
     }
 }
