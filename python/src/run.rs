@@ -51,38 +51,15 @@ pub fn run(
     progress: bool,
     on_progress: Option<Bound<'_, PyAny>>,
 ) -> PyResult<String> {
-    let job = job(path, dataset, along, output, threads, max_mem_mb, force);
-    match analysis {
-        "find" => {
-            let params: PeakParams = params::from_keywords(params)?;
-            run_engine(py, job?, progress, on_progress, |layout| PeakFinding::new(layout, params))
-        }
-        "sho" => {
-            let params: ShoParams = params::from_keywords(params)?;
-            run_engine(py, job?, progress, on_progress, |layout| ShoFit::new(layout, params))
-        }
-        other => Err(PyValueError::new_err(format!("no analysis {other:?}: find or sho"))),
-    }
-}
-
-/// The job of [`run`]'s arguments (progress is set by [`run_engine`]).
-fn job(
-    input: PathBuf,
-    dataset: Option<String>,
-    along: Option<String>,
-    output: Option<PathBuf>,
-    threads: Option<usize>,
-    max_mem_mb: u64,
-    force: bool,
-) -> PyResult<Job> {
     if threads == Some(0) {
         return Err(PyValueError::new_err("threads must be at least 1"));
     }
     if max_mem_mb == 0 {
         return Err(PyValueError::new_err("max_mem_mb must be at least 1"));
     }
-    Ok(Job {
-        input,
+    // run_engine sets the progress mode.
+    let job = Job {
+        input: path,
         dataset,
         output,
         threads,
@@ -91,8 +68,19 @@ fn job(
         progress: ProgressMode::Quiet,
         along,
         bind_threads: Binding::Auto,
-        rank_timeout: std::time::Duration::from_secs_f64(compute::DEFAULT_RANK_TIMEOUT_S),
-    })
+        rank_timeout: Duration::from_secs_f64(compute::DEFAULT_RANK_TIMEOUT_S),
+    };
+    match analysis {
+        "find" => {
+            let params: PeakParams = params::from_keywords(params)?;
+            run_engine(py, job, progress, on_progress, |layout| PeakFinding::new(layout, params))
+        }
+        "sho" => {
+            let params: ShoParams = params::from_keywords(params)?;
+            run_engine(py, job, progress, on_progress, |layout| ShoFit::new(layout, params))
+        }
+        other => Err(PyValueError::new_err(format!("no analysis {other:?}: find or sho"))),
+    }
 }
 
 /// Run the analysis `make` builds on `job` on an engine thread, watched from this one (signals,
