@@ -137,7 +137,8 @@ def bind(function, args, kwargs):
 # The keyword conversions by kind, scipy's way: what scipy accepts is accepted, what it refuses
 # raises the same class of exception. The Rust half then checks each value against its parameter.
 
-def _floats_array(value, name):
+def real_array(value, name):
+    """Real numbers of any shape as float64 (complex refused with ``TypeError``)."""
     a = np.asarray(value)
     if np.iscomplexobj(a):
         raise TypeError(f"{name} must be real, got a complex value")
@@ -149,17 +150,12 @@ def _floats_array(value, name):
     return a.astype(np.float64)
 
 
-def real_array(value, name):
-    """Real numbers of any shape as float64 (complex refused with ``TypeError``)."""
-    return _floats_array(value, name)
-
-
 def real(value, name):
     """A real scalar as float."""
     a = np.asarray(value)
     if a.ndim != 0:
         raise TypeError(f"{name} must be a number, got {value!r}")
-    return float(_floats_array(a, name))
+    return float(real_array(a, name))
 
 
 def _count(value, name):
@@ -178,7 +174,7 @@ def _size(value, name):
 
 
 def _floats(value, name):
-    a = _floats_array(value, name)
+    a = real_array(value, name)
     if a.ndim != 1:
         # scipy takes len(max_distances): a scalar fails there with a TypeError.
         raise TypeError(f"{name} must be a 1-D sequence")
@@ -186,7 +182,7 @@ def _floats(value, name):
 
 
 def _widths(value, name):
-    a = np.atleast_1d(_floats_array(value, name))
+    a = np.atleast_1d(real_array(value, name))
     if a.ndim != 1:
         raise ValueError(f"{name} must be a number or a 1-D sequence, got a {a.ndim}-D array")
     return a.tolist()

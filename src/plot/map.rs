@@ -64,6 +64,19 @@ struct Frame {
     extra_h: u32,
 }
 
+impl Frame {
+    /// Above the plot area: the margin and the upper half of the height to spare. The cells
+    /// and the colour bar share it, so the bar stands level with the map.
+    fn top(&self) -> u32 {
+        self.margin + self.extra_h / 2
+    }
+
+    /// Below the plot area (the x axis's labels not counted): the margin and the lower half.
+    fn bottom(&self) -> u32 {
+        self.margin + self.extra_h - self.extra_h / 2
+    }
+}
+
 /// The colour scale of the values: their range (`v0..v1`, in prefixed units) and the prefix.
 struct ValueScale {
     v0: f64,
@@ -169,10 +182,10 @@ impl MapFigure {
         let (sx, sy) = self.position_scales();
         let (ex, ey) = self.edges();
         let (x0, x1, y0, y1) = self.extent();
-        let Frame { margin, x_area, y_area, extra_h, .. } = *frame;
+        let Frame { margin, x_area, y_area, .. } = *frame;
         let mut chart = ChartBuilder::on(plot)
-            .margin_top(margin + extra_h / 2)
-            .margin_bottom(margin + extra_h - extra_h / 2)
+            .margin_top(frame.top())
+            .margin_bottom(frame.bottom())
             .margin_left(margin)
             .margin_right(margin)
             .x_label_area_size(x_area)
@@ -208,13 +221,13 @@ impl MapFigure {
         values: &ValueScale,
     ) -> Result<(), PlotError> {
         let err = drawing::<DB::ErrorType>("map");
-        let Frame { margin, x_area, extra_h, .. } = *frame;
+        let x_area = frame.x_area;
         let (v0, v1) = (values.v0, values.v1);
         let (bar_width, bar_h) = bar.dim_in_pixel();
         let (strip, gap, title_room) = (f.label + f.tick / 2, f.tick / 2, f.label * 2);
         let mut cb = ChartBuilder::on(bar)
-            .margin_top(margin + extra_h / 2)
-            .margin_bottom(margin + extra_h - extra_h / 2 + x_area)
+            .margin_top(frame.top())
+            .margin_bottom(frame.bottom() + x_area)
             .margin_left(gap)
             .margin_right(title_room)
             .set_label_area_size(LabelAreaPosition::Right, bar_width.saturating_sub(strip + gap + title_room))
@@ -230,7 +243,7 @@ impl MapFigure {
         mesh.label_style(("sans-serif", f.tick)).draw().map_err(&err)?;
         // plotters would write a right-hand axis title top to bottom; written bottom to top, as
         // the map's own y title, it reads the same way.
-        let mid = (margin + extra_h / 2) as i32 + (bar_h - 2 * margin - extra_h - x_area) as i32 / 2;
+        let mid = frame.top() as i32 + (bar_h - frame.top() - frame.bottom() - x_area) as i32 / 2;
         bar.draw(&Text::new(
             axis_label(&self.value_name, &values.scale.units),
             ((bar_width - f.label) as i32, mid),
