@@ -66,9 +66,7 @@ def _find_peaks_cwt():
 def _file_args(function, front):
     """A file function's arguments: its own (``front``), ``wavelet`` (only None, as scipy's
     default), then every parameter of the analysis, keyword-only."""
-    return front + [Arg("wavelet", "None", None, keyword=True)] + [
-        _analysis_arg(s, keyword=True) for s in DESCRIPTIONS[function]
-    ]
+    return _with_params(function, front + [Arg("wavelet", "None", None, keyword=True)])
 
 
 def _with_params(function, front):
