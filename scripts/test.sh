@@ -125,8 +125,14 @@ stage() {
         return 0
     fi
     echo "=== $name" >&2
-    local t0=$SECONDS rc=0
-    "$@" || rc=$?
+    local t0=$SECONDS rc
+    # In a subshell with errexit in force, so that any command of the stage fails it. Run as
+    # `"$@" || rc=$?`, bash would ignore `set -e` in the whole stage, and only its last command
+    # could fail it (a failing `cargo fmt --check` of the crate passed while python/'s passed).
+    set +e
+    (set -e; "$@")
+    rc=$?
+    set -e
     if [ "$rc" -eq 0 ]; then
         passed=$((passed + 1))
         echo "=== $name: ok ($((SECONDS - t0)) s)" >&2

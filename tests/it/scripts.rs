@@ -1,7 +1,8 @@
 //! The test command's own contract (scripts/test.sh, scripts/lib.sh): a stage whose script is
-//! missing or not executable fails the run before anything runs, never a silent skip; a reference
-//! environment is made from its lock file once, and again only when the lock changes; a lock
-//! missing a package something needs fails it.
+//! missing or not executable fails the run before anything runs, never a silent skip; a stage
+//! fails when any of its commands fails, not only its last; a reference environment is made from
+//! its lock file once, and again only when the lock changes; a lock missing a package something
+//! needs fails it.
 use std::path::Path;
 use std::process::Output;
 
@@ -61,6 +62,33 @@ fn a_stage_script_missing_or_not_executable_fails_the_test_command_before_anythi
     assert!(stderr.contains("nothing was run"), "{stderr}");
     // Not even the set-up, nor a first stage.
     assert!(!stderr.contains("bootstrap:") && !stderr.contains("==="), "{stderr}");
+}
+
+/// A `cargo` that fails in the checkout's root and passes in python/ (and for `--version`, which
+/// the set-up asks): the format stage's first command fails and its last one passes.
+const CARGO_FAILING_IN_THE_ROOT: &str = r#"#!/bin/sh
+case "$*" in *--version*) exit 0 ;; esac
+[ "$(basename "$PWD")" = python ] && exit 0
+echo "cargo (test stub): '$*' fails here" >&2
+exit 1
+"#;
+
+/// The checkout's own test command with that `cargo` first on PATH. Its set-up
+/// (bootstrap.sh --tests) finds everything installed where the test command has run it.
+#[test]
+fn a_stage_fails_when_any_of_its_commands_fails_not_only_its_last() {
+    use std::os::unix::fs::PermissionsExt;
+    let stub = tempfile::tempdir().unwrap();
+    let cargo = stub.path().join("cargo");
+    std::fs::write(&cargo, CARGO_FAILING_IN_THE_ROOT).unwrap();
+    std::fs::set_permissions(&cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", stub.path().display(), std::env::var("PATH").unwrap_or_default());
+    let out = command("bash").arg(repo().join("scripts/test.sh")).env("PATH", path).output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("'fmt --check' fails here"), "{stderr}");
+    assert!(stderr.contains("=== format: FAILED (exit 1)"), "{stderr}");
+    assert!(stderr.contains("test: 0 passed, 0 skipped, 1 failed"), "{stderr}");
 }
 
 /// `reference_env VENV LOCK python3 MODULES...` from scripts/lib.sh.
