@@ -38,7 +38,10 @@ say() { printf '%s: %s\n' "$script" "$*" >&2; }
 die() { say "$*"; exit 1; }
 fail() { say "FAIL: $*"; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || die "$1 not found${2:+: $2}"; }
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+# The comment lines after the shebang, up to the first line that is not one (shellcheck's
+# directives left out): a script whose `set -euo pipefail` comes later (test-fresh.sh, which can
+# be sourced) prints its help, not its code.
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 && !/^# shellcheck /' "$0" | sed 's/^# \{0,1\}//'; }
 cluster() { bash "$repo/scripts/cluster.sh" "$@"; }
 
 options() {

@@ -18,8 +18,6 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
-
 if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
     usage
     [ $# -ge 1 ] && exit 0

@@ -171,3 +171,17 @@ fn a_lock_missing_a_package_fails_the_reference_environment_and_a_pin_it_overrid
     assert!(stderr.contains("lonely 1.0 requires absent, which is not installed"), "{stderr}");
     assert!(!venv.join(".lock.stamp").exists(), "an incomplete environment must not be kept as made");
 }
+
+#[test]
+fn test_fresh_help_is_its_header_not_its_code() {
+    // Its `set -euo pipefail` comes late (the script can be sourced): the help stops before code.
+    let out = bash(&[repo().join("scripts/test-fresh.sh").to_str().unwrap(), "bookworm", "--help"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.starts_with("The README's two commands on a fresh Debian"), "{stdout}");
+    assert!(
+        stdout.trim_end().ends_with("Environment: TMPDIR (where the chroot is made, default /var/tmp)."),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("shellcheck") && !stdout.contains("()"), "{stdout}");
+}
