@@ -43,7 +43,7 @@
 //! spectrum has a NaN or ±inf.
 mod bank;
 mod direct;
-mod isa;
+pub(crate) mod isa; // also the SHO kernel's choice of vector arm
 mod lowrank;
 mod packed;
 mod params;

@@ -4,6 +4,7 @@
 use super::guess::{self, GuessScratch, View};
 use super::model::{self, Axis, Internal};
 use super::{lm, ComplexSample, FitStatus, FrequencyBound, Sho, ShoError, ShoGuess, ShoOutcome, ShoParams};
+use crate::cwt::isa::{Isa, Level};
 use crate::cwt::{CwtParams, PeakFinder, Scratch as CwtScratch};
 
 /// The plan for spectra on one frequency axis: the axis, the parameters and, for
@@ -14,41 +15,10 @@ pub struct ShoFitter {
     params: ShoParams,
     peaks: Option<PeakFinder>,
     settings: lm::Settings,
+    /// The vector instructions the kernel runs in, the widest detected (the CWT kernel's choice).
+    /// Every arm runs the same operations in the same order (no fused multiply-adds: Rust never
+    /// contracts), so the outcomes are the same bits on every CPU.
     isa: Isa,
-}
-
-/// The vector instructions the kernel is compiled for, the widest detected at run time. Every
-/// arm runs the same operations in the same order (no fused multiply-adds: Rust never contracts),
-/// so the outcomes are the same bits on every CPU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Isa {
-    #[cfg(target_arch = "x86_64")]
-    Avx512,
-    #[cfg(target_arch = "x86_64")]
-    Avx2,
-    Portable,
-}
-
-impl Isa {
-    fn detect() -> Isa {
-        Isa::supported()[0]
-    }
-
-    /// Every arm this CPU runs, widest first.
-    pub(crate) fn supported() -> Vec<Isa> {
-        let mut arms = Vec::new();
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                arms.push(Isa::Avx512);
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                arms.push(Isa::Avx2);
-            }
-        }
-        arms.push(Isa::Portable);
-        arms
-    }
 }
 
 /// Per-thread working memory of a [`ShoFitter`].
@@ -106,11 +76,10 @@ impl ShoFitter {
         Ok(())
     }
 
-    /// The plan with the kernel's vector instructions chosen: for the tests that hold every arm
-    /// the CPU runs to the same bits.
+    /// The plan with the kernel's vector instructions chosen (one of `Isa::supported`): for the
+    /// tests that hold every arm the CPU runs to the same bits.
     #[cfg(test)]
     pub(crate) fn with_isa(mut self, isa: Isa) -> ShoFitter {
-        assert!(Isa::supported().contains(&isa), "{isa:?} is not supported by this CPU");
         self.isa = isa;
         self
     }
@@ -165,14 +134,14 @@ impl ShoFitter {
         if let Some(finder) = &self.peaks {
             self.choose_peaks(finder, spectra, scratch);
         }
-        match self.isa {
-            // SAFETY: `Isa::detect` (or the tests' `with_isa`) chose the arm for this CPU's features.
+        match self.isa.level() {
+            // SAFETY: the CPU has AVX-512F (an `Isa` is only made by detection).
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => unsafe { self.fit_all_avx512(spectra, scratch, &mut emit) },
-            // SAFETY: as above.
+            Level::Avx512 => unsafe { self.fit_all_avx512(spectra, scratch, &mut emit) },
+            // SAFETY: the CPU has AVX2 (an `Isa` is only made by detection).
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => unsafe { self.fit_all_avx2(spectra, scratch, &mut emit) },
-            Isa::Portable => self.fit_all(spectra, scratch, &mut emit),
+            Level::Avx2Fma => unsafe { self.fit_all_avx2(spectra, scratch, &mut emit) },
+            Level::Portable => self.fit_all(spectra, scratch, &mut emit),
         }
     }
 
