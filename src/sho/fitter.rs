@@ -256,10 +256,8 @@ impl ShoFitter {
     fn start(&self, x: &View<'_>, guess: Internal, best_pair: Option<Internal>) -> Option<Internal> {
         let finite = |p: &Internal| p.iter().all(|v| v.is_finite());
         let fast = || model::to_internal(&Sho::from_array(guess::fast_guess(&self.axis, x)));
-        let mut p = [Some(guess), best_pair, Some(fast())].into_iter().flatten().find(finite)?;
-        if self.settings.bound_frequency {
-            p[2] = p[2].clamp(self.axis.lo, self.axis.hi);
-        }
+        let first = [Some(guess), best_pair, Some(fast())].into_iter().flatten().find(finite)?;
+        let mut p = lm::clip(&self.axis, first, self.settings.bound_frequency);
         if let Some((cr, ci)) = model::best_amplitude(&self.axis, x.re, x.im, p[2], p[3]) {
             p[0] = cr;
             p[1] = ci;

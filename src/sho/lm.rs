@@ -186,7 +186,8 @@ fn is_small(d: &[f64; 4], p: &Internal, xtol: f64) -> bool {
         && d[3].abs() <= xtol * p[3].abs()
 }
 
-fn clip(axis: &Axis, mut p: Internal, bounded: bool) -> Internal {
+/// p with ω0 put in the band where it is bounded (BGlib's `SHOlowerBound`/`SHOupperBound`).
+pub(crate) fn clip(axis: &Axis, mut p: Internal, bounded: bool) -> Internal {
     if bounded {
         p[2] = p[2].clamp(axis.lo, axis.hi);
     }
