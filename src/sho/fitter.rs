@@ -256,7 +256,11 @@ impl ShoFitter {
     fn start(&self, x: &View<'_>, guess: Internal, best_pair: Option<Internal>) -> Option<Internal> {
         let finite = |p: &Internal| p.iter().all(|v| v.is_finite());
         let fast = || model::to_internal(&Sho::from_array(guess::fast_guess(&self.axis, x)));
-        let first = [Some(guess), best_pair, Some(fast())].into_iter().flatten().find(finite)?;
+        let first = [Some(guess), best_pair]
+            .into_iter()
+            .flatten()
+            .find(finite)
+            .or_else(|| Some(fast()).filter(finite))?;
         let mut p = lm::clip(&self.axis, first, self.settings.bound_frequency);
         if let Some((cr, ci)) = model::best_amplitude(&self.axis, x.re, x.im, p[2], p[3]) {
             p[0] = cr;
