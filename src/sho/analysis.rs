@@ -18,7 +18,7 @@ use super::{FitStatus, Sho, ShoFitter, ShoGuess, ShoOutcome, ShoParams, ShoScrat
 use crate::compute::{Analysis, ComputeError, RowItems, Rows, WriteTarget};
 use crate::params::{Param, Parameters};
 use crate::usid::write::{self, Ancillary, DimSpec, MainSpec};
-use crate::usid::{attr, SpectraLayout, UsidError};
+use crate::usid::{attr, results, SpectraLayout, UsidError};
 
 /// The status datasets of an SHO results group, as BGlib's fitter names them.
 pub const STATUS_DATASETS: &[&str] = &["completed_guess_positions", "completed_fit_positions"];
@@ -214,9 +214,7 @@ fn copy_context(t: &WriteTarget<'_>) -> Result<(), UsidError> {
     };
     copy(&source, &target, "data_type")?;
     let mut path = String::new();
-    for part in
-        t.source.path.trim_start_matches('/').split('/').collect::<Vec<_>>().iter().rev().skip(1).rev()
-    {
+    for part in results::parent_path(&t.source.path).split('/').filter(|part| !part.is_empty()) {
         path = format!("{path}/{part}");
         if let (Ok(from), Ok(to)) = (source.group(&path), target.group(&path)) {
             for name in MEASUREMENT_ATTRS {
