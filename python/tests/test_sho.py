@@ -57,9 +57,11 @@ def test_fit_sho_writes_the_commands_records_and_sho_fit_gives_them_in_memory(be
 
 def test_parameters_come_from_the_description_and_reach_the_fit(beps):
     x, freqs = spectra(beps)
-    default = usid_peaks.sho_fit(freqs, x[:2])
-    capped = usid_peaks.sho_fit(freqs, x[:2], max_iterations=1, guess="wavelet_peaks")
-    assert default.tobytes() != capped.tobytes()
+    default = b"".join(r.tobytes() for r in usid_peaks.sho_fit(freqs, x[:2], with_guess=True))
+    # Each keyword on its own, so that one the fit ignored would fail.
+    for keywords in ({"max_iterations": 1}, {"guess": "wavelet_peaks"}, {"num_points": 3}):
+        given = usid_peaks.sho_fit(freqs, x[:2], with_guess=True, **keywords)
+        assert b"".join(r.tobytes() for r in given) != default, keywords
     sig = __import__("inspect").signature(usid_peaks.sho_fit)
     assert list(sig.parameters)[:4] == ["frequencies", "responses", "threads", "with_guess"]
     assert sig.parameters["num_points"].default == 5
