@@ -4,19 +4,24 @@
 //! * [`SpectrumFigure`] — one pixel's spectrum as points with a vertical line at each peak.
 //! * [`MapFigure`] — one value per pixel over the position grid, with a colour bar; pixels without
 //!   a value (no peak, dead) are drawn grey.
+//! * [`FitFigure`] — one pixel's complex spectrum (amplitude and phase, or real and imaginary
+//!   part) with a fitted model curve.
 //! * [`ScalingFigure`] — compute time and speed-up against cores (threads, MPI ranks).
 //!
 //! [`spectrum_figure`] and [`map_figure`] make the first two from a file: a pixel's spectrum and
-//! peaks, and the newest complete peak-finding results over the grid.
+//! peaks, and the newest complete results over the grid — peak finding's, or one field of the
+//! SHO fit's records; [`sho_spectrum_figure`] a pixel's spectrum with its SHO fit.
 //!
 //! Text is rendered with a TrueType font read at run time (the file `USID_PEAKS_FONT` names, else
 //! the system's DejaVu Sans, Liberation Sans or Arial), so no fontconfig or freetype is needed to
 //! build or run.
 
+mod fitted;
 mod font;
 mod map;
 mod peaks;
 mod scaling;
+mod sho;
 mod spectrum;
 mod units;
 
@@ -28,9 +33,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+pub use fitted::{FitFigure, Parts};
 pub use map::MapFigure;
-pub use peaks::{map_figure, spectrum_figure, MapOf, MapQuery};
+pub use peaks::{map_figure, spectrum_figure, MapOf, MapQuery, MapWhat};
 pub use scaling::{ScalingFigure, ScalingSeries};
+pub use sho::{sho_field, sho_spectrum_figure, ShoPixelQuery, DEFAULT_SHO_FIELD};
 pub use spectrum::SpectrumFigure;
 pub(crate) use units::{si_scale, Scaled};
 
@@ -212,6 +219,48 @@ pub(crate) type Chart<'a, DB> = ChartContext<
     DB,
     Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
 >;
+
+/// A chart of a spectrum on `area`: f64 axes over `x` and `y`, labelled `x_desc` and
+/// `y_desc`, with the faint grid of [`gridded`] — the spectrum figures' one layout.
+pub(crate) fn spectrum_chart<'a, DB: DrawingBackend + 'a>(
+    area: &'a DrawingArea<DB, Shift>,
+    x: (f64, f64),
+    y: (f64, f64),
+    (x_desc, y_desc): (String, String),
+    f: &Fonts,
+) -> Result<Chart<'a, DB>, PlotError> {
+    let err = drawing::<DB::ErrorType>("spectrum");
+    let mut chart = ChartBuilder::on(area)
+        .margin(f.tick)
+        .margin_right(f.tick * 2)
+        .x_label_area_size(f.label * 3)
+        .y_label_area_size(f.label * 4)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)
+        .map_err(&err)?;
+    gridded(chart.configure_mesh().x_desc(x_desc).y_desc(y_desc), f).draw().map_err(&err)?;
+    Ok(chart)
+}
+
+/// The measured values as points (the finite ones), with `label` in the legend.
+pub(crate) fn draw_points<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    xs: &[f64],
+    ys: impl Iterator<Item = f64>,
+    label: &str,
+) -> Result<(), PlotError> {
+    let colour = RGBColor(31, 119, 180);
+    chart
+        .draw_series(
+            xs.iter()
+                .zip(ys)
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .map(|(&x, y)| Circle::new((x, y), 3, colour.filled())),
+        )
+        .map_err(drawing::<DB::ErrorType>("spectrum"))?
+        .label(label)
+        .legend(move |(x, y)| Circle::new((x + 10, y), 3, colour.filled()));
+    Ok(())
+}
 
 /// The series legend in one style for every figure: a light box at `pos`.
 pub(crate) fn draw_legend<'a, DB: DrawingBackend + 'a>(

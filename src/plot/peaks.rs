@@ -114,7 +114,7 @@ fn trim_zeros(s: &str) -> String {
     }
 }
 
-fn base_name(path: &str) -> &str {
+pub(super) fn base_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
@@ -129,40 +129,90 @@ pub enum MapOf {
     Count,
 }
 
+/// What [`map_figure`] draws of which results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapWhat<'a> {
+    /// The newest complete peak-finding results when there are any (their first peak's
+    /// frequency), else the newest complete SHO fit's `Fit` at its default field.
+    Auto,
+    /// Peak-finding results.
+    Peaks(MapOf),
+    /// The SHO fit: one field of its `Fit` records (`guess`: of its `Guess`), named as
+    /// [`super::sho_field`] matches it (`None`: [`super::DEFAULT_SHO_FIELD`]).
+    Sho { field: Option<&'a str>, guess: bool },
+}
+
 /// Which results [`map_figure`] draws.
 #[derive(Debug, Clone, Copy)]
 pub struct MapQuery<'a> {
-    /// The source map, or a file `find -o` wrote (then the newest complete group in it is drawn).
+    /// The source map, or a file `find -o`/`sho -o` wrote (then the newest complete group in
+    /// it is drawn).
     pub file: &'a Path,
     /// The source dataset; `None`: the file's only source dataset.
     pub dataset: Option<&'a str>,
     /// The file the results are in, when not `file` (what `find -o` wrote).
     pub results: Option<&'a Path>,
-    pub of: MapOf,
+    pub what: MapWhat<'a>,
     /// `(dimension, step)`: which spectrum of each pixel, with several (the first by default).
     pub steps: &'a [(&'a str, usize)],
 }
 
-/// The process whose groups a map draws.
-const PROCESS: &str = PeakFinding::NAME;
+/// An analysis whose results groups are drawn: its process name, its own status datasets, and
+/// the command that writes them (for messages).
+pub(super) struct Process {
+    pub name: &'static str,
+    pub status: &'static [&'static str],
+    pub command: &'static str,
+}
 
-/// The newest complete peak-finding group to draw, the file it is in, and the source's pixel
-/// count when the source is known: beside the source dataset of `file` (in `file`, or in
-/// `results`), or — when `file` holds no source dataset, as a file `find -o` wrote — the newest
-/// complete one in `file`.
-fn results_to_draw(q: &MapQuery<'_>) -> Result<(hdf5::File, ResultsGroup, Option<usize>), PlotError> {
-    let complete = |g: &ResultsGroup| g.process == PROCESS && g.complete_for(&[results::STATUS]);
+/// Peak finding's groups.
+const PEAKS: Process = Process { name: PeakFinding::NAME, status: &[results::STATUS], command: "find" };
+
+/// A results group to draw: the file it is in, the group, and the source's pixel count when
+/// the source is known.
+pub(super) struct Found {
+    pub file: hdf5::File,
+    pub group: ResultsGroup,
+    pub source_pixels: Option<usize>,
+}
+
+impl Found {
+    /// The path of member `name` of the group.
+    pub(super) fn at(&self, name: &str) -> String {
+        format!("{}/{name}", self.group.path)
+    }
+
+    /// Refuse results of another map than the source: `n` is the results' pixel count.
+    pub(super) fn check_pixels(&self, n: usize) -> Result<(), PlotError> {
+        match self.source_pixels.filter(|&s| s != n) {
+            Some(s) => Err(PlotError::input(format!(
+                "{}: {} has {n} pixels but the source dataset has {s}; are these its results?",
+                self.file.filename(),
+                self.group.path
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The newest complete group of process `p` to draw: beside the source dataset of `file` (in
+/// `file`, or in `results`), or — when `file` holds no source dataset, as a file `find -o`
+/// wrote — the newest complete one in `file`. `Ok(Err(..))`: the files read, and hold no such
+/// group (the message says which command makes one).
+pub(super) fn results_to_draw(q: &MapQuery<'_>, p: &Process) -> Result<Result<Found, PlotError>, PlotError> {
+    let complete = |g: &ResultsGroup| g.process == p.name && g.complete_for(p.status);
     let file = usid::open_file(q.file)?;
     let has_source = q.dataset.is_some()
         || usid::find_main_datasets(&file)?.iter().any(|p| !results::is_in_results_group(p));
     if !has_source {
         let group = results::all_groups(&file).into_iter().rev().find(|g| complete(g)).ok_or_else(|| {
             PlotError::input(format!(
-                "{}: has no USID source dataset and no complete results of usid-peaks find",
-                q.file.display()
+                "{}: has no USID source dataset and no complete results of usid-peaks {}",
+                q.file.display(),
+                p.command
             ))
-        })?;
-        return Ok((file, group, None));
+        });
+        return Ok(group.map(|group| Found { file, group, source_pixels: None }));
     }
     let (_f, main) = open_main(q.file, q.dataset)?;
     let rfile = match q.results {
@@ -170,51 +220,64 @@ fn results_to_draw(q: &MapQuery<'_>) -> Result<(hdf5::File, ResultsGroup, Option
         None => file,
     };
     let hint = match q.results {
-        Some(r) => format!("run usid-peaks find {} -o {} first", q.file.display(), r.display()),
+        Some(r) => format!("run usid-peaks {} {} -o {} first", p.command, q.file.display(), r.display()),
         None => format!(
-            "run usid-peaks find {} first (or give --results with the file find -o wrote)",
-            q.file.display()
+            "run usid-peaks {} {} first (or give --results with the file {} -o wrote)",
+            p.command,
+            q.file.display(),
+            p.command
         ),
     };
-    let Some(group) = results::newest_group_where(&rfile, &main.path, PROCESS, complete) else {
-        return Err(PlotError::input(format!(
-            "{}: no complete results for {} — {hint}",
+    let Some(group) = results::newest_group_where(&rfile, &main.path, p.name, complete) else {
+        return Ok(Err(PlotError::input(format!(
+            "{}: no complete {} results for {} — {hint}",
             q.results.unwrap_or(q.file).display(),
+            p.name,
             main.path
-        )));
+        ))));
     };
-    Ok((rfile, group, Some(main.n_positions)))
+    Ok(Ok(Found { file: rfile, group, source_pixels: Some(main.n_positions) }))
 }
 
-/// The map of one results group, drawn from the group alone: Peak_Count's position dimensions
-/// give the grid and its spectroscopic dimensions (the source's other dims) the step choice;
-/// Peak_Frequencies says the along dimension's name and units.
+/// The map of one results group: peak finding's (see [`peaks_map`]) or the SHO fit's (see
+/// [`super::sho`]); [`MapWhat::Auto`] takes peak finding's when there is a complete group and
+/// the SHO fit's otherwise.
 pub fn map_figure(q: &MapQuery<'_>) -> Result<MapFigure, PlotError> {
-    let (file, group, source_pixels) = results_to_draw(q)?;
-    let at = |name: &str| format!("{}/{name}", group.path);
-    let count = MainDataset::open(&file, &at("Peak_Count"))?;
-    let freqs = MainDataset::open(&file, &at("Peak_Frequencies"))?;
-    if let Some(n) = source_pixels.filter(|&n| n != count.n_positions) {
-        return Err(PlotError::input(format!(
-            "{}: {} has {} pixels but the source dataset has {n}; are these its results?",
-            file.filename(),
-            group.path,
-            count.n_positions
-        )));
+    use super::sho::{sho_map, SHO};
+    match q.what {
+        MapWhat::Peaks(of) => peaks_map(results_to_draw(q, &PEAKS)??, of, q.steps),
+        MapWhat::Sho { field, guess } => sho_map(results_to_draw(q, &SHO)??, field, guess, q.steps),
+        MapWhat::Auto => match results_to_draw(q, &PEAKS)? {
+            Ok(found) => peaks_map(found, MapOf::Frequency, q.steps),
+            Err(none) => match results_to_draw(q, &SHO)? {
+                Ok(found) => sho_map(found, None, false, q.steps),
+                Err(_) => Err(PlotError::input(format!("{none} (or usid-peaks sho, for the SHO fit's map)"))),
+            },
+        },
     }
-    let (column, label) = chosen_column(&count, &freqs.quantity, q.steps)?;
+}
+
+/// The map of one peak-finding group, drawn from the group alone: Peak_Count's position
+/// dimensions give the grid and its spectroscopic dimensions (the source's other dims) the step
+/// choice; Peak_Frequencies says the along dimension's name and units.
+fn peaks_map(found: Found, of: MapOf, steps: &[(&str, usize)]) -> Result<MapFigure, PlotError> {
+    let (file, group) = (&found.file, &found.group);
+    let count = MainDataset::open(file, &found.at("Peak_Count"))?;
+    let freqs = MainDataset::open(file, &found.at("Peak_Frequencies"))?;
+    found.check_pixels(count.n_positions)?;
+    let (column, label) = chosen_column(&count, &freqs.quantity, steps)?;
     let read = |name: &str| -> Result<ndarray::Array2<f64>, PlotError> {
-        let d = file.dataset(&at(name)).and_then(|d| d.read_2d::<f64>());
+        let d = file.dataset(&found.at(name)).and_then(|d| d.read_2d::<f64>());
         d.map_err(|e| {
             let e = crate::error::one_line(e);
-            PlotError::input(format!("{}: {}: {e}", file.filename(), at(name)))
+            PlotError::input(format!("{}: {}: {e}", file.filename(), found.at(name)))
         })
     };
     let per_pixel = count.n_bins.max(1);
     // The first peak of the chosen spectrum: its column, the peak slot varying fastest.
     let first = |name: &str| read(name).map(|a| a.column(column * (a.ncols() / per_pixel)).to_vec());
     let along = freqs.quantity.clone();
-    let (values, value_name, value_units, what) = match q.of {
+    let (values, value_name, value_units, what) = match of {
         MapOf::Frequency => {
             let name = format!("first peak's {along}");
             (first("Peak_Frequencies")?, name.clone(), freqs.units.clone(), name)
@@ -237,20 +300,22 @@ pub fn map_figure(q: &MapQuery<'_>) -> Result<MapFigure, PlotError> {
         format!("{}: {what}{label} ({})", base_name(&group.source_dataset), base_name(&group.path));
     figure.value_name = value_name;
     figure.value_units = value_units;
-    figure.integers = q.of != MapOf::Frequency;
+    figure.integers = of != MapOf::Frequency;
     Ok(figure)
 }
 
-/// Which column of Peak_Count (which spectrum of each pixel) the `steps` choose, and its label
-/// for the title (`, DC_Offset=-2.5 V`; empty with one spectrum per pixel). Peak_Count's
-/// spectroscopic dims are the source's other dims, or a one-bin `Count` axis.
-fn chosen_column(
+/// Which column of a results dataset (which spectrum of each pixel) the `steps` choose, and its
+/// label for the title (`, DC_Offset=-2.5 V`; empty with one spectrum per pixel). The results'
+/// spectroscopic dims are the source's other dims, or a one-bin placeholder axis (`Count` of
+/// Peak_Count, pyUSID's `Single_Step` of the SHO fit).
+pub(super) fn chosen_column(
     count: &MainDataset,
     along: &str,
     steps: &[(&str, usize)],
 ) -> Result<(usize, String), PlotError> {
     let per_pixel = count.n_bins.max(1);
-    let others: Vec<(String, usize)> = if count.spectroscopic_dims.iter().any(|d| d.name == "Count") {
+    let placeholder = |d: &crate::usid::Dim| d.size == 1 && (d.name == "Count" || d.name == "Single_Step");
+    let others: Vec<(String, usize)> = if count.spectroscopic_dims.iter().any(placeholder) {
         Vec::new()
     } else {
         count.spectroscopic_dims.iter().map(|d| (d.name.clone(), d.size)).collect()
@@ -282,7 +347,7 @@ fn chosen_column(
 
 /// A map of `values` (one per pixel of `main`) over its 1-D or 2-D position grid; the title and
 /// the values' name and units are the caller's to fill in.
-fn grid_figure(main: &MainDataset, values: Vec<f64>) -> Result<MapFigure, PlotError> {
+pub(super) fn grid_figure(main: &MainDataset, values: Vec<f64>) -> Result<MapFigure, PlotError> {
     let dims = &main.position_dims;
     if dims.is_empty() || dims.len() > 2 {
         return Err(PlotError::usage(format!(

@@ -3,7 +3,10 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{axis_label, centred_line, draw_legend, drawing, gridded, si_scale, Figure, Fonts, PlotError};
+use super::{
+    axis_label, centred_line, draw_legend, draw_points, drawing, si_scale, spectrum_chart, Figure, Fonts,
+    PlotError,
+};
 
 /// One spectrum as points against the spectroscopic values, with a vertical line at each peak.
 #[derive(Debug, Clone)]
@@ -62,22 +65,8 @@ impl Figure for SpectrumFigure {
         let ys: Vec<f64> = self.y.iter().map(|v| v * sy.factor).collect();
         let (y0, y1) = range_of(ys.iter().copied(), 0.05);
 
-        let mut chart = ChartBuilder::on(&body)
-            .margin(f.tick)
-            .margin_right(f.tick * 2)
-            .x_label_area_size(f.label * 3)
-            .y_label_area_size(f.label * 4)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(&err)?;
-        gridded(
-            chart
-                .configure_mesh()
-                .x_desc(axis_label(&self.x_name, &sx.units))
-                .y_desc(axis_label(&self.y_name, &sy.units)),
-            &f,
-        )
-        .draw()
-        .map_err(&err)?;
+        let descs = (axis_label(&self.x_name, &sx.units), axis_label(&self.y_name, &sy.units));
+        let mut chart = spectrum_chart(&body, (x0, x1), (y0, y1), descs, &f)?;
 
         let peak_colour = RGBColor(214, 39, 40);
         let mut first = true;
@@ -93,17 +82,7 @@ impl Figure for SpectrumFigure {
                 first = false;
             }
         }
-        let point_colour = RGBColor(31, 119, 180);
-        chart
-            .draw_series(
-                xs.iter()
-                    .zip(&ys)
-                    .filter(|(x, y)| x.is_finite() && y.is_finite())
-                    .map(|(&x, &y)| Circle::new((x, y), 3, point_colour.filled())),
-            )
-            .map_err(&err)?
-            .label("spectrum")
-            .legend(move |(x, y)| Circle::new((x + 10, y), 3, point_colour.filled()));
+        draw_points(&mut chart, &xs, ys.iter().copied(), "spectrum")?;
         draw_legend(&mut chart, SeriesLabelPosition::UpperRight, f.tick)?;
         Ok(())
     }

@@ -114,16 +114,47 @@ impl MainDataset {
     /// what is wrong in one line: the path does not exist, is a group, is not main (and why), or
     /// has an element type usid-peaks does not read.
     pub fn open(file: &hdf5::File, path: &str) -> Result<Self, UsidError> {
-        let dataset = open_dataset(file, path)?;
-        // The canonical absolute name, whatever form of the path the caller used.
-        let path = dataset.name();
-        let layout = check_layout(&dataset, &path)?;
-        let dtype =
+        Self::open_as(file, path, |dataset, path| {
             dataset.dtype().map_err(one_line).and_then(|t| ElementType::from_datatype(&t)).map_err(|ty| {
                 UsidError(format!(
                     "{path} has elements of type {ty}; usid-peaks reads complex, float and integer data"
                 ))
-            })?;
+            })
+        })
+    }
+
+    /// Open a main dataset of compound records whose fields are all float64 (an analysis's
+    /// results, as the SHO fit's `Guess` and `Fit`) for its dimensions and ancillary datasets:
+    /// `dtype` is then [`ElementType::Float64`], the type of each field. Its records are read
+    /// by their own type, never as spectra.
+    pub(crate) fn open_records(file: &hdf5::File, path: &str) -> Result<Self, UsidError> {
+        Self::open_as(file, path, |dataset, path| {
+            let desc = dataset.dtype().and_then(|t| t.to_descriptor()).map_err(|e| UsidError(one_line(e)))?;
+            match desc {
+                hdf5::types::TypeDescriptor::Compound(c)
+                    if !c.fields.is_empty()
+                        && c.fields.iter().all(|f| {
+                            f.ty == hdf5::types::TypeDescriptor::Float(hdf5::types::FloatSize::U8)
+                        }) =>
+                {
+                    Ok(ElementType::Float64)
+                }
+                _ => Err(UsidError(format!("{path} does not hold records of float64 fields"))),
+            }
+        })
+    }
+
+    /// Open and validate the main dataset at `path`, its element type given by `element`.
+    fn open_as(
+        file: &hdf5::File,
+        path: &str,
+        element: impl FnOnce(&Dataset, &str) -> Result<ElementType, UsidError>,
+    ) -> Result<Self, UsidError> {
+        let dataset = open_dataset(file, path)?;
+        // The canonical absolute name, whatever form of the path the caller used.
+        let path = dataset.name();
+        let layout = check_layout(&dataset, &path)?;
+        let dtype = element(&dataset, &path)?;
         let dims = |anc: &Ancillary| -> Result<Vec<Dim>, UsidError> {
             let sizes = dim_sizes(anc, &path)?;
             Ok(anc
