@@ -314,29 +314,61 @@ pub struct PixelQuery<'a> {
     pub steps: &'a [(&'a str, usize)],
 }
 
-/// The peaks of one pixel's spectra, as `usid-peaks pixel` and `usid_peaks.pixel` find them.
-pub fn pixel_peaks(query: &PixelQuery<'_>, params: PeakParams) -> Result<PixelPeaks, ComputeError> {
-    let select = |e: SelectError| ComputeError::of_class(e.class(), e.to_string());
-    let file = usid::open_file(query.file)?;
-    let dataset = match query.dataset {
-        Some(d) => d.to_string(),
-        None => only_source_dataset(&file, query.file).map_err(select)?,
-    };
-    let (source, layout) = Source::open(&file, &dataset, query.along)?;
-    let pixel = match &source {
-        Source::Usid(main) => Pixel::resolve(main, query.pixel),
-        Source::Nsid(ds, spectra) => {
-            // Rows and columns: the last SPATIAL axis is the columns, as positions run row-major.
-            let cols = spectra.position_axes.last().map_or("the last SPATIAL axis", |&a| &ds.dims[a].name);
-            let n_cols = spectra.position_shape().last().copied().unwrap_or(1);
-            Pixel::on_grid(query.pixel, &ds.path, spectra.n_positions, n_cols, cols)
+/// What a [`PixelQuery`] names, opened: the source dataset (USID or NSID) with its spectra
+/// along the chosen dimension, the pixel, and the chosen spectra among the pixel's.
+pub(crate) struct PixelSource {
+    pub source: Source,
+    pub layout: SpectraLayout,
+    pub pixel: Pixel,
+    pub chosen: Vec<usize>,
+}
+
+impl PixelSource {
+    /// Open the file, dataset, pixel and spectra `query` names; the pixel and the steps checked.
+    pub(crate) fn open(query: &PixelQuery<'_>) -> Result<PixelSource, ComputeError> {
+        let select = |e: SelectError| ComputeError::of_class(e.class(), e.to_string());
+        let file = usid::open_file(query.file)?;
+        let dataset = match query.dataset {
+            Some(d) => d.to_string(),
+            None => only_source_dataset(&file, query.file).map_err(select)?,
+        };
+        let (source, layout) = Source::open(&file, &dataset, query.along)?;
+        let pixel = match &source {
+            Source::Usid(main) => Pixel::resolve(main, query.pixel),
+            Source::Nsid(ds, spectra) => {
+                // Rows and columns: the last SPATIAL axis is the columns, as positions run row-major.
+                let cols =
+                    spectra.position_axes.last().map_or("the last SPATIAL axis", |&a| &ds.dims[a].name);
+                let n_cols = spectra.position_shape().last().copied().unwrap_or(1);
+                Pixel::on_grid(query.pixel, &ds.path, spectra.n_positions, n_cols, cols)
+            }
+        }
+        .map_err(select)?;
+        let chosen = select_spectra(&layout, query.steps).map_err(select)?;
+        Ok(PixelSource { source, layout, pixel, chosen })
+    }
+
+    /// The pixel's spectra as read from the file.
+    pub(crate) fn read(&self) -> Result<usid::SpectraBlock, ComputeError> {
+        let reader = self.source.reader(&self.layout, None)?;
+        Ok(reader.read_range(self.pixel.index..self.pixel.index + 1)?)
+    }
+
+    /// The quantity the dataset holds and its units, e.g. (`Deflection`, `V`).
+    pub(crate) fn quantity(&self) -> (&str, &str) {
+        match &self.source {
+            Source::Usid(m) => (&m.quantity, &m.units),
+            Source::Nsid(ds, _) => (&ds.quantity, &ds.units),
         }
     }
-    .map_err(select)?;
-    let chosen = select_spectra(&layout, query.steps).map_err(select)?;
-    let finding = PeakFinding::new(&layout, params)?;
-    let reader = source.reader(&layout, None)?;
-    Ok(finding.pixel(source.path(), &reader, &layout, pixel, &chosen)?)
+}
+
+/// The peaks of one pixel's spectra, as `usid-peaks pixel` and `usid_peaks.pixel` find them.
+pub fn pixel_peaks(query: &PixelQuery<'_>, params: PeakParams) -> Result<PixelPeaks, ComputeError> {
+    let at = PixelSource::open(query)?;
+    let finding = PeakFinding::new(&at.layout, params)?;
+    let reader = at.source.reader(&at.layout, None)?;
+    Ok(finding.pixel(at.source.path(), &reader, &at.layout, at.pixel, &at.chosen)?)
 }
 
 impl Analysis for PeakFinding {

@@ -19,6 +19,7 @@
 mod fitted;
 mod font;
 mod map;
+mod nsid;
 mod peaks;
 mod scaling;
 mod sho;

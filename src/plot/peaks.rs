@@ -5,11 +5,12 @@ use std::path::Path;
 
 use super::{si_scale, MapFigure, PlotError, SpectrumFigure};
 use crate::compute::ComputeError;
+use crate::compute::Source;
 use crate::error::Class;
-use crate::peaks::{Component, PeakFinding, PeakParams, PixelQuery};
+use crate::peaks::{Component, PeakFinding, PeakParams, PixelQuery, PixelSource};
 use crate::usid::results::{self, ResultsGroup};
-use crate::usid::select::{open_main, resolve_steps, select_spectra, Pixel, SelectError};
-use crate::usid::{self, MainDataset, SpectraLayout, UsidError};
+use crate::usid::select::{only_source_dataset, resolve_steps, SelectError};
+use crate::usid::{self, MainDataset, UsidError};
 
 impl From<UsidError> for PlotError {
     fn from(e: UsidError) -> Self {
@@ -29,25 +30,25 @@ impl From<ComputeError> for PlotError {
     }
 }
 
-/// One spectrum of one pixel with its peaks: the first of the spectra `query.steps` selects.
+/// One spectrum of one pixel with its peaks: the first of the spectra `query.steps` selects, of
+/// a USID or an NSID dataset.
 pub fn spectrum_figure(query: &PixelQuery<'_>, params: PeakParams) -> Result<SpectrumFigure, PlotError> {
     let component = params.options.component;
-    let (_file, main) = open_main(query.file, query.dataset)?;
-    let pixel = Pixel::resolve(&main, query.pixel)?;
-    let layout = SpectraLayout::named(&main, query.along)?.map_err(PlotError::usage)?;
-    let spectrum = select_spectra(&layout, query.steps)?.first().copied().unwrap_or(0);
-    let finding = PeakFinding::new(&layout, params)?;
-    let block = usid::SpectraReader::new(&main, &layout).read_range(pixel.index..pixel.index + 1)?;
+    let at = PixelSource::open(query)?;
+    let (layout, pixel) = (&at.layout, at.pixel);
+    let spectrum = at.chosen.first().copied().unwrap_or(0);
+    let finding = PeakFinding::new(layout, params)?;
+    let block = at.read()?;
     let peaks = finding.find_one(block.spectrum(spectrum));
     let mut y = Vec::new();
     finding.component_values(block.spectrum(spectrum), &mut y);
     let x = finding.axis().to_vec();
     let (name, units) = finding.axis_label();
-    let (y_name, y_units) = component_label(&main, component);
+    let (y_name, y_units) = component_label(at.quantity(), component);
     Ok(SpectrumFigure {
         title: format!(
             "{}  pixel (row {}, col {}) = index {}{}",
-            base_name(&main.path),
+            base_name(at.source.path()),
             pixel.row,
             pixel.col,
             pixel.index,
@@ -85,13 +86,13 @@ fn peaks_line(peaks: &[u32], x: &[f64], units: &str) -> String {
     }
 }
 
-/// `|quantity|`, `Re quantity`, … and its units: the y axis of a spectrum.
-fn component_label(main: &MainDataset, c: Component) -> (String, String) {
-    let q = if main.quantity.is_empty() { "value" } else { main.quantity.as_str() };
+/// `|quantity|`, `Re quantity`, … and its units: the y axis of a spectrum of `(quantity, units)`.
+fn component_label((quantity, units): (&str, &str), c: Component) -> (String, String) {
+    let q = if quantity.is_empty() { "value" } else { quantity };
     match c {
-        Component::Abs => (format!("|{q}|"), main.units.clone()),
-        Component::Real => (format!("Re {q}"), main.units.clone()),
-        Component::Imag => (format!("Im {q}"), main.units.clone()),
+        Component::Abs => (format!("|{q}|"), units.to_string()),
+        Component::Real => (format!("Re {q}"), units.to_string()),
+        Component::Imag => (format!("Im {q}"), units.to_string()),
         Component::Phase => (format!("phase of {q}"), "rad".into()),
     }
 }
@@ -202,19 +203,26 @@ impl Found {
 pub(super) fn results_to_draw(q: &MapQuery<'_>, p: &Process) -> Result<Result<Found, PlotError>, PlotError> {
     let complete = |g: &ResultsGroup| g.process == p.name && g.complete_for(p.status);
     let file = usid::open_file(q.file)?;
-    let has_source = q.dataset.is_some()
-        || usid::find_main_datasets(&file)?.iter().any(|p| !results::is_in_results_group(p));
+    let mut datasets = usid::find_main_datasets(&file)?;
+    datasets.extend(crate::nsid::find_nsid_datasets(&file).map_err(|e| PlotError::input(e.message))?);
+    let has_source = q.dataset.is_some() || datasets.iter().any(|p| !results::is_in_results_group(p));
     if !has_source {
         let group = results::all_groups(&file).into_iter().rev().find(|g| complete(g)).ok_or_else(|| {
             PlotError::input(format!(
-                "{}: has no USID source dataset and no complete results of usid-peaks {}",
+                "{}: has no USID or NSID source dataset and no complete results of usid-peaks {}",
                 q.file.display(),
                 p.command
             ))
         });
         return Ok(group.map(|group| Found { file, group, source_pixels: None }));
     }
-    let (_f, main) = open_main(q.file, q.dataset)?;
+    let dataset = match q.dataset {
+        Some(d) => d.to_string(),
+        None => only_source_dataset(&file, q.file)?,
+    };
+    // The source as the engine sees it (USID or NSID): its path and number of positions.
+    let (source, _) = Source::open(&file, &dataset, None)?;
+    let (path, n_positions) = (source.path().to_string(), source.n_positions());
     let rfile = match q.results {
         Some(r) => usid::open_file(r)?,
         None => file,
@@ -228,15 +236,14 @@ pub(super) fn results_to_draw(q: &MapQuery<'_>, p: &Process) -> Result<Result<Fo
             p.command
         ),
     };
-    let Some(group) = results::newest_group_where(&rfile, &main.path, p.name, complete) else {
+    let Some(group) = results::newest_group_where(&rfile, &path, p.name, complete) else {
         return Ok(Err(PlotError::input(format!(
-            "{}: no complete {} results for {} — {hint}",
+            "{}: no complete {} results for {path} — {hint}",
             q.results.unwrap_or(q.file).display(),
             p.name,
-            main.path
         ))));
     };
-    Ok(Ok(Found { file: rfile, group, source_pixels: Some(main.n_positions) }))
+    Ok(Ok(Found { file: rfile, group, source_pixels: Some(n_positions) }))
 }
 
 /// The map of one results group: peak finding's (see [`peaks_map`]) or the SHO fit's (see
@@ -261,6 +268,9 @@ pub fn map_figure(q: &MapQuery<'_>) -> Result<MapFigure, PlotError> {
 /// dimensions give the grid and its spectroscopic dimensions (the source's other dims) the step
 /// choice; Peak_Frequencies says the along dimension's name and units.
 fn peaks_map(found: Found, of: MapOf, steps: &[(&str, usize)]) -> Result<MapFigure, PlotError> {
+    if super::nsid::is_nsid_results(&found) {
+        return super::nsid::peaks_map(found, of, steps);
+    }
     let (file, group) = (&found.file, &found.group);
     let count = MainDataset::open(file, &found.at("Peak_Count"))?;
     let freqs = MainDataset::open(file, &found.at("Peak_Frequencies"))?;

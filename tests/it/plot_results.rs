@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use num_complex::{Complex32, Complex64};
-use usid_peaks::peaks::PixelQuery;
+use usid_peaks::peaks::{PeakParams, PixelQuery};
 use usid_peaks::plot::{self, MapQuery, MapWhat, Parts, ShoPixelQuery};
 use usid_peaks::sho::{response, Sho, ShoFitter, ShoParams};
 use usid_peaks::usid::select::PixelChoice;
@@ -177,4 +177,68 @@ fn sho_pixel_without_an_sho_group_says_to_run_sho_first() {
         "run usid-peaks sho",
     );
     assert!(!png.exists());
+}
+
+/// Peak finding with narrow wavelets, so that the number of peaks varies over a pyNSID map.
+fn narrow() -> PeakParams {
+    let mut p = PeakParams::default();
+    p.cwt.widths = vec![1.0, 2.0, 4.0];
+    p
+}
+
+#[test]
+fn plot_draws_pynsid_maps_results_pixel_by_pixel_as_pixel_finds_them() {
+    // (case, --along, --step): axes in storage order, x before y, and a 4-D map.
+    let cases = [
+        ("complex3d", None, None),
+        ("xy_order", None, None),
+        ("beps4d", Some("Frequency"), Some(("DC_Offset", 2))),
+    ];
+    for (k, (case, along, step)) in cases.into_iter().enumerate() {
+        let file = crate::nsid::copy_of(case, &format!("plot_{k}_{case}.h5"));
+        let mut args = vec!["find", "-q", s(&file), "--width-list", "1,2,4"];
+        args.extend(along.map(|a| ["--along", a]).into_iter().flatten());
+        ok(&args);
+        let steps: Vec<(&str, usize)> = step.into_iter().collect();
+        let q = |of| MapQuery {
+            file: &file,
+            dataset: None,
+            results: None,
+            what: MapWhat::Peaks(of),
+            steps: &steps,
+        };
+        let counts = plot::map_figure(&q(plot::MapOf::Count)).unwrap();
+        let freqs = plot::map_figure(&q(plot::MapOf::Frequency)).unwrap();
+        let (nx, ny) = (counts.x.len(), counts.y.len());
+        assert_eq!(counts.values.len(), nx * ny, "{case}");
+        let mut seen = std::collections::BTreeSet::new();
+        for (p, (&count, &freq)) in counts.values.iter().zip(&freqs.values).enumerate() {
+            let pixel = PixelChoice::Grid { row: p / nx, col: p % nx };
+            let query = PixelQuery { file: &file, dataset: None, pixel, along, steps: &steps };
+            let found = usid_peaks::peaks::pixel_peaks(&query, narrow()).unwrap();
+            let one = &found.spectra[0];
+            let want = if one.peaks.is_empty() { f64::NAN } else { one.peaks.len() as f64 };
+            assert!(same(&[count], &[want]), "{case} pixel {p}: map {count}, pixel {:?}", one.peaks);
+            assert!(same(&[freq], &[one.values.first().copied().unwrap_or(f64::NAN)]), "{case} pixel {p}");
+            seen.insert(one.peaks.len());
+            // The spectrum drawn at that pixel has the same peaks.
+            let figure = plot::spectrum_figure(&query, narrow()).unwrap();
+            assert_eq!(
+                figure.peaks,
+                one.peaks.iter().map(|&b| b as usize).collect::<Vec<_>>(),
+                "{case} pixel {p}"
+            );
+        }
+        assert!(
+            seen.len() > 1,
+            "{case}: every pixel has {seen:?} peaks; the test would not see a transposed map"
+        );
+        if step.is_some() {
+            assert!(counts.title.contains("DC_Offset="), "{}", counts.title);
+        }
+        let png = file.with_extension("png");
+        ok(&["plot", s(&file), "--map", "--of", "count", "-o", s(&png)]);
+        let dims = ["--pixel", "1,2", "-o", s(&png)];
+        ok(&[&["plot", s(&file)][..], &dims].concat());
+    }
 }
