@@ -3,8 +3,8 @@
 # system packages and the Python reference environment), then the stages in order:
 #   format        cargo fmt --check of the crate and of python/
 #   clippy        -D warnings on the MPI build, the build without MPI and python/
-#   tests         the unit, integration and doc tests (scipy, pyUSID and mpirun as references)
-#   overflow      the library's unit tests again with overflow checks and debug assertions
+#   tests         the integration and doc tests (scipy, pyUSID and mpirun as references)
+#   overflow      the library's unit tests, with overflow checks and debug assertions in our code
 #   no-MPI        the build without MPI against a serial HDF5, its tests, and its results against
 #                 the MPI build's on one map
 #   Python        the package (pip install ./python into .venv) and its pytest suite
@@ -31,8 +31,8 @@ cd "$repo"
 stages() {
     stage "format" formatting
     stage "clippy (MPI build, no-MPI build, python/)" lints
-    stage "tests" cargo test --release
-    stage "library tests with overflow checks" cargo test --profile checked --lib
+    stage "tests" tests
+    stage "library tests with overflow checks" checked cargo test --release --lib
     stage "no-MPI build and tests" no_mpi_tests
     stage "Python package" python_tests
     skippable stage "BGlib's loop fitter on our SHO Fit (Python 3.11)" bglib_loop
@@ -48,37 +48,60 @@ formatting() {
     (cd python && cargo fmt --check)
 }
 
+# Every build of the stages shares target/: the builds with and without MPI, the overflow-checked
+# library and the Python package differ in a few crates only (ours, hdf5's, pyo3's), which cargo
+# keeps apart by their features and settings, and compile every other dependency once.
+
 # CMD with HDF5_DIR set to Debian's serial HDF5, which builds without MPI link.
 nompi() {
     local d
     d=$(serial_hdf5) || return 1
     HDF5_DIR=$d "$@"
 }
-# CMD as the Python package builds: without MPI, in the no-MPI build's target folder (the
-# dependencies they share are compiled once), and with PYO3_PYTHON as pip's build of the package
-# sets it (else the two rebuild pyo3 for each other).
+# CMD as the Python package builds: without MPI, and with PYO3_PYTHON as pip's build of the
+# package sets it (else the two rebuild pyo3 for each other).
 package() {
-    nompi env CARGO_TARGET_DIR="$repo/target/nompi" PYO3_PYTHON="$repo/.venv/bin/python" "$@"
+    nompi env CARGO_TARGET_DIR="$repo/target" PYO3_PYTHON="$repo/.venv/bin/python" "$@"
+}
+# CARGO_CMD with overflow checks and debug assertions on in our own code (a shift or index one too
+# far panics instead of passing by luck): the release profile with the two set for this package
+# on the command line, so the dependencies are the release build's, not compiled again.
+checked() {
+    "$@" --config 'profile.release.package.usid-peaks.overflow-checks=true' \
+        --config 'profile.release.package.usid-peaks.debug-assertions=true'
 }
 
 lints() {
     cargo clippy --release --all-targets -- -D warnings
-    nompi cargo clippy --release --all-targets --no-default-features --target-dir target/nompi -- -D warnings
+    nompi cargo clippy --release --all-targets --no-default-features -- -D warnings
     (cd python && package cargo clippy --release --all-targets -- -D warnings)
 }
 
+# The library's unit tests are the next stage's (checked); these are the rest.
+tests() {
+    cargo test --release --bins --test it
+    cargo test --release --doc
+}
+
 no_mpi_tests() {
-    nompi cargo test --release --no-default-features --target-dir target/nompi
     # Same CLI, identical results: both builds on one map, compared dataset by dataset.
     local tmp
     tmp=$(mktemp -d)
     target/release/usid-peaks generate "$tmp/map.h5" --rows 40 --cols 40 --seed 11
     target/release/usid-peaks find "$tmp/map.h5" -q -o "$tmp/mpi.h5"
-    target/nompi/release/usid-peaks find "$tmp/map.h5" -q -o "$tmp/serial.h5"
+    # From here to the last line target/release/usid-peaks is the build without MPI (the tests
+    # run the binary there), then the MPI build's again for the stages after this one (cargo
+    # compiles nothing for that: both builds are kept, it copies the binary back).
+    nompi cargo test --release --no-default-features --bins --test it
+    links_mpi && fail "target/release/usid-peaks still links MPI after the build without it"
+    target/release/usid-peaks find "$tmp/map.h5" -q -o "$tmp/serial.h5"
     same_results "$tmp/mpi.h5" "$tmp/serial.h5" /Measurement_000/Channel_000/Raw_Data-Peak_Finding_000 \
         || fail "the builds with and without MPI wrote different results"
     rm -rf "$tmp"
+    cargo build --release
+    links_mpi || fail "target/release/usid-peaks does not link MPI after the MPI build"
 }
+links_mpi() { ldd target/release/usid-peaks | grep libmpi >/dev/null; }
 
 python_tests() {
     (cd python && package cargo test --release)
