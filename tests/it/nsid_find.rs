@@ -197,3 +197,44 @@ fn inspect_lists_nsid_datasets_with_their_axes_and_the_default_along_and_results
     assert!(text.contains("gzip") && text.contains("HDF5 decodes"), "{text}");
     assert!(text.contains("Frequency (Hz) - size: 64 - SPECTRAL"), "{text}");
 }
+
+/// The NSID results' Peak_Indices of `file` (raw, row-major).
+fn nsid_peaks(file: &std::path::Path) -> Vec<i32> {
+    let f = hdf5::File::open(file).expect("the file opens");
+    f.dataset(&format!("{LOG}/Peak_Indices/Peak_Indices")).unwrap().read_raw::<i32>().unwrap()
+}
+
+#[test]
+fn an_nsid_run_killed_mid_run_resumes_to_a_clean_runs_results() {
+    use crate::util::{side_files, slow_find};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("map.h5");
+    std::fs::copy(map("resume"), &file).unwrap();
+    let source = std::fs::read(&file).unwrap();
+    // SIGKILL once a batch is in the checkpoint (it grew past its header), so there is work to
+    // resume and work left.
+    let mut child = slow_find(&file);
+    let ckpt = dir.path().join(side_files(dir.path(), ".ckpt").first().expect("a checkpoint").as_str());
+    let header = std::fs::metadata(&ckpt).map_or(0, |m| m.len());
+    let t0 = std::time::Instant::now();
+    while std::fs::metadata(&ckpt).map_or(0, |m| m.len()) <= header {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before its first batch was checkpointed");
+        assert!(t0.elapsed() < std::time::Duration::from_secs(30), "no batch checkpointed in 30 s");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    assert!(status.code().is_none(), "killed by a signal, not ended: {status}");
+    assert!(std::fs::read(&file).unwrap() == source, "the file is as it was");
+    assert_eq!(side_files(dir.path(), ".ckpt").len(), 1, "the checkpoint is kept");
+
+    let resumed = summary(&ok(&["find", "-q", "--json", s(&file)]));
+    let n = resumed["resumed"].as_u64().unwrap();
+    assert!(n > 0 && n < 128 * 128, "resumed {n} of {} positions", 128 * 128);
+    assert_eq!(resumed["group"], LOG);
+    assert!(side_files(dir.path(), ".ckpt").is_empty(), "the checkpoint is removed once written");
+    let clean = dir.path().join("clean.h5");
+    std::fs::copy(map("resume"), &clean).unwrap();
+    ok(&["find", "-q", s(&clean)]);
+    assert_eq!(nsid_peaks(&file), nsid_peaks(&clean), "the resumed run's peaks are a clean run's");
+}

@@ -121,6 +121,12 @@ def case_xy_order(f, rng):
                   "float64", rng)]
 
 
+def case_resume(f, rng):
+    # Large enough that a one-thread run in 1 MiB batches is stopped mid-run by a test.
+    return [write(channel_group(f), "Raw_Data", [y_axis(128), x_axis(128), freq_axis(119)],
+                  "complex64", rng)]
+
+
 def case_unknown_freq(f, rng):
     return [write(channel_group(f), "Raw_Data",
                   [y_axis(5), x_axis(6), freq_axis(40, UNKNOWN)], "float32", rng)]
