@@ -13,8 +13,11 @@ set -euo pipefail
 cd "$repo"
 
 tests=0
+environment=1
 case ${1:-} in
     --tests) tests=1 ;;
+    # scripts/test.sh's: the tests' system packages; it makes .venv itself, in the background.
+    --test-packages) tests=1 environment=0 ;;
     '') ;;
     *) say "usage: scripts/bootstrap.sh [--tests]"; exit 2 ;;
 esac
@@ -76,8 +79,7 @@ else
     install_system_packages "${PROGRAM_PACKAGES[@]}"
 fi
 install_rust_check
-if [ "$tests" -eq 1 ]; then
-    reference_env .venv tests/reference/requirements.txt "${PYTHON:-python3}" \
-        numpy scipy h5py pyUSID sidpy pyNSID pytest
+if [ "$tests" -eq 1 ] && [ "$environment" -eq 1 ]; then
+    test_env
 fi
 say "ready"

@@ -22,6 +22,9 @@
 #   serial_hdf5            the prefix of Debian's serial HDF5 (HDF5_DIR of builds without MPI)
 #   reference_env VENV LOCK [PYTHON [MODULE...]]
 #                          a Python reference environment in VENV from a pinned lock file
+#   test_env               the tests' reference environment, .venv (scipy, h5py, pyUSID, pyNSID,
+#                          sidpy, pytest)
+#   bglib_env              BGlib's, .venv-bglib (numpy<2, so Debian 12's Python 3.11)
 #   json_field LINE KEY    a value of a one-line JSON object (strings unquoted)
 #   same_results A B GROUP GROUP's results datasets are equal in files A and B (h5diff)
 #   only_ours FILE WHAT    fail unless every line of FILE (a normal run's stderr) is usid-peaks's
@@ -139,6 +142,15 @@ reference_env() {
         "$venv/bin/python" -c "$imports" || die "$venv does not import $*; see the messages above"
     fi
     echo "$want" >"$venv/.lock.stamp"
+}
+
+test_env() {
+    reference_env .venv tests/reference/requirements.txt "${PYTHON:-python3}" \
+        numpy scipy h5py pyUSID sidpy pyNSID pytest
+}
+
+bglib_env() {
+    reference_env .venv-bglib tests/reference/requirements-bglib.txt python3.11 BGlib
 }
 
 json_field() {

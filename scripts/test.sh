@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Every test, from a fresh machine: install what is missing (scripts/bootstrap.sh --tests: the
-# system packages and the Python reference environment), then the stages in order:
+# Every test, from a fresh machine: install what is missing (the system packages first; the Python
+# reference environments in the background while the first stages run), then the stages in order:
 #   format        cargo fmt --check of the crate and of python/
-#   clippy        -D warnings on the MPI build, the build without MPI and python/
+#   clippy        -D warnings on the MPI build and the build without MPI
 #   tests         the integration and doc tests (scipy, pyUSID and mpirun as references)
 #   overflow      the library's unit tests, with overflow checks and debug assertions in our code
 #   no-MPI        the build without MPI against a serial HDF5, its tests, and its results against
 #                 the MPI build's on one map
-#   Python        the package (pip install ./python into .venv) and its pytest suite
+#   Python        the package's clippy and Rust tests, pip install ./python into .venv, and its
+#                 pytest suite
 #   BGlib         BGlib's BELoopFitter on the SHO Fit usid-peaks writes (needs Python 3.11: skipped
 #                 without it)
 #   SLURM         a real single-host SLURM cluster running the project's sbatch files
@@ -30,7 +31,7 @@ cd "$repo"
 # host it (it says why in one line); `run_script NAME ARGS` runs scripts/NAME.
 stages() {
     stage "format" formatting
-    stage "clippy (MPI build, no-MPI build, python/)" lints
+    stage "clippy (MPI build, no-MPI build)" lints
     stage "tests" tests
     stage "library tests with overflow checks" checked cargo test --release --lib
     stage "no-MPI build and tests" no_mpi_tests
@@ -74,13 +75,14 @@ checked() {
 lints() {
     cargo clippy --release --all-targets -- -D warnings
     nompi cargo clippy --release --all-targets --no-default-features -- -D warnings
-    (cd python && package cargo clippy --release --all-targets -- -D warnings)
 }
 
 # The library's unit tests are the next stage's (checked); these are the rest.
 tests() {
-    cargo test --release --bins --test it
+    cargo test --release --bins --test it --no-run
     cargo test --release --doc
+    ready test_env
+    cargo test --release --bins --test it
 }
 
 no_mpi_tests() {
@@ -104,6 +106,8 @@ no_mpi_tests() {
 links_mpi() { ldd target/release/usid-peaks | grep libmpi >/dev/null; }
 
 python_tests() {
+    ready test_env
+    (cd python && package cargo clippy --release --all-targets -- -D warnings)
     (cd python && package cargo test --release)
     package .venv/bin/python -m pip install -q --disable-pip-version-check ./python
     USID_PEAKS_BIN="$repo/target/release/usid-peaks" .venv/bin/python -m pytest -q python/tests
@@ -116,31 +120,37 @@ bglib_loop() {
         say "no python3.11 here: BGlib 0.0.6 needs numpy<2 (Debian 12's Python 3.11); its loop fitter cannot run"
         return 77
     fi
-    bglib_env_wait || return 1
+    ready bglib_env
     PYTHONWARNINGS=ignore .venv-bglib/bin/python tests/reference/bglib_sho.py loop \
         --ours target/release/usid-peaks || return 1
 }
 
-# BGlib's environment is made in the background from the first stage on: on a fresh machine
-# that is minutes of pip downloading and unpacking, which overlap the Rust stages' compiling
-# instead of adding to the run. In a process group of its own, ended with the run.
-bglib_env=
-start_bglib_env() {
-    command -v python3.11 >/dev/null || return 0
-    bglib_env=$(mktemp -d)
-    BGLIB_ENV=$bglib_env setsid bash -c \
-        '. scripts/lib.sh; rc=0; (reference_env "$@") || rc=$?; echo $rc >"$BGLIB_ENV/rc"' test \
-        .venv-bglib tests/reference/requirements-bglib.txt python3.11 BGlib >"$bglib_env/log" 2>&1 &
-    bglib_env_pid=$!
-    trap 'kill -- -"$bglib_env_pid" 2>/dev/null; rm -rf "$bglib_env"' EXIT
+# The Python reference environments are made in the background from the first stage on, one
+# after the other: on a fresh machine that is minutes of pip downloading and unpacking, which
+# overlap the Rust stages' compiling instead of adding to the run. In a process group of their
+# own, ended with the run (a run that stops early leaves no pip behind).
+envs=
+start_envs() {
+    local list=(test_env)
+    command -v python3.11 >/dev/null && list+=(bglib_env)
+    envs=$(mktemp -d)
+    ENVS=$envs setsid bash -c '. scripts/lib.sh
+        for e in "$@"; do rc=0; ("$e") >"$ENVS/$e.log" 2>&1 || rc=$?; echo "$rc" >"$ENVS/$e.rc"; done' \
+        test "${list[@]}" &
+    envs_pid=$!
+    trap 'kill -- -"$envs_pid" 2>/dev/null; rm -rf "$envs"' EXIT
 }
-# Waits for it; its lines go to stderr; fails when it failed or ended without saying how.
-bglib_env_wait() {
-    while [ ! -e "$bglib_env/rc" ] && kill -0 "$bglib_env_pid" 2>/dev/null; do
+# ready ENV (test_env, bglib_env): waits until it is made; its lines go to stderr, once; fails
+# with one line when it could not be made or its making ended without a status.
+ready() {
+    while [ ! -e "$envs/$1.rc" ] && kill -0 "$envs_pid" 2>/dev/null; do
         sleep 1
     done
-    cat "$bglib_env/log" >&2
-    [ "$(cat "$bglib_env/rc" 2>/dev/null)" = 0 ] || { say "the BGlib environment could not be made"; return 1; }
+    if [ -e "$envs/$1.log" ]; then
+        cat "$envs/$1.log" >&2
+        rm -f "$envs/$1.log"
+    fi
+    [ "$(cat "$envs/$1.rc" 2>/dev/null)" = 0 ] || { say "the reference environment ($1) could not be made"; return 1; }
 }
 
 run_script() {
@@ -203,8 +213,8 @@ if [ ${#problems[@]} -gt 0 ]; then
 fi
 [ "$walk" = check ] || exit 0
 
-bash scripts/bootstrap.sh --tests
-start_bglib_env
+bash scripts/bootstrap.sh --test-packages
+start_envs
 walk=run
 stages
 say "$passed passed, $skipped skipped, 0 failed"
