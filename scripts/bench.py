@@ -18,6 +18,8 @@ Modes:
   read        a gzip-chunked map read and searched against the same map stored plain
   compare     head-to-head on one map: scipy's loop, pyUSID's parallel_compute, usid-peaks
   python      the Python package: its 2-D call against scipy's loop, its 1-D call against scipy's
+  nsid        the same values stored as USID and as NSID: whole `find` of each, alternated
+  sho         whole `usid-peaks sho` (the SHO fit) of a BEPS map over threads and mpirun ranks
   cost-model  docs/CLUSTER.md's cost model: the machine's constants, predicted against measured on
               the namespace test cluster (root)
 
@@ -212,10 +214,10 @@ def last_json(text):
     return json.loads(text.strip().splitlines()[-1])
 
 
-def same_results(a, b, group=GROUP):
-    """The results datasets of `group` equal in files a and b (h5diff)."""
+def same_results(a, b, group=GROUP, datasets=("Peak_Indices", "Peak_Count", "Peak_Frequencies")):
+    """The results `datasets` of `group` equal in files a and b (h5diff)."""
     return all(subprocess.run(["h5diff", "-q", str(a), str(b), f"{group}/{d}", f"{group}/{d}"]).returncode == 0
-               for d in ("Peak_Indices", "Peak_Count", "Peak_Frequencies"))
+               for d in datasets)
 
 
 def spectra(n, length, seed=1):
@@ -777,6 +779,85 @@ def cost_model(a, report):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# ---- nsid, sho: the same engine over an NSID source and under the SHO fit ---------------------
+
+def launched(cmd, ranks_):
+    """`cmd` as is for one rank, under mpirun for more."""
+    return mpirun_line() + ["-np", str(ranks_)] + cmd if ranks_ > 1 else cmd
+
+
+def nsid(a, report):
+    """The same complex64 values as a USID map and as an NSID (y, x, Frequency) dataset (written by
+    examples/nsid_read_bench), both contiguous: whole `find` of each, alternated, per layout."""
+    import h5py
+    import numpy as np
+
+    binary = binary_path()
+    writer = str(cargo_build("--example", "nsid_read_bench") / "examples" / "nsid_read_bench")
+    with tempfile.TemporaryDirectory() as tmp:
+        usid = generate(binary, Path(tmp) / "map.h5", a.rows, a.cols, seed=5)
+        subprocess.run([writer, str(usid), "--repeat", "1"], check=True, stdout=subprocess.DEVNULL)
+        maps = {"USID": usid, "NSID": Path(tmp) / "map-nsid.h5"}
+        rows, peaks = [], {}
+        for _, ranks_, threads_ in a.layouts:
+            for r in range(0, a.rounds + 1):  # round 0: a warm-up of each, not reported
+                for kind, source in maps.items():
+                    out = Path(tmp) / f"out-{kind}.h5"
+                    out.unlink(missing_ok=True)
+                    t = timed(launched([binary, "find", str(source), "-q", "--json", "--threads", str(threads_),
+                                        "--output", str(out)], ranks_))
+                    if r:
+                        rows.append({"layout": f"{ranks_}x{threads_}", "round": r, "map": kind,
+                                     "wall s": t["wall"], "peak RSS MiB": t["rss_mib"]})
+                    with h5py.File(out, "r") as f:
+                        group = last_json(t["stdout"])["group"]
+                        d = f[group]["Peak_Indices"]
+                        peaks[kind] = np.asarray(d["Peak_Indices"] if isinstance(d, h5py.Group) else d).reshape(-1)
+                same = np.array_equal(peaks["USID"], peaks["NSID"])
+                if not same:
+                    die(f"NSID and USID peaks differ ({ranks_}x{threads_})")
+        report.table("runs", f"Whole find, {a.rows} x {a.cols} x 119 complex64, USID and NSID alternated", rows)
+        summary = []
+        for layout in dict.fromkeys(r["layout"] for r in rows):
+            wall = {k: [r["wall s"] for r in rows if r["layout"] == layout and r["map"] == k] for k in maps}
+            ratios = [n / u for u, n in zip(wall["USID"], wall["NSID"])]
+            summary.append({"layout": layout, "USID s": median(wall["USID"]), "NSID s": median(wall["NSID"]),
+                            "NSID / USID": median(ratios), "identical": True})
+        report.table("summary", "Medians of the rounds; the ratio is the median of each round's", summary)
+        return 0
+
+
+def sho(a, report):
+    """Whole `usid-peaks sho` of a generated BEPS map (--rows x --cols x (119 x 16)) over thread
+    counts and mpirun -np --ranks, alternated round by round: spectra per second."""
+    binary = binary_path()
+    group = RAW + "-SHO_Fit_000"
+    with tempfile.TemporaryDirectory() as tmp:
+        beps = generate(binary, Path(tmp) / "beps.h5", a.rows, a.cols, beps=True, seed=5)
+        sides = [(1, t) for t in ints(a.threads or f"1,{cores()}")] + ([(a.ranks, 1)] if a.ranks > 1 else [])
+        rows, first = [], None
+        for r in range(1, a.rounds + 1):
+            for ranks_, threads_ in sides:
+                out = Path(tmp) / f"sho-{ranks_}x{threads_}.h5"
+                out.unlink(missing_ok=True)
+                t = timed(launched([binary, "sho", str(beps), "-q", "--json", "--threads", str(threads_),
+                                    "--output", str(out)], ranks_))
+                got = last_json(t["stdout"])
+                spectra_ = got["pixels"] * got["spectra_per_pixel"]
+                rows.append({"round": r, "layout": f"{ranks_}x{threads_}", "spectra": spectra_,
+                             "wall s": t["wall"], "spectra/s": got.get("spectra_per_s"),
+                             "peak RSS MiB": t["rss_mib"]})
+                first = first or out
+                if not same_results(first, out, group, ("Guess", "Fit")):
+                    die(f"{ranks_}x{threads_} wrote other SHO records than {first.name}")
+        report.table("runs", f"Whole sho, BEPS {a.rows} x {a.cols} x (119 x 16), sides alternated", rows)
+        summary = [{"layout": l, "spectra/s": median([x["spectra/s"] for x in rows if x["layout"] == l]),
+                    "wall s": median([x["wall s"] for x in rows if x["layout"] == l]), "identical": True}
+                   for l in dict.fromkeys(x["layout"] for x in rows)]
+        report.table("summary", "Medians of the rounds", summary)
+        return 0
+
+
 # ---- the command line --------------------------------------------------------------------------
 
 def parser():
@@ -854,6 +935,20 @@ def parser():
     y.add_argument("--threads", type=int, default=None)
     y.add_argument("--scipy-rows", type=int, default=None, help="time scipy's loop on N spectra, scaled")
     y.add_argument("--repeat", type=int, default=5, help="[5]")
+
+    n = mode("nsid", nsid, "the same values as USID and as NSID: whole find of each, alternated", ("h5py",))
+    n.add_argument("--rows", type=int, default=512)
+    n.add_argument("--cols", type=int, default=512)
+    n.add_argument("--layouts", type=layouts, default=layouts("1x2,2x1"),
+                   help="RANKSxTHREADS, comma-separated; more than one rank runs under mpirun [1x2,2x1]")
+    n.add_argument("--rounds", type=int, default=5, help="after one warm-up of each [5]")
+
+    h = mode("sho", sho, "whole usid-peaks sho of a BEPS map over threads and ranks")
+    h.add_argument("--rows", type=int, default=128)
+    h.add_argument("--cols", type=int, default=128)
+    h.add_argument("--threads", help="thread counts of one process [1,nproc]")
+    h.add_argument("--ranks", type=int, default=2, help="also mpirun -np N x 1 thread; 1: none [2]")
+    h.add_argument("--rounds", type=int, default=3, help="[3]")
 
     m = mode("cost-model", cost_model, "docs/CLUSTER.md's cost model: constants, then predicted vs measured")
     m.add_argument("--constants", action="store_true", help="the machine's constants only (one process)")
