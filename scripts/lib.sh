@@ -26,7 +26,9 @@
 #                          sidpy, pytest)
 #   bglib_env              BGlib's, .venv-bglib (numpy<2, so Debian 12's Python 3.11)
 #   json_field LINE KEY    a value of a one-line JSON object (strings unquoted)
-#   same_results A B GROUP GROUP's results datasets are equal in files A and B (h5diff)
+#   same_results A B GROUP [DATASET...]
+#                          GROUP's results datasets (peak finding's by default) are equal in
+#                          files A and B (h5diff)
 #   only_ours FILE WHAT    fail unless every line of FILE (a normal run's stderr) is usid-peaks's
 #                          own: no line of MPI's, SLURM's or anyone else's
 #
@@ -158,9 +160,11 @@ json_field() {
 }
 
 same_results() {
-    local ds
-    for ds in Peak_Indices Peak_Count Peak_Frequencies; do
-        h5diff -q "$1" "$2" "$3/$ds" "$3/$ds" || return 1
+    local a=$1 b=$2 group=$3 ds
+    shift 3
+    [ $# -gt 0 ] || set -- Peak_Indices Peak_Count Peak_Frequencies
+    for ds in "$@"; do
+        h5diff -q "$a" "$b" "$group/$ds" "$group/$ds" || return 1
     done
 }
 

@@ -8,7 +8,8 @@
 #   2. every template with 2 ranks on a small generated map -- single-node.sbatch (srun, and
 #      LAUNCHER=mpirun), multi-node.sbatch (2 ranks on our one node), array.sbatch (2 files, 1
 #      rank each): each must report its ranks and its Peak_Indices, Peak_Count and
-#      Peak_Frequencies must equal a single-process run;
+#      Peak_Frequencies must equal a single-process run; and single-node.sbatch with COMMAND=sho,
+#      whose SHO Guess and Fit must equal a single-process fit;
 #   3. requeue.sbatch, sent TERM mid-run as --signal=B:TERM@... would: it must requeue itself,
 #      resume from its checkpoint, and end with the same results (skip with --no-requeue).
 # Prints one summary line, stops everything it started (also on failure, printing the daemons'
@@ -318,20 +319,32 @@ json_of() { # FILE KEY: the value of KEY in the last JSON line of FILE (strings 
 }
 
 # A map NAME.h5 of ROWS x COLS pixels, and NAME-reference.h5: its results from a single-process run
-# outside any launcher (env -i: no SLURM or MPI variables that could make it join a job).
+# (reference_run); `group` is their group.
 make_map() {
     local name=$1 rows=$2 cols=$3 seed=$4
     shift 4 # the rest: find options of the reference run, the same the jobs on this map get
     "$bin" generate "$work/$name.h5" --rows "$rows" --cols "$cols" --seed "$seed" >/dev/null 2>&1 \
         || fail "usid-peaks generate failed"
-    cp "$work/$name.h5" "$work/$name-reference.h5"
-    env -i PATH="$PATH" HOME="${HOME:-/root}" "$bin" find "$work/$name-reference.h5" --json --quiet "$@" \
-        >"$work/$name-reference.json" 2>"$work/$name-reference.err" || {
-        cat "$work/$name-reference.err" >&2
-        fail "the single-process reference run on $name.h5 failed"
+    reference_run "$name" find "$@"
+    group=$run_group
+}
+
+# NAME-reference.h5 (NAME-COMMAND-reference.h5 for another COMMAND than find): a copy of NAME.h5
+# with COMMAND's results from a single-process run outside any launcher (env -i: no SLURM or MPI
+# variables that could make it join a job); `run_group` is their group.
+reference_run() {
+    local name=$1 command=$2 ref
+    shift 2
+    ref=$work/$name-reference
+    [ "$command" = find ] || ref=$work/$name-$command-reference
+    cp "$work/$name.h5" "$ref.h5"
+    env -i PATH="$PATH" HOME="${HOME:-/root}" "$bin" "$command" "$ref.h5" --json --quiet "$@" \
+        >"$ref.json" 2>"$ref.err" || {
+        cat "$ref.err" >&2
+        fail "the single-process $command reference run on $name.h5 failed"
     }
-    group=$(json_of "$work/$name-reference.json" group)
-    [ -n "$group" ] || fail "no results group in the reference's --json: $(cat "$work/$name-reference.json")"
+    run_group=$(json_of "$ref.json" group)
+    [ -n "$run_group" ] || fail "no results group in the reference's --json: $(cat "$ref.json")"
 }
 
 job_field() { scontrol show job -o "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
@@ -365,7 +378,9 @@ submit() {
 }
 
 # Job JOB (its output OUT) ended well, reported RANKS ranks on NODES nodes (default 1), and wrote
-# into H5 the results of the reference REF.
+# into H5 the results of the reference REF: the datasets `compare` names (peak finding's when
+# empty) of the group `group`.
+compare=()
 check_job() {
     local job=$1 out=$2 h5=$3 ranks=$4 ref=$5 on=${6:-1}
     wait_job "$job"
@@ -377,7 +392,7 @@ check_job() {
         || fail "job $job did not report $ranks ranks: $(grep '^{' "$out" || echo 'no --json line')"
     [ "$(json_of "$out" nodes)" = "$on" ] \
         || fail "job $job did not report $on nodes: $(grep '^{' "$out" || echo 'no --json line')"
-    same_results "$ref" "$h5" "$group" || fail "job $job: results differ from the single-process run"
+    same_results "$ref" "$h5" "$group" "${compare[@]}" || fail "job $job: results differ from the single-process run"
 }
 
 # --- 2 (--nodes N). multi-node.sbatch across the hosts, with srun and with mpirun ----------------
@@ -418,7 +433,14 @@ check_job "$multi" "$work/multi-$multi.out" "$work/multi.h5" 2 "$ref"
 for t in 1 2; do
     check_job "${array}_$t" "$work/array-${array}_$t.out" "$work/array-$t.h5" 1 "$ref"
 done
-summary="single-node (srun, mpirun), multi-node, array (2 files): equal to a single process"
+# The SHO fit through the same template (COMMAND=sho): its Guess and Fit equal one process's.
+reference_run map sho
+sho=$(COMMAND=sho submit single-node.sbatch sho map)
+(
+    group=$run_group compare=(Guess Fit completed_guess_positions completed_fit_positions)
+    check_job "$sho" "$work/sho-$sho.out" "$work/sho.h5" 2 "$work/map-sho-reference.h5"
+)
+summary="single-node (srun, mpirun), multi-node, array (2 files), single-node sho: equal to a single process"
 
 # --- 3. requeue: TERM mid-run, the job requeues itself and resumes -------------------------------
 if [ "$no_requeue" -eq 0 ]; then
