@@ -127,6 +127,23 @@ pub trait Analysis: Sync {
     /// Write the results into `target.group`: all spectra of the dataset, pixel after pixel, and
     /// within a pixel in the order of [`crate::usid::SpectraLayout::others`] (fastest first).
     fn write(&self, results: &RowItems<Self::Item>, target: &WriteTarget<'_>) -> Result<(), UsidError>;
+    /// Whether [`Analysis::begin_write`] is the analysis's own: the engine then writes a USID
+    /// run's results batch by batch as rank 0 gathers them (on a thread of its own, overlapped
+    /// with the next batches), so rank 0 holds one batch at a time whatever the map's size. An
+    /// analysis that does not (the default) is written whole by [`Analysis::write`] at the end,
+    /// every spectrum's items assembled in rank 0's memory first.
+    fn streams(&self) -> bool {
+        false
+    }
+    /// Start writing the results into `target.group` batch by batch: the writer is given every
+    /// pixel's rows once, in any order, then finished, and must write what [`Analysis::write`]
+    /// writes ([`write_whole`] makes one from the other).
+    fn begin_write<'t>(
+        &'t self,
+        target: &'t WriteTarget<'t>,
+    ) -> Result<Box<dyn ResultsWriter<Self::Item> + 't>, UsidError> {
+        Err(UsidError(format!("{}: {} writes its results whole only", target.group.name(), self.name())))
+    }
     /// Whether [`Analysis::write_nsid`] is the analysis's own (asked before a run over an NSID
     /// dataset computes anything).
     fn writes_nsid(&self) -> bool {
@@ -151,4 +168,30 @@ pub trait Analysis: Sync {
     fn count_items(&self, _group: &hdf5::Group) -> Option<u64> {
         None
     }
+}
+
+/// An analysis's results being written batch by batch ([`Analysis::begin_write`]).
+pub trait ResultsWriter<T> {
+    /// Write the results of the pixels `pixels`: `counts` holds the item count of each of their
+    /// spectra (spectra per pixel × pixels, pixel after pixel), `items` all their items in order.
+    fn write_rows(
+        &mut self,
+        pixels: std::ops::Range<u64>,
+        counts: &[u32],
+        items: &[T],
+    ) -> Result<(), UsidError>;
+    /// Every pixel is written: complete what depends on all of them (the peak-slot axis).
+    fn finish(self: Box<Self>) -> Result<(), UsidError>;
+}
+
+/// Write `results` (every spectrum, in order) whole through a streamed writer: what an analysis's
+/// [`Analysis::write`] can be when it has one, so both write the same.
+pub fn write_whole<T>(
+    writer: Box<dyn ResultsWriter<T> + '_>,
+    results: &RowItems<T>,
+    n_pixels: u64,
+) -> Result<(), UsidError> {
+    let mut writer = writer;
+    writer.write_rows(0..n_pixels, &results.counts, &results.items)?;
+    writer.finish()
 }

@@ -50,7 +50,7 @@ impl<A: Analysis> Batches<'_, A> {
     pub(crate) fn run(
         &self,
         plan: &Plan,
-        collector: &mut Collector<'_, A::Item>,
+        collector: &mut Collector<'_, '_, A::Item>,
     ) -> Result<(bool, Waits), ComputeError> {
         let mut waits = Waits::default();
         // The first batch has nobody to hide behind.
@@ -113,7 +113,7 @@ impl<A: Analysis> Batches<'_, A> {
     fn gather_last(
         &self,
         pending: Option<Vec<u8>>,
-        collector: &mut Collector<'_, A::Item>,
+        collector: &mut Collector<'_, '_, A::Item>,
         waits: &mut Waits,
         slowest: Duration,
     ) -> Result<bool, ComputeError> {

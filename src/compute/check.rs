@@ -60,7 +60,8 @@ where
                 batch.map_or("all".into(), |b: u64| b.to_string())
             );
             let (summary, items) =
-                run_with(world, &job, Instant::now(), &make, Tuning { batch_rows: batch }).map_err(fail)?;
+                run_with(world, &job, Instant::now(), &make, Tuning { batch_rows: batch, keep_items: true })
+                    .map_err(fail)?;
             if !world.is_root() {
                 continue;
             }

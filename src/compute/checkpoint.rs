@@ -31,6 +31,15 @@ pub struct Batch<T> {
     pub items: RowItems<T>,
 }
 
+impl<T> Batch<T> {
+    /// Whether the batch's rows lie within a dataset of `n_rows` rows: a batch from another shape
+    /// cannot be trusted (the fingerprint makes it all but impossible), and every reader of the
+    /// records skips it alike.
+    pub(crate) fn fits(&self, n_rows: u64) -> bool {
+        self.rows.ranges().last().is_none_or(|r| r.end <= n_rows)
+    }
+}
+
 /// An open checkpoint, appending finished batches.
 pub struct Checkpoint {
     path: PathBuf,
@@ -43,44 +52,112 @@ pub struct Checkpoint {
 /// a crash of the whole machine can take, without paying a disk flush for every small batch.
 const SYNC_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// What a checkpoint file held for this run.
-pub struct Loaded<T> {
-    pub batches: Vec<Batch<T>>,
+/// What a checkpoint file held for this run: which rows it has, not their results (those are
+/// read again, record by record, by [`Records`] where they are written), so that resuming a
+/// nearly finished run of any size needs memory for one batch only.
+pub struct Loaded {
+    /// The rows (pixels) of every batch, as recorded.
+    pub rows: Vec<std::ops::Range<u64>>,
     /// Bytes of valid records; anything after (a record cut short by a kill) is dropped.
     pub(crate) valid_len: u64,
 }
 
-impl Checkpoint {
-    /// Read the checkpoint at `path` if it belongs to the run with `fingerprint`.
-    ///
-    /// A missing file, another run's file, or a damaged header all mean "nothing to resume".
-    pub fn load<T: bytemuck::Pod>(path: &Path, fingerprint: &str) -> std::io::Result<Option<Loaded<T>>> {
-        let mut bytes = Vec::new();
-        match File::open(path) {
-            Ok(mut f) => f.read_to_end(&mut bytes)?,
+/// The batches of a checkpoint, read one record at a time, up to a length known valid.
+pub(crate) struct Records {
+    file: std::io::BufReader<File>,
+    at: u64,
+    limit: u64,
+}
+
+impl Records {
+    /// The records of the checkpoint at `path` after its header, if it belongs to the run with
+    /// `fingerprint`, read no further than `limit` bytes (`u64::MAX`: to the first damaged one).
+    pub(crate) fn open(path: &Path, fingerprint: &str, limit: u64) -> std::io::Result<Option<Records>> {
+        let file = match File::open(path) {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        let mut at = 0usize;
-        match next_record(&bytes, &mut at) {
-            Some((KIND_HEADER, payload)) if payload == fingerprint.as_bytes() => {}
-            _ => return Ok(None),
+        let mut records = Records { file: std::io::BufReader::new(file), at: 0, limit };
+        match records.next_record()? {
+            Some((KIND_HEADER, payload)) if payload == fingerprint.as_bytes() => Ok(Some(records)),
+            _ => Ok(None),
         }
-        let mut batches = Vec::new();
-        let mut valid = at;
-        while let Some((kind, payload)) = next_record(&bytes, &mut at) {
-            match (kind, decode_batch::<T>(payload)) {
-                (KIND_BATCH, Some(b)) => batches.push(b),
-                _ => break,
+    }
+
+    /// The next batch, `None` at the end or at the first record that is damaged or cut short.
+    pub(crate) fn next_batch<T: bytemuck::Pod>(&mut self) -> std::io::Result<Option<Batch<T>>> {
+        match self.next_record()? {
+            Some((KIND_BATCH, payload)) => Ok(decode_batch(&payload)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Bytes of valid records read so far (the header's included).
+    pub(crate) fn valid_len(&self) -> u64 {
+        self.at
+    }
+
+    fn next_record(&mut self) -> std::io::Result<Option<(u8, Vec<u8>)>> {
+        let mut head = [0u8; FRAME];
+        if self.at.saturating_add(FRAME as u64) > self.limit || !read_all(&mut self.file, &mut head)? {
+            return Ok(None);
+        }
+        if &head[..4] != MAGIC {
+            return Ok(None);
+        }
+        let len = u64::from_le_bytes(head[5..13].try_into().unwrap_or_default());
+        let crc = u32::from_le_bytes(head[13..17].try_into().unwrap_or_default());
+        let end = self.at.saturating_add(FRAME as u64).saturating_add(len);
+        if end > self.limit {
+            return Ok(None);
+        }
+        // A length no record can have (a damaged header) is not allocated: the file must hold it.
+        let left = self.file.get_ref().metadata()?.len().saturating_sub(self.at + FRAME as u64);
+        if len > left {
+            return Ok(None);
+        }
+        let mut payload = vec![0u8; len as usize];
+        if !read_all(&mut self.file, &mut payload)? || crc32fast::hash(&payload) != crc {
+            return Ok(None);
+        }
+        self.at = end;
+        Ok(Some((head[4], payload)))
+    }
+}
+
+/// Fill `buf` from `r`; `false` if the file ends first.
+fn read_all(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<bool> {
+    match r.read_exact(buf) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+impl Checkpoint {
+    /// Read which rows the checkpoint at `path` holds, if it belongs to the run with
+    /// `fingerprint`, one record at a time.
+    ///
+    /// A missing file, another run's file, or a damaged header all mean "nothing to resume".
+    pub fn load<T: bytemuck::Pod>(
+        path: &Path,
+        fingerprint: &str,
+        n_rows: u64,
+    ) -> std::io::Result<Option<Loaded>> {
+        let Some(mut records) = Records::open(path, fingerprint, u64::MAX)? else { return Ok(None) };
+        let mut rows = Vec::new();
+        while let Some(b) = records.next_batch::<T>()? {
+            if b.fits(n_rows) {
+                rows.extend(b.rows.ranges().iter().cloned());
             }
-            valid = at;
         }
-        Ok(Some(Loaded { batches, valid_len: valid as u64 }))
+        Ok(Some(Loaded { rows, valid_len: records.valid_len() }))
     }
 
     /// Start a new checkpoint for `fingerprint` (replacing any file at `path`), or continue a
     /// loaded one after its last valid record.
-    pub fn open<T>(path: &Path, fingerprint: &str, loaded: Option<&Loaded<T>>) -> std::io::Result<Self> {
+    pub fn open(path: &Path, fingerprint: &str, loaded: Option<&Loaded>) -> std::io::Result<Self> {
         let file = match loaded {
             Some(l) => {
                 let f = OpenOptions::new().write(true).open(path)?;
@@ -129,24 +206,6 @@ fn write_record(f: &mut File, kind: u8, payload: &[u8]) -> std::io::Result<()> {
     rec.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
     rec.extend_from_slice(payload);
     f.write_all(&rec)
-}
-
-fn next_record<'a>(bytes: &'a [u8], at: &mut usize) -> Option<(u8, &'a [u8])> {
-    let head = bytes.get(*at..*at + FRAME)?;
-    if &head[..4] != MAGIC {
-        return None;
-    }
-    let kind = head[4];
-    let len = u64::from_le_bytes(head[5..13].try_into().ok()?);
-    let crc = u32::from_le_bytes(head[13..17].try_into().ok()?);
-    let start = *at + FRAME;
-    let end = start.checked_add(usize::try_from(len).ok()?)?;
-    let payload = bytes.get(start..end)?;
-    if crc32fast::hash(payload) != crc {
-        return None;
-    }
-    *at = end;
-    Some((kind, payload))
 }
 
 pub(crate) fn encode_batch<T: bytemuck::Pod>(rows: &RowSet, items: &RowItems<T>) -> Vec<u8> {
@@ -219,6 +278,11 @@ pub(crate) fn sync_parent(path: &Path) {
 mod tests {
     use super::*;
 
+    fn batches(path: &Path, fingerprint: &str) -> Vec<Batch<u32>> {
+        let mut records = Records::open(path, fingerprint, u64::MAX).unwrap().unwrap();
+        std::iter::from_fn(|| records.next_batch().unwrap()).collect()
+    }
+
     fn items(rows: &[&[u32]]) -> RowItems<u32> {
         let mut out = RowItems::default();
         for r in rows {
@@ -231,29 +295,31 @@ mod tests {
     fn batches_round_trip_and_belong_to_their_fingerprint() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ck");
-        let mut ck = Checkpoint::open::<u32>(&path, "run A", None).unwrap();
+        let mut ck = Checkpoint::open(&path, "run A", None).unwrap();
         let rows = RowSet::from_ranges(vec![0..2, 5..6]);
         let it = items(&[&[1, 2], &[], &[7]]);
         ck.append(&rows, &it).unwrap();
         drop(ck);
-        let loaded = Checkpoint::load::<u32>(&path, "run A").unwrap().unwrap();
-        assert_eq!(loaded.batches, vec![Batch { rows, items: it }]);
-        assert!(Checkpoint::load::<u32>(&path, "run B").unwrap().is_none());
+        let loaded = Checkpoint::load::<u32>(&path, "run A", 100).unwrap().unwrap();
+        assert_eq!(loaded.rows, rows.ranges().to_vec());
+        assert_eq!(batches(&path, "run A"), vec![Batch { rows, items: it }]);
+        assert!(Checkpoint::load::<u32>(&path, "run B", 100).unwrap().is_none());
     }
 
     #[test]
     fn a_record_cut_short_by_a_kill_is_dropped_and_overwritten() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ck");
-        let mut ck = Checkpoint::open::<u32>(&path, "fp", None).unwrap();
+        let mut ck = Checkpoint::open(&path, "fp", None).unwrap();
         ck.append(&RowSet::all(1), &items(&[&[3]])).unwrap();
         ck.append(&RowSet::from_ranges(vec![1..3]), &items(&[&[4], &[5, 6]])).unwrap();
         drop(ck);
         let full = std::fs::read(&path).unwrap();
         for cut in 1..20 {
             std::fs::write(&path, &full[..full.len() - cut]).unwrap();
-            let loaded = Checkpoint::load::<u32>(&path, "fp").unwrap().unwrap();
-            assert_eq!(loaded.batches.len(), 1, "cut {cut}");
+            let loaded = Checkpoint::load::<u32>(&path, "fp", 100).unwrap().unwrap();
+            assert_eq!(loaded.rows, vec![0..1], "cut {cut}");
+            assert_eq!(batches(&path, "fp").len(), 1, "cut {cut}");
             let mut ck = Checkpoint::open(&path, "fp", Some(&loaded)).unwrap();
             ck.append(&RowSet::from_ranges(vec![1..3]), &items(&[&[4], &[5, 6]])).unwrap();
             drop(ck);
@@ -265,14 +331,15 @@ mod tests {
     fn flipped_byte_invalidates_the_record() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ck");
-        let mut ck = Checkpoint::open::<u32>(&path, "fp", None).unwrap();
+        let mut ck = Checkpoint::open(&path, "fp", None).unwrap();
         ck.append(&RowSet::all(2), &items(&[&[3], &[9]])).unwrap();
         drop(ck);
         let mut bytes = std::fs::read(&path).unwrap();
         let n = bytes.len();
         bytes[n - 2] ^= 0x40;
         std::fs::write(&path, &bytes).unwrap();
-        let loaded = Checkpoint::load::<u32>(&path, "fp").unwrap().unwrap();
-        assert!(loaded.batches.is_empty());
+        let loaded = Checkpoint::load::<u32>(&path, "fp", 100).unwrap().unwrap();
+        assert!(loaded.rows.is_empty());
+        assert!(batches(&path, "fp").is_empty());
     }
 }

@@ -1,23 +1,26 @@
 //! Where the results of the batches go: every rank sends its batch to rank 0 ([`Collector`]),
-//! which checkpoints each and keeps them all for the final write, put in row order by
-//! [`assemble`].
+//! which checkpoints each and hands it to the results writer (`stream.rs`), or, for a run written
+//! whole at the end, reads them all back from the checkpoint, put in row order by [`assemble`].
 
 use std::path::Path;
 
 use super::analysis::RowItems;
 use super::batches::fail_job;
-use super::checkpoint::{decode_batch, Batch, Checkpoint, Loaded};
+use super::checkpoint::{decode_batch, Batch, Checkpoint, Loaded, Records};
 use super::progress::Progress;
+use super::stream::Sink;
 use super::world::{Patience, World};
 use super::ComputeError;
 
-/// Where every rank's results of a batch go: rank 0 keeps every batch (all ranks') for the final
-/// write and appends each to the checkpoint; the other ranks only send theirs.
-pub(crate) struct Collector<'a, T> {
+/// Where every rank's results of a batch go: rank 0 appends every batch (all ranks') to the
+/// checkpoint and hands it to the results writer, if one writes during the run; the other ranks
+/// only send theirs.
+pub(crate) struct Collector<'a, 's, T> {
     world: &'a World,
     checkpoint: Option<Checkpoint>,
     ck_path: &'a Path,
-    pieces: Vec<Batch<T>>,
+    /// The results writer's queue (rank 0, while results are written during the run).
+    pub sink: Option<Sink<'s, T>>,
     /// What a rank says if the job ends on a silent rank: where the progress is.
     resume: &'a str,
     /// Pixels gathered so far by this run (rank 0).
@@ -25,48 +28,47 @@ pub(crate) struct Collector<'a, T> {
     per_pixel: u64,
 }
 
-/// What rank 0 collected: every batch (the resumed ones included), the pixels this run computed,
-/// and the checkpoint, to remove once the results are written.
-pub(crate) struct Collected<T> {
-    pub pieces: Vec<Batch<T>>,
+/// What rank 0 collected: the pixels this run computed, the checkpoint (every batch, the resumed
+/// ones included; removed once the results are written) and the writer's queue.
+pub(crate) struct Collected<'s, T> {
     pub computed: u64,
     pub checkpoint: Option<Checkpoint>,
+    pub sink: Option<Sink<'s, T>>,
 }
 
-impl<'a, T: bytemuck::Pod> Collector<'a, T> {
-    /// Rank 0 opens the checkpoint `ck_path` (keeping the batches `loaded` from it) before the
-    /// first batch; the other ranks only send. `resume` ends the line if a silent rank ends the
-    /// job.
+impl<'a, 's, T: bytemuck::Pod> Collector<'a, 's, T> {
+    /// Rank 0 opens the checkpoint `ck_path` (continuing after the records `loaded` from it)
+    /// before the first batch; the other ranks only send. `resume` ends the line if a silent
+    /// rank ends the job.
     pub(crate) fn new(
         world: &'a World,
         ck_path: &'a Path,
         resume: &'a str,
         fingerprint: &str,
-        loaded: Option<Loaded<T>>,
+        loaded: Option<&Loaded>,
         per_pixel: usize,
     ) -> Result<Self, ComputeError> {
         let mut collector = Collector {
             world,
             checkpoint: None,
             ck_path,
-            pieces: Vec::new(),
+            sink: None,
             resume,
             computed: 0,
             per_pixel: per_pixel as u64,
         };
         if world.is_root() {
-            let ck = Checkpoint::open::<T>(ck_path, fingerprint, loaded.as_ref()).map_err(|e| {
+            let ck = Checkpoint::open(ck_path, fingerprint, loaded).map_err(|e| {
                 ComputeError::Output(format!("cannot write the checkpoint {}: {e}", ck_path.display()))
             })?;
             collector.checkpoint = Some(ck);
-            collector.pieces = loaded.map(|l| l.batches).unwrap_or_default();
         }
         Ok(collector)
     }
 
     /// What rank 0 collected (nothing on the other ranks).
-    pub(crate) fn finish(self) -> Collected<T> {
-        Collected { pieces: self.pieces, computed: self.computed, checkpoint: self.checkpoint }
+    pub(crate) fn finish(self) -> Collected<'s, T> {
+        Collected { computed: self.computed, checkpoint: self.checkpoint, sink: self.sink }
     }
 
     /// Send this rank's encoded batch (`bytes`) to rank 0, which keeps and checkpoints every
@@ -99,11 +101,35 @@ impl<'a, T: bytemuck::Pod> Collector<'a, T> {
                     })?;
                 }
             }
-            self.pieces.push(piece);
+            if let Some(sink) = &self.sink {
+                // The writer stopped (a full disk): its error ends the job, the checkpoint kept.
+                sink.send(piece).map_err(|e| fail_job(world, e))?;
+            }
         }
         progress.set_global(self.computed * self.per_pixel);
         Ok(any)
     }
+}
+
+/// Every batch of the checkpoint at `path` (of the run with `fingerprint`) that fits `n_pixels`,
+/// read back whole: for a run written whole at the end.
+pub(crate) fn read_back<T: bytemuck::Pod>(
+    path: &Path,
+    fingerprint: &str,
+    n_pixels: u64,
+) -> Result<Vec<Batch<T>>, ComputeError> {
+    let err = |e: std::io::Error| {
+        ComputeError::Output(format!("cannot read the checkpoint {}: {e}", path.display()))
+    };
+    let mut batches = Vec::new();
+    if let Some(mut records) = Records::open(path, fingerprint, u64::MAX).map_err(err)? {
+        while let Some(b) = records.next_batch::<T>().map_err(err)? {
+            if b.fits(n_pixels) {
+                batches.push(b);
+            }
+        }
+    }
+    Ok(batches)
 }
 
 /// All spectra's items in row (pixel) order, `per_pixel` spectra per row, from batches that

@@ -6,12 +6,14 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use super::analysis::{Analysis, RowItems};
 use super::batches::{Batches, Waits};
-use super::collect::{assemble, Collected, Collector};
-use super::input::Input;
+use super::checkpoint::{Checkpoint, Loaded};
+use super::collect::{assemble, read_back, Collector};
+use super::input::{Input, Source};
 use super::mapper::RowMapper;
 use super::messages::share_verdict;
 use super::output::{self, RunInfo};
@@ -20,6 +22,7 @@ use super::pool::{thread_pool, Binding, Pool};
 use super::progress::{Progress, ProgressMode};
 use super::signals::SignalScope;
 use super::start::{start, Started, Target};
+use super::stream::{self, StreamPlan, Streamed};
 use super::world::{default_threads, Patience, World};
 use super::ComputeError;
 use crate::usid::SpectraLayout;
@@ -112,8 +115,15 @@ pub struct Summary {
     /// batch runs while the next one is computed, and only the part that outlasts that
     /// computation (and the last batch's gather) is counted.
     pub seconds_gather: f64,
-    /// Writing the results group.
+    /// Rank 0's results write after the last batch: with results written as they are gathered,
+    /// the writer's last batches, its finish, the flush, sync and rename; else the whole write.
     pub seconds_write: f64,
+    /// Rank 0's results writer's time writing batches during the run, overlapped with the
+    /// computation (0 when results are written at the end).
+    pub seconds_writer: f64,
+    /// The longest of those writes (one batch's): the longest rank 0's reads can wait behind it
+    /// for HDF5's library-wide lock.
+    pub seconds_writer_longest: f64,
     /// Spectra computed per second: `computed × spectra_per_pixel / seconds_compute`.
     pub spectra_per_s: f64,
 }
@@ -143,9 +153,11 @@ where
 pub(crate) struct Tuning {
     /// Pixels per batch instead of what `--max-mem` gives.
     pub batch_rows: Option<u64>,
+    /// Hand every spectrum's items back (read from the checkpoint before it is removed).
+    pub keep_items: bool,
 }
 
-/// A run's summary, and on rank 0 every spectrum's items when it computed them.
+/// A run's summary, and on rank 0 every spectrum's items when it computed them and was asked to.
 pub(crate) type Outcome<T> = (Summary, Option<RowItems<T>>);
 
 /// [`run`], also returning (on rank 0, when the run computed) every spectrum's items as written.
@@ -222,25 +234,37 @@ where
         Started::Compute { todo, lock, loaded } => (todo, lock, loaded),
     };
     let per_pixel = input.layout.per_pixel();
-    let mut collector =
-        Collector::new(world, &target.checkpoint, &target.resume, &target.fingerprint, loaded, per_pixel)?;
+    let (input_path, dataset) = (input.path().to_owned(), input.dataset().to_owned());
+    let info = RunInfo { fingerprint: &target.fingerprint, ranks: world.size(), threads };
+    let (plan, mode) = write_plan(&input, &input_path, &dataset, &analysis, &target, info, loaded.as_ref());
     let pool = thread_pool(threads, job.bind_threads, world.node_ranks()).map_err(ComputeError::Launch)?;
-    let t_compute = Instant::now();
-    let (stopped, waits) =
-        compute(world, job, &mut input, &analysis, &pool, &todo, &mut collector, interrupted, tuning)?;
-    let seconds_compute = t_compute.elapsed().as_secs_f64();
+    let during = world.is_root() && mode == WriteMode::During;
+    let Phase { computed, seconds_compute, n_computed, checkpoint, streamed, t_write } = compute_and_stream(
+        world,
+        job,
+        &mut input,
+        &analysis,
+        &pool,
+        &todo,
+        (loaded.as_ref(), &plan, during),
+        interrupted,
+        tuning,
+    )?;
+    let (stopped, waits) = computed?;
     if stopped {
         return Err(ComputeError::Interrupted(format!(
             "interrupted; progress is saved in {} — run the same command again to resume",
             target.checkpoint.display()
         )));
     }
-    let collected = collector.finish();
-    let computed = if world.is_root() { collected.computed } else { 0 };
-    let t_write = Instant::now();
-    let (written, all_items) = write(world, &input, &analysis, &target, collected, threads);
+    let computed = if world.is_root() { n_computed } else { 0 };
+    let keep = tuning.keep_items;
+    let ending = Ending { input: &input, target: &target, plan: &plan, mode, checkpoint, streamed, keep };
+    let (written, all_items) = write(world, &analysis, ending);
     drop(lock);
-    let (group, items) = share_verdict(world, written, &job.solo_patience(&target.resume))?;
+    let (busy, longest) = written.as_ref().map_or((0.0, 0.0), |w| (w.seconds_busy, w.seconds_longest));
+    let (group, items) =
+        share_verdict(world, written.map(|w| (w.group, w.items)), &job.solo_patience(&target.resume))?;
     let summary = Summary {
         group,
         items,
@@ -251,6 +275,8 @@ where
         seconds_read: waits.seconds_read,
         seconds_gather: waits.seconds_gather,
         seconds_write: t_write.elapsed().as_secs_f64(),
+        seconds_writer: if mode == WriteMode::During { busy } else { 0.0 },
+        seconds_writer_longest: if mode == WriteMode::During { longest } else { 0.0 },
         spectra_per_s: if seconds_compute > 0.0 {
             (computed * per_pixel as u64) as f64 / seconds_compute
         } else {
@@ -259,6 +285,130 @@ where
         ..base
     };
     Ok((summary.ended(started), all_items))
+}
+
+/// Where and how rank 0 writes the results: written as gathered for a streaming analysis's USID
+/// results into another file; in place, the staged copy is the input's, made once the input is
+/// read (see [`WriteMode`]). `input_path` and `dataset` are the input's own, owned for the writer.
+fn write_plan<'a, A: Analysis>(
+    input: &Input,
+    input_path: &'a std::path::Path,
+    dataset: &'a str,
+    analysis: &A,
+    target: &'a Target,
+    info: RunInfo<'a>,
+    loaded: Option<&Loaded>,
+) -> (StreamPlan<'a>, WriteMode) {
+    let in_place = crate::usid::write::same_path(input_path, &target.paths.target);
+    let plan = StreamPlan {
+        input: input_path,
+        dataset,
+        in_place,
+        paths: &target.paths,
+        info,
+        n_pixels: input.n_positions(),
+        per_pixel: input.layout.per_pixel(),
+        checkpoint: &target.checkpoint,
+        resume: &target.resume,
+        replay: loaded.map_or(0, |l| l.valid_len),
+    };
+    let mode = match (&input.source, analysis.streams(), in_place) {
+        (Source::Usid(_), true, false) => WriteMode::During,
+        (Source::Usid(_), true, true) => WriteMode::AtEnd,
+        _ => WriteMode::Whole,
+    };
+    (plan, mode)
+}
+
+/// What the compute phase left on this rank: its outcome, its seconds, the pixels it computed
+/// (rank 0), the checkpoint, the writer's outcome (when one ran) and when the computation ended.
+struct Phase {
+    computed: Result<(bool, Waits), ComputeError>,
+    seconds_compute: f64,
+    n_computed: u64,
+    checkpoint: Option<Checkpoint>,
+    streamed: Option<Result<Streamed, ComputeError>>,
+    t_write: Instant,
+}
+
+/// [`compute`], with rank 0's results writer running beside it when `during`: the collector (which
+/// opens the checkpoint, continuing after `loaded`) hands it every gathered batch, and the
+/// writer is finished (the run complete) or told to give up (stopped, failed) at the end.
+#[allow(clippy::too_many_arguments)] // the corridor's state, each piece made by its own step
+fn compute_and_stream<A: Analysis>(
+    world: &World,
+    job: &Job,
+    input: &mut Input,
+    analysis: &A,
+    pool: &Pool,
+    todo: &RowSet,
+    (loaded, plan, during): (Option<&Loaded>, &StreamPlan<'_>, bool),
+    interrupted: &AtomicBool,
+    tuning: Tuning,
+) -> Result<Phase, ComputeError> {
+    let failed = OnceLock::new();
+    let mut collector =
+        Collector::new(world, plan.checkpoint, plan.resume, plan.info.fingerprint, loaded, plan.per_pixel)?;
+    let t_compute = Instant::now();
+    std::thread::scope(|scope| {
+        let writer = if during {
+            let (sink, handle) = stream::spawn(scope, analysis, plan, &failed)?;
+            collector.sink = Some(sink);
+            Some(handle)
+        } else {
+            None
+        };
+        let computed = compute(world, job, input, analysis, pool, todo, &mut collector, interrupted, tuning);
+        let seconds_compute = t_compute.elapsed().as_secs_f64();
+        let collected = collector.finish();
+        let t_write = Instant::now();
+        let streamed = finish_writer(writer, collected.sink, matches!(computed, Ok((false, _))));
+        Ok(Phase {
+            computed,
+            seconds_compute,
+            n_computed: collected.computed,
+            checkpoint: collected.checkpoint,
+            streamed,
+            t_write,
+        })
+    })
+}
+
+/// How rank 0 writes a run's results group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WriteMode {
+    /// Batch by batch as they are gathered, on a writer thread ([`stream`]): O(batch) memory.
+    During,
+    /// Batch by batch from the checkpoint after the last batch, on this thread: an in-place run,
+    /// whose staged copy is a copy of the input — made at the end, as before streaming, rather
+    /// than at the start, where a long copy would hold up the first batches (and every rank
+    /// waiting on them). O(batch) memory; the copy and the write stay a serial tail.
+    AtEnd,
+    /// Whole, every spectrum's items assembled from the checkpoint (an NSID source, or an
+    /// analysis that does not stream): O(spectra) memory at the end.
+    Whole,
+}
+
+/// Send the writer the finish (when the run `complete`d) and wait for it; without a finish it
+/// removes its staged copy. `None` when no writer ran.
+fn finish_writer<T>(
+    writer: Option<stream::WriterThread<'_>>,
+    sink: Option<stream::Sink<'_, T>>,
+    complete: bool,
+) -> Option<Result<Streamed, ComputeError>> {
+    let handle = writer?;
+    let sent = match sink {
+        Some(sink) if complete => sink.finish(),
+        // Dropped, so that the writer learns there is no finish coming (and is not waited for
+        // forever).
+        other => {
+            drop(other);
+            Ok(())
+        }
+    };
+    let joined =
+        handle.join().unwrap_or_else(|_| Err(ComputeError::Internal("the results writer panicked".into())));
+    Some(sent.and(joined))
 }
 
 /// The compute phase: this rank's share of `todo` planned into batches (of `--max-mem`'s size,
@@ -273,7 +423,7 @@ fn compute<A: Analysis>(
     analysis: &A,
     pool: &Pool,
     todo: &RowSet,
-    collector: &mut Collector<'_, A::Item>,
+    collector: &mut Collector<'_, '_, A::Item>,
     interrupted: &AtomicBool,
     tuning: Tuning,
 ) -> Result<(bool, Waits), ComputeError> {
@@ -305,40 +455,53 @@ fn compute<A: Analysis>(
     outcome
 }
 
-/// Rank 0's verdict on the write (the group and its item count, or the error), and on rank 0
-/// every spectrum's items once written.
-type Written<T> = (Result<(String, u64), ComputeError>, Option<RowItems<T>>);
+/// What rank 0 needs to end a run: where the results go, how, and what the run collected.
+struct Ending<'a> {
+    input: &'a Input,
+    target: &'a Target,
+    plan: &'a StreamPlan<'a>,
+    mode: WriteMode,
+    checkpoint: Option<Checkpoint>,
+    /// The writer thread's outcome ([`WriteMode::During`]).
+    streamed: Option<Result<Streamed, ComputeError>>,
+    /// Read every spectrum's items back for the caller ([`Tuning::keep_items`]).
+    keep: bool,
+}
 
-/// Rank 0 writes the results group from every batch collected, and removes the checkpoint once it
-/// is written; the other ranks wait for its verdict (shared by the caller) so the whole job exits
-/// alike. Returns the group and the items written, and on rank 0 every spectrum's items.
-fn write<A: Analysis>(
-    world: &World,
-    input: &Input,
-    analysis: &A,
-    target: &Target,
-    collected: Collected<A::Item>,
-    threads: usize,
-) -> Written<A::Item> {
+/// Rank 0's verdict on the write (the group and its items, or the error), and on rank 0 every
+/// spectrum's items when asked for.
+type Written<T> = (Result<Streamed, ComputeError>, Option<RowItems<T>>);
+
+/// Rank 0 ends the results group's write (the writer's, or one at the end, streamed from the
+/// checkpoint or whole), and removes the checkpoint once it is written; the other ranks wait for
+/// its verdict (shared by the caller) so the whole job exits alike.
+fn write<A: Analysis>(world: &World, analysis: &A, end: Ending<'_>) -> Written<A::Item> {
     if !world.is_root() {
-        return (Ok((String::new(), 0)), None);
+        return (Ok(Streamed::default()), None);
     }
-    let info = RunInfo { fingerprint: &target.fingerprint, ranks: world.size(), threads };
-    let results = assemble(&collected.pieces, input.n_positions() as usize, input.layout.per_pixel());
-    let written = results.and_then(|res| {
-        let group = output::write_results(analysis, &res, input, &target.paths, &info)?;
-        Ok((group, res))
-    });
-    match written {
-        Ok((group, res)) => {
-            if let Some(ck) = collected.checkpoint {
-                let _ = ck.remove();
-            }
-            let n = res.items.len() as u64;
-            (Ok((group, n)), Some(res))
+    let (n_pixels, per_pixel) = (end.plan.n_pixels, end.plan.per_pixel);
+    let read_all = || {
+        let batches = read_back::<A::Item>(&end.target.checkpoint, &end.target.fingerprint, n_pixels)?;
+        assemble(&batches, n_pixels as usize, per_pixel)
+    };
+    let written = match (end.mode, end.streamed) {
+        (_, Some(streamed)) => streamed,
+        (WriteMode::Whole, None) => read_all().and_then(|res| {
+            let group = output::write_results(analysis, &res, end.input, &end.target.paths, &end.plan.info)?;
+            Ok(Streamed { group, items: res.items.len() as u64, ..Streamed::default() })
+        }),
+        (_, None) => stream::write_at_end(analysis, end.plan),
+    };
+    let all_items = match (&written, end.keep) {
+        (Ok(_), true) => read_all().ok(),
+        _ => None,
+    };
+    if written.is_ok() {
+        if let Some(ck) = end.checkpoint {
+            let _ = ck.remove();
         }
-        Err(e) => (Err(e), None),
     }
+    (written, all_items)
 }
 
 impl Summary {
@@ -365,6 +528,8 @@ impl Summary {
             seconds_read: 0.0,
             seconds_gather: 0.0,
             seconds_write: 0.0,
+            seconds_writer: 0.0,
+            seconds_writer_longest: 0.0,
             spectra_per_s: 0.0,
         }
     }

@@ -15,16 +15,16 @@ pub(crate) enum Start {
 }
 
 /// The start decision, with the checkpoint rank 0 resumes from.
-pub(crate) type StartDecision<T> = (Start, Option<Loaded<T>>);
+pub(crate) type StartDecision = (Start, Option<Loaded>);
 
 /// Broadcast rank 0's start decision (or its error) to every rank, each waiting under `patience`.
-pub(crate) fn share_decision<T>(
+pub(crate) fn share_decision(
     world: &World,
-    decision: Result<StartDecision<T>, ComputeError>,
+    decision: Result<StartDecision, ComputeError>,
     patience: &Patience,
-) -> Result<StartDecision<T>, ComputeError> {
+) -> Result<StartDecision, ComputeError> {
     // Payload: tag 0 and the row ranges to compute, or tag 1 and the group to reuse.
-    let encode = |d: &StartDecision<T>| match &d.0 {
+    let encode = |d: &StartDecision| match &d.0 {
         Start::Compute(todo) => {
             let mut m = vec![0u8];
             for r in todo.ranges() {

@@ -29,9 +29,12 @@ mod pool;
 mod progress;
 mod signals;
 mod start;
+mod stream;
 mod world;
 
-pub use analysis::{Analysis, NsidWriteTarget, Param, RowItems, Rows, WriteTarget};
+pub use analysis::{
+    write_whole, Analysis, NsidWriteTarget, Param, ResultsWriter, RowItems, Rows, WriteTarget,
+};
 pub use check::{check_analysis, Checked};
 pub use engine::{run, run_until, Job, Summary, DEFAULT_RANK_TIMEOUT_S};
 pub(crate) use input::Source;

@@ -184,14 +184,125 @@ pub(crate) fn items_in<A: Analysis>(analysis: &A, target: &Path, group: &str) ->
 }
 
 /// Facts about the run recorded on the results group.
+#[derive(Clone, Copy)]
 pub(crate) struct RunInfo<'a> {
     pub fingerprint: &'a str,
     pub ranks: usize,
     pub threads: usize,
 }
 
+/// The staged copy of a run's target, open for the results group: a copy of the target when it
+/// exists (the kernel's copy_file_range, a reflink on copy-on-write file systems), else a new
+/// file. A stale copy of an earlier run is replaced.
+pub(crate) fn stage(paths: &TargetPaths) -> Result<hdf5::File, ComputeError> {
+    let out_err = |what: &str, e: &dyn std::fmt::Display| {
+        ComputeError::Output(format!("{}: {what}: {e}", paths.target.display()))
+    };
+    let _ = std::fs::remove_file(&paths.staging);
+    let staged = (|| {
+        if paths.target.exists() {
+            std::fs::copy(&paths.target, &paths.staging)
+                .map_err(|e| out_err("cannot copy it to stage the results", &e))?;
+            hdf5::File::open_rw(&paths.staging)
+        } else {
+            hdf5::File::create_excl(&paths.staging)
+        }
+        .map_err(|e| out_err("cannot open the staging copy", &e))
+    })();
+    if staged.is_err() {
+        discard(paths);
+    }
+    staged
+}
+
+/// Make the staged copy the target: flush and close it, sync it, rename it over the target. The
+/// staged copy is removed on an error (the target itself untouched).
+pub(crate) fn commit(file: hdf5::File, paths: &TargetPaths) -> Result<(), ComputeError> {
+    let out_err = |what: &str, e: &dyn std::fmt::Display| {
+        ComputeError::Output(format!("{}: {what}: {e}", paths.target.display()))
+    };
+    let done = (|| {
+        file.flush().map_err(|e| out_err("cannot flush", &e))?;
+        drop(file);
+        File::open(&paths.staging)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| out_err("cannot sync the staging copy", &e))?;
+        std::fs::rename(&paths.staging, &paths.target)
+            .map_err(|e| out_err("cannot move the results into place", &e))
+    })();
+    if done.is_err() {
+        discard(paths);
+    }
+    done?;
+    sync_parent(&paths.target);
+    Ok(())
+}
+
+/// Remove the staged copy: a half-written copy is useless, and on a full disk it holds the space
+/// the user needs to free before the rerun.
+pub(crate) fn discard(paths: &TargetPaths) {
+    let _ = std::fs::remove_file(&paths.staging);
+}
+
+/// A new results group of a USID source in a staged file, ready for the analysis's datasets: its
+/// attributes and status datasets written, the position datasets to link to at hand.
+pub(crate) struct UsidGroup {
+    group: hdf5::Group,
+    source: MainDataset,
+    pos_ind: hdf5::Dataset,
+    pos_val: hdf5::Dataset,
+}
+
+impl UsidGroup {
+    /// Where the analysis writes.
+    pub(crate) fn target(&self) -> WriteTarget<'_> {
+        WriteTarget {
+            group: &self.group,
+            source: &self.source,
+            position_indices: &self.pos_ind,
+            position_values: &self.pos_val,
+        }
+    }
+
+    /// The group's path in the file.
+    pub(crate) fn path(&self) -> String {
+        self.group.name()
+    }
+
+    /// Make the group for `analysis` on the dataset `dset_path` of `input` in `file` (the staged
+    /// copy; `in_place` when it is a copy of the input itself).
+    pub(crate) fn make<A: Analysis>(
+        analysis: &A,
+        input: &Path,
+        dset_path: &str,
+        file: &hdf5::File,
+        in_place: bool,
+        info: &RunInfo<'_>,
+    ) -> Result<UsidGroup, UsidError> {
+        // The source as seen from the file that gets the group: itself in place, else the input.
+        let source_file = if in_place { file.clone() } else { usid::open_file(input)? };
+        let source = MainDataset::open(&source_file, dset_path)?;
+        let parent = group_or_create(file, results::parent_path(dset_path))?;
+        let [src_pos_ind, src_pos_val, _, _] = source.ancillary_datasets();
+        let (pos_ind, pos_val) = if in_place {
+            (src_pos_ind.clone(), src_pos_val.clone())
+        } else {
+            let (ni, nv) =
+                (usid::write::base_name(&src_pos_ind.name()), usid::write::base_name(&src_pos_val.name()));
+            match (parent.dataset(&ni), parent.dataset(&nv)) {
+                (Ok(i), Ok(v)) if i.shape() == src_pos_ind.shape() => (i, v),
+                _ => usid::write::copy_ancillary(src_pos_ind, src_pos_val, &parent)?,
+            }
+        };
+        let group = results::create_indexed_group(&parent, &results::stem(dset_path, analysis.name()))?;
+        write_attrs(&group, analysis, dset_path, source.n_positions, info)?;
+        results::mark_complete(&group, source.n_positions, analysis.status_datasets())?;
+        Ok(UsidGroup { group, source, pos_ind, pos_val })
+    }
+}
+
 /// Write the results group of `analysis` for the source dataset of `input` into
-/// `paths.target`, through a staging copy renamed into place. Returns the group's path.
+/// `paths.target` whole, through a staging copy renamed into place. Returns the group's path.
 pub(crate) fn write_results<A: Analysis>(
     analysis: &A,
     results: &RowItems<A::Item>,
@@ -199,87 +310,22 @@ pub(crate) fn write_results<A: Analysis>(
     paths: &TargetPaths,
     info: &RunInfo<'_>,
 ) -> Result<String, ComputeError> {
-    let out_err = |what: &str, e: &dyn std::fmt::Display| {
-        ComputeError::Output(format!("{}: {what}: {e}", paths.target.display()))
-    };
-    let _ = std::fs::remove_file(&paths.staging);
+    let file = stage(paths)?;
     let in_place = usid::write::same_path(input.path(), &paths.target);
-    let staged = (|| {
-        if paths.target.exists() {
-            std::fs::copy(&paths.target, &paths.staging)
-                .map_err(|e| out_err("cannot copy it to stage the results", &e))?;
-        }
-        let group_path = {
-            let file = if paths.target.exists() {
-                hdf5::File::open_rw(&paths.staging)
-            } else {
-                hdf5::File::create_excl(&paths.staging)
-            }
-            .map_err(|e| out_err("cannot open the staging copy", &e))?;
-            let group = match &input.source {
-                Source::Usid(_) => {
-                    fill_group(analysis, results, input.path(), input.dataset(), &file, in_place, info)
-                }
-                Source::Nsid(ds, spectra) => fill_nsid_group(analysis, results, ds, spectra, &file, info),
-            }
-            .map_err(|e| ComputeError::Output(format!("{}: {e}", paths.target.display())))?;
-            file.flush().map_err(|e| out_err("cannot flush", &e))?;
-            group
-        };
-        File::open(&paths.staging)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| out_err("cannot sync the staging copy", &e))?;
-        Ok(group_path)
-    })();
-    let group_path = match staged {
-        Ok(g) => g,
+    let group = match &input.source {
+        Source::Usid(_) => UsidGroup::make(analysis, input.path(), input.dataset(), &file, in_place, info)
+            .and_then(|g| analysis.write(results, &g.target()).map(|()| g.path())),
+        Source::Nsid(ds, spectra) => fill_nsid_group(analysis, results, ds, spectra, &file, info),
+    }
+    .map_err(|e| ComputeError::Output(format!("{}: {e}", paths.target.display())));
+    match group {
+        Ok(group) => commit(file, paths).map(|()| group),
         Err(e) => {
-            // A half-written copy is useless, and on a full disk it holds the space the user needs
-            // to free before the rerun; the target itself was not touched.
-            let _ = std::fs::remove_file(&paths.staging);
-            return Err(e);
+            drop(file);
+            discard(paths);
+            Err(e)
         }
-    };
-    std::fs::rename(&paths.staging, &paths.target).map_err(|e| {
-        let _ = std::fs::remove_file(&paths.staging);
-        out_err("cannot move the results into place", &e)
-    })?;
-    sync_parent(&paths.target);
-    Ok(group_path)
-}
-
-fn fill_group<A: Analysis>(
-    analysis: &A,
-    results: &RowItems<A::Item>,
-    input: &Path,
-    dset_path: &str,
-    file: &hdf5::File,
-    in_place: bool,
-    info: &RunInfo<'_>,
-) -> Result<String, UsidError> {
-    // The source as seen from the file that gets the group: itself in place, else the input.
-    let source_file = if in_place { file.clone() } else { usid::open_file(input)? };
-    let source = MainDataset::open(&source_file, dset_path)?;
-    let parent_name = results::parent_path(dset_path);
-    let parent = group_or_create(file, parent_name)?;
-    let [src_pos_ind, src_pos_val, _, _] = source.ancillary_datasets();
-    let (pos_ind, pos_val) = if in_place {
-        (src_pos_ind.clone(), src_pos_val.clone())
-    } else {
-        let (ni, nv) =
-            (usid::write::base_name(&src_pos_ind.name()), usid::write::base_name(&src_pos_val.name()));
-        match (parent.dataset(&ni), parent.dataset(&nv)) {
-            (Ok(i), Ok(v)) if i.shape() == src_pos_ind.shape() => (i, v),
-            _ => usid::write::copy_ancillary(src_pos_ind, src_pos_val, &parent)?,
-        }
-    };
-    let group = results::create_indexed_group(&parent, &results::stem(dset_path, analysis.name()))?;
-    write_attrs(&group, analysis, dset_path, source.n_positions, info)?;
-    results::mark_complete(&group, source.n_positions, analysis.status_datasets())?;
-    let target =
-        WriteTarget { group: &group, source: &source, position_indices: &pos_ind, position_values: &pos_val };
-    analysis.write(results, &target)?;
-    Ok(group.name())
+    }
 }
 
 /// [`fill_group`] for an NSID source: pyNSID's `Log_<process>_NNN` beside the source's group

@@ -70,12 +70,12 @@ fn checkpoint_key(input: &Path, fingerprint: &str) -> String {
 }
 
 /// How a run goes on after its start, on every rank; rank 0 holds the target's lock.
-pub(crate) enum Started<T> {
+pub(crate) enum Started {
     /// A complete group with the same fingerprint is there: nothing to compute.
     Reuse { group: String, lock: Option<Lock> },
     /// Compute the rows `todo` (all of them, or what a checkpoint leaves), with the batches rank 0
     /// loaded from it.
-    Compute { todo: RowSet, lock: Option<Lock>, loaded: Option<Loaded<T>> },
+    Compute { todo: RowSet, lock: Option<Lock>, loaded: Option<Loaded> },
 }
 
 /// Rank 0 decides (lock, reuse, resume) and tells the others; a failure it alone sees is sent as
@@ -86,9 +86,9 @@ pub(crate) fn start<A: Analysis>(
     target: &Target,
     input: &Input,
     analysis: &A,
-) -> Result<Started<A::Item>, ComputeError> {
+) -> Result<Started, ComputeError> {
     let mut lock = None;
-    let decision: Result<StartDecision<A::Item>, ComputeError> = if world.is_root() {
+    let decision: Result<StartDecision, ComputeError> = if world.is_root() {
         decide(job, target, input, analysis).map(|(start, held, loaded)| {
             lock = Some(held);
             (start, loaded)
@@ -103,7 +103,7 @@ pub(crate) fn start<A: Analysis>(
     })
 }
 
-type Decision<T> = (Start, Lock, Option<Loaded<T>>);
+type Decision = (Start, Lock, Option<Loaded>);
 
 /// Rank 0's start-up decisions: take the lock, reuse a complete group, or resume a checkpoint.
 fn decide<A: Analysis>(
@@ -111,7 +111,7 @@ fn decide<A: Analysis>(
     target: &Target,
     input: &Input,
     analysis: &A,
-) -> Result<Decision<A::Item>, ComputeError> {
+) -> Result<Decision, ComputeError> {
     let lock = output::lock(&target.paths)?;
     output::check_target(&target.paths)?;
     if !job.force {
@@ -125,17 +125,10 @@ fn decide<A: Analysis>(
         }
     }
     let n_rows = input.n_positions();
-    let loaded = Checkpoint::load::<A::Item>(&target.checkpoint, &target.fingerprint).unwrap_or(None);
+    let loaded = Checkpoint::load::<A::Item>(&target.checkpoint, &target.fingerprint, n_rows).unwrap_or(None);
     let mut done = vec![false; n_rows as usize];
-    let loaded = loaded.map(|mut l| {
-        // A batch from another shape cannot be trusted; the fingerprint makes this all but impossible.
-        l.batches.retain(|b| b.rows.ranges().last().is_none_or(|r| r.end <= n_rows));
-        for b in &l.batches {
-            for r in b.rows.ranges() {
-                done[r.start as usize..r.end as usize].fill(true);
-            }
-        }
-        l
-    });
+    for r in loaded.iter().flat_map(|l| &l.rows) {
+        done[r.start as usize..r.end as usize].fill(true);
+    }
     Ok((Start::Compute(RowSet::missing(&done)), lock, loaded))
 }

@@ -15,7 +15,7 @@
 //! `VS_mode` and `VS_cycle_fraction`.
 
 use super::{FitStatus, Sho, ShoFitter, ShoGuess, ShoOutcome, ShoParams, ShoScratch};
-use crate::compute::{Analysis, ComputeError, RowItems, Rows, WriteTarget};
+use crate::compute::{write_whole, Analysis, ComputeError, ResultsWriter, RowItems, Rows, WriteTarget};
 use crate::params::{Param, Parameters};
 use crate::usid::write::{self, Ancillary, DimSpec, MainSpec};
 use crate::usid::{attr, results, SpectraLayout, UsidError};
@@ -133,30 +133,49 @@ impl Analysis for ShoFit {
     }
 
     fn write(&self, results: &RowItems<Sho>, t: &WriteTarget<'_>) -> Result<(), UsidError> {
-        let per_pixel: usize = self.others.iter().map(|d| d.values.len()).product();
-        let n = results.n_rows().checked_div(per_pixel).unwrap_or(0);
-        let (mut guess, mut fit) =
-            (Vec::with_capacity(results.n_rows()), Vec::with_capacity(results.n_rows()));
-        for row in results.rows() {
-            let (g, f) = match row {
-                [g, f] => (*g, *f),
-                _ => (Sho::NAN, Sho::NAN),
-            };
-            guess.push(g);
-            fit.push(f);
-        }
+        write_whole(Box::new(ShoWriter::begin(self, t)?), results, t.source.n_positions as u64)
+    }
+
+    fn streams(&self) -> bool {
+        true
+    }
+
+    fn begin_write<'t>(
+        &'t self,
+        target: &'t WriteTarget<'t>,
+    ) -> Result<Box<dyn ResultsWriter<Sho> + 't>, UsidError> {
+        Ok(Box::new(ShoWriter::begin(self, target)?))
+    }
+
+    fn count_items(&self, group: &hdf5::Group) -> Option<u64> {
+        // Two records per spectrum, as a run counts them: its guess and its fit.
+        Some(2 * group.dataset("Fit").ok()?.size() as u64)
+    }
+}
+
+/// [`ShoFit`]'s results written batch by batch: `Guess` and `Fit` have one record per spectrum,
+/// so both are made whole at the start and each batch's rows are written into them.
+struct ShoWriter {
+    guess: hdf5::Dataset,
+    fit: hdf5::Dataset,
+    per_pixel: usize,
+}
+
+impl ShoWriter {
+    fn begin(sho: &ShoFit, t: &WriteTarget<'_>) -> Result<Self, UsidError> {
+        let per_pixel: usize = sho.others.iter().map(|d| d.values.len()).product();
         let g = t.group;
         let h5 = |what: &str, e: hdf5::Error| UsidError(format!("{}: {what}: {e}", g.name()));
         // pyUSID's reduced ancillary datasets when no dimension is left (BE-line).
-        let columns = if self.others.is_empty() {
+        let columns = if sho.others.is_empty() {
             vec![DimSpec::new("Single_Step", "a. u.", vec![0.0])]
         } else {
-            self.others.clone()
+            sho.others.clone()
         };
         let pos = || Ancillary::Existing { indices: t.position_indices, values: t.position_values };
         let spec = |name| MainSpec {
             name,
-            n_positions: n,
+            n_positions: t.source.n_positions,
             n_bins: per_pixel,
             quantity: "SHO",
             units: "compound",
@@ -164,31 +183,59 @@ impl Analysis for ShoFit {
             spec: Ancillary::New(Vec::new()),
             chunk_rows: None,
         };
-        let guess_ds = write::create_main_dataset::<Sho>(
+        let guess = write::create_main_dataset::<Sho>(
             g,
             MainSpec { spec: Ancillary::New(columns), ..spec("Guess") },
         )?;
-        guess_ds.write_raw(&guess).map_err(|e| h5("cannot write Guess", e))?;
         let (si, sv) = (
             g.dataset("Spectroscopic_Indices").map_err(|e| h5("Spectroscopic_Indices", e))?,
             g.dataset("Spectroscopic_Values").map_err(|e| h5("Spectroscopic_Values", e))?,
         );
-        let fit_ds = write::create_main_dataset::<Sho>(
+        let fit = write::create_main_dataset::<Sho>(
             g,
             MainSpec { spec: Ancillary::Existing { indices: &si, values: &sv }, ..spec("Fit") },
         )?;
-        fit_ds.write_raw(&fit).map_err(|e| h5("cannot write Fit", e))?;
-        for (name, value) in self.bglib_attrs() {
+        for (name, value) in sho.bglib_attrs() {
             write_param(g, name, &value)?;
-            write_param(&guess_ds, name, &value)?;
-            write_param(&fit_ds, name, &value)?;
+            write_param(&guess, name, &value)?;
+            write_param(&fit, name, &value)?;
         }
-        copy_context(t)
+        copy_context(t)?;
+        Ok(ShoWriter { guess, fit, per_pixel })
+    }
+}
+
+impl ResultsWriter<Sho> for ShoWriter {
+    fn write_rows(
+        &mut self,
+        pixels: std::ops::Range<u64>,
+        counts: &[u32],
+        items: &[Sho],
+    ) -> Result<(), UsidError> {
+        let rows = (pixels.end - pixels.start) as usize;
+        let (mut guess, mut fit) = (Vec::with_capacity(counts.len()), Vec::with_capacity(counts.len()));
+        let mut at = 0usize;
+        for &c in counts {
+            let (g, f) = match items.get(at..at + c as usize) {
+                Some([g, f]) => (*g, *f),
+                _ => (Sho::NAN, Sho::NAN),
+            };
+            guess.push(g);
+            fit.push(f);
+            at += c as usize;
+        }
+        let shape = (rows, self.per_pixel);
+        let err = |what: &str, e: &dyn std::fmt::Display| UsidError(format!("cannot write {what}: {e}"));
+        let (a, b) = (pixels.start as usize, pixels.end as usize);
+        for (ds, values, what) in [(&self.guess, guess, "Guess"), (&self.fit, fit, "Fit")] {
+            let block = ndarray::Array2::from_shape_vec(shape, values).map_err(|e| err(what, &e))?;
+            ds.write_slice(&block, ndarray::s![a..b, ..]).map_err(|e| err(what, &e))?;
+        }
+        Ok(())
     }
 
-    fn count_items(&self, group: &hdf5::Group) -> Option<u64> {
-        // Two records per spectrum, as a run counts them: its guess and its fit.
-        Some(2 * group.dataset("Fit").ok()?.size() as u64)
+    fn finish(self: Box<Self>) -> Result<(), UsidError> {
+        Ok(())
     }
 }
 

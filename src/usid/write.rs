@@ -156,13 +156,47 @@ pub fn create_main_dataset<T: H5Type>(group: &Group, spec: MainSpec<'_>) -> Resu
         link_as_main(&main, &pos_inds, &pos_vals, &spec_inds, &spec_vals)?;
         Ok(main)
     })();
+    unlink_on_error(group, &result, &created);
+    result
+}
+
+/// Makes `main`, a 2-D dataset already in `group` (one grown column by column while results were
+/// streamed into it, whose width was unknown until the end), a main dataset: writes or links its
+/// ancillary datasets for its present shape and sets what [`create_main_dataset`] sets.
+pub fn make_main(
+    group: &Group,
+    main: &Dataset,
+    quantity: &str,
+    units: &str,
+    pos: Ancillary<'_>,
+    spec: Ancillary<'_>,
+) -> Result<(), UsidError> {
+    let shape = main.shape();
+    let [n_positions, n_bins] = shape[..] else {
+        return Err(UsidError(format!("{}: a main dataset must be 2-D, not {shape:?}", main.name())));
+    };
+    check_ancillary(group, &pos, false, n_positions)?;
+    check_ancillary(group, &spec, true, n_bins)?;
+    let mut created = Vec::new();
+    let result = (|| {
+        let (pos_inds, pos_vals) = ancillary_pair(group, pos, false, &mut created)?;
+        let (spec_inds, spec_vals) = ancillary_pair(group, spec, true, &mut created)?;
+        write_str_attr(main, "quantity", quantity.trim())?;
+        write_str_attr(main, "units", units.trim())?;
+        link_as_main(main, &pos_inds, &pos_vals, &spec_inds, &spec_vals)
+    })();
+    unlink_on_error(group, &result, &created);
+    result
+}
+
+/// Best effort after a failed creation: the error being reported matters more than a failed
+/// clean-up of the objects `created` on the way.
+fn unlink_on_error<T>(group: &Group, result: &Result<T, UsidError>, created: &[String]) {
     if result.is_err() {
-        // Best effort: the error being reported matters more than a failed clean-up.
         for n in created.iter().rev() {
             let _ = group.unlink(n);
         }
     }
-    result
 }
 
 /// The checks of [`ancillary_pair`] that need no writing: sizes, free names, same file.

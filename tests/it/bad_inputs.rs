@@ -399,6 +399,65 @@ fn full_disk_during_the_final_write_is_an_output_error() {
     }
 }
 
+/// A file system that fills while the results are streamed into `--output` on it (a 1 MiB tmpfs,
+/// root only; the input elsewhere): exit 4 in one line, no output and no staging copy, the
+/// checkpoint kept; once space is freed (the tmpfs grown), the same command resumes and completes
+/// to a clean run's results.
+#[test]
+fn full_disk_during_the_streamed_write_is_an_output_error_and_the_rerun_after_freeing_space_completes() {
+    if !is_root() {
+        eprintln!("skipped: mounting a small tmpfs needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("small");
+    std::fs::create_dir(&mnt).unwrap();
+    let ok = crate::util::command("mount").args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"]).arg(&mnt).status();
+    if !ok.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: cannot mount a tmpfs here");
+        return;
+    }
+    let result = std::panic::catch_unwind(|| {
+        // 40 x 40 pixels x 16 spectra: about 2.5 MB of peaks, streamed in batches of a few pixels.
+        let file = dir.path().join("map.h5");
+        let g = crate::util::command(BIN)
+            .args(["generate", "--rows", "40", "--cols", "40", "--beps"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_ok(&g);
+        let out = mnt.join("out.h5");
+        let args = |json| {
+            let mut a = vec![s(&file), "-q", "--max-mem", "1", "--output", s(&out)];
+            a.extend(json);
+            a
+        };
+        assert_fails(&find(&args(None)), 4, "");
+        assert!(!out.exists(), "no output from a failed run");
+        assert!(leftovers(&mnt).is_empty(), "the staging copy is removed: {:?}", leftovers(&mnt));
+        assert_eq!(side_files(&mnt, ".ckpt").len(), 1, "the checkpoint is kept");
+        let grown = crate::util::command("mount").args(["-o", "remount,size=64m"]).arg(&mnt).status();
+        assert!(grown.is_ok_and(|s| s.success()), "remount the tmpfs larger");
+        let rerun = find(&args(Some("--json")));
+        assert_ok(&rerun);
+        let summary: serde_json::Value = serde_json::from_slice(&rerun.stdout).unwrap();
+        assert!(summary["resumed"].as_u64().unwrap() > 0, "the checkpoint spared the computation: {summary}");
+        let clean = dir.path().join("clean.h5");
+        assert_ok(&find(&[s(&file), "-q", "--output", s(&clean)]));
+        let newest = |f: &Path| {
+            let h = hdf5::File::open(f).unwrap();
+            let g = h.group(&format!("{}/{}", crate::util::CHANNEL, peak_groups(f).pop().unwrap())).unwrap();
+            let (count, indices) = (g.dataset("Peak_Count").unwrap(), g.dataset("Peak_Indices").unwrap());
+            (count.read_raw::<u32>().unwrap(), indices.read_raw::<i32>().unwrap(), indices.shape())
+        };
+        assert!(newest(&out) == newest(&clean), "the rerun's results are a clean run's");
+    });
+    let _ = crate::util::command("umount").arg(&mnt).status();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
 // ---- busy files ----
 
 /// A Python process holding `file` open with h5py in `mode` until its stdin closes.

@@ -64,6 +64,73 @@ fn sigterm_stops_after_the_batch_with_exit_130_and_the_rerun_resumes_to_the_same
     assert_eq!(results(&file), (clean_peaks(other.path(), 96), 1), "same results as an uninterrupted run");
 }
 
+/// SIGTERM while results are streamed into `--output`: exit 130 after the batch, the writer's
+/// staged copy removed and no output, the checkpoint kept; the rerun resumes to a clean run's.
+#[test]
+fn sigterm_during_a_streamed_output_run_removes_the_staged_copy_and_the_rerun_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = generate(dir.path(), "map.h5", 96, 96, SEED);
+    let out = dir.path().join("out.h5");
+    let args = ["find", "-q", "--threads", "1", "--max-mem", "1", "--output", s(&out), s(&file)];
+    let mut child = crate::util::command(crate::util::BIN).args(args).spawn().unwrap();
+    let staging = dir.path().join(".out.h5.usid-peaks-staging");
+    let t0 = std::time::Instant::now();
+    while !staging.exists() && child.try_wait().unwrap().is_none() && t0.elapsed().as_secs() < 30 {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    // SAFETY: signalling the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert!(!out.exists() && !staging.exists(), "no output, no staged copy");
+    assert_eq!(side_files(dir.path(), ".ckpt").len(), 1, "the checkpoint is kept");
+    let summary = summary(&ok(&[&args[..], &["--json"]].concat()));
+    assert!(summary["resumed"].as_u64().unwrap() > 0, "resumed from the checkpoint: {summary}");
+    let clean = dir.path().join("clean.h5");
+    ok(&["find", "-q", "--output", s(&clean), s(&file)]);
+    assert_eq!(results(&out), results(&clean), "the rerun's results are a clean run's");
+}
+
+/// SIGKILL while the results are streamed into the staged `--output` copy (it appears with the
+/// first batch and grows batch by batch), at moments from the first batches to the end: the
+/// output is absent (or whole, had the run finished), and the same command resumes to a clean
+/// run's results, nothing left behind.
+#[test]
+fn sigkill_during_the_streamed_write_loses_nothing_and_the_rerun_completes_like_a_clean_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = generate(dir.path(), "map.h5", 96, 96, SEED);
+    let clean = dir.path().join("clean.h5");
+    let t_clean = std::time::Instant::now();
+    ok(&["find", "-q", "--threads", "1", "--max-mem", "1", "--output", s(&clean), s(&file)]);
+    let clean_ms = t_clean.elapsed().as_millis() as u64;
+    let want = results(&clean);
+    let mut killed_mid_write = 0;
+    // From the staged copy's appearance (the first batch) to well before a clean run's end.
+    for (i, delay_ms) in (0..8u64).map(|k| k * clean_ms / 10).enumerate() {
+        let out = dir.path().join(format!("out{i}.h5"));
+        let staging = dir.path().join(format!(".out{i}.h5.usid-peaks-staging"));
+        let args = ["find", "-q", "--threads", "1", "--max-mem", "1", "--output", s(&out), s(&file)];
+        let mut child = crate::util::command(crate::util::BIN).args(args).spawn().unwrap();
+        let t0 = std::time::Instant::now();
+        while !staging.exists() && child.try_wait().unwrap().is_none() && t0.elapsed().as_secs() < 30 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        if status.code().is_none() && staging.exists() {
+            killed_mid_write += 1;
+        }
+        if out.exists() {
+            assert_eq!(results(&out), want, "trial {i}: a finished run's output is whole");
+        }
+        ok(&["find", "-q", "--threads", "1", "--max-mem", "1", "--output", s(&out), s(&file)]);
+        assert_eq!(results(&out), want, "trial {i} ({delay_ms} ms): the rerun's results are a clean run's");
+        let left = [side_files(dir.path(), "staging"), side_files(dir.path(), ".ckpt")].concat();
+        assert!(left.is_empty(), "trial {i}: left behind {left:?}");
+    }
+    assert!(killed_mid_write >= 3, "only {killed_mid_write} trials killed the run during its streamed write");
+}
+
 /// The pid of rank `rank` among the children of `mpirun_pid`.
 #[cfg(feature = "mpi")]
 fn rank_pid(mpirun_pid: u32, rank: u32) -> Option<i32> {

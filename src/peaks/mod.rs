@@ -7,19 +7,23 @@
 //! `Peak_Indices`/`Peak_Frequencies` are (positions × Peak × DC_Offset), the peak slot fastest,
 //! each with its own Spectroscopic_Indices/Values, so pyUSID's `get_n_dim_form` reshapes them.
 
-use ndarray::Array2;
 use num_complex::ComplexFloat;
 
 use crate::compute::Source;
-use crate::compute::{Analysis, ComputeError, NsidWriteTarget, RowItems, Rows, WriteTarget};
+use crate::compute::{
+    write_whole, Analysis, ComputeError, NsidWriteTarget, ResultsWriter, RowItems, Rows, WriteTarget,
+};
 use crate::cwt::{CwtParams, PeakFinder, Scratch};
 use crate::nsid::{create_nsid_dataset, Dimension, DimensionType, NsidSpec};
 use crate::params::{
     choices, described, DefaultTo, Description, Kind, Param, ParamError, Parameters, Spec, Values,
 };
 use crate::usid::select::{only_source_dataset, select_spectra, Pixel, PixelChoice, SelectError};
-use crate::usid::write::{Ancillary, DimSpec, MainSpec};
+use crate::usid::write::DimSpec;
 use crate::usid::{self, SpectraLayout, UsidError};
+
+mod stream;
+use stream::PeakWriter;
 
 choices! {
     /// Which real number of each (possibly complex) value the peaks are found in.
@@ -402,92 +406,19 @@ impl Analysis for PeakFinding {
     }
 
     fn write(&self, results: &RowItems<u32>, target: &WriteTarget<'_>) -> Result<(), UsidError> {
-        // Results come spectrum after spectrum, `per_pixel` spectra per pixel.
-        let per_pixel: usize = self.others.iter().map(|d| d.values.len()).product();
-        let n = results.n_rows().checked_div(per_pixel).unwrap_or(0);
-        // HDF5 datasets need at least one column, even when no spectrum has a peak.
-        let width = results.counts.iter().copied().max().unwrap_or(0).max(1) as usize;
-        let mut indices = Array2::<i32>::from_elem((n, per_pixel * width), -1);
-        let mut freqs = Array2::<f64>::from_elem((n, per_pixel * width), f64::NAN);
-        let mut counts = Array2::<u32>::zeros((n, per_pixel));
-        for (i, peaks) in results.rows().enumerate() {
-            let (pixel, s) = (i / per_pixel, i % per_pixel);
-            counts[[pixel, s]] = peaks.len() as u32;
-            for (j, &p) in peaks.iter().enumerate() {
-                // The peak slot varies fastest, then the other dimensions.
-                indices[[pixel, s * width + j]] = p as i32;
-                freqs[[pixel, s * width + j]] = self.axis.get(p as usize).copied().unwrap_or(f64::NAN);
-            }
-        }
-        let g = target.group;
-        let pos = || Ancillary::Existing { indices: target.position_indices, values: target.position_values };
-        let h5 = |what: &str, e: hdf5::Error| UsidError(format!("{}: {what}: {e}", g.name()));
+        let writer = Box::new(PeakWriter::begin(self, target)?);
+        write_whole(writer, results, target.source.n_positions as u64)
+    }
 
-        // Peak_Count has its own spectroscopic axes (the source's other dimensions, or one bin);
-        // its ancillary datasets are renamed so the peak axes can take the standard names.
-        let count_axis = if self.others.is_empty() {
-            vec![DimSpec::new("Count", "", vec![0.0])]
-        } else {
-            self.others.clone()
-        };
-        let ds = usid::write::create_main_dataset::<u32>(
-            g,
-            MainSpec {
-                name: "Peak_Count",
-                n_positions: n,
-                n_bins: per_pixel,
-                quantity: "Peak count",
-                units: "",
-                pos: pos(),
-                spec: Ancillary::New(count_axis),
-                chunk_rows: None,
-            },
-        )?;
-        ds.write(&counts).map_err(|e| h5("cannot write Peak_Count", e))?;
-        // HDF5 1.14 (Debian 13) crashes inside the rename below (H5Lmove's name update, a null
-        // file pointer) when its metadata cache holds entries it could not write, as past a
-        // file-size limit; written out first, such a failure is this error instead.
-        g.file().and_then(|f| f.flush()).map_err(|e| h5("cannot write Peak_Count", e))?;
-        for name in ["Spectroscopic_Indices", "Spectroscopic_Values"] {
-            g.relink(name, &format!("Count_{name}")).map_err(|e| h5("cannot rename the count axis", e))?;
-        }
+    fn streams(&self) -> bool {
+        true
+    }
 
-        let mut peak_axis = vec![DimSpec::linear("Peak", "", 0.0, 1.0, width)];
-        peak_axis.extend(self.others.iter().cloned());
-        let ds = usid::write::create_main_dataset::<i32>(
-            g,
-            MainSpec {
-                name: "Peak_Indices",
-                n_positions: n,
-                n_bins: per_pixel * width,
-                quantity: "Peak index",
-                units: "",
-                pos: pos(),
-                spec: Ancillary::New(peak_axis),
-                chunk_rows: None,
-            },
-        )?;
-        ds.write(&indices).map_err(|e| h5("cannot write Peak_Indices", e))?;
-
-        let (si, sv) = (
-            g.dataset("Spectroscopic_Indices").map_err(|e| h5("Spectroscopic_Indices", e))?,
-            g.dataset("Spectroscopic_Values").map_err(|e| h5("Spectroscopic_Values", e))?,
-        );
-        let ds = usid::write::create_main_dataset::<f64>(
-            g,
-            MainSpec {
-                name: "Peak_Frequencies",
-                n_positions: n,
-                n_bins: per_pixel * width,
-                quantity: &self.axis_name,
-                units: &self.axis_units,
-                pos: pos(),
-                spec: Ancillary::Existing { indices: &si, values: &sv },
-                chunk_rows: None,
-            },
-        )?;
-        ds.write(&freqs).map_err(|e| h5("cannot write Peak_Frequencies", e))?;
-        Ok(())
+    fn begin_write<'t>(
+        &'t self,
+        target: &'t WriteTarget<'t>,
+    ) -> Result<Box<dyn ResultsWriter<u32> + 't>, UsidError> {
+        Ok(Box::new(PeakWriter::begin(self, target)?))
     }
 
     fn writes_nsid(&self) -> bool {
