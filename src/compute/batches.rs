@@ -13,7 +13,7 @@ use super::engine::PATIENCE_FACTOR;
 use super::mapper::RowMapper;
 use super::plan::{Plan, RowSet};
 use super::progress::Progress;
-use super::world::{Patience, World};
+use super::world::{Patience, Vote, World};
 use super::ComputeError;
 use crate::usid::{SpectraBlock, SpectraReader};
 
@@ -60,19 +60,20 @@ impl<A: Analysis> Batches<'_, A> {
             None => None,
         };
         waits.seconds_read += t_first.elapsed().as_secs_f64();
-        // The slowest step (a batch computed and the next read) so far: what the others may
-        // take longer than this rank before they count as silent.
+        // The slowest step (a batch computed and the next read) so far, of this rank and, once
+        // rank 0 has answered, of any rank: what a peer may take before it counts as silent.
         let mut slowest = t_first.elapsed();
         let mut pending: Option<Vec<u8>> = None;
         for (i, batch) in plan.batches.iter().enumerate() {
-            let mut stop = Ok(false);
+            let mut stop = Ok(Vote { stop: false, slowest: Duration::ZERO });
             let mut exchanged = None;
             let patience = self.patience(slowest);
+            let known = slowest;
             let meanwhile = || {
                 if let Some(bytes) = pending.take() {
                     let t = Instant::now();
-                    let asked = self.interrupted.load(Ordering::Relaxed);
-                    stop = collector.exchange(&bytes, asked, self.progress, patience);
+                    let vote = Vote { stop: self.interrupted.load(Ordering::Relaxed), slowest: known };
+                    stop = collector.exchange(&bytes, vote, self.progress, patience);
                     exchanged = Some((t, Instant::now()));
                 }
             };
@@ -80,8 +81,9 @@ impl<A: Analysis> Batches<'_, A> {
             let (local, next, read, computed_at) = self
                 .compute_and_read_next(block.take(), batch, plan.batches.get(i + 1), meanwhile)
                 .map_err(|e| fail_job(self.world, e))?;
-            slowest = slowest.max(t_step.elapsed());
-            let stop = stop?;
+            let job = stop?;
+            slowest = slowest.max(t_step.elapsed()).max(job.slowest);
+            let stop = job.stop;
             // Rank 0 waits for the gather and the read only where they outlast the computation.
             if let Some((start, end)) = exchanged {
                 waits.seconds_gather += end.saturating_duration_since(computed_at.max(start)).as_secs_f64();
@@ -99,7 +101,7 @@ impl<A: Analysis> Batches<'_, A> {
         Ok((self.gather_last(pending, collector, &mut waits, slowest)?, waits))
     }
 
-    /// How long an exchange waits on the other ranks, `slowest` the slowest step so far: the
+    /// How long an exchange waits on the other ranks, `slowest` the job's slowest step so far: the
     /// larger of `--rank-timeout` and ten such steps (a rank may lag by a step or so, never by
     /// ten); progress names whom it waits for after three steps' time (at least 2 s).
     fn patience(&self, slowest: Duration) -> Patience<'static> {
@@ -119,10 +121,10 @@ impl<A: Analysis> Batches<'_, A> {
     ) -> Result<bool, ComputeError> {
         let Some(bytes) = pending else { return Ok(false) };
         let t = Instant::now();
-        let asked = self.interrupted.load(Ordering::Relaxed);
-        let stop = collector.exchange(&bytes, asked, self.progress, self.patience(slowest))?;
+        let vote = Vote { stop: self.interrupted.load(Ordering::Relaxed), slowest };
+        let job = collector.exchange(&bytes, vote, self.progress, self.patience(slowest))?;
         waits.seconds_gather += t.elapsed().as_secs_f64();
-        Ok(stop)
+        Ok(job.stop)
     }
 
     /// Run the analysis over `block` (the rows `rows`) on the pool while this thread reads the

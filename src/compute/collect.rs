@@ -9,7 +9,7 @@ use super::batches::fail_job;
 use super::checkpoint::{decode_batch, Batch, Checkpoint, Loaded, Records};
 use super::progress::Progress;
 use super::stream::Sink;
-use super::world::{Patience, World};
+use super::world::{Patience, Vote, World};
 use super::ComputeError;
 
 /// Where every rank's results of a batch go: rank 0 appends every batch (all ranks') to the
@@ -71,23 +71,24 @@ impl<'a, 's, T: bytemuck::Pod> Collector<'a, 's, T> {
         Collected { computed: self.computed, checkpoint: self.checkpoint, sink: self.sink }
     }
 
-    /// Send this rank's encoded batch (`bytes`) to rank 0, which keeps and checkpoints every
-    /// rank's; returns whether any rank says `stop`. A collective: every rank calls it once per
+    /// Send this rank's encoded batch (`bytes`) and its `vote` to rank 0, which checkpoints every
+    /// rank's batch and hands it to the writer; returns the job's vote (any rank's stop, every rank's
+    /// slowest step). A collective: every rank calls it once per
     /// batch, in the same order, waiting on the others under `patience` (a long wait shows in
     /// `progress`; a silent rank ends the job). A failure here ends every rank (see
     /// [`fail_job`]); alone, it comes back as the error.
     pub(crate) fn exchange(
         &mut self,
         bytes: &[u8],
-        stop: bool,
+        vote: Vote,
         progress: &Progress,
         patience: Patience,
-    ) -> Result<bool, ComputeError> {
+    ) -> Result<Vote, ComputeError> {
         let world = self.world;
         let waiting =
             |peer: Option<usize>| progress.waiting(peer.map(|p| format!("rank {p} on {}", world.host(p))));
         let patience = Patience { waiting: &waiting, resume: self.resume, ..patience };
-        let (gathered, any) = world.exchange(bytes, stop, &patience);
+        let (gathered, job) = world.exchange(bytes, vote, &patience);
         for b in gathered.iter().flat_map(|g| g.parts()) {
             let piece = decode_batch::<T>(b).ok_or_else(|| {
                 fail_job(world, ComputeError::Internal("a rank sent a malformed batch".into()))
@@ -107,7 +108,7 @@ impl<'a, 's, T: bytemuck::Pod> Collector<'a, 's, T> {
             }
         }
         progress.set_global(self.computed * self.per_pixel);
-        Ok(any)
+        Ok(job)
     }
 }
 

@@ -180,17 +180,17 @@ impl World {
     }
 
     /// The batch loop's one exchange: every rank's bytes on rank 0 (`None` on the others), and on
-    /// every rank whether any rank says `flag` (how all ranks agree to stop at the same batch).
-    /// The calling thread waits by polling, not spinning, so a rank that calls it while its pool
-    /// computes leaves its cores to the pool; a rank that waits on a peer past `patience` ends the
-    /// job ([`World::end_silent`]).
-    pub(crate) fn exchange(&self, local: &[u8], flag: bool, patience: &Patience) -> (Option<Gathered>, bool) {
+    /// every rank the job's [`Vote`]: whether any rank asks to stop (how all ranks agree to stop at
+    /// the same batch) and the slowest step of any rank. The calling thread waits by polling, not
+    /// spinning, so a rank that calls it while its pool computes leaves its cores to the pool; a
+    /// rank that waits on a peer past `patience` ends the job ([`World::end_silent`]).
+    pub(crate) fn exchange(&self, local: &[u8], vote: Vote, patience: &Patience) -> (Option<Gathered>, Vote) {
         #[cfg(feature = "mpi")]
         if let Some(m) = &self.mpi {
-            return exchange_mpi(self, &m.world, local, flag, patience);
+            return exchange_mpi(self, &m.world, local, vote, patience);
         }
         let _ = patience;
-        (Some(Gathered { bytes: local.to_vec(), lens: vec![local.len()] }), flag)
+        (Some(Gathered { bytes: local.to_vec(), lens: vec![local.len()] }), vote)
     }
 
     /// Rank 0's bytes, on every rank; a rank that waits past `patience` ends the job.
@@ -213,6 +213,9 @@ impl World {
     // Without MPI no rank waits on another.
     #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     pub(crate) fn end_silent(&self, peer: usize, waited: Duration, patience: &Patience) -> ! {
+        if self.is_root() {
+            self.tell_ended(peer);
+        }
         let who =
             if self.size > 1 && !self.is_root() { format!(" (rank {})", self.rank) } else { String::new() };
         crate::say!(
@@ -228,7 +231,53 @@ impl World {
         // next batch).
         unsafe { libc::_exit(crate::error::Class::Silent.exit_code()) }
     }
+
+    /// Rank 0, ending the job on the silent rank `silent`: tell every other rank, so that each
+    /// ends at once and quietly (rank 0's line says why) instead of waiting out its own deadline
+    /// and then blaming rank 0, which it would no longer hear. A short wait for the sends, never
+    /// for the silent rank.
+    fn tell_ended(&self, silent: usize) {
+        #[cfg(feature = "mpi")]
+        if let Some(m) = &self.mpi {
+            use mpi::point_to_point::Destination;
+            use mpi::topology::Communicator;
+            // Static: sends still pending when this process ends are never completed.
+            let word: &'static [u64] = Box::leak(Box::new([silent as u64]));
+            let mut sends: Vec<_> = (1..self.size)
+                .filter(|&r| r != silent)
+                .map(|r| {
+                    let to = m.world.process_at_rank(r as i32);
+                    to.immediate_send_with_tag(mpi::request::StaticScope, word, tag::ENDED)
+                })
+                .collect();
+            let since = std::time::Instant::now();
+            while !sends.is_empty() && since.elapsed() < ENDED_SEND_WAIT {
+                sends = sends.into_iter().filter_map(|r| r.test().err()).collect();
+                std::thread::sleep(Duration::from_micros(50));
+            }
+            // Left to MPI (a pending request must not be dropped): this process ends next.
+            sends.into_iter().for_each(std::mem::forget);
+        }
+        let _ = silent;
+    }
+
+    /// Whether rank 0 has said the job ends (a rank went silent); then this rank ends quietly.
+    #[cfg(feature = "mpi")]
+    fn ended_by_root(&self) {
+        use mpi::point_to_point::Source;
+        use mpi::topology::Communicator;
+        let Some(m) = &self.mpi else { return };
+        if self.is_root() || m.world.process_at_rank(0).immediate_probe_with_tag(tag::ENDED).is_none() {
+            return;
+        }
+        // SAFETY: as in end_silent.
+        unsafe { libc::_exit(crate::error::Class::Silent.exit_code()) }
+    }
 }
+
+/// How long rank 0 gives its notice of the end to reach the other ranks before it exits.
+#[cfg(feature = "mpi")]
+const ENDED_SEND_WAIT: Duration = Duration::from_millis(200);
 
 /// How long a rank waits on its peers before it ends the job, and whom it tells of a long wait.
 #[derive(Clone, Copy)]
@@ -274,6 +323,37 @@ impl Gathered {
     }
 }
 
+/// What each rank says with its batch, and what rank 0 answers for the job: whether to stop, and
+/// the slowest step (a batch computed and the next read). Each rank's deadline on its peers grows
+/// with the job's slowest step, not its own: a rank whose batches are quick must not count a
+/// slower host's rank as silent.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Vote {
+    pub stop: bool,
+    pub slowest: Duration,
+}
+
+// Only an MPI job sends votes and tallies them; the tests call these without MPI.
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+impl Vote {
+    /// As sent: (stop, slowest in µs).
+    fn words(self) -> [u64; 2] {
+        [u64::from(self.stop), u64::try_from(self.slowest.as_micros()).unwrap_or(u64::MAX)]
+    }
+
+    fn from_words(w: [u64; 2]) -> Vote {
+        Vote { stop: w[0] != 0, slowest: Duration::from_micros(w[1]) }
+    }
+
+    /// The job's vote from every rank's: stop if any asks, the slowest of all.
+    fn tally(votes: impl IntoIterator<Item = Vote>) -> Vote {
+        votes.into_iter().fold(Vote { stop: false, slowest: Duration::ZERO }, |a, v| Vote {
+            stop: a.stop || v.stop,
+            slowest: a.slowest.max(v.slowest),
+        })
+    }
+}
+
 /// Message tags of the engine's exchanges: each kind of message its own, so a message of one
 /// kind never matches a receive of another.
 #[cfg(feature = "mpi")]
@@ -283,27 +363,33 @@ mod tag {
     pub const REPLY: i32 = 3;
     pub const BCAST_LEN: i32 = 4;
     pub const BCAST_BODY: i32 = 5;
+    pub const ENDED: i32 = 6;
 }
 
-/// Every rank's bytes on rank 0 (in rank order; `None` elsewhere), and on every rank whether any
-/// rank says `flag`. Point to point, so that rank 0 knows whom it is waiting for: each rank sends
-/// rank 0 its (length, flag) and its bytes, and rank 0 answers each with the vote. Every wait is
+/// Every rank's bytes on rank 0 (in rank order; `None` elsewhere), and on every rank the job's
+/// [`Vote`]. Point to point, so that rank 0 knows whom it is waiting for: each rank sends rank 0
+/// its (length, vote) and its bytes, and rank 0 answers each with the job's vote. Every wait is
 /// non-blocking and polled under `patience`.
 #[cfg(feature = "mpi")]
 fn exchange_mpi(
     me: &World,
     world: &mpi::topology::SimpleCommunicator,
     local: &[u8],
-    flag: bool,
+    vote: Vote,
     patience: &Patience,
-) -> (Option<Gathered>, bool) {
+) -> (Option<Gathered>, Vote) {
     use mpi::point_to_point::{Destination, Source};
     use mpi::topology::Communicator;
     let since = std::time::Instant::now();
-    let head = [local.len() as u64, u64::from(flag)];
+    let [stop, slowest] = vote.words();
+    let head = [local.len() as u64, stop, slowest];
     if me.rank != 0 {
         let root = world.process_at_rank(0);
-        let mut reply = [0u64];
+        let mut reply = [0u64; 2];
+        // Rank 0 waits on the others as long as this rank waits on rank 0: a quarter more here,
+        // so that when a third rank goes silent rank 0's verdict (naming it) comes first, and the
+        // launcher ends this rank before it blames rank 0.
+        let for_root = Patience { limit: patience.limit + patience.limit / 4, ..*patience };
         mpi::request::scope(|scope| {
             poll_all(
                 me,
@@ -313,11 +399,11 @@ fn exchange_mpi(
             );
             poll_all(me, vec![(0, root.immediate_send_with_tag(scope, local, tag::BODY))], since, patience);
             let request = root.immediate_receive_into_with_tag(scope, &mut reply[..], tag::REPLY);
-            poll_all(me, vec![(0, request)], since, patience);
+            poll_all(me, vec![(0, request)], since, &for_root);
         });
-        return (None, reply[0] != 0);
+        return (None, Vote::from_words(reply));
     }
-    let mut heads = vec![[0u64; 2]; me.size];
+    let mut heads = vec![[0u64; 3]; me.size];
     heads[0] = head;
     mpi::request::scope(|scope| {
         let requests = heads.iter_mut().enumerate().skip(1).map(|(r, h)| {
@@ -326,7 +412,7 @@ fn exchange_mpi(
         poll_all(me, requests.collect(), since, patience);
     });
     let lens: Vec<usize> = heads.iter().map(|h| h[0] as usize).collect();
-    let any = heads.iter().any(|h| h[1] != 0);
+    let job = Vote::tally(heads.iter().map(|h| Vote::from_words([h[1], h[2]])));
     let mut all = vec![0u8; lens.iter().sum()];
     let (own, mut rest) = all.split_at_mut(lens[0]);
     own.copy_from_slice(local);
@@ -342,14 +428,14 @@ fn exchange_mpi(
         }
         poll_all(me, requests, since, patience);
     });
-    let reply = [u64::from(any)];
+    let reply = job.words();
     mpi::request::scope(|scope| {
         let requests = (1..me.size).map(|r| {
             (r, world.process_at_rank(r as i32).immediate_send_with_tag(scope, &reply[..], tag::REPLY))
         });
         poll_all(me, requests.collect(), since, patience);
     });
-    (Some(Gathered { bytes: all, lens }), any)
+    (Some(Gathered { bytes: all, lens }), job)
 }
 
 /// Wait for every request (each with the rank it talks to) by testing them every 50 µs: OpenMPI's
@@ -367,6 +453,7 @@ fn poll_all<'a, D: ?Sized, S: mpi::request::Scope<'a>>(
     loop {
         pending = pending.into_iter().filter_map(|(peer, r)| r.test().err().map(|r| (peer, r))).collect();
         let Some(&(peer, _)) = pending.first() else { break };
+        me.ended_by_root();
         let waited = since.elapsed();
         if waited >= patience.limit {
             // The requests stay pending: MPI still holds their buffers, so this never returns.
@@ -524,8 +611,19 @@ mod tests {
         let g = Gathered { bytes: b"abcdef".to_vec(), lens: vec![2, 0, 4] };
         assert_eq!(g.parts().collect::<Vec<_>>(), [&b"ab"[..], b"", b"cdef"]);
         let patience = Patience::quiet(Duration::from_secs(1), Duration::from_secs(1), "");
-        let (single, flag) = World::single().exchange(b"xyz", true, &patience);
+        let vote = Vote { stop: true, slowest: Duration::from_millis(1500) };
+        let (single, job) = World::single().exchange(b"xyz", vote, &patience);
         assert_eq!(single.unwrap().parts().collect::<Vec<_>>(), [&b"xyz"[..]]);
-        assert!(flag);
+        assert_eq!(job, vote);
+    }
+
+    #[test]
+    fn the_jobs_vote_stops_if_any_rank_asks_and_carries_the_slowest_step_of_any_rank() {
+        let v = |stop, ms| Vote { stop, slowest: Duration::from_millis(ms) };
+        assert_eq!(Vote::tally([v(false, 200), v(false, 3_000), v(false, 900)]), v(false, 3_000));
+        assert_eq!(Vote::tally([v(false, 200), v(true, 100)]), v(true, 200));
+        // As sent between ranks: microseconds, whole.
+        let sent = v(true, 2_345);
+        assert_eq!(Vote::from_words(sent.words()), sent);
     }
 }
