@@ -292,7 +292,7 @@ cmd_mpirun() {
         OMPI_MCA_btl=self,vader,tcp \
         OMPI_MCA_btl_tcp_if_include=$net.0/24 \
         OMPI_MCA_mpi_yield_when_idle=1 \
-        exec "${MPIRUN_LINE[@]}" "${opts[@]}" "$@" 2> >(drop_setpgid_race)
+        launch_watched "${MPIRUN_LINE[@]}" "${opts[@]}" "$@" 2> >(drop_setpgid_race)
 }
 
 # Shape the traffic every host sends: netem (delay and rate) where the kernel has it; otherwise

@@ -16,6 +16,10 @@
 #                          -h/--help prints usage; anything else is a usage error (exit 2)
 #   cluster ARGS...        scripts/cluster.sh ARGS (the namespace test cluster)
 #   apt_install PKG...     install the Debian/Ubuntu packages that are missing (root, else sudo)
+#   launch_watched CMD...  run a launcher (mpirun) and end it when it outlives a silent host:
+#                          once a rank has said a peer went silent (usid-peaks's exit 7 line) and
+#                          the launcher is still there $USID_LAUNCHER_GRACE s later (default 5),
+#                          it is killed and this returns 7; otherwise the launcher's own status
 #   mpirun_cmd [no]        MPIRUN_LINE: the mpirun command line for the OpenMPI here ($MPIRUN or
 #                          mpirun; as root when we are root; more ranks than cores allowed, unless
 #                          the argument is `no`)
@@ -99,6 +103,48 @@ mpirun_cmd() {
     [ "$(id -u)" -ne 0 ] || MPIRUN_LINE+=(--allow-run-as-root)
     # Tests and benchmarks start more ranks than a small machine has cores.
     [ "${1:-}" = no ] || MPIRUN_LINE+=(--oversubscribe)
+}
+
+# OpenMPI 4's mpirun, told by a rank's non-zero exit to end the job, orders every host's daemon to
+# kill its ranks and waits for each to answer. A daemon behind a cut link never answers, and the
+# order, unacknowledged on its TCP connection, keeps TCP keepalive from probing it (the kernel
+# probes idle connections only): mpirun waits for TCP's retransmission limit, about 15 minutes.
+# No setting of mpirun's shortens that wait without also preempting our own verdict (its OOB
+# keepalive ends the job first, exit 205, and no line of ours says which rank went silent). The
+# ranks have already ended by --rank-timeout and the checkpoint is written, so nothing is lost by
+# killing the launcher then. KILL, not TERM: a TERM during mpirun's abort only asks to "hit
+# ctrl-c again", and the second one crashes it in PMIx_Finalize.
+silent_line='^usid-peaks: error( \(rank [0-9]+\))?: rank [0-9]+ on .+ sent nothing for '
+launch_watched() {
+    local grace=${USID_LAUNCHER_GRACE:-5} mark pid rc=0 since=''
+    mark=$(mktemp "${TMPDIR:-/tmp}/usid-peaks-launch.XXXXXX")
+    rm -f "$mark"
+    # stdin explicitly: a background command's stdin is otherwise /dev/null.
+    "$@" <&0 2> >(mark_silent "$mark") &
+    pid=$!
+    trap 'kill -TERM "$pid" 2>/dev/null' INT TERM
+    while kill -0 "$pid" 2>/dev/null; do
+        [ -n "$since" ] || [ ! -e "$mark" ] || since=$SECONDS
+        if [ -n "$since" ] && [ $((SECONDS - since)) -ge "$grace" ]; then
+            kill -KILL "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null || true
+            say "$1 was still waiting for the silent host ${grace} s after a rank ended the job: stopped it"
+            rm -f "$mark"
+            return 7
+        fi
+        sleep 0.2
+    done
+    wait "$pid" || rc=$?
+    rm -f "$mark"
+    return "$rc"
+}
+# stdin to stderr as it comes; MARK made once a line says a rank went silent.
+mark_silent() {
+    local line
+    while IFS= read -r line; do
+        printf '%s\n' "$line" >&2
+        [[ ! $line =~ $silent_line ]] || : >"$1"
+    done
 }
 
 serial_hdf5() {

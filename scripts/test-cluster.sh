@@ -5,7 +5,13 @@
 #      ranks, the hosts (`nodes`) and each host's default threads (its cores / its own ranks);
 #   2. a dead rank: SIGKILL to a rank on node2 of a 2 x 2 run, in place on a copy of the map. The
 #      job must end on every host within 5 s with a non-zero exit, the file must be byte for byte
-#      what it was, and the same command again must resume from the checkpoint and end equal.
+#      what it was, and the same command again must resume from the checkpoint and end equal;
+#   3. a silent host, twice (2 x 2, --rank-timeout 8, after at least 3 batches checkpointed):
+#      node2's link cut, and every rank on node2 stopped (SIGSTOP). Every usid-peaks process and
+#      mpirun must be gone within the timeout + 10 s, with exit 7 and one line of usid-peaks's, rank
+#      0's, naming a rank on node2; the file untouched; the rerun (host back) resumes and ends
+#      equal. (After a cut, mpirun outlives the ranks: cluster.sh ends it, see launch_watched in
+#      lib.sh.)
 # Prints one line per check; stops the cluster it made on every exit. Exit 0 ok, 1 failed, 77
 # namespaces cannot be made here (not root, or the kernel refuses) -- a skip, not a pass.
 #
@@ -145,3 +151,67 @@ resumed=$(json_field "$line" resumed)
 same_results "$work/reference.h5" "$work/dead.h5" "$group" || fail "the resumed run differs from one process"
 say "$(printf 'ok: rank killed on node2 -> job ended on every host in %.2f s, exit %s, file untouched; rerun resumed %s of %s pixels, identical' \
     "$secs" "$rc" "$resumed" $((rows * cols)))"
+
+# --- a silent host: link cut, ranks stopped ------------------------------------------------------
+timeout_s=8
+silent_host() {
+    local how=$1 name=silent-$1 victims p t0 gone='' ranks_gone='' launcher_gone='' rc=0 secs line resumed n=0 last='' s
+    up 2
+    cp "$work/map.h5" "$work/$name.h5"
+    before=$(sha256sum <"$work/$name.h5")
+    local cmd=(mpirun -np 4 -- "$bin" find "$work/$name.h5" -q --json --threads 1 --max-mem 1
+        --rank-timeout "$timeout_s")
+    cluster "${cmd[@]}" >"$work/$name.out" 2>"$work/$name.err" &
+    job=$!
+    # At least three batches checkpointed: the size changed three times after the header.
+    for _ in $(seq 1000); do
+        s=$(stat -c %s "$work"/."$name".h5.usid-peaks-*.ckpt 2>/dev/null | head -n 1 || true)
+        if [ -n "$s" ] && [ "$s" != "$last" ]; then n=$((n + 1)); last=$s; fi
+        [ "$n" -ge 4 ] && break
+        kill -0 "$job" 2>/dev/null || break
+        sleep 0.01
+    done
+    [ "$n" -ge 4 ] || fail "$name: fewer than 3 batches checkpointed before the run ended"
+    victims=$(ranks_on node2)
+    [ -n "$victims" ] || fail "$name: no rank found on node2"
+    t0=$(date +%s.%N)
+    case $how in
+        cut) ip link set usidc-v2 down ;;
+        stop) for p in $victims; do kill -STOP "$p"; done ;;
+    esac
+    # When the last usid-peaks process ended, and when the launcher did.
+    for _ in $(seq $(((timeout_s + 30) * 20))); do
+        s=$(date +%s.%N)
+        [ -n "$ranks_gone" ] || [ -n "$(ranks_on node1)$(ranks_on node2)" ] || ranks_gone=$s
+        [ -n "$launcher_gone" ] || kill -0 "$job" 2>/dev/null || launcher_gone=$s
+        if [ -n "$ranks_gone" ] && [ -n "$launcher_gone" ]; then
+            gone=$s
+            break
+        fi
+        sleep 0.05
+    done
+    # The host back, whatever happened: the stopped ranks continue (into their own timeout).
+    ip link set usidc-v2 up
+    for p in $victims; do kill -CONT "$p" 2>/dev/null || true; done
+    [ -n "$gone" ] || fail "$name: still running $((timeout_s + 30)) s after the fault: $(grep -v setpgid "$work/$name.err" | tail -n 3)"
+    wait "$job" || rc=$?
+    secs=$(awk -v a="$gone" -v b="$t0" 'BEGIN { printf "%.2f", a - b }')
+    ranks_gone=$(awk -v a="$ranks_gone" -v b="$t0" 'BEGIN { printf "%.2f", a - b }')
+    launcher_gone=$(awk -v a="$launcher_gone" -v b="$t0" 'BEGIN { printf "%.2f", a - b }')
+    [ "$rc" -eq 7 ] || fail "$name: exit $rc, not 7: $(grep -v setpgid "$work/$name.err" | tail -n 5)"
+    line=$(grep '^usid-peaks: error' "$work/$name.err" || true)
+    [ "$(printf '%s\n' "$line" | grep -c .)" -eq 1 ] || fail "$name: not one error line: $line"
+    [[ $line == *" on node2 sent nothing for "* ]] || fail "$name: the line does not name node2: $line"
+    awk -v s="$secs" -v t="$timeout_s" 'BEGIN { exit !(s <= t + 10) }' \
+        || fail "$name: took $secs s to end on every host (> $timeout_s + 10 s)"
+    [ "$(sha256sum <"$work/$name.h5")" = "$before" ] || fail "$name: the run changed the file"
+    line=$(cluster "${cmd[@]}" 2>"$work/$name.resume.err") \
+        || fail "$name: the rerun failed: $(tail -n 3 "$work/$name.resume.err")"
+    resumed=$(json_field "$line" resumed)
+    [ "${resumed:-0}" -gt 0 ] || fail "$name: the rerun did not resume from the checkpoint: $line"
+    same_results "$work/reference.h5" "$work/$name.h5" "$group" || fail "$name: the resumed run differs from one process"
+    say "$(printf 'ok: %s on node2 -> every usid-peaks process gone in %s s, mpirun in %s s (--rank-timeout %s), exit 7, one line naming node2, file untouched; rerun resumed %s of %s pixels, identical' \
+        "$([ "$how" = cut ] && echo 'link cut' || echo 'ranks stopped')" "$ranks_gone" "$launcher_gone" "$timeout_s" "$resumed" $((rows * cols)))"
+}
+silent_host cut
+silent_host stop
