@@ -9,7 +9,7 @@
 //!   ancillary datasets; generate synthetic maps; write results groups that pyUSID reads.
 //! * [`nsid`] — the NSID data model (pyNSID's N-dimensional datasets with dimension scales):
 //!   find and validate them, the same spectra view with a reader of runs of positions, and results
-//!   written the way pyNSID reads them (the engine does not take NSID files yet).
+//!   written the way pyNSID reads them.
 //! * [`cwt`] — `scipy.signal.find_peaks_cwt`, reimplemented to give scipy's peaks, with a wavelet
 //!   bank built once per run and a batched transform.
 //! * [`compute`] — the generic engine: split rows over ranks, read in memory-bounded batches, map an

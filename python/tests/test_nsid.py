@@ -1,7 +1,8 @@
-"""usid_peaks.find and usid_peaks.pixel on NSID files written by pyNSID itself
-(tests/reference/nsid_write.py): every spectrum's peaks equal scipy's, the results read back
-through pyNSID's reader with the source's dimension names and units, and pixel() gives, at
-each pixel, scipy's peaks of that pixel's spectrum (the last SPATIAL axis is the columns)."""
+"""usid_peaks.find, usid_peaks.pixel and usid_peaks.fit_sho on NSID files written by pyNSID
+itself (tests/reference/nsid_write.py): every spectrum's peaks equal scipy's, the results read
+back through pyNSID's reader with the source's dimension names and units, pixel() gives, at
+each pixel, scipy's peaks of that pixel's spectrum (the last SPATIAL axis is the columns), and
+fit_sho() writes, for every spectrum, the records sho_fit() gives in memory."""
 
 import subprocess
 import sys
@@ -33,6 +34,7 @@ CASES = [("complex3d", "Frequency"), ("xy_order", "Frequency"), ("beps4d", "Freq
 def maps(tmp_path_factory):
     out = tmp_path_factory.mktemp("nsid")
     names = [c for c, _ in CASES]
+    names.append("complex4d")
     done = subprocess.run([sys.executable, str(REPO / "tests/reference/nsid_write.py"), str(out), *names],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -108,3 +110,24 @@ def test_pixel_on_a_pynsid_file_gives_scipys_peaks_of_that_pixel(maps, case, alo
             tally.check(np.asarray(one["peaks"], dtype=np.int64), rows[p * per_pixel + s], WIDTHS, {},
                         f"{case} pixel {p} spectrum {s}")
     tally.assert_rare()
+
+
+def test_fit_sho_on_a_pynsid_beps_map_writes_sho_fits_records_over_the_sources_dims(maps, tmp_path):
+    path = tmp_path / "complex4d.h5"
+    path.write_bytes((maps / "complex4d.h5").read_bytes())
+    summary = usid_peaks.fit_sho(path, along="Frequency", progress=False, threads=2)
+    group = "/Measurement_000/Channel_000/Log_SHO_Fit_000"
+    assert summary["group"] == group and summary["dataset"] == RAW, summary
+    with h5py.File(path, "r") as f:
+        guess, fit = f[f"{group}/Guess/Guess"][()], f[f"{group}/Fit/Fit"][()]
+        labels = [d.label for d in f[f"{group}/Fit/Fit"].dims]
+        freqs = f["/Measurement_000/Channel_000/Raw_Data/Frequency"][()]
+        data = f[RAW][()]
+    assert fit.dtype == usid_peaks.SHO_DTYPE and fit.shape == guess.shape == (3, 4, 3)
+    assert labels == ["y", "x", "DC_Offset"]
+    # (y, x, Frequency, DC_Offset) -> (y, x, DC_Offset, Frequency): one spectrum per record.
+    g, f_ = usid_peaks.sho_fit(freqs, np.moveaxis(data, 2, 3), with_guess=True, threads=3)
+    assert g.tobytes() == guess.tobytes() and f_.tobytes() == fit.tobytes()
+    assert np.mean(fit["R2 Criterion"] > 0.5) > 0.5, "the map's spectra are resonances"
+    with h5py.File(path, "r") as f:
+        axes(f[RAW])  # the source still reads with pyNSID beside its results

@@ -157,7 +157,10 @@ def fit_sho(*args, **kwargs):
     The model and the guesses are BGlib 0.0.6's: r(w) = A exp(i phi) w0^2 / (w^2 - i w w0 / Q - w0^2),
     w in Hz as stored along the spectra's dimension. The group ``<dataset>-SHO_Fit_NNN`` holds
     ``Guess`` and ``Fit`` (records of :data:`SHO_DTYPE`, one row per pixel, one column per spectrum
-    of the pixel) as BGlib's ``BESHOfitter`` writes them. ``path``, ``dataset``, ``along``,
+    of the pixel) as BGlib's ``BESHOfitter`` writes them; for an NSID dataset (pyNSID's), the group
+    ``Log_SHO_Fit_NNN`` beside the source's group holds them as NSID datasets ``Guess/Guess`` and
+    ``Fit/Fit`` over the source's SPATIAL and other axes (read them with h5py: pyNSID's reader
+    takes no records). ``path``, ``dataset``, ``along``,
     ``output``, ``threads``, ``max_mem_mb``, ``force`` and ``progress`` are as for :func:`find`;
     real-valued data raise :class:`InputError`.
 

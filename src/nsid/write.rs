@@ -28,7 +28,7 @@ use std::ops::Range;
 use hdf5::{Dataset, Group, H5Type, Hyperslab, Location, Selection, SliceOrIndex};
 
 use super::spectra::position_boxes;
-use super::{scales, Dimension, NsidError};
+use super::{scales, Dimension, DimensionType, NsidError};
 use crate::error::one_line;
 use crate::usid::results::{create_indexed_group, parent_path};
 use crate::usid::write::write_str_attr;
@@ -58,6 +58,17 @@ pub struct NsidSpec<'a> {
     pub dims: &'a [Dimension],
     /// `Some(c)`: stored in chunks of `c` elements (one per axis); `None`: contiguous.
     pub chunk: Option<&'a [usize]>,
+}
+
+/// sidpy's `DataType` of a result over `dims`: an image of two SPATIAL axes, a spectral image
+/// with one more axis, else the generic `UNKNOWN`.
+pub fn data_type_of(dims: &[Dimension]) -> &'static str {
+    let spatial = dims.iter().filter(|d| d.dimension_type == DimensionType::Spatial).count();
+    match (dims.len(), spatial) {
+        (2, 2) => "IMAGE",
+        (3, 2) => "SPECTRAL_IMAGE",
+        _ => "UNKNOWN",
+    }
 }
 
 /// The group results of the NSID dataset at `source_path` go in: beside the source's own group

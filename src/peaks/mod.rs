@@ -449,7 +449,7 @@ impl Analysis for PeakFinding {
             name,
             quantity,
             units,
-            data_type: nsid_data_type(dims),
+            data_type: crate::nsid::data_type_of(dims),
             modality: "peaks of scipy.signal.find_peaks_cwt",
             source: &source,
             dims,
@@ -485,17 +485,6 @@ enum NsidValues<'a> {
     U32(&'a [u32]),
     I32(&'a [i32]),
     F64(&'a [f64]),
-}
-
-/// sidpy's `DataType` of a result over `dims`: an image of two SPATIAL axes, a spectral image
-/// with one more axis, else the generic `UNKNOWN`.
-fn nsid_data_type(dims: &[Dimension]) -> &'static str {
-    let spatial = dims.iter().filter(|d| d.dimension_type == DimensionType::Spatial).count();
-    match (dims.len(), spatial) {
-        (2, 2) => "IMAGE",
-        (3, 2) => "SPECTRAL_IMAGE",
-        _ => "UNKNOWN",
-    }
 }
 
 #[cfg(test)]

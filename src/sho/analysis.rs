@@ -13,9 +13,18 @@
 //! A group written into another file than the source's (`--output`) gets the attributes BGlib's
 //! loop fitter is told from the source: the file's `data_type`, and the measurement group's
 //! `VS_mode` and `VS_cycle_fraction`.
+//!
+//! For an NSID source the same records go into pyNSID's layout instead ([`Analysis::write_nsid`]):
+//! `Log_SHO_Fit_NNN` beside the source's group, `Guess/Guess` and `Fit/Fit` NSID datasets of
+//! [`Sho`] records over the source's SPATIAL axes then its other axes (each with its dimension
+//! scale), BGlib's parameter attributes on the group and on both. Written whole, from the
+//! checkpoint, as the engine writes every NSID run.
 
 use super::{FitStatus, Sho, ShoFitter, ShoGuess, ShoOutcome, ShoParams, ShoScratch};
-use crate::compute::{write_whole, Analysis, ComputeError, ResultsWriter, RowItems, Rows, WriteTarget};
+use crate::compute::{
+    write_whole, Analysis, ComputeError, NsidWriteTarget, ResultsWriter, RowItems, Rows, WriteTarget,
+};
+use crate::nsid::{create_nsid_dataset, data_type_of, NsidSpec};
 use crate::params::{Param, Parameters};
 use crate::usid::write::{self, Ancillary, DimSpec, MainSpec};
 use crate::usid::{attr, results, SpectraLayout, UsidError};
@@ -147,9 +156,43 @@ impl Analysis for ShoFit {
         Ok(Box::new(ShoWriter::begin(self, target)?))
     }
 
+    fn writes_nsid(&self) -> bool {
+        true
+    }
+
+    fn write_nsid(&self, results: &RowItems<Sho>, t: &NsidWriteTarget<'_>) -> Result<(), UsidError> {
+        // Rows (spectra) are row-major over `t.dims`: one record of each per spectrum.
+        let (guess, fit) = split_records(&results.counts, &results.items);
+        let source = format!("usid-peaks sho ({})", t.source);
+        for (name, values) in [("Guess", guess), ("Fit", fit)] {
+            let spec = NsidSpec {
+                name,
+                quantity: "SHO",
+                units: "compound",
+                data_type: data_type_of(t.dims),
+                modality: "SHO fit of Band Excitation spectra (BGlib's BESHOfitter model)",
+                source: &source,
+                dims: t.dims,
+                chunk: None,
+            };
+            let ds = create_nsid_dataset::<Sho>(t.group, &spec).map_err(|e| UsidError(e.message))?;
+            ds.write_raw(&values)
+                .map_err(|e| UsidError(format!("{}: cannot write {name} ({e})", t.group.name())))?;
+            for (key, value) in self.bglib_attrs() {
+                write_param(&ds, key, &value)?;
+            }
+        }
+        for (key, value) in self.bglib_attrs() {
+            write_param(t.group, key, &value)?;
+        }
+        Ok(())
+    }
+
     fn count_items(&self, group: &hdf5::Group) -> Option<u64> {
-        // Two records per spectrum, as a run counts them: its guess and its fit.
-        Some(2 * group.dataset("Fit").ok()?.size() as u64)
+        // Two records per spectrum, as a run counts them: its guess and its fit (USID: the
+        // dataset itself; NSID: pyNSID's `<name>/<name>`).
+        let fit = group.dataset("Fit").or_else(|_| group.dataset("Fit/Fit")).ok()?;
+        Some(2 * fit.size() as u64)
     }
 }
 
@@ -213,17 +256,7 @@ impl ResultsWriter<Sho> for ShoWriter {
         items: &[Sho],
     ) -> Result<(), UsidError> {
         let rows = (pixels.end - pixels.start) as usize;
-        let (mut guess, mut fit) = (Vec::with_capacity(counts.len()), Vec::with_capacity(counts.len()));
-        let mut at = 0usize;
-        for &c in counts {
-            let (g, f) = match items.get(at..at + c as usize) {
-                Some([g, f]) => (*g, *f),
-                _ => (Sho::NAN, Sho::NAN),
-            };
-            guess.push(g);
-            fit.push(f);
-            at += c as usize;
-        }
+        let (guess, fit) = split_records(counts, items);
         let shape = (rows, self.per_pixel);
         let err = |what: &str, e: &dyn std::fmt::Display| UsidError(format!("cannot write {what}: {e}"));
         let (a, b) = (pixels.start as usize, pixels.end as usize);
@@ -237,6 +270,23 @@ impl ResultsWriter<Sho> for ShoWriter {
     fn finish(self: Box<Self>) -> Result<(), UsidError> {
         Ok(())
     }
+}
+
+/// Each spectrum's guess and fit (its two items; a spectrum without them is NaN records), in
+/// the order of the spectra.
+fn split_records(counts: &[u32], items: &[Sho]) -> (Vec<Sho>, Vec<Sho>) {
+    let (mut guess, mut fit) = (Vec::with_capacity(counts.len()), Vec::with_capacity(counts.len()));
+    let mut at = 0usize;
+    for &c in counts {
+        let (g, f) = match items.get(at..at + c as usize) {
+            Some([g, f]) => (*g, *f),
+            _ => (Sho::NAN, Sho::NAN),
+        };
+        guess.push(g);
+        fit.push(f);
+        at += c as usize;
+    }
+    (guess, fit)
 }
 
 /// Into a group written in another file than the source's: the source file's `data_type` on the

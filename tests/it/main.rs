@@ -19,6 +19,7 @@ mod find;
 mod fuzz_reader;
 mod nsid;
 mod nsid_find;
+mod nsid_sho;
 mod plot_results;
 mod scripts;
 mod sho;

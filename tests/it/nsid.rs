@@ -428,6 +428,29 @@ fn write_results(file: &Path, group: &str, axes: &ResultAxes) {
 }
 
 /// A copy of the map of `case` in the scratch directory, to write results into.
+/// The `resume` map (large enough for a run to be stopped mid-run) copied to `map.h5` in a
+/// temporary directory: the directory, the copy, and the copy's bytes as they were.
+pub(crate) fn resume_map() -> (tempfile::TempDir, PathBuf, Vec<u8>) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("map.h5");
+    std::fs::copy(map("resume"), &file).expect("copy the map");
+    let source = std::fs::read(&file).expect("read the copy");
+    (dir, file, source)
+}
+
+/// What a run resumed on [`resume_map`]'s copy in `dir` must say (`resumed`, its summary): some
+/// positions but not all resumed, its results in `group`, the checkpoint gone. Returns a fresh
+/// copy of the map in `dir` for the clean run to compare with.
+pub(crate) fn check_resumed(resumed: &Value, dir: &Path, group: &str) -> PathBuf {
+    let n = resumed["resumed"].as_u64().expect("resumed positions");
+    assert!(n > 0 && n < 128 * 128, "resumed {n} of {} positions", 128 * 128);
+    assert_eq!(resumed["group"], group);
+    assert!(crate::util::side_files(dir, ".ckpt").is_empty(), "the checkpoint is removed once written");
+    let clean = dir.join("clean.h5");
+    std::fs::copy(map("resume"), &clean).expect("copy the map");
+    clean
+}
+
 pub(crate) fn copy_of(case: &str, name: &str) -> PathBuf {
     let file = scratch(name);
     std::fs::copy(map(case), &file).expect("copy the map");

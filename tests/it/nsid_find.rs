@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::nsid::{copy_of, map, RAW};
+use crate::nsid::{check_resumed, copy_of, map, resume_map, RAW};
 #[cfg(feature = "mpi")]
 use crate::util::mpirun;
 use crate::util::{assert_one_line_error, ok, reference, run, s, summary};
@@ -207,10 +207,7 @@ fn nsid_peaks(file: &std::path::Path) -> Vec<i32> {
 #[test]
 fn an_nsid_run_killed_mid_run_resumes_to_a_clean_runs_results() {
     use crate::util::{side_files, slow_find};
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("map.h5");
-    std::fs::copy(map("resume"), &file).unwrap();
-    let source = std::fs::read(&file).unwrap();
+    let (dir, file, source) = resume_map();
     // SIGKILL once a batch is in the checkpoint (it grew past its header), so there is work to
     // resume and work left.
     let mut child = slow_find(&file);
@@ -229,12 +226,7 @@ fn an_nsid_run_killed_mid_run_resumes_to_a_clean_runs_results() {
     assert_eq!(side_files(dir.path(), ".ckpt").len(), 1, "the checkpoint is kept");
 
     let resumed = summary(&ok(&["find", "-q", "--json", s(&file)]));
-    let n = resumed["resumed"].as_u64().unwrap();
-    assert!(n > 0 && n < 128 * 128, "resumed {n} of {} positions", 128 * 128);
-    assert_eq!(resumed["group"], LOG);
-    assert!(side_files(dir.path(), ".ckpt").is_empty(), "the checkpoint is removed once written");
-    let clean = dir.path().join("clean.h5");
-    std::fs::copy(map("resume"), &clean).unwrap();
+    let clean = check_resumed(&resumed, dir.path(), LOG);
     ok(&["find", "-q", s(&clean)]);
     assert_eq!(nsid_peaks(&file), nsid_peaks(&clean), "the resumed run's peaks are a clean run's");
 }

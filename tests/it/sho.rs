@@ -34,7 +34,7 @@ fn records(file: &Path, group: &str) -> (Vec<Sho>, Vec<Sho>) {
 }
 
 /// The records' bits, so that NaN records compare equal to NaN records.
-fn bits(records: &[Sho]) -> Vec<u64> {
+pub(crate) fn bits(records: &[Sho]) -> Vec<u64> {
     bytemuck::cast_slice::<Sho, u64>(records).to_vec()
 }
 
@@ -45,9 +45,15 @@ fn kernel(file: &Path) -> (Vec<Sho>, Vec<Sho>) {
     let main = MainDataset::open(&f, RAW).unwrap();
     let layout = SpectraLayout::named(&main, None).unwrap().unwrap();
     let raw: Vec<Complex32> = f.dataset(RAW).unwrap().read_raw().unwrap();
-    let fitter = ShoFitter::new(&layout.axis, &ShoParams::default()).unwrap();
+    kernel_of(&layout.axis, &raw)
+}
+
+/// What the kernel (default parameters) gives for each of the spectra `rows` over the frequency
+/// axis `freqs` (Hz), in order: the guesses and the fits.
+pub(crate) fn kernel_of(freqs: &[f64], rows: &[Complex32]) -> (Vec<Sho>, Vec<Sho>) {
+    let fitter = ShoFitter::new(freqs, &ShoParams::default()).unwrap();
     let (mut guess, mut fit) = (Vec::new(), Vec::new());
-    fitter.fit_batch(&raw, &mut fitter.new_scratch(), |_, o| {
+    fitter.fit_batch(rows, &mut fitter.new_scratch(), |_, o| {
         guess.push(o.guess);
         fit.push(o.fit);
     });

@@ -178,11 +178,13 @@ pub fn wait_for_checkpoint_over(child: &mut Child, dir: &Path, bytes: u64) -> Pa
 /// when a test stops it, started in the background with stderr piped; returned once its
 /// checkpoint exists beside `file` (it holds the lock and computes).
 pub fn slow_find(file: &Path) -> Child {
-    let mut child = command(BIN)
-        .args(["find", "-q", "--threads", "1", "--max-mem", "1", s(file)])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start usid-peaks");
+    slow_run(&["find", "-q", "--threads", "1", "--max-mem", "1", s(file)], file)
+}
+
+/// `usid-peaks ARGS` started in the background with stderr piped; returned once its checkpoint
+/// exists beside `file` (it holds the lock and computes).
+pub fn slow_run(args: &[&str], file: &Path) -> Child {
+    let mut child = command(BIN).args(args).stderr(Stdio::piped()).spawn().expect("start usid-peaks");
     wait_for_checkpoint(&mut child, file.parent().expect("a file in a directory"));
     child
 }

@@ -116,6 +116,12 @@ def case_beps4d(f, rng):
                   [y_axis(4), x_axis(6), freq_axis(48), dc_axis(5)], "float32", rng)]
 
 
+def case_complex4d(f, rng):
+    # A BEPS map as the SHO fit takes it: complex, the DC steps a further axis after Frequency.
+    return [write(channel_group(f), "Raw_Data",
+                  [y_axis(3), x_axis(4), freq_axis(48), dc_axis(3)], "complex64", rng)]
+
+
 def case_xy_order(f, rng):
     return [write(channel_group(f), "Raw_Data", [x_axis(7), y_axis(5), freq_axis(40)],
                   "float64", rng)]
