@@ -15,7 +15,7 @@
 #   across hosts  OpenMPI on a test cluster of network namespaces (2 and 3 hosts, a rank killed on
 #                 one host, a host's link cut, a host's ranks stopped), and a 2-node SLURM cluster
 #                 on it
-#   faults        a sample of the kill -9 fault-injection trials
+#   faults        a sample of the kill -9 fault-injection trials, in place and with --output
 # Stops at the first failing stage; prints one line per stage and a closing tally. A stage run by
 # a script of scripts/ fails when that script is missing or not executable (checked for every
 # stage before anything runs). The across-host stages need root and network namespaces: where
@@ -41,8 +41,9 @@ stages() {
     stage "SLURM" run_script test-slurm.sh
     skippable stage "across hosts: OpenMPI (2 x 2, 3 x 1, dead rank, cut link, stopped host)" run_script test-cluster.sh
     skippable stage "across hosts: SLURM, 2 nodes" run_script test-slurm.sh --nodes 2
-    stage "fault injection (sample)" run_script fault-inject.sh --trials 3 --mode both --rank-kills 1 \
-        --rows 160 --cols 160
+    # Per mode: in place, --output (streamed), in place with the kill aimed at the final write.
+    stage "fault injection (sample)" run_script fault-inject.sh --trials 3 --mode both --target both \
+        --rank-kills 1 --rows 160 --cols 160
 }
 
 formatting() {
