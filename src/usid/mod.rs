@@ -15,6 +15,7 @@
 //! built-in default data.
 
 mod chunked;
+mod copy;
 mod element;
 pub mod generate;
 mod read;

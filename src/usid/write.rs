@@ -458,7 +458,7 @@ pub(crate) fn same_path(a: &std::path::Path, b: &std::path::Path) -> bool {
 /// `Position_Values`) with their data and attributes into `dst_group`, under the same names, so a
 /// main dataset in another file can link to them. Reference-typed attributes (old pycroscopy
 /// files carry region references on ancillary datasets) are dropped: they would point into the
-/// source file.
+/// source file. Copied by our own reads and writes, not HDF5's object copy (see `usid::copy`).
 pub fn copy_ancillary(
     src_indices: &Dataset,
     src_values: &Dataset,
@@ -485,11 +485,7 @@ pub fn copy_ancillary(
         if dst_group.link_exists(&name) {
             return Err(UsidError(format!("{here}: already exists")));
         }
-        src.copy_to(dst_group, &name)
-            .map_err(|e| h5_error(&here, &format!("cannot copy {}:{}", src.filename(), src.name()), e))?;
-        let dst = dst_group.dataset(&name).map_err(|e| h5_error(&here, "cannot open the copy", e))?;
-        drop_reference_attrs(&dst, &here)?;
-        out.push(dst);
+        out.push(super::copy::copy_dataset(src, dst_group, &name, &here)?);
     }
     if same {
         out.extend(out.first().cloned());
@@ -500,23 +496,6 @@ pub fn copy_ancillary(
         (Some(i), Some(v)) => Ok((i, v)),
         _ => Err(UsidError(format!("{}: internal error copying ancillary datasets", dst_group.name()))),
     }
-}
-
-fn drop_reference_attrs(dset: &Dataset, here: &str) -> Result<(), UsidError> {
-    let names = dset.attr_names().map_err(|e| h5_error(here, "cannot list attributes", e))?;
-    for name in names {
-        let is_ref = dset
-            .attr(&name)
-            .and_then(|a| a.dtype())
-            .and_then(|t| t.to_descriptor())
-            .map(|d| matches!(d, TypeDescriptor::Reference(_)))
-            .unwrap_or(false);
-        if is_ref {
-            dset.delete_attr(&name)
-                .map_err(|e| h5_error(here, &format!("cannot drop attribute {name}"), e))?;
-        }
-    }
-    Ok(())
 }
 
 /// The last component of an HDF5 path.
