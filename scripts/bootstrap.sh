@@ -37,7 +37,9 @@ PROGRAM_PACKAGES=(libhdf5-openmpi-dev libhdf5-dev openmpi-bin libopenmpi-dev lib
 #   python3-venv         the reference environment
 #   python3-dev          libpython, which the Python binding's own Rust tests link (cargo test in python/)
 #   bc                   fault-inject.sh's arithmetic on times in seconds (not in a minimal Debian)
-TEST_PACKAGES=(hdf5-tools python3-venv python3-dev bc)
+#   procps               ps: fault-inject.sh finds the processes of the run it kills (not in a
+#                        minimal Debian either)
+TEST_PACKAGES=(hdf5-tools python3-venv python3-dev bc procps)
 
 install_system_packages() {
     if command -v dpkg-query >/dev/null 2>&1; then

@@ -39,6 +39,9 @@ py=$repo/.venv/bin/python
 [ -x "$py" ] || { say "$py missing: run scripts/bootstrap.sh --tests"; exit 2; }
 src_bin=${USID_PEAKS:-$repo/target/release/usid-peaks}
 [ -x "$src_bin" ] || { say "$src_bin missing: cargo build --release"; exit 2; }
+# Without ps no process of a run is found, nothing is killed and every trial "survives".
+need ps "install procps (scripts/bootstrap.sh --tests)"
+need bc "install bc (scripts/bootstrap.sh --tests)"
 if [ "$mode" != single ] || [ "$rank_kills" -gt 0 ]; then
     command -v mpirun >/dev/null || { say "mpirun not found"; exit 2; }
 fi
