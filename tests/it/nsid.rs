@@ -387,12 +387,31 @@ impl ResultAxes {
     }
 }
 
+/// `file` opened for writing, waiting (up to 30 s) while another process holds its lock. HDF5
+/// opens files without O_CLOEXEC: a child another test spawns while this test has the file open
+/// for reading (ResultAxes::of) inherits the descriptor, and its shared lock, for as long as the
+/// child lives (seen once in a fresh Debian 12 run: "unable to lock file, errno = 11").
+fn open_rw_when_unlocked(file: &Path) -> hdf5::File {
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match hdf5::File::open_rw(file) {
+            Ok(f) => return f,
+            Err(e)
+                if e.to_string().contains("unable to lock file") && std::time::Instant::now() < give_up =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(e) => panic!("open for writing: {e}"),
+        }
+    }
+}
+
 /// Results as the engine will write them, in a `Log_Peak_Finding_NNN` group in `group`:
 /// Peak_Indices (int32) and Peak_Frequencies (float64) over (positions…, others…, Peak),
 /// Peak_Count (uint32) over (positions…, others…), each filled run by run with values made from
 /// their flat index.
 fn write_results(file: &Path, group: &str, axes: &ResultAxes) {
-    let f = hdf5::File::open_rw(file).expect("open for writing");
+    let f = open_rw_when_unlocked(file);
     let parent = f.group(group).expect("the results' parent group");
     let log = create_results_group(&parent, "Peak_Finding").expect("the results group");
     usid_peaks::usid::write::write_str_attr(&log, "widths", "20:60:30").expect("a parameter");
