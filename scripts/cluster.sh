@@ -6,6 +6,8 @@
 #   scripts/cluster.sh up N            make hosts node1..nodeN (N = 2..8); idempotent
 #   scripts/cluster.sh down            remove everything `up` made, and stop every process on the hosts
 #   scripts/cluster.sh status          the hosts, their addresses and whether each answers
+#   scripts/cluster.sh wait [SECONDS]  until every host and the head reach each other (default 30 s;
+#                                      a link brought back up takes seconds to carry traffic again)
 #   scripts/cluster.sh exec HOST CMD.. run CMD on HOST (its network and hostname)
 #   scripts/cluster.sh mpirun [mpirun options] -- CMD..
 #                                      run an OpenMPI job across the hosts
@@ -125,13 +127,20 @@ teardown() {
     rm -rf "$state"
 }
 
-# Whether a host answers from the head: a TCP connection to a closed port is refused by a live
-# host at once and times out when the link is down.
-answers() {
-    local err
-    err=$(timeout 2 bash -c "exec 3<>/dev/tcp/$1/9" 2>&1) && return 0
+# Whether a TCP connection to a closed port of ADDRESS is refused -- a live host -- rather than
+# timing out or finding no route (the link is down); made on host FROM when given, else the head.
+refused() {
+    local err pre=()
+    [ -z "${2:-}" ] || pre=(nsenter --net="/run/netns/$(netns_of "$2")")
+    err=$(timeout 2 "${pre[@]}" bash -c "exec 3<>/dev/tcp/$1/9" 2>&1) && return 0
     [[ $err == *refused* ]]
 }
+
+# Whether host NAME at ADDRESS and the head reach each other. Both ways: after a link comes back
+# each side's neighbour entry recovers on its own, and a host that answered the head at once has
+# been seen unable to reach it for 5-6 s more -- the OpenMPI daemon started there then cannot call
+# mpirun back.
+answers() { refused "$2" && refused "$head_addr" "$1"; }
 
 # Addresses only from our range: no IPv6 link-local one on a link of ours in this namespace.
 no_ipv6() {
@@ -163,7 +172,7 @@ cmd_up() {
     lock
     if [ "$(hosts | wc -l)" -eq "$n" ]; then
         local h a ok=1
-        while read -r h a; do answers "$a" || ok=0; done < <(hosts)
+        while read -r h a; do answers "$h" "$a" || ok=0; done < <(hosts)
         if [ "$ok" -eq 1 ]; then
             say "already up: $n hosts"
             return 0
@@ -207,8 +216,8 @@ cmd_up() {
     # Links take a moment to come up (bridge port learning).
     local a
     while read -r h a; do
-        for _ in $(seq 50); do answers "$a" && break; sleep 0.1; done
-        answers "$a" || die "$h ($a) does not answer"
+        for _ in $(seq 50); do answers "$h" "$a" && break; sleep 0.1; done
+        answers "$h" "$a" || die "$h ($a) and the head do not reach each other"
     done < <(hosts)
     trap - EXIT
     say "up: $n hosts, ${net}.1-$n; head $head_addr"
@@ -233,7 +242,7 @@ cmd_status() {
     local bad=0
     while read -r h a; do
         name=$(on "$h" hostname 2>/dev/null || echo '?')
-        if answers "$a"; then
+        if answers "$h" "$a"; then
             echo "$h  $a  hostname=$name  answers"
         else
             echo "$h  $a  hostname=$name  DOES NOT ANSWER"
@@ -244,6 +253,18 @@ cmd_status() {
     q=$(on node1 tc qdisc show dev eth0 2>/dev/null | grep -E 'netem|tbf' || true)
     [ -z "$q" ] || echo "shaping: $q"
     return "$bad"
+}
+
+cmd_wait() {
+    local secs=${1:-30} h a t0=$SECONDS
+    [[ $secs =~ ^[0-9]+$ ]] || { say "wait [SECONDS]"; exit 2; }
+    [ -s "$state/hosts" ] || die "no cluster (scripts/cluster.sh up N)"
+    while read -r h a; do
+        until answers "$h" "$a"; do
+            [ $((SECONDS - t0)) -lt "$secs" ] || die "$h ($a) and the head do not reach each other after $secs s"
+            sleep 0.1
+        done
+    done < <(hosts)
 }
 
 cmd_exec() {
@@ -331,6 +352,7 @@ case ${1:-} in
     up) shift; cmd_up "$@" ;;
     down) shift; cmd_down ;;
     status) shift; cmd_status ;;
+    wait) shift; cmd_wait "$@" ;;
     exec) shift; cmd_exec "$@" ;;
     mpirun) shift; cmd_mpirun "$@" ;;
     shape) shift; cmd_shape "$@" ;;

@@ -11,7 +11,7 @@
 #      mpirun must be gone within the timeout + 10 s, with exit 7 and one line of usid-peaks's, rank
 #      0's, naming a rank on node2; the file untouched; the rerun (host back) resumes and ends
 #      equal. (After a cut, mpirun outlives the ranks: cluster.sh ends it, see launch_watched in
-#      lib.sh.)
+#      lib.sh; the rerun waits until node2 and the head reach each other again, cluster.sh wait.)
 # Prints one line per check; stops the cluster it made on every exit. Exit 0 ok, 1 failed, 77
 # namespaces cannot be made here (not root, or the kernel refuses) -- a skip, not a pass.
 #
@@ -205,6 +205,8 @@ silent_host() {
     awk -v s="$secs" -v t="$timeout_s" 'BEGIN { exit !(s <= t + 10) }' \
         || fail "$name: took $secs s to end on every host (> $timeout_s + 10 s)"
     [ "$(sha256sum <"$work/$name.h5")" = "$before" ] || fail "$name: the run changed the file"
+    # The rerun once the host is back: a link brought up again carries traffic seconds later.
+    cluster wait 30 || fail "$name: node2 not back 30 s after its link came up"
     line=$(cluster "${cmd[@]}" 2>"$work/$name.resume.err") \
         || fail "$name: the rerun failed: $(tail -n 3 "$work/$name.resume.err")"
     resumed=$(json_field "$line" resumed)
