@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::engine::Job;
 use super::world::World;
 use super::ComputeError;
-use crate::nsid::{NsidDataset, NsidError, Spectra};
+use crate::nsid::{has_dimension_scales, NsidDataset, NsidError, Spectra};
 use crate::usid::{self, MainDataset, SpectraLayout, SpectraReader, UsidError};
 
 /// A validated source dataset: a USID main dataset (positions × bins), or an NSID dataset
@@ -36,9 +36,7 @@ impl Source {
             }
             Err(e) => e,
         };
-        let scaled =
-            file.dataset(path).ok().and_then(|d| usid::attr::find(&d, "DIMENSION_LIST").ok().flatten());
-        if scaled.is_none() {
+        if !has_dimension_scales(file, path) {
             return Err(usid_err.into());
         }
         let ds = NsidDataset::open(file, path)?;

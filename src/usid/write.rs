@@ -106,7 +106,8 @@ pub struct MainSpec<'a> {
 /// data is left unwritten (HDF5's fill value, zero) for the caller to fill, e.g. in row slices
 /// with `write_slice`.
 ///
-/// The steps are not atomic: on an error, the objects already created stay in the file.
+/// On an error the objects the call made are unlinked again (best effort: HDF5 keeps the space
+/// they took in the file).
 pub fn create_main_dataset<T: H5Type>(group: &Group, spec: MainSpec<'_>) -> Result<Dataset, UsidError> {
     let MainSpec { name, n_positions, n_bins, quantity, units, pos, spec, chunk_rows } = spec;
     let here = describe(group, name);
@@ -135,34 +136,23 @@ pub fn create_main_dataset<T: H5Type>(group: &Group, spec: MainSpec<'_>) -> Resu
         }
     };
 
-    // Check everything that can be checked before creating anything, so that a refused call
-    // leaves the group as it was.
-    check_ancillary(group, &pos, false, n_positions)?;
-    check_ancillary(group, &spec, true, n_bins)?;
-
-    let mut created = Vec::new();
-    let result = (|| {
-        let (pos_inds, pos_vals) = ancillary_pair(group, pos, false, &mut created)?;
-        let (spec_inds, spec_vals) = ancillary_pair(group, spec, true, &mut created)?;
-        let builder = group.new_dataset::<T>().shape((n_positions, n_bins));
-        let builder = match chunk {
-            Some(rows) => builder.chunk((rows, n_bins)),
-            None => builder,
-        };
-        let main = builder.create(name).map_err(|e| h5_error(&here, "cannot create the dataset", e))?;
-        created.push(name.to_string());
-        write_str_attr(&main, "quantity", quantity.trim())?;
-        write_str_attr(&main, "units", units.trim())?;
-        link_as_main(&main, &pos_inds, &pos_vals, &spec_inds, &spec_vals)?;
-        Ok(main)
-    })();
-    unlink_on_error(group, &result, &created);
+    let builder = group.new_dataset::<T>().shape((n_positions, n_bins));
+    let builder = match chunk {
+        Some(rows) => builder.chunk((rows, n_bins)),
+        None => builder,
+    };
+    let main = builder.create(name).map_err(|e| h5_error(&here, "cannot create the dataset", e))?;
+    // A refused call leaves the group as it was: make_main removes what it made, and the dataset,
+    // not yet written (HDF5 allocates on first write), goes with its link.
+    let result = make_main(group, &main, quantity, units, pos, spec).map(|()| main);
+    unlink_on_error(group, &result, &[name.to_string()]);
     result
 }
 
-/// Makes `main`, a 2-D dataset already in `group` (one grown column by column while results were
-/// streamed into it, whose width was unknown until the end), a main dataset: writes or links its
-/// ancillary datasets for its present shape and sets what [`create_main_dataset`] sets.
+/// Makes `main`, a 2-D dataset already in `group`, a main dataset: writes or links its ancillary
+/// datasets for its present shape, sets its quantity and units and links them as USID does.
+/// [`create_main_dataset`] ends with it; the streamed writers call it at the end, when the width
+/// of a dataset grown column by column is known.
 pub fn make_main(
     group: &Group,
     main: &Dataset,
