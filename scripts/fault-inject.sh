@@ -19,9 +19,10 @@
 #     byte-identical and the output file is as it was (absent, or byte-identical) or complete;
 #   - the same command run again exits 0 and its results group equals a clean run's (Peak_Indices
 #     SHA-256), with no staging copy or checkpoint left behind.
-# --rank-kills N more trials SIGKILL one rank (alternately rank 1 and rank 0) of a running
-# `mpirun -np 2` job and measure how long the job takes to exit, its exit status, and whether any
-# process of it outlives it; then the same checks and rerun.
+# --rank-kills N more trials SIGKILL one rank (rank 1 in two trials, then rank 0 in two, ...) of
+# a running `mpirun -np 2` job, in place or with --output as --target says (with both, one and the
+# other in turn), and measure how long the job takes to exit, its exit status, and whether any process of
+# it outlives it; then the same checks and rerun.
 #
 # Prints one line per trial and a summary; exits 0 only if every trial survived. The binary is
 # target/release/usid-peaks (USID_PEAKS overrides); it is copied first so a rebuild during the
@@ -145,9 +146,9 @@ clean_run() { # mode target: times two clean runs, checks the second's results
 ref_peaks=
 for m in single mpi; do
     for t in in-place output; do
-        # The rank-kill trials run in place with mpi whatever --mode and --target say.
-        if { wanted "$mode" "$m" && wanted "$target" "$t"; } \
-            || { [ "$m/$t" = mpi/in-place ] && [ "$rank_kills" != 0 ]; }; then clean_run "$m" "$t"; fi
+        # The rank-kill trials run with mpi whatever --mode says.
+        if wanted "$target" "$t" && { wanted "$mode" "$m" || { [ "$m" = mpi ] && [ "$rank_kills" != 0 ]; }; }
+        then clean_run "$m" "$t"; fi
     done
 done
 
@@ -284,19 +285,22 @@ done
 exit_times=()
 rank_ok=0 orphans=0
 for ((i = 0; i < rank_kills; i++)); do
-    victim=$(( (i + 1) % 2 ))
+    victim=$(( (i / 2 + 1) % 2 ))
+    t=in-place out=''
+    if [ "$target" = output ] || { [ "$target" = both ] && [ $((i % 2)) = 1 ]; }; then t=output; fi
     dir=$work/t; rm -rf "$dir"; mkdir "$dir"
     file=$dir/map.h5
     cp "$orig" "$file"
-    cmd_for mpi "$file"
+    [ "$t" = in-place ] || out=$dir/out.h5
+    cmd_for mpi "$file" "$out"
     start "${cmd[@]}"
     # Wait until the job computes (its checkpoint exists), then a random part of a clean run.
     while ! has_checkpoint "$dir" && kill -0 "$run_pid" 2>/dev/null; do sleep 0.002; done
-    sleep "$(echo "$(rand "$(printf '%.0f' "$(echo "${clean_s[mpi/in-place]} * 500" | bc -l)")") / 1000" | bc -l)"
+    sleep "$(echo "$(rand "$(printf '%.0f' "$(echo "${clean_s[mpi/$t]} * 500" | bc -l)")") / 1000" | bc -l)"
     pid=$(rank_pid "$victim")
     if [ -z "$pid" ]; then
         rc=0; wait "$run_pid" || rc=$?
-        say "rank-kill trial $i: the job ended (exit $rc) before rank $victim could be killed; not counted"
+        say "rank-kill trial $i ($t): the job ended (exit $rc) before rank $victim could be killed; not counted"
         continue
     fi
     t0=$(now)
@@ -311,12 +315,12 @@ for ((i = 0; i < rank_kills; i++)); do
         kill -9 $left 2>/dev/null || true
     fi
     exit_times+=("$dt")
-    verify_and_rerun mpi "$file"
+    verify_and_rerun mpi "$file" "$out"
     ok=$verdict
     if [ "$rc" = 0 ]; then ok="the job exited 0 although rank $victim died"; fi
     if [ -n "$left" ]; then ok="processes outlived the job: $left"; fi
     if [ "$ok" = ok ]; then rank_ok=$((rank_ok + 1)); else failures=$((failures + 1)); fi
-    say "$(printf 'rank-kill trial %d: rank %d killed, job exit %d after %.2f s, rerun %s: %s' "$i" "$victim" "$rc" "$dt" "${rerun_note:--}" "$ok")"
+    say "$(printf 'rank-kill trial %d (%s): rank %d killed, job exit %d after %.2f s, rerun %s: %s' "$i" "$t" "$victim" "$rc" "$dt" "${rerun_note:--}" "$ok")"
 done
 
 # ---- summary ----

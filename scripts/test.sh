@@ -41,9 +41,10 @@ stages() {
     stage "SLURM" run_script test-slurm.sh
     skippable stage "across hosts: OpenMPI (2 x 2, 3 x 1, dead rank, cut link, stopped host)" run_script test-cluster.sh
     skippable stage "across hosts: SLURM, 2 nodes" run_script test-slurm.sh --nodes 2
-    # Per mode: in place, --output (streamed), in place with the kill aimed at the final write.
+    # Per mode: in place, --output (streamed), in place with the kill aimed at the final write;
+    # a rank killed in place and one with --output.
     stage "fault injection (sample)" run_script fault-inject.sh --trials 3 --mode both --target both \
-        --rank-kills 1 --rows 160 --cols 160
+        --rank-kills 2 --rows 160 --cols 160
 }
 
 formatting() {
