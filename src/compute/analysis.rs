@@ -82,6 +82,21 @@ pub struct NsidWriteTarget<'a> {
     /// then its other axes but the one the spectra run along, in the source's order. Row-major
     /// over them is the order of the results' rows (spectra).
     pub dims: &'a [crate::nsid::Dimension],
+    /// How many of `dims`, the first ones, are the positions (pixels): a writer's pixels are
+    /// numbered row-major over them ([`crate::nsid::write_positions`]).
+    pub position_axes: usize,
+}
+
+impl NsidWriteTarget<'_> {
+    /// The sizes of the position axes, slowest first.
+    pub fn position_shape(&self) -> Vec<usize> {
+        self.dims.iter().take(self.position_axes).map(crate::nsid::Dimension::size).collect()
+    }
+
+    /// The spectra of each position (the product of the other axes' sizes).
+    pub fn per_position(&self) -> usize {
+        self.dims.iter().skip(self.position_axes).map(crate::nsid::Dimension::size).product()
+    }
 }
 
 /// A per-spectrum analysis the engine can run over a main dataset.
@@ -128,7 +143,8 @@ pub trait Analysis: Sync {
     /// within a pixel in the order of [`crate::usid::SpectraLayout::others`] (fastest first).
     fn write(&self, results: &RowItems<Self::Item>, target: &WriteTarget<'_>) -> Result<(), UsidError>;
     /// Whether [`Analysis::begin_write`] is the analysis's own: the engine then writes a USID
-    /// run's results batch by batch as rank 0 gathers them (on a thread of its own, overlapped
+    /// run's results (as every NSID run's, [`Analysis::begin_write_nsid`]) batch by batch as
+    /// rank 0 gathers them (on a thread of its own, overlapped
     /// with the next batches), so rank 0 holds one batch at a time whatever the map's size. An
     /// analysis that does not (the default) is written whole by [`Analysis::write`] at the end,
     /// every spectrum's items assembled in rank 0's memory first.
@@ -144,19 +160,19 @@ pub trait Analysis: Sync {
     ) -> Result<Box<dyn ResultsWriter<Self::Item> + 't>, UsidError> {
         Err(UsidError(format!("{}: {} writes its results whole only", target.group.name(), self.name())))
     }
-    /// Whether [`Analysis::write_nsid`] is the analysis's own (asked before a run over an NSID
-    /// dataset computes anything).
+    /// Whether [`Analysis::begin_write_nsid`] is the analysis's own (asked before a run over an
+    /// NSID dataset computes anything).
     fn writes_nsid(&self) -> bool {
         false
     }
-    /// [`Analysis::write`] for an NSID source: the results as NSID datasets that pyNSID reads,
-    /// each over `target.dims` (and axes of its own). An analysis that does not write NSID
-    /// results leaves the default, which says so.
-    fn write_nsid(
-        &self,
-        _results: &RowItems<Self::Item>,
-        target: &NsidWriteTarget<'_>,
-    ) -> Result<(), UsidError> {
+    /// [`Analysis::begin_write`] for an NSID source: the results as NSID datasets that pyNSID
+    /// reads, each over `target.dims` (and axes of its own), written batch by batch as the engine
+    /// writes every NSID run (whole only through [`write_whole`]). An analysis that does not
+    /// write NSID results leaves the default, which says so.
+    fn begin_write_nsid<'t>(
+        &'t self,
+        target: &'t NsidWriteTarget<'t>,
+    ) -> Result<Box<dyn ResultsWriter<Self::Item> + 't>, UsidError> {
         Err(UsidError(format!(
             "{}: {} does not write results for NSID datasets (yet)",
             target.source,

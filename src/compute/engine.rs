@@ -13,10 +13,10 @@ use super::analysis::{Analysis, RowItems};
 use super::batches::{Batches, Waits};
 use super::checkpoint::{Checkpoint, Loaded};
 use super::collect::{assemble, read_back, Collector};
-use super::input::{Input, Source};
+use super::input::Input;
 use super::mapper::RowMapper;
 use super::messages::share_verdict;
-use super::output::{self, RunInfo};
+use super::output::{self, Format, RunInfo};
 use super::plan::{batch_rows_for, Plan, RowSet};
 use super::pool::{thread_pool, Binding, Pool};
 use super::progress::{Progress, ProgressMode};
@@ -236,7 +236,9 @@ where
     let per_pixel = input.layout.per_pixel();
     let (input_path, dataset) = (input.path().to_owned(), input.dataset().to_owned());
     let info = RunInfo { fingerprint: &target.fingerprint, ranks: world.size(), threads };
-    let (plan, mode) = write_plan(&input, &input_path, &dataset, &analysis, &target, info, loaded.as_ref());
+    let format = Format::of(&input);
+    let places = (input_path.as_path(), dataset.as_str(), &format);
+    let (plan, mode) = write_plan(&input, places, &analysis, &target, info, loaded.as_ref());
     let pool = thread_pool(threads, job.bind_threads, world.node_ranks()).map_err(ComputeError::Launch)?;
     let during = world.is_root() && mode == WriteMode::During;
     let Phase { computed, seconds_compute, n_computed, checkpoint, streamed, t_write } = compute_and_stream(
@@ -287,13 +289,13 @@ where
     Ok((summary.ended(started), all_items))
 }
 
-/// Where and how rank 0 writes the results: written as gathered for a streaming analysis's USID
-/// results into another file; in place, the staged copy is the input's, made once the input is
-/// read (see [`WriteMode`]). `input_path` and `dataset` are the input's own, owned for the writer.
+/// Where and how rank 0 writes the results: written as gathered when the analysis streams the
+/// source's format (every NSID writer does) into another file; in place, the staged copy is the
+/// input's, made once the input is read (see [`WriteMode`]). The input's path, dataset and
+/// format are the input's own, owned for the writer.
 fn write_plan<'a, A: Analysis>(
     input: &Input,
-    input_path: &'a std::path::Path,
-    dataset: &'a str,
+    (input_path, dataset, format): (&'a std::path::Path, &'a str, &'a Format),
     analysis: &A,
     target: &'a Target,
     info: RunInfo<'a>,
@@ -304,6 +306,7 @@ fn write_plan<'a, A: Analysis>(
         input: input_path,
         dataset,
         in_place,
+        format,
         paths: &target.paths,
         info,
         n_pixels: input.n_positions(),
@@ -312,10 +315,14 @@ fn write_plan<'a, A: Analysis>(
         resume: &target.resume,
         replay: loaded.map_or(0, |l| l.valid_len),
     };
-    let mode = match (&input.source, analysis.streams(), in_place) {
-        (Source::Usid(_), true, false) => WriteMode::During,
-        (Source::Usid(_), true, true) => WriteMode::AtEnd,
-        _ => WriteMode::Whole,
+    let streams = match format {
+        Format::Usid => analysis.streams(),
+        Format::Nsid { .. } => analysis.writes_nsid(),
+    };
+    let mode = match (streams, in_place) {
+        (true, false) => WriteMode::During,
+        (true, true) => WriteMode::AtEnd,
+        (false, _) => WriteMode::Whole,
     };
     (plan, mode)
 }
@@ -384,8 +391,8 @@ enum WriteMode {
     /// than at the start, where a long copy would hold up the first batches (and every rank
     /// waiting on them). O(batch) memory; the copy and the write stay a serial tail.
     AtEnd,
-    /// Whole, every spectrum's items assembled from the checkpoint (an NSID source, or an
-    /// analysis that does not stream): O(spectra) memory at the end.
+    /// Whole, every spectrum's items assembled from the checkpoint (a USID source's analysis
+    /// that does not stream): O(spectra) memory at the end.
     Whole,
 }
 

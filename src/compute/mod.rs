@@ -37,6 +37,8 @@ pub use analysis::{
 };
 pub use check::{check_analysis, Checked};
 pub use engine::{run, run_until, Job, Summary, DEFAULT_RANK_TIMEOUT_S};
+#[cfg(test)]
+pub(crate) use engine::{run_with, Tuning};
 pub(crate) use input::Source;
 pub(crate) use mapper::RowMapper;
 pub use parallel::{parallel_compute, parallel_compute_init};

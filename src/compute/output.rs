@@ -9,11 +9,12 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use super::analysis::{Analysis, NsidWriteTarget, Param, RowItems, WriteTarget};
+use super::analysis::{Analysis, Param, RowItems, WriteTarget};
 use super::checkpoint::sync_parent;
 use super::input::{Input, Source};
+use super::stream::StreamPlan;
 use super::ComputeError;
-use crate::nsid::{NsidDataset, Spectra};
+use crate::nsid::Dimension;
 use crate::usid::{self, results, MainDataset, UsidError};
 
 /// The files of one run's target: the HDF5 file that receives the group and its side files.
@@ -301,8 +302,69 @@ impl UsidGroup {
     }
 }
 
-/// Write the results group of `analysis` for the source dataset of `input` into
-/// `paths.target` whole, through a staging copy renamed into place. Returns the group's path.
+/// The source's format, as its results group is made: USID (the results linked to the source's
+/// position datasets), or NSID with the dimensions every per-spectrum result keeps.
+pub(crate) enum Format {
+    Usid,
+    /// [`NsidWriteTarget::dims`] and how many of them are the positions.
+    Nsid {
+        dims: Vec<Dimension>,
+        position_axes: usize,
+    },
+}
+
+impl Format {
+    pub(crate) fn of(input: &Input) -> Format {
+        match &input.source {
+            Source::Usid(_) => Format::Usid,
+            Source::Nsid(ds, spectra) => {
+                Format::Nsid { dims: spectra.result_dims(ds), position_axes: spectra.position_axes.len() }
+            }
+        }
+    }
+}
+
+/// A new results group in a staged file, ready for the analysis's datasets: a USID source's
+/// ([`UsidGroup`]) or pyNSID's `Log_<process>_NNN` beside an NSID source's group (made, with the
+/// groups above it, in an `--output` file), the run's attributes and status datasets on it.
+#[allow(clippy::large_enum_variant)] // one per run: boxing would only add an indirection
+pub(crate) enum ResultsGroup<'a> {
+    Usid(UsidGroup),
+    Nsid { group: hdf5::Group, source: &'a str, dims: &'a [Dimension], position_axes: usize },
+}
+
+impl<'a> ResultsGroup<'a> {
+    /// Make the group for `analysis` on the source of `plan` in `file`, its staged copy.
+    pub(crate) fn make<A: Analysis>(
+        analysis: &A,
+        plan: &StreamPlan<'a>,
+        file: &hdf5::File,
+    ) -> Result<Self, UsidError> {
+        let (dset_path, n_positions) = (plan.dataset, plan.n_pixels as usize);
+        let Format::Nsid { dims, position_axes } = plan.format else {
+            let made = UsidGroup::make(analysis, plan.input, dset_path, file, plan.in_place, &plan.info);
+            return made.map(ResultsGroup::Usid);
+        };
+        let as_usid = |e: crate::nsid::NsidError| UsidError(e.message);
+        let parent = group_or_create(file, &crate::nsid::results_parent(dset_path).map_err(as_usid)?)?;
+        let group = crate::nsid::create_results_group(&parent, analysis.name()).map_err(as_usid)?;
+        write_attrs(&group, analysis, dset_path, n_positions, &plan.info)?;
+        results::mark_complete(&group, n_positions, analysis.status_datasets())?;
+        Ok(ResultsGroup::Nsid { group, source: dset_path, dims, position_axes: *position_axes })
+    }
+
+    /// The group's path in the file.
+    pub(crate) fn path(&self) -> String {
+        match self {
+            ResultsGroup::Usid(g) => g.path(),
+            ResultsGroup::Nsid { group, .. } => group.name(),
+        }
+    }
+}
+
+/// Write the results group of `analysis` for the USID main dataset of `input` into
+/// `paths.target` whole, through a staging copy renamed into place (an analysis that does not
+/// stream its results; NSID results always do). Returns the group's path.
 pub(crate) fn write_results<A: Analysis>(
     analysis: &A,
     results: &RowItems<A::Item>,
@@ -312,12 +374,9 @@ pub(crate) fn write_results<A: Analysis>(
 ) -> Result<String, ComputeError> {
     let file = stage(paths)?;
     let in_place = usid::write::same_path(input.path(), &paths.target);
-    let group = match &input.source {
-        Source::Usid(_) => UsidGroup::make(analysis, input.path(), input.dataset(), &file, in_place, info)
-            .and_then(|g| analysis.write(results, &g.target()).map(|()| g.path())),
-        Source::Nsid(ds, spectra) => fill_nsid_group(analysis, results, ds, spectra, &file, info),
-    }
-    .map_err(|e| ComputeError::Output(format!("{}: {e}", paths.target.display())));
+    let group = UsidGroup::make(analysis, input.path(), input.dataset(), &file, in_place, info)
+        .and_then(|g| analysis.write(results, &g.target()).map(|()| g.path()))
+        .map_err(|e| ComputeError::Output(format!("{}: {e}", paths.target.display())));
     match group {
         Ok(group) => commit(file, paths).map(|()| group),
         Err(e) => {
@@ -326,28 +385,6 @@ pub(crate) fn write_results<A: Analysis>(
             Err(e)
         }
     }
-}
-
-/// [`fill_group`] for an NSID source: pyNSID's `Log_<process>_NNN` beside the source's group
-/// (made, with the groups above it, in an `--output` file), the run's attributes on it, and the
-/// analysis's NSID datasets in it, each with its own dimension scales (nothing to link to).
-fn fill_nsid_group<A: Analysis>(
-    analysis: &A,
-    results: &RowItems<A::Item>,
-    source: &NsidDataset,
-    spectra: &Spectra,
-    file: &hdf5::File,
-    info: &RunInfo<'_>,
-) -> Result<String, UsidError> {
-    let as_usid = |e: crate::nsid::NsidError| UsidError(e.message);
-    let parent_name = crate::nsid::results_parent(&source.path).map_err(as_usid)?;
-    let parent = group_or_create(file, &parent_name)?;
-    let group = crate::nsid::create_results_group(&parent, analysis.name()).map_err(as_usid)?;
-    write_attrs(&group, analysis, &source.path, spectra.n_positions, info)?;
-    results::mark_complete(&group, spectra.n_positions, analysis.status_datasets())?;
-    let dims = spectra.result_dims(source);
-    analysis.write_nsid(results, &NsidWriteTarget { group: &group, source: &source.path, dims: &dims })?;
-    Ok(group.name())
 }
 
 /// The group `name` of `file`, made (with the groups above it) when it is not there yet: the

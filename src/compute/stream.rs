@@ -19,9 +19,9 @@ use std::sync::OnceLock;
 use std::thread::{Scope, ScopedJoinHandle};
 use std::time::Instant;
 
-use super::analysis::{Analysis, ResultsWriter};
+use super::analysis::{Analysis, NsidWriteTarget, ResultsWriter};
 use super::checkpoint::{Batch, Records};
-use super::output::{self, RunInfo, TargetPaths, UsidGroup};
+use super::output::{self, Format, ResultsGroup, RunInfo, TargetPaths};
 use super::ComputeError;
 use crate::usid::UsidError;
 
@@ -108,6 +108,8 @@ pub(crate) struct StreamPlan<'a> {
     pub dataset: &'a str,
     /// Whether the results go into (a copy of) the input itself.
     pub in_place: bool,
+    /// The source's format, as its results group is made.
+    pub format: &'a Format,
     pub paths: &'a TargetPaths,
     pub info: RunInfo<'a>,
     /// Pixels of the source; every one must be written before the finish.
@@ -120,6 +122,18 @@ pub(crate) struct StreamPlan<'a> {
     /// What a rank says if a silent rank ends the job: where the progress is.
     pub resume: &'a str,
     pub replay: u64,
+}
+
+impl StreamPlan<'_> {
+    /// A write's error, naming the target.
+    fn write_error(&self, e: UsidError) -> ComputeError {
+        ComputeError::Output(format!("{}: {e}", self.paths.target.display()))
+    }
+
+    /// A read of the checkpoint's error.
+    fn read_error(&self, e: std::io::Error) -> ComputeError {
+        ComputeError::Output(format!("cannot read the checkpoint {}: {e}", self.checkpoint.display()))
+    }
 }
 
 /// What the writer did: the group, the items written, and its time writing batches (in total and
@@ -157,27 +171,61 @@ fn fill<A: Analysis>(
     file: &hdf5::File,
     rx: &Receiver<Msg<A::Item>>,
 ) -> Result<Streamed, ComputeError> {
-    let shown = plan.paths.target.display();
-    let out = |e: UsidError| ComputeError::Output(format!("{shown}: {e}"));
-    let read_err = |e: std::io::Error| {
-        ComputeError::Output(format!("cannot read the checkpoint {}: {e}", plan.checkpoint.display()))
-    };
-    let group =
-        UsidGroup::make(analysis, plan.input, plan.dataset, file, plan.in_place, &plan.info).map_err(out)?;
-    let target = group.target();
-    let writer = analysis.begin_write(&target).map_err(out)?;
+    let (out, read_err) = (|e| plan.write_error(e), |e| plan.read_error(e));
+    let group = ResultsGroup::make(analysis, plan, file).map_err(out)?;
+    // Each format's target, borrowed by the writer for as long as it writes.
+    let (usid_target, nsid_target);
+    let writer = match &group {
+        ResultsGroup::Usid(g) => {
+            usid_target = g.target();
+            analysis.begin_write(&usid_target)
+        }
+        ResultsGroup::Nsid { group, source, dims, position_axes } => {
+            nsid_target = NsidWriteTarget { group, source, dims, position_axes: *position_axes };
+            analysis.begin_write_nsid(&nsid_target)
+        }
+    }
+    .map_err(out)?;
     let mut tally = Tally { writer, plan, pixels: 0, streamed: Streamed::default() };
-    let mut replay = match plan.replay {
+    let replay = match plan.replay {
         0 => None,
         limit => Records::open(plan.checkpoint, plan.info.fingerprint, limit).map_err(read_err)?,
     };
+    write_all(&mut tally, replay, rx)?;
+    if tally.pixels != plan.n_pixels {
+        return Err(ComputeError::Internal(format!(
+            "{} of {} pixels have results at the end of the run",
+            tally.pixels, plan.n_pixels
+        )));
+    }
+    let Tally { writer, streamed, .. } = tally;
+    let t = Instant::now();
+    writer.finish().map_err(out)?;
+    let seconds = t.elapsed().as_secs_f64();
+    Ok(Streamed {
+        group: group.path(),
+        seconds_busy: streamed.seconds_busy + seconds,
+        seconds_longest: streamed.seconds_longest.max(seconds),
+        ..streamed
+    })
+}
+
+/// Write every batch `rx` sends, up to its finish, and every batch of `replay` (the checkpoint's
+/// of an earlier run) while none waits, then the rest of them.
+fn write_all<T: bytemuck::Pod>(
+    tally: &mut Tally<'_, '_, T>,
+    mut replay: Option<Records>,
+    rx: &Receiver<Msg<T>>,
+) -> Result<(), ComputeError> {
+    let plan = tally.plan;
+    let (out, read_err) = (|e| plan.write_error(e), |e| plan.read_error(e));
     loop {
         // The batches sent now come first (their sender waits while the queue is full); the
         // checkpoint's are written while none waits.
         let msg = match (rx.try_recv(), replay.as_mut()) {
             (Ok(m), _) => Some(m),
             (Err(TryRecvError::Empty), Some(records)) => {
-                match records.next_batch::<A::Item>().map_err(read_err)? {
+                match records.next_batch::<T>().map_err(read_err)? {
                     Some(b) => tally.write(&b).map_err(out)?,
                     None => replay = None,
                 }
@@ -196,27 +244,11 @@ fn fill<A: Analysis>(
             }
         }
     }
-    while let Some(b) =
-        replay.as_mut().map(|r| r.next_batch::<A::Item>()).transpose().map_err(read_err)?.flatten()
+    while let Some(b) = replay.as_mut().map(|r| r.next_batch::<T>()).transpose().map_err(read_err)?.flatten()
     {
         tally.write(&b).map_err(out)?;
     }
-    if tally.pixels != plan.n_pixels {
-        return Err(ComputeError::Internal(format!(
-            "{} of {} pixels have results at the end of the run",
-            tally.pixels, plan.n_pixels
-        )));
-    }
-    let Tally { writer, streamed, .. } = tally;
-    let t = Instant::now();
-    writer.finish().map_err(out)?;
-    let seconds = t.elapsed().as_secs_f64();
-    Ok(Streamed {
-        group: group.path(),
-        seconds_busy: streamed.seconds_busy + seconds,
-        seconds_longest: streamed.seconds_longest.max(seconds),
-        ..streamed
-    })
+    Ok(())
 }
 
 /// The writer and what it has written so far.

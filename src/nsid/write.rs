@@ -25,7 +25,8 @@
 //! is, on a dataset made beforehand).
 use std::ops::Range;
 
-use hdf5::{Dataset, Group, H5Type, Hyperslab, Location, Selection, SliceOrIndex};
+use hdf5::types::OwnedDynValue;
+use hdf5::{Dataset, Extent, Group, H5Type, Hyperslab, Location, Selection, SliceOrIndex};
 
 use super::spectra::position_boxes;
 use super::{scales, Dimension, DimensionType, NsidError};
@@ -100,12 +101,58 @@ pub fn create_results_group(parent: &Group, process: &str) -> Result<Group, Nsid
 /// The values are left unwritten (HDF5's fill value, zero) for the caller to fill, e.g. by runs of
 /// positions with [`write_positions`]. On an error the `<name>` group is removed again.
 pub fn create_nsid_dataset<T: H5Type>(parent: &Group, spec: &NsidSpec<'_>) -> Result<Dataset, NsidError> {
+    create::<T>(parent, spec, None)
+}
+
+/// [`create_nsid_dataset`] for a result whose last axis grows as results arrive (the peak slots
+/// of a spectrum, known only once every spectrum is): the dataset and that axis' scale are
+/// chunked (`spec.chunk`, required) and unlimited along it, and elements never written read as
+/// `fill` (those a grown axis adds to what was written before). [`grow_last_axis`] grows both.
+pub fn create_growing_nsid_dataset<T: H5Type + Into<OwnedDynValue>>(
+    parent: &Group,
+    spec: &NsidSpec<'_>,
+    fill: T,
+) -> Result<Dataset, NsidError> {
+    create::<T>(parent, spec, Some(fill.into()))
+}
+
+/// Grow the last axis of `dataset` (made by [`create_growing_nsid_dataset`]) to `axis`, whose
+/// values replace its scale's: the elements added read as the dataset's fill value.
+pub fn grow_last_axis(dataset: &Dataset, axis: &Dimension) -> Result<(), NsidError> {
+    let fail = |what: String| NsidError::output(format!("{}:{}: {what}", dataset.filename(), dataset.name()));
+    let mut shape = dataset.shape();
+    match shape.last_mut() {
+        Some(last) if *last <= axis.size() => *last = axis.size(),
+        _ => return Err(fail(format!("cannot make {shape:?} {} long along {}", axis.size(), axis.name))),
+    }
+    let scale = dataset
+        .file()
+        .and_then(|f| f.group(parent_path(&dataset.name())))
+        .and_then(|g| g.dataset(&axis.name))
+        .map_err(|e| fail(format!("the scale {} ({})", axis.name, one_line(e))))?;
+    scale
+        .resize(axis.size())
+        .and_then(|()| scale.write(axis.values.as_slice()))
+        .and_then(|()| dataset.resize(shape))
+        .map_err(|e| fail(format!("cannot grow {} ({})", axis.name, one_line(e))))
+}
+
+/// [`create_nsid_dataset`], the last axis growing when `growing` gives its fill value.
+fn create<T: H5Type>(
+    parent: &Group,
+    spec: &NsidSpec<'_>,
+    growing: Option<OwnedDynValue>,
+) -> Result<Dataset, NsidError> {
     let here = format!("{}:{}", parent.filename(), join(&parent.name(), spec.name));
     check_spec(spec).map_err(|why| NsidError::output(format!("{here}: {why}")))?;
+    if growing.is_some() && (spec.chunk.is_none() || spec.dims.is_empty()) {
+        let why = "a growing axis needs an axis and chunks";
+        return Err(NsidError::output(format!("{here}: {why}")));
+    }
     let group = parent
         .create_group(spec.name)
         .map_err(|e| NsidError::output(format!("{here}: cannot create the group ({})", one_line(e))))?;
-    let made = fill_group::<T>(&group, spec);
+    let made = fill_group::<T>(&group, spec, growing);
     if made.is_err() {
         // Best effort: the error being reported matters more than a failed clean-up.
         let _ = parent.unlink(spec.name);
@@ -149,12 +196,26 @@ fn check_spec(spec: &NsidSpec<'_>) -> Result<(), String> {
 }
 
 /// The dataset, its attributes and its scales in the fresh `group`.
-fn fill_group<T: H5Type>(group: &Group, spec: &NsidSpec<'_>) -> Result<Dataset, String> {
+fn fill_group<T: H5Type>(
+    group: &Group,
+    spec: &NsidSpec<'_>,
+    growing: Option<OwnedDynValue>,
+) -> Result<Dataset, String> {
     book_keeping(group).map_err(|e| e.message)?;
-    let shape: Vec<usize> = spec.dims.iter().map(Dimension::size).collect();
-    let builder = group.new_dataset::<T>().shape(shape.as_slice());
+    let last = spec.dims.len().saturating_sub(1);
+    let extents: Vec<Extent> = (spec.dims.iter().enumerate())
+        .map(|(axis, d)| match growing {
+            Some(_) if axis == last => Extent::resizable(d.size()),
+            _ => Extent::fixed(d.size()),
+        })
+        .collect();
+    let builder = group.new_dataset::<T>().shape(extents);
     let builder = match spec.chunk {
         Some(chunk) => builder.chunk(chunk),
+        None => builder,
+    };
+    let builder = match &growing {
+        Some(fill) => builder.fill_value(fill.clone()),
         None => builder,
     };
     let main =
@@ -171,8 +232,12 @@ fn fill_group<T: H5Type>(group: &Group, spec: &NsidSpec<'_>) -> Result<Dataset, 
     }
     book_keeping(&main).map_err(|e| e.message)?;
     let mut made = Vec::with_capacity(spec.dims.len());
-    for d in spec.dims {
-        made.push(write_scale(group, d)?);
+    for (axis, d) in spec.dims.iter().enumerate() {
+        let grows = match (&growing, spec.chunk) {
+            (Some(_), Some(chunk)) if axis == last => Some(chunk[axis]),
+            _ => None,
+        };
+        made.push(write_scale(group, d, grows)?);
     }
     let scales: Vec<&Dataset> = made.iter().collect();
     let labels: Vec<&str> = spec.dims.iter().map(|d| d.name.as_str()).collect();
@@ -180,13 +245,17 @@ fn fill_group<T: H5Type>(group: &Group, spec: &NsidSpec<'_>) -> Result<Dataset, 
     Ok(main)
 }
 
-/// The float64 dimension scale of `d` in `group`, named after it, with sidpy's attributes.
-fn write_scale(group: &Group, d: &Dimension) -> Result<Dataset, String> {
-    let scale = group
-        .new_dataset_builder()
-        .with_data(d.values.as_slice())
-        .create(d.name.as_str())
-        .map_err(|e| format!("cannot write the scale {} ({})", d.name, one_line(e)))?;
+/// The float64 dimension scale of `d` in `group`, named after it, with sidpy's attributes;
+/// `grows`: resizable, in chunks of that many values.
+fn write_scale(group: &Group, d: &Dimension, grows: Option<usize>) -> Result<Dataset, String> {
+    let made = match grows {
+        Some(chunk) => {
+            let builder = group.new_dataset::<f64>().shape(Extent::resizable(d.size())).chunk(chunk);
+            builder.create(d.name.as_str()).and_then(|s| s.write(d.values.as_slice()).map(|()| s))
+        }
+        None => group.new_dataset_builder().with_data(d.values.as_slice()).create(d.name.as_str()),
+    };
+    let scale = made.map_err(|e| format!("cannot write the scale {} ({})", d.name, one_line(e)))?;
     for (name, value) in [
         ("name", d.name.as_str()),
         ("units", d.units.as_str()),

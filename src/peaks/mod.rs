@@ -14,7 +14,6 @@ use crate::compute::{
     write_whole, Analysis, ComputeError, NsidWriteTarget, ResultsWriter, RowItems, Rows, WriteTarget,
 };
 use crate::cwt::{CwtParams, PeakFinder, Scratch};
-use crate::nsid::{create_nsid_dataset, Dimension, DimensionType, NsidSpec};
 use crate::params::{
     choices, described, DefaultTo, Description, Kind, Param, ParamError, Parameters, Spec, Values,
 };
@@ -23,7 +22,7 @@ use crate::usid::write::DimSpec;
 use crate::usid::{self, SpectraLayout, UsidError};
 
 mod stream;
-use stream::PeakWriter;
+use stream::{PeakNsidWriter, PeakWriter};
 
 choices! {
     /// Which real number of each (possibly complex) value the peaks are found in.
@@ -425,51 +424,11 @@ impl Analysis for PeakFinding {
         true
     }
 
-    fn write_nsid(&self, results: &RowItems<u32>, target: &NsidWriteTarget<'_>) -> Result<(), UsidError> {
-        // Rows (spectra) are row-major over `target.dims`; the peak slot is one more axis, last.
-        let width = results.counts.iter().copied().max().unwrap_or(0).max(1) as usize;
-        let mut indices = vec![-1i32; results.n_rows() * width];
-        let mut freqs = vec![f64::NAN; results.n_rows() * width];
-        for (i, peaks) in results.rows().enumerate() {
-            for (j, &p) in peaks.iter().enumerate() {
-                indices[i * width + j] = p as i32;
-                freqs[i * width + j] = self.axis.get(p as usize).copied().unwrap_or(f64::NAN);
-            }
-        }
-        let mut peak_dims = target.dims.to_vec();
-        peak_dims.push(Dimension::new(
-            "Peak",
-            "Peak number",
-            "a.u.",
-            DimensionType::Unknown,
-            (0..width).map(|k| k as f64).collect(),
-        ));
-        let source = format!("usid-peaks find ({})", target.source);
-        let spec = |name, quantity, units, dims| NsidSpec {
-            name,
-            quantity,
-            units,
-            data_type: crate::nsid::data_type_of(dims),
-            modality: "peaks of scipy.signal.find_peaks_cwt",
-            source: &source,
-            dims,
-            chunk: None,
-        };
-        let write = |spec: NsidSpec<'_>, data: NsidValues<'_>| -> Result<(), UsidError> {
-            let made = match data {
-                NsidValues::U32(v) => create_nsid_dataset::<u32>(target.group, &spec).map(|d| d.write_raw(v)),
-                NsidValues::I32(v) => create_nsid_dataset::<i32>(target.group, &spec).map(|d| d.write_raw(v)),
-                NsidValues::F64(v) => create_nsid_dataset::<f64>(target.group, &spec).map(|d| d.write_raw(v)),
-            };
-            made.map_err(|e| UsidError(e.message))?
-                .map_err(|e| UsidError(format!("{}: cannot write {} ({e})", target.group.name(), spec.name)))
-        };
-        write(spec("Peak_Count", "Peak count", "", target.dims), NsidValues::U32(&results.counts))?;
-        write(spec("Peak_Indices", "Peak index", "", &peak_dims), NsidValues::I32(&indices))?;
-        write(
-            spec("Peak_Frequencies", &self.axis_name, &self.axis_units, &peak_dims),
-            NsidValues::F64(&freqs),
-        )
+    fn begin_write_nsid<'t>(
+        &'t self,
+        target: &'t NsidWriteTarget<'t>,
+    ) -> Result<Box<dyn ResultsWriter<u32> + 't>, UsidError> {
+        Ok(Box::new(PeakNsidWriter::begin(self, target)?))
     }
 
     fn count_items(&self, group: &hdf5::Group) -> Option<u64> {
@@ -478,13 +437,6 @@ impl Analysis for PeakFinding {
         let counts = counts.ok()?.read_raw::<u32>().ok()?;
         Some(counts.iter().map(|&c| u64::from(c)).sum())
     }
-}
-
-/// The values of one NSID result, in the type it is stored as.
-enum NsidValues<'a> {
-    U32(&'a [u32]),
-    I32(&'a [i32]),
-    F64(&'a [f64]),
 }
 
 #[cfg(test)]

@@ -14,17 +14,18 @@
 //! loop fitter is told from the source: the file's `data_type`, and the measurement group's
 //! `VS_mode` and `VS_cycle_fraction`.
 //!
-//! For an NSID source the same records go into pyNSID's layout instead ([`Analysis::write_nsid`]):
+//! For an NSID source the same records go into pyNSID's layout instead
+//! ([`Analysis::begin_write_nsid`]):
 //! `Log_SHO_Fit_NNN` beside the source's group, `Guess/Guess` and `Fit/Fit` NSID datasets of
 //! [`Sho`] records over the source's SPATIAL axes then its other axes (each with its dimension
-//! scale), BGlib's parameter attributes on the group and on both. Written whole, from the
-//! checkpoint, as the engine writes every NSID run.
+//! scale), BGlib's parameter attributes on the group and on both. Both formats are written batch
+//! by batch as rank 0 gathers them.
 
 use super::{FitStatus, Sho, ShoFitter, ShoGuess, ShoOutcome, ShoParams, ShoScratch};
 use crate::compute::{
     write_whole, Analysis, ComputeError, NsidWriteTarget, ResultsWriter, RowItems, Rows, WriteTarget,
 };
-use crate::nsid::{create_nsid_dataset, data_type_of, NsidSpec};
+use crate::nsid::{create_nsid_dataset, data_type_of, write_positions, NsidSpec};
 use crate::params::{Param, Parameters};
 use crate::usid::write::{self, Ancillary, DimSpec, MainSpec};
 use crate::usid::{attr, results, SpectraLayout, UsidError};
@@ -160,32 +161,11 @@ impl Analysis for ShoFit {
         true
     }
 
-    fn write_nsid(&self, results: &RowItems<Sho>, t: &NsidWriteTarget<'_>) -> Result<(), UsidError> {
-        // Rows (spectra) are row-major over `t.dims`: one record of each per spectrum.
-        let (guess, fit) = split_records(&results.counts, &results.items);
-        let source = format!("usid-peaks sho ({})", t.source);
-        for (name, values) in [("Guess", guess), ("Fit", fit)] {
-            let spec = NsidSpec {
-                name,
-                quantity: "SHO",
-                units: "compound",
-                data_type: data_type_of(t.dims),
-                modality: "SHO fit of Band Excitation spectra (BGlib's BESHOfitter model)",
-                source: &source,
-                dims: t.dims,
-                chunk: None,
-            };
-            let ds = create_nsid_dataset::<Sho>(t.group, &spec).map_err(|e| UsidError(e.message))?;
-            ds.write_raw(&values)
-                .map_err(|e| UsidError(format!("{}: cannot write {name} ({e})", t.group.name())))?;
-            for (key, value) in self.bglib_attrs() {
-                write_param(&ds, key, &value)?;
-            }
-        }
-        for (key, value) in self.bglib_attrs() {
-            write_param(t.group, key, &value)?;
-        }
-        Ok(())
+    fn begin_write_nsid<'t>(
+        &'t self,
+        target: &'t NsidWriteTarget<'t>,
+    ) -> Result<Box<dyn ResultsWriter<Sho> + 't>, UsidError> {
+        Ok(Box::new(ShoWriter::begin_nsid(self, target)?))
     }
 
     fn count_items(&self, group: &hdf5::Group) -> Option<u64> {
@@ -201,7 +181,15 @@ impl Analysis for ShoFit {
 struct ShoWriter {
     guess: hdf5::Dataset,
     fit: hdf5::Dataset,
-    per_pixel: usize,
+    layout: Layout,
+}
+
+/// How a [`ShoWriter`]'s datasets hold the spectra.
+enum Layout {
+    /// USID: (positions × spectra per pixel).
+    Usid { per_pixel: usize },
+    /// NSID: over the position axes of these sizes, then the other axes.
+    Nsid { positions: Vec<usize> },
 }
 
 impl ShoWriter {
@@ -244,7 +232,37 @@ impl ShoWriter {
             write_param(&fit, name, &value)?;
         }
         copy_context(t)?;
-        Ok(ShoWriter { guess, fit, per_pixel })
+        Ok(ShoWriter { guess, fit, layout: Layout::Usid { per_pixel } })
+    }
+}
+
+impl ShoWriter {
+    /// [`ShoFit`]'s results as NSID datasets, `Guess` and `Fit` over [`NsidWriteTarget::dims`],
+    /// BGlib's parameter attributes on them and on the group.
+    fn begin_nsid(sho: &ShoFit, t: &NsidWriteTarget<'_>) -> Result<Self, UsidError> {
+        let source = format!("usid-peaks sho ({})", t.source);
+        let make = |name| -> Result<hdf5::Dataset, UsidError> {
+            let spec = NsidSpec {
+                name,
+                quantity: "SHO",
+                units: "compound",
+                data_type: data_type_of(t.dims),
+                modality: "SHO fit of Band Excitation spectra (BGlib's BESHOfitter model)",
+                source: &source,
+                dims: t.dims,
+                chunk: None,
+            };
+            let ds = create_nsid_dataset::<Sho>(t.group, &spec).map_err(|e| UsidError(e.message))?;
+            for (key, value) in sho.bglib_attrs() {
+                write_param(&ds, key, &value)?;
+            }
+            Ok(ds)
+        };
+        let (guess, fit) = (make("Guess")?, make("Fit")?);
+        for (key, value) in sho.bglib_attrs() {
+            write_param(t.group, key, &value)?;
+        }
+        Ok(ShoWriter { guess, fit, layout: Layout::Nsid { positions: t.position_shape() } })
     }
 }
 
@@ -257,12 +275,19 @@ impl ResultsWriter<Sho> for ShoWriter {
     ) -> Result<(), UsidError> {
         let rows = (pixels.end - pixels.start) as usize;
         let (guess, fit) = split_records(counts, items);
-        let shape = (rows, self.per_pixel);
         let err = |what: &str, e: &dyn std::fmt::Display| UsidError(format!("cannot write {what}: {e}"));
         let (a, b) = (pixels.start as usize, pixels.end as usize);
         for (ds, values, what) in [(&self.guess, guess, "Guess"), (&self.fit, fit, "Fit")] {
-            let block = ndarray::Array2::from_shape_vec(shape, values).map_err(|e| err(what, &e))?;
-            ds.write_slice(&block, ndarray::s![a..b, ..]).map_err(|e| err(what, &e))?;
+            match &self.layout {
+                Layout::Usid { per_pixel } => {
+                    let block = ndarray::Array2::from_shape_vec((rows, *per_pixel), values)
+                        .map_err(|e| err(what, &e))?;
+                    ds.write_slice(&block, ndarray::s![a..b, ..]).map_err(|e| err(what, &e))?;
+                }
+                Layout::Nsid { positions } => {
+                    write_positions(ds, positions, a..b, &values).map_err(|e| err(what, &e))?;
+                }
+            }
         }
         Ok(())
     }
