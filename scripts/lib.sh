@@ -35,6 +35,11 @@
 #                          files A and B (h5diff)
 #   only_ours FILE WHAT    fail unless every line of FILE (a normal run's stderr) is usid-peaks's
 #                          own: no line of MPI's, SLURM's or anyone else's
+#   host_pids HOST BIN     the processes on HOST of the test cluster (scripts/cluster.sh) that run
+#                          the program BIN (an absolute path)
+#   lose_host HOST HOW [PID...]
+#                          make HOST of the test cluster silent: HOW = cut (its link down) or stop
+#                          (SIGSTOP to the PIDs); HOW = back undoes either
 #
 # Run as a command, it prints what programs in other languages need:
 #
@@ -218,6 +223,29 @@ only_ours() {
     local foreign
     foreign=$(grep -v '^usid-peaks' "$1" || true)
     [ -z "$foreign" ] || fail "$2: lines not ours on stderr: $(head -n 5 <<<"$foreign")"
+}
+
+# Those in HOST's network namespace: the ranks a launcher started there, and their children.
+host_pids() {
+    local p
+    for p in $(ip netns pids "usidc-$1" 2>/dev/null); do
+        [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$2" ] && echo "$p"
+    done
+    return 0
+}
+
+# nodeK's end of its link is usidc-vK (scripts/cluster.sh).
+lose_host() {
+    local link=usidc-v${1#node} how=$2
+    shift 2
+    case $how in
+        cut) ip link set "$link" down ;;
+        stop) kill -STOP "$@" ;;
+        back)
+            ip link set "$link" up
+            [ $# -eq 0 ] || kill -CONT "$@" 2>/dev/null || true
+            ;;
+    esac
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

@@ -102,14 +102,8 @@ before=$(sha256sum <"$work/dead.h5")
 dead_cmd=(mpirun -np 4 -- "$bin" find "$work/dead.h5" -q --json --threads 1 --max-mem 1)
 cluster "${dead_cmd[@]}" >"$work/dead.out" 2>"$work/dead.err" &
 job=$!
-# usid-peaks ranks on a host: processes in its network namespace running the binary.
-ranks_on() {
-    local p
-    for p in $(ip netns pids "usidc-$1" 2>/dev/null); do
-        [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$bin" ] && echo "$p"
-    done
-    return 0
-}
+# usid-peaks ranks on a host.
+ranks_on() { host_pids "$1" "$bin"; }
 ckpt_size() { stat -c %s "$work"/.dead.h5.usid-peaks-*.ckpt 2>/dev/null | head -n 1 || true; }
 # Killed once the checkpoint holds a batch (it grew past its header), so the rerun has work to
 # resume.
@@ -155,7 +149,7 @@ say "$(printf 'ok: rank killed on node2 -> job ended on every host in %.2f s, ex
 # --- a silent host: link cut, ranks stopped ------------------------------------------------------
 timeout_s=8
 silent_host() {
-    local how=$1 name=silent-$1 victims p t0 gone='' ranks_gone='' launcher_gone='' rc=0 secs line resumed n=0 last='' s
+    local how=$1 name=silent-$1 victims t0 gone='' ranks_gone='' launcher_gone='' rc=0 secs line resumed n=0 last='' s
     up 2
     cp "$work/map.h5" "$work/$name.h5"
     before=$(sha256sum <"$work/$name.h5")
@@ -175,10 +169,8 @@ silent_host() {
     victims=$(ranks_on node2)
     [ -n "$victims" ] || fail "$name: no rank found on node2"
     t0=$(date +%s.%N)
-    case $how in
-        cut) ip link set usidc-v2 down ;;
-        stop) for p in $victims; do kill -STOP "$p"; done ;;
-    esac
+    # shellcheck disable=SC2086 # one pid per word
+    lose_host node2 "$how" $victims
     # When the last usid-peaks process ended, and when the launcher did.
     for _ in $(seq $(((timeout_s + 30) * 20))); do
         s=$(date +%s.%N)
@@ -191,8 +183,8 @@ silent_host() {
         sleep 0.05
     done
     # The host back, whatever happened: the stopped ranks continue (into their own timeout).
-    ip link set usidc-v2 up
-    for p in $victims; do kill -CONT "$p" 2>/dev/null || true; done
+    # shellcheck disable=SC2086 # one pid per word
+    lose_host node2 back $victims
     [ -n "$gone" ] || fail "$name: still running $((timeout_s + 30)) s after the fault: $(grep -v setpgid "$work/$name.err" | tail -n 3)"
     wait "$job" || rc=$?
     secs=$(awk -v a="$gone" -v b="$t0" 'BEGIN { printf "%.2f", a - b }')

@@ -22,7 +22,13 @@
 #   1. srun --mpi=pmix on every node: a PMIx rank on each, each with its own hostname;
 #   2. multi-node.sbatch with --nodes=N, with srun --mpi=pmix (1 rank x 2 threads per node) and
 #      with mpirun inside the allocation (2 ranks x 1 thread per node): each must report its ranks
-#      and N nodes, and its results must equal a single-process run.
+#      and N nodes, and its results must equal a single-process run;
+#   3. a lost node: multi-node.sbatch with srun, 2 nodes x 1 rank, --rank-timeout 8, node2's link
+#      cut after at least 3 batches checkpointed. Every usid-peaks process, srun and the batch
+#      script must be gone within the timeout + 10 s (the template stops a launcher that outlives
+#      the ranks), the job FAILED with exit 7 and one line of ours naming node2, the file
+#      untouched; with the link back (cluster.sh wait; node2 resumed, should slurmctld have marked
+#      it DOWN) the same job again resumes from the checkpoint and ends equal to one process.
 # Exit 77 when this machine cannot make the namespaces (a skip). The cluster is removed on exit.
 #
 # Usage: scripts/test-slurm.sh [--nodes N] [--no-requeue] [--requeue-mpirun] [--keep]
@@ -32,6 +38,9 @@
 # Environment:
 #   USID_PEAKS           the binary to test (default: target/release/usid-peaks, built if needed)
 #   TEST_SLURM_TIMEOUT   seconds to wait for each job (default 120)
+#   TEST_SLURM_LOST      --nodes: the lost-node cases, LAUNCHER:FAULT with srun or mpirun and cut
+#                        or stop (SIGSTOP to node2's ranks), e.g. "srun:cut srun:stop mpirun:cut"
+#                        (default srun:cut)
 #   TMPDIR               where the state dir is made (default /tmp)
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -366,12 +375,13 @@ wait_job() {
     done
 }
 
-# Submit TEMPLATE with 2 ranks on NAME.h5, a fresh copy of MAP.h5 (more sbatch options may follow);
+# Submit TEMPLATE with 2 ranks on NAME.h5, a fresh copy of MAP.h5 (NAME.h5 as it is when MAP is
+# NAME; more sbatch options may follow);
 # echo the job id. The output goes to NAME-<job id>.out.
 submit() {
     local template=$1 name=$2 map=$3
     shift 3
-    cp "$work/$map.h5" "$work/$name.h5"
+    [ "$map" = "$name" ] || cp "$work/$map.h5" "$work/$name.h5"
     INPUT=$work/$name.h5 USID_PEAKS=$bin sbatch --parsable --nodes=1 --ntasks=2 --cpus-per-task=1 \
         --time=10 --chdir="$work" --output="$work/$name-%j.out" --error="$work/$name-%j.err" "$@" \
         "$repo/slurm/$template"
@@ -395,6 +405,89 @@ check_job() {
     same_results "$ref" "$h5" "$group" "${compare[@]}" || fail "job $job: results differ from the single-process run"
 }
 
+# --- 3 (--nodes N, after 2 below). a lost node -------------------------------------------------
+# usid-peaks ranks on a host.
+ranks_on() { host_pids "$1" "$bin"; }
+# The job's launcher (srun or mpirun with the binary in its arguments) on node1, the batch host.
+launcher_pid() {
+    local p argv
+    for p in $(ip netns pids usidc-node1 2>/dev/null); do
+        mapfile -d '' -t argv 2>/dev/null <"/proc/$p/cmdline" || continue
+        [ ${#argv[@]} -gt 0 ] && [[ ${argv[0]##*/} == "$1" && " ${argv[*]} " == *" $bin "* ]] && echo "$p"
+    done
+    return 0
+}
+since() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
+
+# multi-node.sbatch with LAUNCHER (srun or mpirun), 2 nodes x 1 rank x 1 thread on a copy of
+# lost.h5, --rank-timeout 8; after at least 3 batches checkpointed node2 is lost: HOW = cut (its
+# link down) or stop (SIGSTOP to its ranks). Every usid-peaks process, the launcher and the batch
+# script must be gone within the timeout + 10 s, the job FAILED with exit 7 and one line of ours
+# naming node2, the file untouched; with the host back the same job again resumes and ends equal
+# to one process.
+lost_node() {
+    local launcher=$1 how=$2 name=lost-$1-$2 rt=8 jid lpid victims p t0 s n=0 last='' before
+    local ranks_gone='' launcher_gone='' job_gone='' line again resumed
+    local params="--widths 2:60:300 --threads 1 --max-mem 1 --rank-timeout $rt" shape=(--nodes=2 --ntasks=2
+        --ntasks-per-node=1 --cpus-per-task=1)
+    before=$(sha256sum <"$work/lost.h5")
+    jid=$(LAUNCHER=$launcher PARAMS=$params submit multi-node.sbatch "$name" lost "${shape[@]}")
+    # At least three batches checkpointed: the size changed three times after the header.
+    s=$((SECONDS + 60))
+    while [ "$n" -lt 4 ] && [ "$SECONDS" -lt "$s" ]; do
+        p=$(stat -c %s "$work/.$name.h5".usid-peaks-*.ckpt 2>/dev/null | head -n 1 || true)
+        if [ -n "$p" ] && [ "$p" != "$last" ]; then n=$((n + 1)); last=$p; fi
+        sleep 0.01
+    done
+    [ "$n" -ge 4 ] || fail "$name: job $jid: fewer than 3 batches checkpointed within 60 s ($(job_field "$jid" JobState))"
+    victims=$(ranks_on node2)
+    lpid=$(launcher_pid "$launcher")
+    [ -n "$victims" ] || fail "$name: job $jid: no rank found on node2"
+    [ -n "$lpid" ] || fail "$name: job $jid: no $launcher found on node1"
+    t0=$(date +%s.%N)
+    # shellcheck disable=SC2086 # one pid per word
+    lose_host node2 "$how" $victims
+    # When the last usid-peaks process ended, the launcher (srun is two processes), and the batch
+    # script: the job leaves RUNNING (it stays COMPLETING until node2 answers again).
+    s=$((SECONDS + rt + 30))
+    while [ "$SECONDS" -lt "$s" ]; do
+        p=$(date +%s.%N)
+        [ -n "$ranks_gone" ] || [ -n "$(ranks_on node1)$(ranks_on node2)" ] || ranks_gone=$(since "$p" "$t0")
+        # shellcheck disable=SC2086 # one or more pids
+        [ -n "$launcher_gone" ] || kill -0 $lpid 2>/dev/null || launcher_gone=$(since "$p" "$t0")
+        [ -n "$job_gone" ] || [ "$(job_field "$jid" JobState)" = RUNNING ] || job_gone=$(since "$p" "$t0")
+        [ -z "$ranks_gone" ] || [ -z "$launcher_gone" ] || [ -z "$job_gone" ] || break
+        sleep 0.05
+    done
+    # The host back, whatever happened: the stopped ranks continue (into their own timeout).
+    # shellcheck disable=SC2086 # one pid per word
+    lose_host node2 back $victims
+    if [ -z "$ranks_gone" ] || [ -z "$launcher_gone" ] || [ -z "$job_gone" ]; then
+        fail "$name: job $jid: usid-peaks ended ${ranks_gone:-never}, $launcher ${launcher_gone:-never}, the batch script ${job_gone:-never} (s after the fault, watched $((rt + 30)) s)"
+    fi
+    for p in "$ranks_gone" "$launcher_gone" "$job_gone"; do
+        awk -v s="$p" -v t="$rt" 'BEGIN { exit !(s <= t + 10) }' \
+            || fail "$name: job $jid: usid-peaks ended $ranks_gone s, $launcher $launcher_gone s, the batch script $job_gone s after the fault (> $rt + 10 s)"
+    done
+    # Over once node2 answers again. slurmctld marks a node that answers nothing DOWN only after
+    # SlurmdTimeout (300 s by default; not reached here), and ReturnToService=2 takes it back
+    # when its slurmd registers again; resumed here should it have come to that.
+    cluster wait 30 || fail "$name: node2 not back 30 s after its link came up"
+    case $(sinfo -h -n node2 -o %T) in down* | drain*) scontrol update nodename=node2 state=resume ;; esac
+    wait_job "$jid"
+    [ "$job_state $(job_field "$jid" ExitCode)" = "FAILED 7:0" ] \
+        || fail "$name: job $jid ended $job_state, exit $(job_field "$jid" ExitCode), not FAILED 7:0"
+    line=$(grep '^usid-peaks: error' "$work/$name-$jid.err" || true)
+    [ "$(printf '%s\n' "$line" | grep -c .)" -eq 1 ] || fail "$name: job $jid: not one error line: $line"
+    [[ $line == *" on node2 sent nothing for "* ]] || fail "$name: job $jid: the line does not name node2: $line"
+    [ "$(sha256sum <"$work/$name.h5")" = "$before" ] || fail "$name: job $jid changed the file"
+    again=$(LAUNCHER=$launcher PARAMS=$params submit multi-node.sbatch "$name" "$name" "${shape[@]}")
+    check_job "$again" "$work/$name-$again.out" "$work/$name.h5" 2 "$work/lost-reference.h5" 2
+    resumed=$(json_of "$work/$name-$again.out" resumed)
+    [ "${resumed:-0}" -gt 0 ] || fail "$name: job $again did not resume from the checkpoint (resumed=$resumed)"
+    say "ok: lost node, $launcher: node2's $([ "$how" = cut ] && echo 'link cut' || echo 'ranks stopped') -> usid-peaks gone in $ranks_gone s, $launcher in $launcher_gone s, the batch script in $job_gone s (--rank-timeout $rt), FAILED 7:0, one line naming node2, file untouched; rerun resumed $resumed of $((256 * 256)) pixels, equal"
+}
+
 # --- 2 (--nodes N). multi-node.sbatch across the hosts, with srun and with mpirun ----------------
 if [ "$nodes" -gt 1 ]; then
     make_map map 64 64 7
@@ -408,7 +501,14 @@ if [ "$nodes" -gt 1 ]; then
         "$ref" "$nodes"
     check_job "$across_mpirun" "$work/across-mpirun-$across_mpirun.out" "$work/across-mpirun.h5" \
         $((2 * nodes)) "$ref" "$nodes"
-    say "ok: $nodes hosts: srun --mpi=pmix ranks on every host; multi-node.sbatch --nodes=$nodes with srun ($nodes x 1 rank x 2 threads) and mpirun ($nodes x 2 ranks x 1 thread): equal to a single process, nodes=$nodes (${SECONDS} s without installs and build)"
+    say "ok: $nodes hosts: srun --mpi=pmix ranks on every host; multi-node.sbatch --nodes=$nodes with srun ($nodes x 1 rank x 2 threads) and mpirun ($nodes x 2 ranks x 1 thread): equal to a single process, nodes=$nodes"
+    # node2 lost mid-run: 256 x 256 with 1 thread and --max-mem 1 makes many short batches, as in
+    # scripts/test-cluster.sh, and the slow widths of the requeue check below make them last (the
+    # default widths finish the map in about a second, before a cut after 3 batches can land).
+    # TEST_SLURM_LOST: which cases.
+    make_map lost 256 256 11 --widths 2:60:300
+    for c in ${TEST_SLURM_LOST:-srun:cut}; do lost_node "${c%:*}" "${c#*:}"; done
+    say "ok: --nodes $nodes (${SECONDS} s without installs and build)"
     exit 0
 fi
 

@@ -14,7 +14,7 @@
 #   SLURM         a real single-host SLURM cluster running the project's sbatch files
 #   across hosts  OpenMPI on a test cluster of network namespaces (2 and 3 hosts, a rank killed on
 #                 one host, a host's link cut, a host's ranks stopped), and a 2-node SLURM cluster
-#                 on it
+#                 on it (a node's link cut under srun too)
 #   faults        a sample of the kill -9 fault-injection trials, in place and with --output
 # Stops at the first failing stage; prints one line per stage and a closing tally. A stage run by
 # a script of scripts/ fails when that script is missing or not executable (checked for every
@@ -40,7 +40,7 @@ stages() {
     skippable stage "BGlib's loop fitter on our SHO Fit (Python 3.11)" bglib_loop
     stage "SLURM" run_script test-slurm.sh
     skippable stage "across hosts: OpenMPI (2 x 2, 3 x 1, dead rank, cut link, stopped host)" run_script test-cluster.sh
-    skippable stage "across hosts: SLURM, 2 nodes" run_script test-slurm.sh --nodes 2
+    skippable stage "across hosts: SLURM, 2 nodes (srun, mpirun, a node's link cut)" run_script test-slurm.sh --nodes 2
     # Per mode: in place, --output (streamed), in place with the kill aimed at the final write;
     # a rank killed in place and one with --output.
     stage "fault injection (sample)" run_script fault-inject.sh --trials 3 --mode both --target both \
