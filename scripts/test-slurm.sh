@@ -24,9 +24,9 @@
 #      with mpirun inside the allocation (2 ranks x 1 thread per node): each must report its ranks
 #      and N nodes, and its results must equal a single-process run;
 #   3. a lost node: multi-node.sbatch with srun, 2 nodes x 1 rank, --rank-timeout 8, node2's link
-#      cut after at least 3 batches checkpointed. Every usid-peaks process, srun and the batch
-#      script must be gone within the timeout + 10 s (the template stops a launcher that outlives
-#      the ranks), the job FAILED with exit 7 and one line of ours naming node2, the file
+#      cut after at least 3 batches checkpointed. Every usid-peaks process must be gone within the
+#      timeout + 10 s, srun and the batch script within the timeout + 15 s (the template stops a
+#      launcher that outlives the ranks by its grace, 5 s), the job FAILED with exit 7 and one line of ours naming node2, the file
 #      untouched; with the link back (cluster.sh wait; node2 resumed, should slurmctld have marked
 #      it DOWN) the same job again resumes from the checkpoint and ends equal to one process.
 # Exit 77 when this machine cannot make the namespaces (a skip). The cluster is removed on exit.
@@ -418,11 +418,16 @@ launcher_pid() {
     return 0
 }
 since() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
+# What runs on a host (pid and executable), for a failure's message.
+on_host() {
+    local p
+    for p in $(ip netns pids "usidc-$1" 2>/dev/null); do printf '%s=%s ' "$p" "$(readlink "/proc/$p/exe" 2>&1)"; done
+}
 
 # multi-node.sbatch with LAUNCHER (srun or mpirun), 2 nodes x 1 rank x 1 thread on a copy of
 # lost.h5, --rank-timeout 8; after at least 3 batches checkpointed node2 is lost: HOW = cut (its
-# link down) or stop (SIGSTOP to its ranks). Every usid-peaks process, the launcher and the batch
-# script must be gone within the timeout + 10 s, the job FAILED with exit 7 and one line of ours
+# link down) or stop (SIGSTOP to its ranks). Every usid-peaks process must be gone within the
+# timeout + 10 s, the launcher and the batch script within the timeout + 15 s, the job FAILED with exit 7 and one line of ours
 # naming node2, the file untouched; with the host back the same job again resumes and ends equal
 # to one process.
 lost_node() {
@@ -440,10 +445,16 @@ lost_node() {
         sleep 0.01
     done
     [ "$n" -ge 4 ] || fail "$name: job $jid: fewer than 3 batches checkpointed within 60 s ($(job_field "$jid" JobState))"
-    victims=$(ranks_on node2)
-    lpid=$(launcher_pid "$launcher")
-    [ -n "$victims" ] || fail "$name: job $jid: no rank found on node2"
-    [ -n "$lpid" ] || fail "$name: job $jid: no $launcher found on node1"
+    # Found by their executables in the hosts' namespaces; a few tries (seen once on a fresh
+    # Debian 12: none found on node2 at the first look, 0.8 s after the step started).
+    for _ in $(seq 50); do
+        victims=$(ranks_on node2)
+        lpid=$(launcher_pid "$launcher")
+        [ -z "$victims" ] || [ -z "$lpid" ] || break
+        sleep 0.1
+    done
+    [ -n "$victims" ] || fail "$name: job $jid: no rank found on node2 in 5 s; its processes: $(on_host node2)"
+    [ -n "$lpid" ] || fail "$name: job $jid: no $launcher found on node1 in 5 s; its processes: $(on_host node1)"
     t0=$(date +%s.%N)
     # shellcheck disable=SC2086 # one pid per word
     lose_host node2 "$how" $victims
@@ -465,9 +476,11 @@ lost_node() {
     if [ -z "$ranks_gone" ] || [ -z "$launcher_gone" ] || [ -z "$job_gone" ]; then
         fail "$name: job $jid: usid-peaks ended ${ranks_gone:-never}, $launcher ${launcher_gone:-never}, the batch script ${job_gone:-never} (s after the fault, watched $((rt + 30)) s)"
     fi
-    for p in "$ranks_gone" "$launcher_gone" "$job_gone"; do
-        awk -v s="$p" -v t="$rt" 'BEGIN { exit !(s <= t + 10) }' \
-            || fail "$name: job $jid: usid-peaks ended $ranks_gone s, $launcher $launcher_gone s, the batch script $job_gone s after the fault (> $rt + 10 s)"
+    # The launcher and the batch script may take the template's grace (5 s) more: 14.3-15.0 s
+    # measured for srun (its helper process included) on a busy 2-core machine.
+    for p in "$ranks_gone 10" "$launcher_gone 15" "$job_gone 15"; do
+        awk -v s="${p% *}" -v t="$rt" -v m="${p#* }" 'BEGIN { exit !(s <= t + m) }' \
+            || fail "$name: job $jid: usid-peaks ended $ranks_gone s (limit $rt + 10), $launcher $launcher_gone s and the batch script $job_gone s (limit $rt + 15) after the fault"
     done
     # Over once node2 answers again. slurmctld marks a node that answers nothing DOWN only after
     # SlurmdTimeout (300 s by default; not reached here), and ReturnToService=2 takes it back

@@ -144,8 +144,8 @@ pub trait Analysis: Sync {
     fn write(&self, results: &RowItems<Self::Item>, target: &WriteTarget<'_>) -> Result<(), UsidError>;
     /// Whether [`Analysis::begin_write`] is the analysis's own: the engine then writes a USID
     /// run's results (as every NSID run's, [`Analysis::begin_write_nsid`]) batch by batch as
-    /// rank 0 gathers them (on a thread of its own, overlapped
-    /// with the next batches), so rank 0 holds one batch at a time whatever the map's size. An
+    /// rank 0 gathers them (on a thread of its own, overlapped with the next batches), so rank 0
+    /// holds one batch at a time whatever the map's size. An
     /// analysis that does not (the default) is written whole by [`Analysis::write`] at the end,
     /// every spectrum's items assembled in rank 0's memory first.
     fn streams(&self) -> bool {

@@ -19,7 +19,7 @@
 //! `Log_SHO_Fit_NNN` beside the source's group, `Guess/Guess` and `Fit/Fit` NSID datasets of
 //! [`Sho`] records over the source's SPATIAL axes then its other axes (each with its dimension
 //! scale), BGlib's parameter attributes on the group and on both. Both formats are written batch
-//! by batch as rank 0 gathers them.
+//! by batch: as rank 0 gathers them with `--output`, from the checkpoint at the end in place.
 
 use super::{FitStatus, Sho, ShoFitter, ShoGuess, ShoOutcome, ShoParams, ShoScratch};
 use crate::compute::{

@@ -204,24 +204,23 @@ fn nsid_peaks(file: &std::path::Path) -> Vec<i32> {
     f.dataset(&format!("{LOG}/Peak_Indices/Peak_Indices")).unwrap().read_raw::<i32>().unwrap()
 }
 
+/// SIGKILL to the run `child` once a batch is in its checkpoint in `dir` (it grew past its
+/// header), so that there is work to resume and work left.
+fn kill_after_a_batch(mut child: std::process::Child, dir: &std::path::Path) {
+    use crate::util::{side_files, wait_for_checkpoint_over};
+    let ckpt = dir.join(side_files(dir, ".ckpt").first().expect("a checkpoint"));
+    let header = std::fs::metadata(&ckpt).map_or(0, |m| m.len());
+    wait_for_checkpoint_over(&mut child, dir, header);
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    assert!(status.code().is_none(), "killed by a signal, not ended: {status}");
+}
+
 #[test]
 fn an_nsid_run_killed_mid_run_resumes_to_a_clean_runs_results() {
     use crate::util::{side_files, slow_find};
     let (dir, file, source) = resume_map();
-    // SIGKILL once a batch is in the checkpoint (it grew past its header), so there is work to
-    // resume and work left.
-    let mut child = slow_find(&file);
-    let ckpt = dir.path().join(side_files(dir.path(), ".ckpt").first().expect("a checkpoint").as_str());
-    let header = std::fs::metadata(&ckpt).map_or(0, |m| m.len());
-    let t0 = std::time::Instant::now();
-    while std::fs::metadata(&ckpt).map_or(0, |m| m.len()) <= header {
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before its first batch was checkpointed");
-        assert!(t0.elapsed() < std::time::Duration::from_secs(30), "no batch checkpointed in 30 s");
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
-    child.kill().unwrap(); // SIGKILL
-    let status = child.wait().unwrap();
-    assert!(status.code().is_none(), "killed by a signal, not ended: {status}");
+    kill_after_a_batch(slow_find(&file), dir.path());
     assert!(std::fs::read(&file).unwrap() == source, "the file is as it was");
     assert_eq!(side_files(dir.path(), ".ckpt").len(), 1, "the checkpoint is kept");
 
@@ -229,4 +228,26 @@ fn an_nsid_run_killed_mid_run_resumes_to_a_clean_runs_results() {
     let clean = check_resumed(&resumed, dir.path(), LOG);
     ok(&["find", "-q", s(&clean)]);
     assert_eq!(nsid_peaks(&file), nsid_peaks(&clean), "the resumed run's peaks are a clean run's");
+}
+
+/// With `--output` the results are streamed into the output's staging copy from the first batch
+/// on: a kill then leaves the source as it was and no output, and the rerun replays the
+/// checkpoint into a new staging copy between the batches it computes.
+#[test]
+fn an_nsid_run_into_another_file_killed_while_streaming_resumes_to_a_clean_runs_results() {
+    use crate::util::{side_files, slow_run};
+    let (dir, file, source) = resume_map();
+    let out = dir.path().join("out.h5");
+    let slow = ["find", "-q", "--threads", "1", "--max-mem", "1", s(&file), "-o", s(&out)];
+    kill_after_a_batch(slow_run(&slow, &file), dir.path());
+    assert!(std::fs::read(&file).unwrap() == source, "the source is as it was");
+    assert!(!out.exists(), "no output file before the run ends");
+    assert_eq!(side_files(dir.path(), "usid-peaks-staging").len(), 1, "killed while streaming");
+    assert_eq!(side_files(dir.path(), ".ckpt").len(), 1, "the checkpoint is kept");
+
+    let resumed = summary(&ok(&["find", "-q", "--json", s(&file), "-o", s(&out)]));
+    let clean = check_resumed(&resumed, dir.path(), LOG);
+    assert!(side_files(dir.path(), "usid-peaks-staging").is_empty(), "no staging copy left");
+    ok(&["find", "-q", s(&clean)]);
+    assert_eq!(nsid_peaks(&out), nsid_peaks(&clean), "the resumed run's peaks are a clean run's");
 }
