@@ -225,11 +225,14 @@ only_ours() {
     [ -z "$foreign" ] || fail "$2: lines not ours on stderr: $(head -n 5 <<<"$foreign")"
 }
 
-# Those in HOST's network namespace: the ranks a launcher started there, and their children.
+# The processes in HOST's network namespace that run the executable BIN: the ranks a launcher
+# started there. The same file, not the same path: a process in another mount namespace (each
+# test slurmd has its own) shows its executable's path from that namespace's root, which in a
+# chroot is not ours (readlink gave the chroot's full path on a fresh Debian 12).
 host_pids() {
     local p
     for p in $(ip netns pids "usidc-$1" 2>/dev/null); do
-        [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$2" ] && echo "$p"
+        [ "/proc/$p/exe" -ef "$2" ] && echo "$p"
     done
     return 0
 }

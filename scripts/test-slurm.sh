@@ -445,8 +445,7 @@ lost_node() {
         sleep 0.01
     done
     [ "$n" -ge 4 ] || fail "$name: job $jid: fewer than 3 batches checkpointed within 60 s ($(job_field "$jid" JobState))"
-    # Found by their executables in the hosts' namespaces; a few tries (seen once on a fresh
-    # Debian 12: none found on node2 at the first look, 0.8 s after the step started).
+    # Found in the hosts' namespaces, a few tries (they may still be starting).
     for _ in $(seq 50); do
         victims=$(ranks_on node2)
         lpid=$(launcher_pid "$launcher")
