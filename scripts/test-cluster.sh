@@ -6,7 +6,7 @@
 #   2. a dead rank: SIGKILL to a rank on node2 of a 2 x 2 run, in place on a copy of the map. The
 #      job must end on every host within 5 s with a non-zero exit, the file must be byte for byte
 #      what it was, and the same command again must resume from the checkpoint and end equal;
-#   3. a silent host, twice (2 x 2, --rank-timeout 8, after at least 3 batches checkpointed):
+#   3. a silent host, twice (2 x 2, --rank-timeout 5, after at least 3 batches checkpointed):
 #      node2's link cut, and every rank on node2 stopped (SIGSTOP). Every usid-peaks process and
 #      mpirun must be gone within the timeout + 10 s, with exit 7 and one line of usid-peaks's, rank
 #      0's, naming a rank on node2; the file untouched; the rerun (host back) resumes and ends
@@ -21,7 +21,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-rows=256 cols=256 keep=0
+rows=192 cols=192 keep=0
 options "rows cols" "keep" "$@"
 
 # Namespaces need root; a machine that cannot host the cluster skips the test (cluster.sh up says
@@ -147,7 +147,7 @@ say "$(printf 'ok: rank killed on node2 -> job ended on every host in %.2f s, ex
     "$secs" "$rc" "$resumed" $((rows * cols)))"
 
 # --- a silent host: link cut, ranks stopped ------------------------------------------------------
-timeout_s=8
+timeout_s=5
 silent_host() {
     local how=$1 name=silent-$1 victims t0 gone='' ranks_gone='' launcher_gone='' rc=0 secs line resumed n=0 last='' s
     up 2

@@ -23,7 +23,7 @@
 #   2. multi-node.sbatch with --nodes=N, with srun --mpi=pmix (1 rank x 2 threads per node) and
 #      with mpirun inside the allocation (2 ranks x 1 thread per node): each must report its ranks
 #      and N nodes, and its results must equal a single-process run;
-#   3. a lost node: multi-node.sbatch with srun, 2 nodes x 1 rank, --rank-timeout 8, node2's link
+#   3. a lost node: multi-node.sbatch with srun, 2 nodes x 1 rank, --rank-timeout 5, node2's link
 #      cut after at least 3 batches checkpointed. Every usid-peaks process must be gone within the
 #      timeout + 10 s, srun and the batch script within the timeout + 15 s (the template stops a
 #      launcher that outlives the ranks by its grace, 5 s), the job FAILED with exit 7 and one line of ours naming node2, the file
@@ -425,13 +425,13 @@ on_host() {
 }
 
 # multi-node.sbatch with LAUNCHER (srun or mpirun), 2 nodes x 1 rank x 1 thread on a copy of
-# lost.h5, --rank-timeout 8; after at least 3 batches checkpointed node2 is lost: HOW = cut (its
+# lost.h5, --rank-timeout 5; after at least 3 batches checkpointed node2 is lost: HOW = cut (its
 # link down) or stop (SIGSTOP to its ranks). Every usid-peaks process must be gone within the
 # timeout + 10 s, the launcher and the batch script within the timeout + 15 s, the job FAILED with exit 7 and one line of ours
 # naming node2, the file untouched; with the host back the same job again resumes and ends equal
 # to one process.
 lost_node() {
-    local launcher=$1 how=$2 name=lost-$1-$2 rt=8 jid lpid victims p t0 s n=0 last='' before
+    local launcher=$1 how=$2 name=lost-$1-$2 rt=5 jid lpid victims p t0 s n=0 last='' before
     local ranks_gone='' launcher_gone='' job_gone='' line again resumed
     local params="--widths 2:60:300 --threads 1 --max-mem 1 --rank-timeout $rt" shape=(--nodes=2 --ntasks=2
         --ntasks-per-node=1 --cpus-per-task=1)
@@ -497,7 +497,7 @@ lost_node() {
     check_job "$again" "$work/$name-$again.out" "$work/$name.h5" 2 "$work/lost-reference.h5" 2
     resumed=$(json_of "$work/$name-$again.out" resumed)
     [ "${resumed:-0}" -gt 0 ] || fail "$name: job $again did not resume from the checkpoint (resumed=$resumed)"
-    say "ok: lost node, $launcher: node2's $([ "$how" = cut ] && echo 'link cut' || echo 'ranks stopped') -> usid-peaks gone in $ranks_gone s, $launcher in $launcher_gone s, the batch script in $job_gone s (--rank-timeout $rt), FAILED 7:0, one line naming node2, file untouched; rerun resumed $resumed of $((256 * 256)) pixels, equal"
+    say "ok: lost node, $launcher: node2's $([ "$how" = cut ] && echo 'link cut' || echo 'ranks stopped') -> usid-peaks gone in $ranks_gone s, $launcher in $launcher_gone s, the batch script in $job_gone s (--rank-timeout $rt), FAILED 7:0, one line naming node2, file untouched; rerun resumed $resumed of $((192 * 192)) pixels, equal"
 }
 
 # --- 2 (--nodes N). multi-node.sbatch across the hosts, with srun and with mpirun ----------------
@@ -514,11 +514,11 @@ if [ "$nodes" -gt 1 ]; then
     check_job "$across_mpirun" "$work/across-mpirun-$across_mpirun.out" "$work/across-mpirun.h5" \
         $((2 * nodes)) "$ref" "$nodes"
     say "ok: $nodes hosts: srun --mpi=pmix ranks on every host; multi-node.sbatch --nodes=$nodes with srun ($nodes x 1 rank x 2 threads) and mpirun ($nodes x 2 ranks x 1 thread): equal to a single process, nodes=$nodes"
-    # node2 lost mid-run: 256 x 256 with 1 thread and --max-mem 1 makes many short batches, as in
+    # node2 lost mid-run: 192 x 192 with 1 thread and --max-mem 1 makes many short batches, as in
     # scripts/test-cluster.sh, and the slow widths of the requeue check below make them last (the
     # default widths finish the map in about a second, before a cut after 3 batches can land).
     # TEST_SLURM_LOST: which cases.
-    make_map lost 256 256 11 --widths 2:60:300
+    make_map lost 192 192 11 --widths 2:60:300
     for c in ${TEST_SLURM_LOST:-srun:cut}; do lost_node "${c%:*}" "${c#*:}"; done
     say "ok: --nodes $nodes (${SECONDS} s without installs and build)"
     exit 0
