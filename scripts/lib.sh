@@ -239,15 +239,16 @@ host_pids() {
 
 # nodeK's end of its link is usidc-vK (scripts/cluster.sh).
 lose_host() {
-    local link=usidc-v${1#node} how=$2
+    local host=$1 link=usidc-v${1#node} how=$2
     shift 2
     case $how in
         cut) ip link set "$link" down ;;
-        stop) kill -STOP "$@" ;;
+        stop) [ $# -gt 0 ] || fail "lose_host $host stop: no process to stop"; kill -STOP "$@" ;;
         back)
             ip link set "$link" up
             [ $# -eq 0 ] || kill -CONT "$@" 2>/dev/null || true
             ;;
+        *) fail "lose_host: cut, stop or back, not '$how'" ;;
     esac
 }
 

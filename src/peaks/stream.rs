@@ -119,7 +119,7 @@ impl<'t> PeakWriter<'t> {
             }
             Some(_) => {}
         }
-        self.slots.as_ref().ok_or_else(|| UsidError("the peak datasets were not made".into()))
+        made(&self.slots)
     }
 }
 
@@ -154,9 +154,7 @@ fn relay<T: H5Type + Copy>(
 impl ResultsWriter<u32> for PeakWriter<'_> {
     fn write_rows(&mut self, pixels: Range<u64>, counts: &[u32], items: &[u32]) -> Result<(), UsidError> {
         let (rows, pp) = ((pixels.end - pixels.start) as usize, self.per_pixel);
-        if counts.len() != rows * pp {
-            return Err(UsidError(format!("{} results for {} spectra", counts.len(), rows * pp)));
-        }
+        one_per_spectrum(counts, rows * pp)?;
         // HDF5 datasets need at least one column, even when no spectrum has a peak.
         let width = self.slots_for(widest(counts))?.width;
         // The peak slot varies fastest, then the other dimensions.
@@ -166,7 +164,7 @@ impl ResultsWriter<u32> for PeakWriter<'_> {
         let freqs = Array2::from_shape_vec((rows, pp * width), freqs).map_err(shaped)?;
         let count = ndarray::ArrayView2::from_shape((rows, pp), counts).map_err(shaped)?;
         let (a, b) = (pixels.start as usize, pixels.end as usize);
-        let slots = self.slots.as_ref().ok_or_else(|| UsidError("the peak datasets were not made".into()))?;
+        let slots = made(&self.slots)?;
         self.count.write_slice(count, s![a..b, ..]).map_err(|e| self.h5("cannot write Peak_Count", e))?;
         slots
             .indices
@@ -184,9 +182,7 @@ impl ResultsWriter<u32> for PeakWriter<'_> {
 
     fn finish(mut self: Box<Self>) -> Result<(), UsidError> {
         let width = self.slots_for(1)?.width;
-        let Some(slots) = &self.slots else {
-            return Err(UsidError("the peak datasets were not made".into()));
-        };
+        let slots = made(&self.slots)?;
         let (g, t, f) = (self.target.group, self.target, self.finding);
         let pos = || Ancillary::Existing { indices: t.position_indices, values: t.position_values };
         let mut peak_axis = vec![DimSpec::linear("Peak", "", 0.0, 1.0, width)];
@@ -299,24 +295,18 @@ impl<'t> PeakNsidWriter<'t> {
             }
             Some(_) => {}
         }
-        self.slots.as_ref().ok_or_else(|| UsidError("the peak datasets were not made".into()))
+        made(&self.slots)
     }
 }
 
 impl ResultsWriter<u32> for PeakNsidWriter<'_> {
     fn write_rows(&mut self, pixels: Range<u64>, counts: &[u32], items: &[u32]) -> Result<(), UsidError> {
         let rows = (pixels.end - pixels.start) as usize;
-        if counts.len() != rows * self.per_position {
-            return Err(UsidError(format!(
-                "{} results for {} spectra",
-                counts.len(),
-                rows * self.per_position
-            )));
-        }
+        one_per_spectrum(counts, rows * self.per_position)?;
         let width = self.slots_for(widest(counts))?.width;
         let (indices, freqs) = self.finding.slot_rows(counts, items, width)?;
         let (shape, at) = (&self.positions, pixels.start as usize..pixels.end as usize);
-        let slots = self.slots.as_ref().ok_or_else(|| UsidError("the peak datasets were not made".into()))?;
+        let slots = made(&self.slots)?;
         let nsid = |e: NsidError| UsidError(e.message);
         write_positions(&self.count, shape, at.clone(), counts).map_err(nsid)?;
         write_positions(&slots.indices, shape, at.clone(), &indices).map_err(nsid)?;
@@ -326,6 +316,20 @@ impl ResultsWriter<u32> for PeakNsidWriter<'_> {
     fn finish(mut self: Box<Self>) -> Result<(), UsidError> {
         self.slots_for(1).map(|_| ())
     }
+}
+
+/// The slot datasets a writer made at its first batch (the error is an internal one: every
+/// writer makes them before it writes).
+fn made<T>(slots: &Option<T>) -> Result<&T, UsidError> {
+    slots.as_ref().ok_or_else(|| UsidError("the peak datasets were not made".into()))
+}
+
+/// A batch's results must be one count per spectrum.
+fn one_per_spectrum(counts: &[u32], spectra: usize) -> Result<(), UsidError> {
+    if counts.len() == spectra {
+        return Ok(());
+    }
+    Err(UsidError(format!("{} results for {spectra} spectra", counts.len())))
 }
 
 /// The peak slot axis, `width` slots.
