@@ -387,10 +387,10 @@ impl ResultAxes {
     }
 }
 
-/// `file` opened for writing, waiting (up to 30 s) while another process holds its lock. HDF5
-/// opens files without O_CLOEXEC: a child another test spawns while this test has the file open
-/// for reading (ResultAxes::of) inherits the descriptor, and its shared lock, for as long as the
-/// child lives (seen once in a fresh Debian 12 run: "unable to lock file, errno = 11").
+/// `file` opened for writing, waiting (up to 30 s) while another process holds its lock: seen
+/// once in a fresh Debian 12 run ("unable to lock file, errno = 11"), cause not found — the
+/// harness's children inherit none of this process's descriptors (util::command), and the
+/// reference Python takes no locks.
 fn open_rw_when_unlocked(file: &Path) -> hdf5::File {
     let give_up = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
