@@ -226,25 +226,78 @@ pub fn python() -> PathBuf {
     py
 }
 
-/// `tests/reference/NAME ARGS` run by the reference Python; it must succeed.
+/// `tests/reference/NAME ARGS` run by the reference Python; it must succeed. It runs in a fork
+/// of `tests/reference/preloaded.py`, one Python per test process that imported sidpy and the
+/// rest once (each program spent ~3 s of CPU importing them; the module says what is shared).
 pub fn reference(name: &str, args: &[&OsStr]) -> Output {
-    run_reference(&python(), &repo().join("tests/reference").join(name), args)
+    let program = repo().join("tests/reference").join(name);
+    succeeded(preloaded().run(&program, args), &format!("{name} {args:?}"))
 }
 
-/// The reference program `script` run by the Python `python` with `args`; it must succeed.
-pub fn run_reference(python: &Path, script: &Path, args: &[&OsStr]) -> Output {
-    let out = command(python)
-        .arg(script)
-        .args(args)
-        // Tests run in parallel threads; a child process forked by another test inherits this
-        // process's open HDF5 file descriptors (HDF5 does not set close-on-exec) and with them
-        // their locks, so a file this test has closed can still look locked to h5py.
-        .env("HDF5_USE_FILE_LOCKING", "FALSE")
-        .output()
-        .expect("run the reference Python");
-    let name =
-        script.file_name().map_or_else(|| script.display().to_string(), |n| n.to_string_lossy().into_owned());
-    succeeded(out, &format!("{name} {args:?}"))
+/// The test process's one preloaded reference Python, started on first use. It ends when this
+/// process does: its stdin is a pipe from here.
+fn preloaded() -> &'static Preloaded {
+    static SERVER: OnceLock<Preloaded> = OnceLock::new();
+    SERVER.get_or_init(Preloaded::start)
+}
+
+struct Preloaded {
+    socket: PathBuf,
+    _server: Child,
+}
+
+impl Preloaded {
+    fn start() -> Preloaded {
+        use std::io::BufRead;
+        let socket = scratch("preloaded.sock");
+        let _ = std::fs::remove_file(&socket);
+        let mut server = command(python())
+            .arg(repo().join("tests/reference/preloaded.py"))
+            .arg(&socket)
+            // h5py must not take a file a test holds open in this process for locked; one BLAS
+            // thread, as the server forks once numpy (and its thread pool) is loaded.
+            .env("HDF5_USE_FILE_LOCKING", "FALSE")
+            .env("OPENBLAS_NUM_THREADS", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start tests/reference/preloaded.py");
+        let mut line = String::new();
+        std::io::BufReader::new(server.stdout.take().expect("its stdout"))
+            .read_line(&mut line)
+            .expect("read preloaded.py's first line");
+        assert_eq!(
+            line.trim(),
+            "ready",
+            "tests/reference/preloaded.py did not start: {:?}",
+            server.try_wait()
+        );
+        Preloaded { socket, _server: server }
+    }
+
+    /// `program ARGS` in a fork of the server, as `python program ARGS` would run it.
+    fn run(&self, program: &Path, args: &[&OsStr]) -> Output {
+        use std::io::{BufRead, Read, Write};
+        use std::os::unix::process::ExitStatusExt;
+        let args: Vec<&str> = args.iter().map(|a| a.to_str().expect("UTF-8 arguments")).collect();
+        let request = serde_json::json!({ "program": program, "args": args });
+        let mut conn =
+            std::os::unix::net::UnixStream::connect(&self.socket).expect("connect to preloaded.py");
+        writeln!(conn, "{request}").expect("send the request");
+        let mut answer = std::io::BufReader::new(conn);
+        let mut head = String::new();
+        answer.read_line(&mut head).expect("read the answer");
+        let head: serde_json::Value = serde_json::from_str(&head)
+            .unwrap_or_else(|e| panic!("{} {args:?} ended without an answer ({e})", program.display()));
+        let mut bytes = |key: &str| {
+            let mut buf = vec![0; head[key].as_u64().expect("a length") as usize];
+            answer.read_exact(&mut buf).expect("read the captured output");
+            buf
+        };
+        let (stdout, stderr) = (bytes("stdout"), bytes("stderr"));
+        let code = head["status"].as_i64().expect("a status") as i32;
+        Output { status: std::process::ExitStatus::from_raw((code & 0xff) << 8), stdout, stderr }
+    }
 }
 
 /// `tests/reference/NAME ARGS` run by the reference Python, and the JSON it prints.
