@@ -165,6 +165,12 @@ pub trait Analysis: Sync {
     fn writes_nsid(&self) -> bool {
         false
     }
+    /// The names [`Analysis::begin_write_nsid`] gives in the results group: its datasets and the
+    /// axes it adds. Each of the source's kept axes becomes a scale of its name beside every
+    /// result, so a source with an axis of one of these names is refused before computing.
+    fn nsid_names(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// [`Analysis::begin_write`] for an NSID source: the results as NSID datasets that pyNSID
     /// reads, each over `target.dims` (and axes of its own), written batch by batch as the engine
     /// writes every NSID run (whole only through [`write_whole`]). An analysis that does not

@@ -36,6 +36,7 @@ impl Target {
                 analysis.name()
             )));
         }
+        refuse_taken_axis_names(input, analysis)?;
         let fingerprint = fingerprint(input, analysis)?;
         let paths = TargetPaths::new(job.output.as_deref().unwrap_or(&job.input));
         let checkpoint =
@@ -45,6 +46,24 @@ impl Target {
             checkpoint.display()
         );
         Ok(Target { fingerprint, paths, checkpoint, resume })
+    }
+}
+
+/// Each axis an NSID run's results keep becomes a scale of its name beside every result: an axis
+/// named like one of the analysis's results or added axes would collide when the first result is
+/// written — refused before computing instead.
+fn refuse_taken_axis_names<A: Analysis>(input: &Input, analysis: &A) -> Result<(), ComputeError> {
+    let super::input::Source::Nsid(ds, spectra) = &input.source else { return Ok(()) };
+    let taken = analysis.nsid_names();
+    match spectra.result_dims(ds).into_iter().find(|d| taken.contains(&d.name.as_str())) {
+        None => Ok(()),
+        Some(axis) => Err(ComputeError::Input(crate::usid::UsidError(format!(
+            "{}: its axis {} has a name that {}'s results use ({}): rename the axis",
+            input.dataset(),
+            axis.name,
+            analysis.name(),
+            taken.join(", ")
+        )))),
     }
 }
 

@@ -424,6 +424,10 @@ impl Analysis for PeakFinding {
         true
     }
 
+    fn nsid_names(&self) -> &'static [&'static str] {
+        stream::NSID_NAMES
+    }
+
     fn begin_write_nsid<'t>(
         &'t self,
         target: &'t NsidWriteTarget<'t>,

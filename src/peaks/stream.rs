@@ -333,9 +333,13 @@ fn one_per_spectrum(counts: &[u32], spectra: usize) -> Result<(), UsidError> {
 }
 
 /// The peak slot axis, `width` slots.
+/// What [`PeakNsidWriter`] names in the results group: its datasets and the peak axis.
+pub(super) const NSID_NAMES: &[&str] = &["Peak_Count", "Peak_Indices", "Peak_Frequencies", PEAK_AXIS];
+const PEAK_AXIS: &str = "Peak";
+
 fn peak_axis(width: usize) -> Dimension {
     let slots = (0..width).map(|k| k as f64).collect();
-    Dimension::new("Peak", "Peak number", "a.u.", DimensionType::Unknown, slots)
+    Dimension::new(PEAK_AXIS, "Peak number", "a.u.", DimensionType::Unknown, slots)
 }
 
 /// One of [`PeakFinding`]'s NSID results: its (name, quantity, units) over `dims`.

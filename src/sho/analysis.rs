@@ -161,6 +161,10 @@ impl Analysis for ShoFit {
         true
     }
 
+    fn nsid_names(&self) -> &'static [&'static str] {
+        &["Guess", "Fit"]
+    }
+
     fn begin_write_nsid<'t>(
         &'t self,
         target: &'t NsidWriteTarget<'t>,

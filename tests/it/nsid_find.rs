@@ -4,14 +4,16 @@
 //! pyNSID, the results group follows the one rule (reuse, the next index), and the bad cases are
 //! one line each.
 use std::ffi::OsStr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use num_complex::Complex32;
 use serde_json::Value;
+use usid_peaks::nsid::{create_nsid_dataset, Dimension, DimensionType, NsidSpec};
 
 use crate::nsid::{check_resumed, copy_of, map, resume_map, RAW};
 #[cfg(feature = "mpi")]
 use crate::util::mpirun;
-use crate::util::{assert_one_line_error, ok, reference, run, s, summary};
+use crate::util::{assert_one_line_error, ok, reference, run, s, scratch, summary};
 
 /// Where `find` puts the first results of a pyNSID map's source: beside its group.
 const LOG: &str = "/Measurement_000/Channel_000/Log_Peak_Finding_000";
@@ -112,7 +114,7 @@ fn a_second_find_reuses_the_nsid_group_and_force_takes_the_next_index() {
 
 #[test]
 fn results_into_another_file_keep_the_sources_group_path() {
-    let out = crate::util::scratch("find_nsid_out.h5");
+    let out = scratch("find_nsid_out.h5");
     let sum = summary(&ok(&["find", "--json", "-q", s(&map("not_leading")), "-o", s(&out)]));
     assert_eq!(sum["group"], LOG);
     let f = hdf5::File::open(&out).expect("the output file");
@@ -125,11 +127,54 @@ fn bad_nsid_inputs_are_one_line_errors_of_their_class() {
     assert_one_line_error(&run(&["find", s(&map("no_spatial"))]), 3, "no SPATIAL axis");
     assert_one_line_error(&run(&["find", s(&map("wrong_length")), RAW]), 3, "is not an NSID dataset");
     assert_one_line_error(&run(&["find", s(&map("wrong_length"))]), 3, "no NSID dataset");
-    let out = crate::util::scratch("find_bad_along.h5");
+    let out = scratch("find_bad_along.h5");
     let along = run(&["find", s(&map("complex3d")), "--along", "Nope", "-o", s(&out)]);
     assert_one_line_error(&along, 2, "--along Nope");
     let spatial = run(&["find", s(&map("complex3d")), "--along", "x", "-o", s(&out)]);
     assert_one_line_error(&spatial, 2, "SPATIAL");
+}
+
+/// Each axis a result keeps becomes a scale of its name beside every result: a source axis named
+/// like a result or an axis the analysis adds is refused before anything is computed, in one line
+/// naming it (exit 3), with nothing written.
+#[test]
+fn a_source_axis_named_like_a_result_is_refused_before_computing() {
+    for (axis, command) in [("Peak", "find"), ("Peak_Count", "find"), ("Fit", "sho")] {
+        let (file, out) = (scratch(&format!("axis_{axis}.h5")), scratch(&format!("axis_{axis}_out.h5")));
+        write_map_with_axis(&file, axis);
+        let line =
+            assert_one_line_error(&run(&[command, s(&file), "-q", "-o", s(&out)]), 3, "rename the axis");
+        assert!(line.contains(&format!("its axis {axis} has a name that")), "{line}");
+        assert!(!out.exists(), "{command} with an axis {axis} wrote {}", out.display());
+    }
+}
+
+/// A complex NSID map (y, x, `axis`, Frequency), written with the library's NSID writer (pyNSID
+/// would write it the same way; its reader is not what is tested).
+fn write_map_with_axis(path: &Path, axis: &str) {
+    let f = hdf5::File::create(path).expect("create the map");
+    let channel =
+        f.create_group("Measurement_000").and_then(|g| g.create_group("Channel_000")).expect("groups");
+    let steps = |n: usize, step: f64| (0..n).map(|i| (i + 1) as f64 * step).collect::<Vec<f64>>();
+    let dims = [
+        Dimension::new("y", "Length", "m", DimensionType::Spatial, steps(2, 1e-6)),
+        Dimension::new("x", "Length", "m", DimensionType::Spatial, steps(3, 1e-6)),
+        Dimension::new(axis, "Step", "a.u.", DimensionType::Unknown, steps(2, 1.0)),
+        Dimension::new("Frequency", "Frequency", "Hz", DimensionType::Spectral, steps(32, 1e3)),
+    ];
+    let spec = NsidSpec {
+        name: "Raw_Data",
+        quantity: "Response",
+        units: "V",
+        data_type: "SPECTRAL_IMAGE",
+        modality: "Band Excitation",
+        source: "usid-peaks tests",
+        dims: &dims,
+        chunk: None,
+    };
+    let data = create_nsid_dataset::<Complex32>(&channel, &spec).expect("the map");
+    let values: Vec<Complex32> = (0..2 * 3 * 32 * 2).map(|i| Complex32::new((i % 7) as f32, 1.0)).collect();
+    data.write_raw(&values).expect("write the map");
 }
 
 #[test]
