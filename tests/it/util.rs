@@ -228,75 +228,86 @@ pub fn python() -> PathBuf {
 
 /// `tests/reference/NAME ARGS` run by the reference Python; it must succeed. It runs in a fork
 /// of `tests/reference/preloaded.py`, one Python per test process that imported sidpy and the
-/// rest once (each program spent ~3 s of CPU importing them; the module says what is shared).
+/// rest once (each program spent ~3 s of CPU importing them; the module says what differs from
+/// `python NAME ARGS`).
 pub fn reference(name: &str, args: &[&OsStr]) -> Output {
     let program = repo().join("tests/reference").join(name);
-    succeeded(preloaded().run(&program, args), &format!("{name} {args:?}"))
+    let server = preloaded().as_ref().unwrap_or_else(|why| panic!("{why}"));
+    succeeded(server.run(&program, args), &format!("{name} {args:?}"))
 }
 
-/// The test process's one preloaded reference Python, started on first use. It ends when this
-/// process does: its stdin is a pipe from here.
-fn preloaded() -> &'static Preloaded {
-    static SERVER: OnceLock<Preloaded> = OnceLock::new();
+/// The test process's one preloaded reference Python, started on first use (a failed start is
+/// kept: every test that needs it fails with the same reason, none starts it again). It ends
+/// when this process does: its stdin is a pipe from here.
+fn preloaded() -> &'static Result<Preloaded, String> {
+    static SERVER: OnceLock<Result<Preloaded, String>> = OnceLock::new();
     SERVER.get_or_init(Preloaded::start)
 }
 
+/// How long a reference program may take before its test fails instead of waiting on.
+const REFERENCE_TIMEOUT: Duration = Duration::from_secs(300);
+
 struct Preloaded {
-    socket: PathBuf,
+    /// An abstract socket's name (no file, no path-length limit of the scratch directory).
+    name: String,
     _server: Child,
 }
 
 impl Preloaded {
-    fn start() -> Preloaded {
+    fn start() -> Result<Preloaded, String> {
         use std::io::BufRead;
-        let socket = scratch("preloaded.sock");
-        let _ = std::fs::remove_file(&socket);
+        let name = format!("usid-peaks-tests-{}", std::process::id());
         let mut server = command(python())
             .arg(repo().join("tests/reference/preloaded.py"))
-            .arg(&socket)
-            // h5py must not take a file a test holds open in this process for locked; one BLAS
-            // thread, as the server forks once numpy (and its thread pool) is loaded.
+            .arg(format!("@{name}"))
+            // h5py must not take a file a test holds open in this process for locked. The
+            // server forks, so it must run one thread: no OpenBLAS pool, no jemalloc thread of
+            // pyarrow's (it checks).
             .env("HDF5_USE_FILE_LOCKING", "FALSE")
             .env("OPENBLAS_NUM_THREADS", "1")
+            .env("JE_ARROW_MALLOC_CONF", "background_thread:false")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
-            .expect("start tests/reference/preloaded.py");
+            .map_err(|e| format!("cannot start tests/reference/preloaded.py: {e}"))?;
         let mut line = String::new();
-        std::io::BufReader::new(server.stdout.take().expect("its stdout"))
-            .read_line(&mut line)
-            .expect("read preloaded.py's first line");
-        assert_eq!(
-            line.trim(),
-            "ready",
-            "tests/reference/preloaded.py did not start: {:?}",
-            server.try_wait()
-        );
-        Preloaded { socket, _server: server }
+        let _ = std::io::BufReader::new(server.stdout.take().expect("its stdout")).read_line(&mut line);
+        if line.trim() != "ready" {
+            let ended = server.wait().map_or_else(|e| e.to_string(), |s| s.to_string());
+            return Err(format!("tests/reference/preloaded.py did not start ({ended}); its stderr is above"));
+        }
+        Ok(Preloaded { name, _server: server })
     }
 
     /// `program ARGS` in a fork of the server, as `python program ARGS` would run it.
     fn run(&self, program: &Path, args: &[&OsStr]) -> Output {
         use std::io::{BufRead, Read, Write};
+        use std::os::linux::net::SocketAddrExt;
+        use std::os::unix::net::{SocketAddr, UnixStream};
         use std::os::unix::process::ExitStatusExt;
+        let what = format!("{} {args:?}", program.display());
         let args: Vec<&str> = args.iter().map(|a| a.to_str().expect("UTF-8 arguments")).collect();
         let request = serde_json::json!({ "program": program, "args": args });
-        let mut conn =
-            std::os::unix::net::UnixStream::connect(&self.socket).expect("connect to preloaded.py");
+        let addr = SocketAddr::from_abstract_name(&self.name).expect("an abstract socket name");
+        let mut conn = UnixStream::connect_addr(&addr).expect("connect to preloaded.py");
+        conn.set_read_timeout(Some(REFERENCE_TIMEOUT)).expect("a read timeout");
         writeln!(conn, "{request}").expect("send the request");
         let mut answer = std::io::BufReader::new(conn);
         let mut head = String::new();
-        answer.read_line(&mut head).expect("read the answer");
-        let head: serde_json::Value = serde_json::from_str(&head)
-            .unwrap_or_else(|e| panic!("{} {args:?} ended without an answer ({e})", program.display()));
+        answer
+            .read_line(&mut head)
+            .unwrap_or_else(|e| panic!("{what}: no answer in {REFERENCE_TIMEOUT:?} ({e})"));
+        let head: serde_json::Value = serde_json::from_str(&head).unwrap_or_else(|e| {
+            panic!("{what} ended without an answer ({e}); preloaded.py's stderr is above")
+        });
         let mut bytes = |key: &str| {
             let mut buf = vec![0; head[key].as_u64().expect("a length") as usize];
             answer.read_exact(&mut buf).expect("read the captured output");
             buf
         };
         let (stdout, stderr) = (bytes("stdout"), bytes("stderr"));
-        let code = head["status"].as_i64().expect("a status") as i32;
-        Output { status: std::process::ExitStatus::from_raw((code & 0xff) << 8), stdout, stderr }
+        let wait_status = head["wait_status"].as_i64().expect("a wait status") as i32;
+        Output { status: std::process::ExitStatus::from_raw(wait_status), stdout, stderr }
     }
 }
 

@@ -24,7 +24,6 @@ import warnings
 
 import h5py
 import numpy as np
-import pyusid_numpy2  # noqa: F401  (before pyUSID, which only the n-dim path imports)
 from scipy.signal import find_peaks_cwt
 
 warnings.simplefilter("ignore")
@@ -47,6 +46,7 @@ def text(v):
 
 
 def n_dim(dset):
+    import pyusid_numpy2  # noqa: F401  (before pyUSID)
     import pyUSID as usid
 
     u = usid.USIDataset(dset)
@@ -56,6 +56,8 @@ def n_dim(dset):
 def compare_n_dim(f_results, group, f_source, src_path, params, comp):
     """Every spectrum along the group's `along` dimension, matched through pyUSID's n-dim forms."""
     import itertools
+
+    import pyusid_numpy2  # noqa: F401  (before pyUSID)
     import pyUSID as usid  # noqa: F401  (slow to import; only this path needs it)
 
     g = f_results[group]
