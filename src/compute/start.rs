@@ -36,7 +36,7 @@ impl Target {
                 analysis.name()
             )));
         }
-        refuse_taken_axis_names(input, analysis)?;
+        refuse_axes_results_cannot_keep(input, analysis)?;
         let fingerprint = fingerprint(input, analysis)?;
         let paths = TargetPaths::new(job.output.as_deref().unwrap_or(&job.input));
         let checkpoint =
@@ -49,22 +49,22 @@ impl Target {
     }
 }
 
-/// Each axis an NSID run's results keep becomes a scale of its name beside every result: an axis
-/// named like one of the analysis's results or added axes would collide when the first result is
-/// written — refused before computing instead.
-fn refuse_taken_axis_names<A: Analysis>(input: &Input, analysis: &A) -> Result<(), ComputeError> {
+/// An NSID run's results keep the source's axes but the one the spectra run along, each a scale
+/// of its name beside every result: axes the results' writer would refuse (a name that is not
+/// plain, two alike, one named like a result or an axis the analysis adds) are refused before
+/// computing, by the writer's own rule, instead of at the first write.
+fn refuse_axes_results_cannot_keep<A: Analysis>(input: &Input, analysis: &A) -> Result<(), ComputeError> {
     let super::input::Source::Nsid(ds, spectra) = &input.source else { return Ok(()) };
-    let taken = analysis.nsid_names();
-    match spectra.result_dims(ds).into_iter().find(|d| taken.contains(&d.name.as_str())) {
-        None => Ok(()),
-        Some(axis) => Err(ComputeError::Input(crate::usid::UsidError(format!(
-            "{}: its axis {} has a name that {}'s results use ({}): rename the axis",
+    let kept = spectra.result_dims(ds);
+    crate::nsid::check_axes(&kept, analysis.nsid_names()).map_err(|why| {
+        let names: Vec<&str> = kept.iter().map(|d| d.name.as_str()).collect();
+        ComputeError::Input(crate::usid::UsidError(format!(
+            "{}: {}'s results keep its axes {}, and {why}: rename the axis",
             input.dataset(),
-            axis.name,
             analysis.name(),
-            taken.join(", ")
-        )))),
-    }
+            names.join(", ")
+        )))
+    })
 }
 
 /// What makes two runs' results interchangeable: the dataset, its shape and type, the dimension

@@ -36,8 +36,8 @@ mod tests;
 pub use read::{find_nsid_datasets, has_dimension_scales, NsidDataset, Storage, MAX_SCALE_VALUES};
 pub use spectra::{position_boxes, Spectra};
 pub use write::{
-    create_growing_nsid_dataset, create_nsid_dataset, create_results_group, data_type_of, grow_last_axis,
-    results_parent, write_positions, NsidSpec, PYNSID_VERSION, SIDPY_VERSION,
+    check_axes, create_growing_nsid_dataset, create_nsid_dataset, create_results_group, data_type_of,
+    grow_last_axis, results_parent, write_positions, NsidSpec, PYNSID_VERSION, SIDPY_VERSION,
 };
 
 use crate::error::Class;

@@ -121,8 +121,12 @@ fn the_writer_refuses_bad_specs_and_leaves_nothing_behind() {
     let y = dim("y", DimensionType::Spatial, 2);
     let cases: Vec<(Vec<Dimension>, &str, &str)> = vec![
         (vec![y.clone(), y.clone()], "R", "two axes are named \"y\""),
-        (vec![dim("R", DimensionType::Spatial, 2)], "R", "a plain name other than the dataset's"),
-        (vec![dim("a/b", DimensionType::Spatial, 2)], "R", "a plain name other than the dataset's"),
+        (vec![dim("R", DimensionType::Spatial, 2)], "R", "axis 0 (\"R\") has a name taken beside it (R)"),
+        (
+            vec![dim("a/b", DimensionType::Spatial, 2)],
+            "R",
+            "axis 0 needs a plain, non-empty name (got \"a/b\")",
+        ),
         (vec![dim("y", DimensionType::Spatial, 0)], "R", "axis 0 (y) has no values"),
         (vec![Dimension { units: " ".into(), ..y.clone() }], "R", "needs a non-empty quantity and unit"),
         (

@@ -162,18 +162,39 @@ fn create<T: H5Type>(
 
 /// What can be checked of `spec` before anything is created.
 fn check_spec(spec: &NsidSpec<'_>) -> Result<(), String> {
-    let plain = |n: &str| !n.is_empty() && !n.contains('/') && n != "." && n != "..";
     if !plain(spec.name) {
         return Err("an NSID dataset needs a plain, non-empty name".into());
     }
-    for (axis, d) in spec.dims.iter().enumerate() {
-        if !plain(&d.name) || d.name == spec.name {
+    check_axes(spec.dims, &[spec.name])?;
+    if let Some(chunk) = spec.chunk {
+        if chunk.len() != spec.dims.len() || chunk.contains(&0) {
+            return Err(format!("chunks {chunk:?} do not fit {} axes", spec.dims.len()));
+        }
+    }
+    Ok(())
+}
+
+fn plain(name: &str) -> bool {
+    !name.is_empty() && !name.contains('/') && name != "." && name != ".."
+}
+
+/// Whether `dims` can be the axes of an NSID dataset whose group also holds the names `taken`
+/// (the dataset's own; a caller checking ahead adds whatever else it will write beside them):
+/// each axis becomes a scale of its name there, so the names must be plain, distinct and free,
+/// and the quantity and unit set (pyNSID's reader turns an axis without them into a generic one).
+pub fn check_axes(dims: &[Dimension], taken: &[&str]) -> Result<(), String> {
+    for (axis, d) in dims.iter().enumerate() {
+        if !plain(&d.name) {
+            return Err(format!("axis {axis} needs a plain, non-empty name (got {:?})", d.name));
+        }
+        if taken.contains(&d.name.as_str()) {
             return Err(format!(
-                "axis {axis} needs a plain name other than the dataset's (got {:?})",
-                d.name
+                "axis {axis} ({:?}) has a name taken beside it ({})",
+                d.name,
+                taken.join(", ")
             ));
         }
-        if spec.dims[..axis].iter().any(|e| e.name == d.name) {
+        if dims[..axis].iter().any(|e| e.name == d.name) {
             return Err(format!("two axes are named {:?}", d.name));
         }
         if d.values.is_empty() {
@@ -185,11 +206,6 @@ fn check_spec(spec: &NsidSpec<'_>) -> Result<(), String> {
                 "axis {axis} ({:?}) needs a non-empty quantity and unit and a name without outer spaces, or pyNSID reads it as a generic axis",
                 d.name
             ));
-        }
-    }
-    if let Some(chunk) = spec.chunk {
-        if chunk.len() != spec.dims.len() || chunk.contains(&0) {
-            return Err(format!("chunks {chunk:?} do not fit {} axes", spec.dims.len()));
         }
     }
     Ok(())

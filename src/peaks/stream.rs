@@ -62,7 +62,7 @@ impl<'t> PeakWriter<'t> {
         let count = write::create_main_dataset::<u32>(
             g,
             MainSpec {
-                name: "Peak_Count",
+                name: PEAK_COUNT,
                 n_positions: target.source.n_positions,
                 n_bins: per_pixel,
                 quantity: "Peak count",
@@ -97,9 +97,9 @@ impl<'t> PeakWriter<'t> {
                     let b = if float { g.new_dataset::<f64>() } else { g.new_dataset::<i32>() };
                     b.shape((n, (pp * width)..)).chunk((chunk_rows, pp * width)).fill_value(fill).create(name)
                 };
-                let indices = make("Peak_Indices", (-1i32).into(), false)
+                let indices = make(PEAK_INDICES, (-1i32).into(), false)
                     .map_err(|e| self.h5("cannot create Peak_Indices", e))?;
-                let freqs = make("Peak_Frequencies", f64::NAN.into(), true)
+                let freqs = make(PEAK_FREQUENCIES, f64::NAN.into(), true)
                     .map_err(|e| self.h5("cannot create Peak_Frequencies", e))?;
                 self.slots = Some(Slots { indices, freqs, width, chunk_rows });
             }
@@ -264,7 +264,7 @@ impl<'t> PeakNsidWriter<'t> {
         target: &'t NsidWriteTarget<'t>,
     ) -> Result<Self, UsidError> {
         let source = format!("usid-peaks find ({})", target.source);
-        let spec = nsid_spec(("Peak_Count", "Peak count", ""), target.dims, &source, None);
+        let spec = nsid_spec((PEAK_COUNT, "Peak count", ""), target.dims, &source, None);
         let count = create_nsid_dataset::<u32>(target.group, &spec).map_err(|e| UsidError(e.message))?;
         let (positions, per_position) = (target.position_shape(), target.per_position());
         Ok(PeakNsidWriter { finding, target, positions, per_position, source, count, slots: None })
@@ -282,7 +282,7 @@ impl<'t> PeakNsidWriter<'t> {
                 let (f, g, source) = (self.finding, self.target.group, self.source.as_str());
                 let spec = |what| nsid_spec(what, &dims, source, Some(&chunk));
                 let (index, along) =
-                    (("Peak_Indices", "Peak index", ""), ("Peak_Frequencies", &*f.axis_name, &*f.axis_units));
+                    ((PEAK_INDICES, "Peak index", ""), (PEAK_FREQUENCIES, &*f.axis_name, &*f.axis_units));
                 let indices = create_growing_nsid_dataset(g, &spec(index), -1i32).map_err(nsid)?;
                 let freqs = create_growing_nsid_dataset(g, &spec(along), f64::NAN).map_err(nsid)?;
                 self.slots = Some(NsidSlots { indices, freqs, width });
@@ -332,11 +332,15 @@ fn one_per_spectrum(counts: &[u32], spectra: usize) -> Result<(), UsidError> {
     Err(UsidError(format!("{} results for {spectra} spectra", counts.len())))
 }
 
-/// The peak slot axis, `width` slots.
-/// What [`PeakNsidWriter`] names in the results group: its datasets and the peak axis.
-pub(super) const NSID_NAMES: &[&str] = &["Peak_Count", "Peak_Indices", "Peak_Frequencies", PEAK_AXIS];
+/// The results' datasets (USID and NSID alike) and the NSID results' peak slot axis.
+const PEAK_COUNT: &str = "Peak_Count";
+const PEAK_INDICES: &str = "Peak_Indices";
+const PEAK_FREQUENCIES: &str = "Peak_Frequencies";
 const PEAK_AXIS: &str = "Peak";
+/// What [`PeakNsidWriter`] names in the results group: its datasets and the peak axis.
+pub(super) const NSID_NAMES: &[&str] = &[PEAK_COUNT, PEAK_INDICES, PEAK_FREQUENCIES, PEAK_AXIS];
 
+/// The peak slot axis, `width` slots.
 fn peak_axis(width: usize) -> Dimension {
     let slots = (0..width).map(|k| k as f64).collect();
     Dimension::new(PEAK_AXIS, "Peak number", "a.u.", DimensionType::Unknown, slots)

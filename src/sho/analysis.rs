@@ -32,6 +32,9 @@ use crate::usid::{attr, results, SpectraLayout, UsidError};
 
 /// The status datasets of an SHO results group, as BGlib's fitter names them.
 pub const STATUS_DATASETS: &[&str] = &["completed_guess_positions", "completed_fit_positions"];
+/// The results' datasets (USID and NSID alike): BGlib's names.
+const GUESS: &str = "Guess";
+const FIT: &str = "Fit";
 
 /// Attributes of the source's measurement group that BGlib's loop fitter is given, copied with a
 /// group written into another file.
@@ -162,7 +165,7 @@ impl Analysis for ShoFit {
     }
 
     fn nsid_names(&self) -> &'static [&'static str] {
-        &["Guess", "Fit"]
+        &[GUESS, FIT]
     }
 
     fn begin_write_nsid<'t>(
@@ -218,17 +221,15 @@ impl ShoWriter {
             spec: Ancillary::New(Vec::new()),
             chunk_rows: None,
         };
-        let guess = write::create_main_dataset::<Sho>(
-            g,
-            MainSpec { spec: Ancillary::New(columns), ..spec("Guess") },
-        )?;
+        let guess =
+            write::create_main_dataset::<Sho>(g, MainSpec { spec: Ancillary::New(columns), ..spec(GUESS) })?;
         let (si, sv) = (
             g.dataset("Spectroscopic_Indices").map_err(|e| h5("Spectroscopic_Indices", e))?,
             g.dataset("Spectroscopic_Values").map_err(|e| h5("Spectroscopic_Values", e))?,
         );
         let fit = write::create_main_dataset::<Sho>(
             g,
-            MainSpec { spec: Ancillary::Existing { indices: &si, values: &sv }, ..spec("Fit") },
+            MainSpec { spec: Ancillary::Existing { indices: &si, values: &sv }, ..spec(FIT) },
         )?;
         for (name, value) in sho.bglib_attrs() {
             write_param(g, name, &value)?;
@@ -262,7 +263,7 @@ impl ShoWriter {
             }
             Ok(ds)
         };
-        let (guess, fit) = (make("Guess")?, make("Fit")?);
+        let (guess, fit) = (make(GUESS)?, make(FIT)?);
         for (key, value) in sho.bglib_attrs() {
             write_param(t.group, key, &value)?;
         }

@@ -144,13 +144,13 @@ fn a_source_axis_named_like_a_result_is_refused_before_computing() {
         write_map_with_axis(&file, axis);
         let line =
             assert_one_line_error(&run(&[command, s(&file), "-q", "-o", s(&out)]), 3, "rename the axis");
-        assert!(line.contains(&format!("its axis {axis} has a name that")), "{line}");
+        assert!(line.contains(&format!("({axis:?}) has a name taken beside it")), "{line}");
         assert!(!out.exists(), "{command} with an axis {axis} wrote {}", out.display());
     }
 }
 
-/// A complex NSID map (y, x, `axis`, Frequency), written with the library's NSID writer (pyNSID
-/// would write it the same way; its reader is not what is tested).
+/// A complex NSID map (y, x, `axis`, Frequency), written with the library's NSID writer: what is
+/// tested is the refusal, not how pyNSID reads the map.
 fn write_map_with_axis(path: &Path, axis: &str) {
     let f = hdf5::File::create(path).expect("create the map");
     let channel =
