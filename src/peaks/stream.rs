@@ -185,7 +185,7 @@ impl ResultsWriter<u32> for PeakWriter<'_> {
         let slots = made(&self.slots)?;
         let (g, t, f) = (self.target.group, self.target, self.finding);
         let pos = || Ancillary::Existing { indices: t.position_indices, values: t.position_values };
-        let mut peak_axis = vec![DimSpec::linear("Peak", "", 0.0, 1.0, width)];
+        let mut peak_axis = vec![DimSpec::linear(PEAK_AXIS, "", 0.0, 1.0, width)];
         peak_axis.extend(f.others.iter().cloned());
         write::make_main(g, &slots.indices, "Peak index", "", pos(), Ancillary::New(peak_axis))?;
         let (si, sv) = (
@@ -332,7 +332,7 @@ fn one_per_spectrum(counts: &[u32], spectra: usize) -> Result<(), UsidError> {
     Err(UsidError(format!("{} results for {spectra} spectra", counts.len())))
 }
 
-/// The results' datasets (USID and NSID alike) and the NSID results' peak slot axis.
+/// The results' datasets and their peak slot dimension (USID and NSID alike).
 const PEAK_COUNT: &str = "Peak_Count";
 const PEAK_INDICES: &str = "Peak_Indices";
 const PEAK_FREQUENCIES: &str = "Peak_Frequencies";
