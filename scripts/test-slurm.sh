@@ -26,9 +26,10 @@
 #   3. a lost node: multi-node.sbatch with srun, 2 nodes x 1 rank, --rank-timeout 5, node2's link
 #      cut after at least 3 batches checkpointed. Every usid-peaks process must be gone within the
 #      timeout + 10 s, srun and the batch script within the timeout + 15 s (the template stops a
-#      launcher that outlives the ranks by its grace, 5 s), the job FAILED with exit 7 and one line of ours naming node2, the file
-#      untouched; with the link back (cluster.sh wait; node2 resumed, should slurmctld have marked
-#      it DOWN) the same job again resumes from the checkpoint and ends equal to one process.
+#      launcher that outlives the ranks by its grace, 5 s), the job FAILED with exit 7 and one
+#      line of ours naming node2, the file untouched; with the link back (cluster.sh wait; node2
+#      resumed, should slurmctld have marked it DOWN) the same job again resumes from the
+#      checkpoint and ends equal to one process.
 # Exit 77 when this machine cannot make the namespaces (a skip). The cluster is removed on exit.
 #
 # Usage: scripts/test-slurm.sh [--nodes N] [--no-requeue] [--requeue-mpirun] [--keep]
@@ -427,9 +428,9 @@ on_host() {
 # multi-node.sbatch with LAUNCHER (srun or mpirun), 2 nodes x 1 rank x 1 thread on a copy of
 # lost.h5, --rank-timeout 5; after at least 3 batches checkpointed node2 is lost: HOW = cut (its
 # link down) or stop (SIGSTOP to its ranks). Every usid-peaks process must be gone within the
-# timeout + 10 s, the launcher and the batch script within the timeout + 15 s, the job FAILED with exit 7 and one line of ours
-# naming node2, the file untouched; with the host back the same job again resumes and ends equal
-# to one process.
+# timeout + 10 s, the launcher and the batch script within the timeout + 15 s, the job FAILED
+# with exit 7 and one line of ours naming node2, the file untouched; with the host back the same
+# job again resumes and ends equal to one process.
 lost_node() {
     local launcher=$1 how=$2 name=lost-$1-$2 rt=5 jid lpid victims p t0 s n=0 last='' before
     local ranks_gone='' launcher_gone='' job_gone='' line again resumed
