@@ -146,6 +146,12 @@ fn a_source_axis_named_like_a_result_is_refused_before_computing() {
             assert_one_line_error(&run(&[command, s(&file), "-q", "-o", s(&out)]), 3, "rename the axis");
         assert!(line.contains(&format!("({axis:?}) has a name taken beside it")), "{line}");
         assert!(!out.exists(), "{command} with an axis {axis} wrote {}", out.display());
+        let hidden = format!(".axis_{axis}_out.h5.");
+        let begun: Vec<String> = crate::util::side_files(out.parent().unwrap(), "")
+            .into_iter()
+            .filter(|n| n.starts_with(&hidden))
+            .collect();
+        assert!(begun.is_empty(), "{command} with an axis {axis} began a run: {begun:?}");
     }
 }
 
